@@ -1,0 +1,174 @@
+#!/usr/bin/env python3
+"""Small HTTP load drivers for bench/run.sh (stdlib only; keep-alive connection per thread).
+
+  driver.py small-blobs URL REPO COUNT SIZE CONC   push COUNT random SIZE-byte blobs (POST + PUT)
+  driver.py tags URL REPO MANIFEST_FILE COUNT CONC PUT the same manifest under COUNT tags t00000..
+  driver.py taglist URL REPO REPEAT                GET the full tag list (following Link pages)
+  driver.py push-image URL REPO TAG                push a tiny image (config + 1 layer) by tag
+                                                   (TAG "@digest": untagged), print the path of
+                                                   a temp file holding the manifest
+Each prints one JSON object: counts, errors, seconds, per-second rate or median ms.
+"""
+import hashlib
+import http.client
+import json
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+
+
+class Client:
+    def __init__(self, base):
+        u = urllib.parse.urlsplit(base)
+        self.host, self.port = u.hostname, u.port
+        self.conn = None
+
+    def req(self, method, path, body=None, headers=None):
+        for attempt in range(2):
+            if self.conn is None:
+                self.conn = http.client.HTTPConnection(self.host, self.port, timeout=120)
+            try:
+                self.conn.request(method, path, body=body, headers=headers or {})
+                r = self.conn.getresponse()
+                data = r.read()
+                if r.getheader("Connection", "").lower() == "close":
+                    self.conn.close()
+                    self.conn = None
+                return r.status, r.getheaders(), data
+            except (http.client.HTTPException, OSError):
+                self.conn.close()
+                self.conn = None
+                if attempt == 1:
+                    raise
+        raise RuntimeError("unreachable")
+
+
+def hdr(headers, name):
+    for k, v in headers:
+        if k.lower() == name.lower():
+            return v
+    return None
+
+
+def path_of(location):
+    u = urllib.parse.urlsplit(location)
+    return u.path + ("?" + u.query if u.query else "")
+
+
+def push_blob(c, repo, data):
+    d = "sha256:" + hashlib.sha256(data).hexdigest()
+    st, h, _ = c.req("POST", "/v2/%s/blobs/uploads/" % repo, b"", {"Content-Length": "0"})
+    if st != 202:
+        return False, d
+    loc = path_of(hdr(h, "Location"))
+    sep = "&" if "?" in loc else "?"
+    st, _, _ = c.req("PUT", loc + sep + "digest=" + d, data,
+                     {"Content-Type": "application/octet-stream", "Content-Length": str(len(data))})
+    return st == 201, d
+
+
+def run_parallel(count, conc, base, fn):
+    """fn(client, i) -> bool; returns (ok, errors, seconds)."""
+    lock = threading.Lock()
+    nxt = [0]
+    res = [0, 0]
+
+    def worker():
+        c = Client(base)
+        while True:
+            with lock:
+                i = nxt[0]
+                if i >= count:
+                    return
+                nxt[0] += 1
+            try:
+                good = fn(c, i)
+            except Exception:
+                good = False
+            with lock:
+                res[0 if good else 1] += 1
+
+    threads = [threading.Thread(target=worker) for _ in range(conc)]
+    t0 = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return res[0], res[1], time.monotonic() - t0
+
+
+def cmd_small_blobs(base, repo, count, size, conc):
+    count, size, conc = int(count), int(size), int(conc)
+    blobs = [os.urandom(size) for _ in range(count)]
+    ok, err, secs = run_parallel(count, conc, base, lambda c, i: push_blob(c, repo, blobs[i])[0])
+    print(json.dumps({"ok": ok, "errors": err, "seconds": secs, "per_sec": ok / secs}))
+
+
+def cmd_tags(base, repo, manifest_file, count, conc):
+    count, conc = int(count), int(conc)
+    body = open(manifest_file, "rb").read()
+    mt = json.loads(body).get("mediaType", "application/vnd.oci.image.manifest.v1+json")
+
+    def put(c, i):
+        st, _, _ = c.req("PUT", "/v2/%s/manifests/t%05d" % (repo, i), body,
+                         {"Content-Type": mt, "Content-Length": str(len(body))})
+        return st == 201
+    ok, err, secs = run_parallel(count, conc, base, put)
+    print(json.dumps({"ok": ok, "errors": err, "seconds": secs, "per_sec": ok / secs}))
+
+
+def cmd_taglist(base, repo, repeat):
+    c = Client(base)
+    times, counts, pages = [], set(), 0
+    for _ in range(int(repeat)):
+        t0 = time.monotonic()
+        path, tags, pages = "/v2/%s/tags/list" % repo, [], 0
+        while path and pages < 10000:
+            st, h, data = c.req("GET", path)
+            if st != 200:
+                print(json.dumps({"error": "GET %s -> %d" % (path, st)}))
+                return
+            tags += json.loads(data).get("tags") or []
+            pages += 1
+            link = hdr(h, "Link")
+            path = path_of(link.split(";")[0].strip().strip("<>")) if link else None
+        times.append(time.monotonic() - t0)
+        counts.add(len(tags))
+    print(json.dumps({"tags": sorted(counts), "pages": pages, "median_ms": statistics.median(times) * 1000,
+                      "min_ms": min(times) * 1000}))
+
+
+def cmd_push_image(base, repo, tag):
+    c = Client(base)
+    layer = os.urandom(4096)
+    ok1, ld = push_blob(c, repo, layer)
+    cfg = json.dumps({"architecture": "amd64", "os": "linux",
+                      "rootfs": {"type": "layers", "diff_ids": [ld]}}).encode()
+    ok2, cd = push_blob(c, repo, cfg)
+    manifest = json.dumps({
+        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cd, "size": len(cfg)},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": ld, "size": len(layer)}],
+    }, separators=(",", ":")).encode()
+    if tag == "@digest":  # push untagged, by digest
+        tag = "sha256:" + hashlib.sha256(manifest).hexdigest()
+    st, _, _ = c.req("PUT", "/v2/%s/manifests/%s" % (repo, tag), manifest,
+                     {"Content-Type": "application/vnd.oci.image.manifest.v1+json"})
+    if not (ok1 and ok2 and st == 201):
+        sys.exit("push-image failed (blobs %s %s, manifest %d)" % (ok1, ok2, st))
+    fd, p = tempfile.mkstemp(prefix="bench-manifest-", suffix=".json")
+    os.write(fd, manifest)
+    os.close(fd)
+    print(p)
+
+
+if __name__ == "__main__":
+    cmds = {"small-blobs": cmd_small_blobs, "tags": cmd_tags, "taglist": cmd_taglist,
+            "push-image": cmd_push_image}
+    if len(sys.argv) < 2 or sys.argv[1] not in cmds:
+        sys.exit(__doc__)
+    cmds[sys.argv[1]](*sys.argv[2:])

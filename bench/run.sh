@@ -1,0 +1,215 @@
+#!/usr/bin/env bash
+# bench/run.sh — benchmark Wharf against CNCF Distribution on the same machine, same run.
+#
+# Starts each registry in turn (BENCH_TARGETS, default "wharf distribution") on 127.0.0.1 with a
+# temp data dir (Distribution: filesystem storage, no auth, generated config) and measures:
+#   blob push, monolithic PUT          BENCH_BLOB_MB (1024) MiB, MiB/s
+#   blob push, chunked                 same size in BENCH_CHUNK_MB (8) MiB PATCHes, MiB/s
+#   blob pull, warm                    curl -o /dev/null of the pushed blob (2nd GET), MiB/s
+#   small blob pushes                  BENCH_SMALL_COUNT (2000) x BENCH_SMALL_KB (4) KiB at
+#                                      BENCH_SMALL_CONC (16) clients, POST+PUT each, pushes/s
+#   manifest GET by tag                wrk --latency at 1/16/64 connections for BENCH_WRK_SECS (10) s:
+#                                      req/s and p99 latency
+#   tag PUTs / tag listing             the same manifest PUT under BENCH_TAGS (10000) tags at 16
+#                                      clients (tags/s), then the full tag list (following Link
+#                                      pages), median of BENCH_TAGLIST_REPEAT (5) GETs
+#   peak RSS                           VmHWM of the server process at the end
+# BENCH_QUICK=1 shrinks everything for a smoke run (32 MiB blob, 200 small blobs, 2 s wrk, 500 tags).
+# Prints a Markdown table with the Wharf/Distribution ratio and writes it to target/bench/results.md.
+# Requires: curl, wrk, python3, docker-registry (scripts/install-test-deps.sh) and a release wharf.
+set -euo pipefail
+BENCH_DIR="$(cd "$(dirname "$0")" && pwd)"
+source "$BENCH_DIR/../tests/e2e/lib.sh"
+need curl wrk python3 dd
+
+if [[ "${BENCH_QUICK:-0}" == 1 ]]; then
+  : "${BENCH_BLOB_MB:=32}" "${BENCH_SMALL_COUNT:=200}" "${BENCH_WRK_SECS:=2}" "${BENCH_TAGS:=500}"
+fi
+BLOB_MB=${BENCH_BLOB_MB:-1024}
+CHUNK_MB=${BENCH_CHUNK_MB:-8}
+SMALL_COUNT=${BENCH_SMALL_COUNT:-2000}
+SMALL_KB=${BENCH_SMALL_KB:-4}
+SMALL_CONC=${BENCH_SMALL_CONC:-16}
+WRK_SECS=${BENCH_WRK_SECS:-10}
+WRK_CONNS=${BENCH_WRK_CONNS:-1 16 64}
+TAGS=${BENCH_TAGS:-10000}
+TAGLIST_REPEAT=${BENCH_TAGLIST_REPEAT:-5}
+TARGETS=${BENCH_TARGETS:-wharf distribution}
+OUT_DIR="${BENCH_OUT_DIR:-$REPO_ROOT/target/bench}"
+mkdir -p "$OUT_DIR"
+work=$(mktemp_e2e)
+DRIVER=(python3 "$BENCH_DIR/driver.py")
+
+now() { echo "$EPOCHREALTIME"; }
+calc() { python3 -c "print(f'{$1:.${2:-1}f}')"; }
+# record IMPL KEY VALUE
+record() { echo "$2 $3" >>"$work/results-$1"; log "  $1 $2 = $3"; }
+
+# Random test blobs: A for monolithic push/pull, B (A with a different first block) for chunked.
+log "generating ${BLOB_MB} MiB test blobs"
+dd if=/dev/urandom of="$work/blobA" bs=1M count="$BLOB_MB" status=none
+cp "$work/blobA" "$work/blobB"
+dd if=/dev/urandom of="$work/blobB" bs=4096 count=1 conv=notrunc status=none
+DIGEST_A="sha256:$(sha256sum "$work/blobA" | cut -d' ' -f1)"
+DIGEST_B="sha256:$(sha256sum "$work/blobB" | cut -d' ' -f1)"
+
+abs_location() { if [[ "$1" == /* ]]; then echo "$REG_URL$1"; else echo "$1"; fi; }
+header() { tr -d '\r' | awk -v h="$(echo "$1" | tr 'A-Z' 'a-z')" -F': ' 'tolower($1)==h {print $2}' | tail -1; }
+qs() { if [[ "$1" == *\?* ]]; then echo "$1&$2"; else echo "$1?$2"; fi; }
+start_upload() {
+  local loc
+  loc=$(curl -fsS -X POST -D - -o /dev/null "$REG_URL/v2/$1/blobs/uploads/" | header location)
+  [[ -n "$loc" ]] || { echo "no upload Location" >&2; return 1; }
+  abs_location "$loc"
+}
+
+bench_monolithic() { # IMPL
+  local loc t0 t1 code
+  loc=$(start_upload bench/big)
+  t0=$(now)
+  code=$(curl -sS -o /dev/null -w '%{http_code}' -T "$work/blobA" -H 'Content-Type: application/octet-stream' \
+    "$(qs "$loc" "digest=$DIGEST_A")")
+  t1=$(now)
+  [[ "$code" == 201 ]] || { log "monolithic PUT -> $code"; record "$1" push_mono_mibs FAIL; return; }
+  record "$1" push_mono_mibs "$(calc "$BLOB_MB / ($t1 - $t0)")"
+}
+
+bench_chunked() { # IMPL
+  local loc t0 t1 code i n=$(((BLOB_MB + CHUNK_MB - 1) / CHUNK_MB)) off end size
+  size=$(stat -c %s "$work/blobB")
+  t0=$(now)
+  loc=$(start_upload bench/big)
+  for ((i = 0; i < n; i++)); do
+    off=$((i * CHUNK_MB * 1048576)); end=$((off + CHUNK_MB * 1048576)); ((end > size)) && end=$size
+    loc=$(dd if="$work/blobB" bs=1M skip=$((i * CHUNK_MB)) count="$CHUNK_MB" status=none |
+      curl -fsS -X PATCH -H 'Content-Type: application/octet-stream' -H "Content-Range: $off-$((end - 1))" \
+        --data-binary @- -D - -o /dev/null "$loc" | header location) || { record "$1" push_chunked_mibs FAIL; return; }
+    loc=$(abs_location "$loc")
+  done
+  code=$(curl -sS -o /dev/null -w '%{http_code}' -X PUT -H 'Content-Length: 0' "$(qs "$loc" "digest=$DIGEST_B")")
+  t1=$(now)
+  [[ "$code" == 201 ]] || { log "chunked final PUT -> $code"; record "$1" push_chunked_mibs FAIL; return; }
+  record "$1" push_chunked_mibs "$(calc "$BLOB_MB / ($t1 - $t0)")"
+}
+
+bench_pull() { # IMPL
+  local speed i
+  for i in 1 2; do # first GET warms caches; report the second
+    speed=$(curl -fsS -o /dev/null -w '%{speed_download}' "$REG_URL/v2/bench/big/blobs/$DIGEST_A") ||
+      { record "$1" pull_warm_mibs FAIL; return; }
+  done
+  record "$1" pull_warm_mibs "$(calc "$speed / 1048576")"
+}
+
+bench_small() { # IMPL
+  local r
+  r=$("${DRIVER[@]}" small-blobs "$REG_URL" bench/small "$SMALL_COUNT" $((SMALL_KB * 1024)) "$SMALL_CONC")
+  if [[ $(jq -r .errors <<<"$r") != 0 ]]; then log "small blobs: $r"; fi
+  record "$1" small_push_per_s "$(jq -r '.per_sec | . * 10 | round / 10' <<<"$r")"
+  record "$1" small_push_errors "$(jq -r .errors <<<"$r")"
+}
+
+# wrk_to_ms "1.23ms" -> 1.23
+wrk_to_ms() {
+  python3 -c "
+import re,sys; m=re.match(r'([0-9.]+)(us|ms|s|m)$', sys.argv[1]); v=float(m.group(1))
+print(f'{v*{\"us\":0.001,\"ms\":1,\"s\":1000,\"m\":60000}[m.group(2)]:.3f}')" "$1"
+}
+
+bench_manifest_get() { # IMPL
+  local c out rps p99 non2xx threads
+  for c in $WRK_CONNS; do
+    threads=$((c < 2 ? 1 : 2))
+    out=$(wrk -t"$threads" -c"$c" -d"${WRK_SECS}s" --latency \
+      -H 'Accept: application/vnd.oci.image.manifest.v1+json' "$REG_URL/v2/bench/img/manifests/latest")
+    rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
+    p99=$(awk '$1=="99%" {print $2}' <<<"$out")
+    non2xx=$(awk '/Non-2xx or 3xx responses:/ {print $5}' <<<"$out")
+    if [[ -n "$non2xx" ]]; then log "manifest GET c=$c: $non2xx non-2xx responses"; rps="FAIL"; fi
+    record "$1" "manifest_get_c${c}_rps" "${rps:-FAIL}"
+    record "$1" "manifest_get_c${c}_p99_ms" "$( [[ -n "$p99" ]] && wrk_to_ms "$p99" || echo FAIL)"
+  done
+}
+
+bench_tags() { # IMPL
+  local r manifest
+  # an untagged image in the repo itself (Distribution only links blobs pushed to that repo)
+  manifest=$("${DRIVER[@]}" push-image "$REG_URL" bench/tags @digest)
+  r=$("${DRIVER[@]}" tags "$REG_URL" bench/tags "$manifest" "$TAGS" 16)
+  rm -f "$manifest"
+  record "$1" tag_put_per_s "$(jq -r '.per_sec | . * 10 | round / 10' <<<"$r")"
+  [[ $(jq -r .errors <<<"$r") == 0 ]] || log "tag PUT errors: $r"
+  r=$("${DRIVER[@]}" taglist "$REG_URL" bench/tags "$TAGLIST_REPEAT")
+  if [[ $(jq -c .tags <<<"$r") != "[$TAGS]" ]]; then
+    log "tag list returned $(jq -c '.tags // .error' <<<"$r") tags, expected $TAGS"
+    record "$1" taglist_ms FAIL
+  else
+    record "$1" taglist_ms "$(jq -r '.median_ms | . * 10 | round / 10' <<<"$r")"
+  fi
+}
+
+for impl in $TARGETS; do
+  log "=== $impl"
+  : >"$work/results-$impl"
+  E2E_REGISTRY=$impl # read by registry_start (lib.sh)
+  export E2E_REGISTRY
+  registry_start "$work/data-$impl"
+  bench_monolithic "$impl"
+  bench_chunked "$impl"
+  bench_pull "$impl"
+  bench_small "$impl"
+  manifest=$("${DRIVER[@]}" push-image "$REG_URL" bench/img latest)
+  bench_manifest_get "$impl"
+  rm -f "$manifest"
+  bench_tags "$impl"
+  record "$impl" peak_rss_mib "$(awk '/^VmHWM:/ {printf "%.1f", $2/1024}' "/proc/$REG_PID/status")"
+  registry_stop
+  rm -rf "$work/data-$impl"
+done
+
+# ---- report --------------------------------------------------------------------------------
+python3 - "$work" "$OUT_DIR/results.md" "$BLOB_MB" "$CHUNK_MB" "$SMALL_COUNT" "$SMALL_KB" "$SMALL_CONC" \
+  "$TAGS" "$WRK_SECS" "$WRK_CONNS" $TARGETS <<'PY'
+import os, sys, datetime, platform
+work, out, blob_mb, chunk_mb, n_small, small_kb, conc, tags, wrk_secs, conns = sys.argv[1:11]
+targets = sys.argv[11:]
+res = {}
+for t in targets:
+    res[t] = dict(l.split(None, 1) for l in open(os.path.join(work, "results-" + t)).read().split("\n") if l.strip())
+    res[t] = {k: v.strip() for k, v in res[t].items()}
+rows = [
+    ("push_mono_mibs", f"blob push, monolithic PUT, {blob_mb} MiB (MiB/s, higher better)"),
+    ("push_chunked_mibs", f"blob push, {chunk_mb} MiB PATCH chunks, {blob_mb} MiB (MiB/s, higher better)"),
+    ("pull_warm_mibs", f"blob pull, warm, {blob_mb} MiB (MiB/s, higher better)"),
+    ("small_push_per_s", f"{n_small} x {small_kb} KiB blob pushes, {conc} clients (pushes/s, higher better)"),
+]
+for c in conns.split():
+    rows.append((f"manifest_get_c{c}_rps", f"manifest GET by tag, {c} conn (req/s, higher better)"))
+    rows.append((f"manifest_get_c{c}_p99_ms", f"manifest GET by tag, {c} conn (p99 ms, lower better)"))
+rows += [
+    ("tag_put_per_s", f"tag PUTs, {tags} tags, 16 clients (tags/s, higher better)"),
+    ("taglist_ms", f"tag list of {tags}-tag repo (median ms, lower better)"),
+    ("peak_rss_mib", "server peak RSS, VmHWM (MiB, lower better)"),
+]
+head = ["Benchmark"] + [t.capitalize() for t in targets]
+ratio = "wharf" in targets and "distribution" in targets
+if ratio:
+    head.append("Wharf/Distribution")
+lines = ["# Wharf vs CNCF Distribution", "",
+         f"{datetime.datetime.now().isoformat(timespec='seconds')} on {platform.node()}, "
+         f"{os.cpu_count()} CPUs, wrk {wrk_secs}s per point", "",
+         "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+for key, label in rows:
+    vals = [res[t].get(key, "-") for t in targets]
+    row = [label] + vals
+    if ratio:
+        try:
+            row.append(f"{float(res['wharf'][key]) / float(res['distribution'][key]):.2f}")
+        except (KeyError, ValueError, ZeroDivisionError):
+            row.append("n/a")
+    lines.append("| " + " | ".join(row) + " |")
+text = "\n".join(lines) + "\n"
+open(out, "w").write(text)
+print(text)
+PY
+log "results written to $OUT_DIR/results.md"

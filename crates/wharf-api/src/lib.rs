@@ -1,0 +1,44 @@
+//! Wharf's HTTP skeleton: one listener and one middleware stack (tracing, request ids, common
+//! headers) for every surface. Today the surface is the OCI `/v2/` API; the ECR JSON API and the
+//! console join it here.
+
+pub mod oci;
+
+use axum::http::{HeaderName, HeaderValue, Request};
+use axum::Router;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+use wharf_core::Registry;
+
+/// What handlers share: the narrow services they call.
+#[derive(Clone)]
+pub struct AppState {
+    pub registry: Registry,
+}
+
+/// Builds the application with every surface and the shared middleware.
+pub fn app(state: AppState) -> Router {
+    let request_id = HeaderName::from_static("x-request-id");
+    Router::new()
+        .fallback(oci::handle)
+        .with_state(state)
+        .layer(axum::middleware::map_response(api_version_header))
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+            let id = req
+                .headers()
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("-");
+            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), id = %id)
+        }))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+}
+
+async fn api_version_header(mut resp: axum::response::Response) -> axum::response::Response {
+    resp.headers_mut().insert(
+        HeaderName::from_static("docker-distribution-api-version"),
+        HeaderValue::from_static("registry/2.0"),
+    );
+    resp
+}

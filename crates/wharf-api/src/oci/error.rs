@@ -1,0 +1,116 @@
+//! The OCI error envelope and the one mapping from domain errors to it.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{json, Value};
+use wharf_core::CoreError;
+
+/// An error as the `/v2/` API reports it: `{"errors":[{"code","message","detail"}]}`.
+#[derive(Debug)]
+pub struct OciError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub detail: Option<Value>,
+    /// Extra headers (the `Range` of a 416, for instance).
+    pub headers: Vec<(header::HeaderName, String)>,
+}
+
+impl OciError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> OciError {
+        OciError {
+            status,
+            code,
+            message: message.into(),
+            detail: None,
+            headers: Vec::new(),
+        }
+    }
+
+    pub fn with_detail(mut self, detail: Value) -> OciError {
+        self.detail = Some(detail);
+        self
+    }
+
+    pub fn name_invalid(msg: impl Into<String>) -> OciError {
+        OciError::new(StatusCode::BAD_REQUEST, "NAME_INVALID", msg)
+    }
+
+    pub fn digest_invalid(msg: impl Into<String>) -> OciError {
+        OciError::new(StatusCode::BAD_REQUEST, "DIGEST_INVALID", msg)
+    }
+
+    pub fn unsupported(msg: impl Into<String>) -> OciError {
+        OciError::new(StatusCode::METHOD_NOT_ALLOWED, "UNSUPPORTED", msg)
+    }
+}
+
+impl From<CoreError> for OciError {
+    fn from(e: CoreError) -> Self {
+        use StatusCode as S;
+        let msg = e.to_string();
+        match e {
+            CoreError::NameUnknown => OciError::new(S::NOT_FOUND, "NAME_UNKNOWN", msg),
+            CoreError::BlobUnknown => OciError::new(S::NOT_FOUND, "BLOB_UNKNOWN", msg),
+            CoreError::UploadUnknown => OciError::new(S::NOT_FOUND, "BLOB_UPLOAD_UNKNOWN", msg),
+            CoreError::UploadInvalid(_) => {
+                OciError::new(S::BAD_REQUEST, "BLOB_UPLOAD_INVALID", msg)
+            }
+            CoreError::RangeInvalid { size } => {
+                let mut err = OciError::new(S::RANGE_NOT_SATISFIABLE, "BLOB_UPLOAD_INVALID", msg);
+                err.headers.push((header::RANGE, super::upload_range(size)));
+                err
+            }
+            CoreError::DigestInvalid(_) => OciError::new(S::BAD_REQUEST, "DIGEST_INVALID", msg),
+            CoreError::ManifestUnknown => OciError::new(S::NOT_FOUND, "MANIFEST_UNKNOWN", msg),
+            CoreError::ManifestInvalid(_) => OciError::new(S::BAD_REQUEST, "MANIFEST_INVALID", msg),
+            CoreError::ManifestTooLarge(_) => {
+                OciError::new(S::PAYLOAD_TOO_LARGE, "SIZE_INVALID", msg)
+            }
+            CoreError::ManifestBlobUnknown { blobs, manifests } => {
+                let mut missing: Vec<String> = blobs.iter().map(|d| d.to_string()).collect();
+                missing.extend(manifests.iter().map(|d| d.to_string()));
+                OciError::new(
+                    S::BAD_REQUEST,
+                    "MANIFEST_BLOB_UNKNOWN",
+                    format!(
+                        "manifest references unknown content: {}",
+                        missing.join(", ")
+                    ),
+                )
+                .with_detail(json!({ "blobs": blobs, "manifests": manifests }))
+            }
+            CoreError::BodyFailed => OciError::new(
+                S::BAD_REQUEST,
+                "SIZE_INVALID",
+                "request body ended before its declared length",
+            ),
+            CoreError::Internal(detail) => {
+                tracing::error!(%detail, "internal error");
+                OciError::new(S::INTERNAL_SERVER_ERROR, "UNKNOWN", "internal server error")
+            }
+        }
+    }
+}
+
+impl IntoResponse for OciError {
+    fn into_response(self) -> Response {
+        let mut entry = json!({ "code": self.code, "message": self.message });
+        if let Some(d) = self.detail {
+            entry["detail"] = d;
+        }
+        let body = json!({ "errors": [entry] }).to_string();
+        let mut resp = (self.status, body).into_response();
+        let h = resp.headers_mut();
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        for (k, v) in self.headers {
+            if let Ok(v) = HeaderValue::from_str(&v) {
+                h.insert(k, v);
+            }
+        }
+        resp
+    }
+}

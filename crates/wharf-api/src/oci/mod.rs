@@ -1,0 +1,149 @@
+//! The OCI Distribution `/v2/` surface: one dispatch function over the routed `Endpoint`, with one
+//! file per resource.
+
+mod blobs;
+mod error;
+mod manifests;
+pub mod route;
+mod tags;
+mod uploads;
+
+pub use error::OciError;
+
+use crate::AppState;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use futures::TryStreamExt;
+use route::{Endpoint, RouteError};
+use wharf_blob::ByteStream;
+
+/// Entry point for every `/v2/` request.
+pub async fn handle(State(state): State<AppState>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let req = &parts;
+    let endpoint = match route::route(&req.method, req.uri.path()) {
+        Ok(e) => e,
+        Err(RouteError::NotFound) => {
+            return OciError::new(StatusCode::NOT_FOUND, "NOT_FOUND", "no such endpoint")
+                .into_response()
+        }
+        Err(RouteError::NameInvalid(msg)) => return OciError::name_invalid(msg).into_response(),
+        Err(RouteError::MethodNotAllowed) => {
+            return OciError::unsupported(format!("{} is not supported here", req.method))
+                .into_response()
+        }
+    };
+    let result = match endpoint {
+        Endpoint::Base => Ok((
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/json")],
+            "{}",
+        )
+            .into_response()),
+        Endpoint::Catalog => tags::catalog(&state, req).await,
+        Endpoint::Tags { name } => tags::list(&state, &name, req).await,
+        Endpoint::Manifest { name, reference } => {
+            manifests::handle(&state, &name, &reference, req, body).await
+        }
+        Endpoint::Blob { name, digest } => blobs::handle(&state, &name, &digest, req).await,
+        Endpoint::StartUpload { name } => uploads::start(&state, &name, req, body).await,
+        Endpoint::Upload { name, id } => uploads::handle(&state, &name, &id, req, body).await,
+        Endpoint::Referrers { name, digest } => tags::referrers(&state, &name, &digest, req).await,
+    };
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// The `Range` header value of an upload holding `size` bytes (`0-0` when empty, as Distribution).
+pub(crate) fn upload_range(size: u64) -> String {
+    format!("0-{}", size.saturating_sub(1))
+}
+
+/// Turns a request body into a byte stream for the stores.
+pub(crate) fn body_stream(body: Body) -> ByteStream {
+    Box::pin(body.into_data_stream().map_err(std::io::Error::other))
+}
+
+/// Query parameters as decoded pairs.
+pub(crate) fn query(req: &Parts) -> Vec<(String, String)> {
+    req.uri
+        .query()
+        .map(|q| form_urlencoded_pairs(q))
+        .unwrap_or_default()
+}
+
+fn form_urlencoded_pairs(q: &str) -> Vec<(String, String)> {
+    q.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (percent_decode(k), percent_decode(v))
+        })
+        .collect()
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < b.len() => {
+                match u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16)
+                {
+                    Ok(v) => {
+                        out.push(v);
+                        i += 2;
+                    }
+                    Err(_) => out.push(b'%'),
+                }
+            }
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+pub(crate) fn param<'a>(q: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    q.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+}
+
+pub(crate) fn header_str<'a>(h: &'a HeaderMap, name: header::HeaderName) -> Option<&'a str> {
+    h.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// Builds an empty response with the given status and headers.
+pub(crate) fn empty(status: StatusCode, headers: &[(&str, String)]) -> Response {
+    let mut resp = Response::new(Body::empty());
+    *resp.status_mut() = status;
+    let h = resp.headers_mut();
+    for (k, v) in headers {
+        if let (Ok(k), Ok(v)) = (header::HeaderName::try_from(*k), HeaderValue::from_str(v)) {
+            h.insert(k, v);
+        }
+    }
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from_static("0"));
+    resp
+}
+
+pub(crate) fn is_head(req: &Parts) -> bool {
+    req.method == Method::HEAD
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn decodes_query() {
+        let q = super::form_urlencoded_pairs("digest=sha256%3Aab&n=2&x&last=a%2Fb");
+        assert_eq!(super::param(&q, "digest"), Some("sha256:ab"));
+        assert_eq!(super::param(&q, "n"), Some("2"));
+        assert_eq!(super::param(&q, "x"), Some(""));
+        assert_eq!(super::param(&q, "last"), Some("a/b"));
+        assert_eq!(super::percent_decode("100%"), "100%");
+        assert_eq!(super::percent_decode("%4"), "%4");
+    }
+}

@@ -1,0 +1,135 @@
+//! Listings: `GET /v2/<name>/tags/list`, `GET /v2/_catalog` (both with `n`/`last` pagination and a
+//! `Link` header) and `GET /v2/<name>/referrers/<digest>`.
+
+use super::{param, query, OciError};
+use crate::AppState;
+use axum::http::request::Parts;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use wharf_oci::media::OCI_INDEX;
+use wharf_oci::{Digest, RepoName};
+
+/// Without `n`, listings return everything up to this many entries.
+const MAX_PAGE: usize = 100_000;
+
+struct Page {
+    limit: usize,
+    last: Option<String>,
+    explicit: bool,
+}
+
+fn page(q: &[(String, String)]) -> Result<Page, OciError> {
+    let last = param(q, "last")
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned);
+    match param(q, "n") {
+        None | Some("") => Ok(Page {
+            limit: MAX_PAGE,
+            last,
+            explicit: false,
+        }),
+        Some(n) => {
+            let n: usize = n.parse().map_err(|_| {
+                OciError::new(
+                    StatusCode::BAD_REQUEST,
+                    "PAGINATION_NUMBER_INVALID",
+                    format!("invalid n {n:?}"),
+                )
+            })?;
+            Ok(Page {
+                limit: n.min(MAX_PAGE),
+                last,
+                explicit: true,
+            })
+        }
+    }
+}
+
+/// Serializes a listing, adding `Link: <…>; rel="next"` when more entries follow.
+fn listing(
+    path: &str,
+    key: &str,
+    name: Option<&RepoName>,
+    mut items: Vec<String>,
+    p: &Page,
+) -> Response {
+    let more = items.len() > p.limit;
+    items.truncate(p.limit);
+    let body = match name {
+        Some(n) => json!({ "name": n.as_str(), key: items }),
+        None => json!({ key: items }),
+    };
+    let mut resp = (StatusCode::OK, body.to_string()).into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    if more && p.explicit {
+        if let Some(last) = items.last() {
+            let link = format!(
+                "<{path}?n={}&last={}>; rel=\"next\"",
+                p.limit,
+                last.replace('/', "%2F")
+            );
+            if let Ok(v) = HeaderValue::from_str(&link) {
+                h.insert(header::LINK, v);
+            }
+        }
+    }
+    resp
+}
+
+pub(super) async fn list(
+    state: &AppState,
+    name: &RepoName,
+    req: &Parts,
+) -> Result<Response, OciError> {
+    let p = page(&query(req))?;
+    let tags = state
+        .registry
+        .list_tags(name, p.last.as_deref(), p.limit + 1)
+        .await?;
+    Ok(listing(
+        &format!("/v2/{name}/tags/list"),
+        "tags",
+        Some(name),
+        tags,
+        &p,
+    ))
+}
+
+pub(super) async fn catalog(state: &AppState, req: &Parts) -> Result<Response, OciError> {
+    let p = page(&query(req))?;
+    let repos = state
+        .registry
+        .catalog(p.last.as_deref(), p.limit + 1)
+        .await?;
+    Ok(listing("/v2/_catalog", "repositories", None, repos, &p))
+}
+
+pub(super) async fn referrers(
+    state: &AppState,
+    name: &RepoName,
+    digest: &str,
+    req: &Parts,
+) -> Result<Response, OciError> {
+    let digest: Digest = digest
+        .parse()
+        .map_err(|e| OciError::digest_invalid(format!("{e}")))?;
+    let q = query(req);
+    let filter = param(&q, "artifactType").filter(|t| !t.is_empty());
+    let manifests = state.registry.referrers(name, &digest, filter).await?;
+    let body = json!({ "schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": manifests });
+    let mut resp = (StatusCode::OK, body.to_string()).into_response();
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(OCI_INDEX));
+    if filter.is_some() {
+        h.insert(
+            "oci-filters-applied",
+            HeaderValue::from_static("artifactType"),
+        );
+    }
+    Ok(resp)
+}

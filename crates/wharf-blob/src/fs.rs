@@ -1,0 +1,360 @@
+//! The filesystem blob store: the embedded default.
+//!
+//! Layout under the root directory:
+//!
+//! ```text
+//! <root>/
+//!   blobs/<algorithm>/<first two hex>/<hex>   immutable blob bytes, named by digest
+//!   uploads/<upload id>                        scratch space of uploads in progress
+//! ```
+//!
+//! Writes go to `uploads/`, are fsynced, then renamed into `blobs/` (and the directory fsynced), so a
+//! blob path never holds partial bytes. Upload ids and digests are validated before they get here,
+//! so no path can escape the root.
+
+use crate::{Appended, BlobError, BlobStore, ByteStream};
+use async_trait::async_trait;
+use bytes::{Bytes, BytesMut};
+use futures::StreamExt;
+use std::io::{Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+use tokio::task::JoinHandle;
+use wharf_oci::{Digest, Hasher};
+
+/// Bytes gathered before one hash-and-write step; large enough to amortize the thread hop.
+const WRITE_BATCH: usize = 1 << 20;
+/// Read buffer for streaming blobs out.
+const READ_CHUNK: usize = 256 * 1024;
+
+/// Blob store on a local filesystem.
+#[derive(Debug, Clone)]
+pub struct FsBlobStore {
+    root: PathBuf,
+}
+
+impl FsBlobStore {
+    /// Opens (creating if needed) a store rooted at `root`.
+    pub fn open(root: impl Into<PathBuf>) -> std::io::Result<FsBlobStore> {
+        let root = root.into();
+        std::fs::create_dir_all(root.join("blobs"))?;
+        std::fs::create_dir_all(root.join("uploads"))?;
+        Ok(FsBlobStore { root })
+    }
+
+    fn blob_path(&self, d: &Digest) -> PathBuf {
+        self.root
+            .join("blobs")
+            .join(d.algorithm().as_str())
+            .join(&d.hex()[..2])
+            .join(d.hex())
+    }
+
+    fn upload_path(&self, id: &str) -> PathBuf {
+        debug_assert!(id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
+        self.root.join("uploads").join(id)
+    }
+}
+
+fn not_found_as(e: std::io::Error, err: BlobError) -> BlobError {
+    if e.kind() == std::io::ErrorKind::NotFound {
+        err
+    } else {
+        BlobError::Io(e)
+    }
+}
+
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::File::open(dir)?.sync_all()
+}
+
+/// Hashes and writes one batch on the blocking pool, handing file and hasher back.
+fn write_batch(
+    mut file: std::fs::File,
+    mut hasher: Hasher,
+    buf: Bytes,
+) -> JoinHandle<std::io::Result<(std::fs::File, Hasher)>> {
+    tokio::task::spawn_blocking(move || {
+        hasher.update(&buf);
+        file.write_all(&buf)?;
+        Ok((file, hasher))
+    })
+}
+
+async fn join(
+    h: JoinHandle<std::io::Result<(std::fs::File, Hasher)>>,
+) -> std::io::Result<(std::fs::File, Hasher)> {
+    h.await.map_err(std::io::Error::other)?
+}
+
+#[async_trait]
+impl BlobStore for FsBlobStore {
+    async fn stat(&self, digest: &Digest) -> Result<Option<u64>, BlobError> {
+        match tokio::fs::metadata(self.blob_path(digest)).await {
+            Ok(m) => Ok(Some(m.len())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn read(&self, digest: &Digest, offset: u64, len: u64) -> Result<ByteStream, BlobError> {
+        let mut file = tokio::fs::File::open(self.blob_path(digest))
+            .await
+            .map_err(|e| not_found_as(e, BlobError::NotFound))?;
+        if offset > 0 {
+            file.seek(SeekFrom::Start(offset)).await?;
+        }
+        let reader = file.take(len);
+        Ok(Box::pin(tokio_util::io::ReaderStream::with_capacity(
+            reader, READ_CHUNK,
+        )))
+    }
+
+    async fn create_upload(&self, id: &str) -> Result<(), BlobError> {
+        tokio::fs::File::create(self.upload_path(id)).await?;
+        Ok(())
+    }
+
+    async fn upload_size(&self, id: &str) -> Result<Option<u64>, BlobError> {
+        match tokio::fs::metadata(self.upload_path(id)).await {
+            Ok(m) => Ok(Some(m.len())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn append_upload(
+        &self,
+        id: &str,
+        offset: u64,
+        mut body: ByteStream,
+        hasher: Hasher,
+    ) -> Result<Appended, BlobError> {
+        let path = self.upload_path(id);
+        let file = tokio::task::spawn_blocking(move || -> std::io::Result<std::fs::File> {
+            let mut f = std::fs::OpenOptions::new().write(true).open(&path)?;
+            f.set_len(offset)?;
+            f.seek(SeekFrom::Start(offset))?;
+            Ok(f)
+        })
+        .await
+        .map_err(std::io::Error::other)?
+        .map_err(|e| not_found_as(e, BlobError::UploadNotFound))?;
+
+        // Pipeline: while one batch is hashed and written on the blocking pool, the next is received.
+        let mut pending: Option<JoinHandle<_>> = None;
+        let mut idle = Some((file, hasher));
+        let mut buf = BytesMut::with_capacity(WRITE_BATCH);
+        let mut written = offset;
+        let mut failure: Option<BlobError> = None;
+        loop {
+            let next = body.next().await;
+            let flush = match &next {
+                Some(Ok(chunk)) => {
+                    buf.extend_from_slice(chunk);
+                    written += chunk.len() as u64;
+                    buf.len() >= WRITE_BATCH
+                }
+                Some(Err(_)) => false,
+                None => !buf.is_empty(),
+            };
+            if let Some(Err(e)) = next {
+                failure = Some(BlobError::Body(std::io::Error::new(
+                    e.kind(),
+                    e.to_string(),
+                )));
+                break;
+            }
+            if flush {
+                let (file, hasher) = match (idle.take(), pending.take()) {
+                    (Some(fh), _) => fh,
+                    (None, Some(h)) => match join(h).await {
+                        Ok(fh) => fh,
+                        Err(e) => {
+                            failure = Some(e.into());
+                            break;
+                        }
+                    },
+                    (None, None) => unreachable!("file is either idle or pending"),
+                };
+                let batch =
+                    std::mem::replace(&mut buf, BytesMut::with_capacity(WRITE_BATCH)).freeze();
+                pending = Some(write_batch(file, hasher, batch));
+            }
+            if next.is_none() {
+                break;
+            }
+        }
+        let finished = match (idle.take(), pending.take()) {
+            (Some(fh), _) => Ok(fh),
+            (None, Some(h)) => join(h).await,
+            (None, None) => unreachable!("file is either idle or pending"),
+        };
+        match (failure, finished) {
+            (None, Ok((_file, hasher))) => Ok(Appended {
+                size: written,
+                hasher,
+            }),
+            (failure, finished) => {
+                // Cut the upload back so a failed body leaves no trace.
+                if let Ok((file, _)) = finished {
+                    let _ = tokio::task::spawn_blocking(move || file.set_len(offset)).await;
+                }
+                Err(match failure {
+                    Some(e) => e,
+                    None => BlobError::Io(std::io::Error::other("upload write failed")),
+                })
+            }
+        }
+    }
+
+    async fn read_upload(&self, id: &str) -> Result<ByteStream, BlobError> {
+        let file = tokio::fs::File::open(self.upload_path(id))
+            .await
+            .map_err(|e| not_found_as(e, BlobError::UploadNotFound))?;
+        Ok(Box::pin(tokio_util::io::ReaderStream::with_capacity(
+            file, READ_CHUNK,
+        )))
+    }
+
+    async fn commit_upload(&self, id: &str, digest: &Digest) -> Result<(), BlobError> {
+        let from = self.upload_path(id);
+        let to = self.blob_path(digest);
+        tokio::task::spawn_blocking(move || -> Result<(), BlobError> {
+            let f = std::fs::File::open(&from)
+                .map_err(|e| not_found_as(e, BlobError::UploadNotFound))?;
+            f.sync_all()?;
+            drop(f);
+            let dir = to.parent().expect("blob path has a parent");
+            std::fs::create_dir_all(dir)?;
+            std::fs::rename(&from, &to)?;
+            sync_dir(dir)?;
+            Ok(())
+        })
+        .await
+        .map_err(std::io::Error::other)?
+    }
+
+    async fn delete_upload(&self, id: &str) -> Result<(), BlobError> {
+        match tokio::fs::remove_file(self.upload_path(id)).await {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
+            _ => Ok(()),
+        }
+    }
+
+    async fn delete(&self, digest: &Digest) -> Result<(), BlobError> {
+        match tokio::fs::remove_file(self.blob_path(digest)).await {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
+            _ => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures::stream;
+    use wharf_oci::Algorithm;
+
+    fn body(parts: Vec<&'static [u8]>) -> ByteStream {
+        Box::pin(stream::iter(
+            parts.into_iter().map(|p| Ok(Bytes::from_static(p))),
+        ))
+    }
+
+    async fn read_all(s: ByteStream) -> Vec<u8> {
+        let parts: Vec<_> = s.collect().await;
+        parts
+            .into_iter()
+            .flat_map(|p| p.unwrap().to_vec())
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn upload_commit_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FsBlobStore::open(dir.path()).unwrap();
+        store.create_upload("u1").await.unwrap();
+        let a = store
+            .append_upload(
+                "u1",
+                0,
+                body(vec![b"hello ", b"wor"]),
+                Algorithm::Sha256.hasher(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(a.size, 9);
+        let a = store
+            .append_upload("u1", 9, body(vec![b"ld"]), a.hasher)
+            .await
+            .unwrap();
+        let digest = a.hasher.finish();
+        assert_eq!(digest, Digest::sha256(b"hello world"));
+        store.commit_upload("u1", &digest).await.unwrap();
+        assert_eq!(store.upload_size("u1").await.unwrap(), None);
+        assert_eq!(store.stat(&digest).await.unwrap(), Some(11));
+        assert_eq!(
+            read_all(store.read(&digest, 6, 5).await.unwrap()).await,
+            b"world"
+        );
+        store.delete(&digest).await.unwrap();
+        assert_eq!(store.stat(&digest).await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn failed_body_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FsBlobStore::open(dir.path()).unwrap();
+        store.create_upload("u2").await.unwrap();
+        let a = store
+            .append_upload("u2", 0, body(vec![b"abc"]), Algorithm::Sha256.hasher())
+            .await
+            .unwrap();
+        let failing: ByteStream = Box::pin(stream::iter(vec![
+            Ok(Bytes::from_static(b"def")),
+            Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "short body",
+            )),
+        ]));
+        assert!(matches!(
+            store.append_upload("u2", 3, failing, a.hasher).await,
+            Err(BlobError::Body(_))
+        ));
+        assert_eq!(store.upload_size("u2").await.unwrap(), Some(3));
+        assert_eq!(
+            read_all(store.read_upload("u2").await.unwrap()).await,
+            b"abc"
+        );
+    }
+
+    #[tokio::test]
+    async fn large_bodies_hash_across_batches() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FsBlobStore::open(dir.path()).unwrap();
+        let data: Vec<u8> = (0..3 * WRITE_BATCH + 17).map(|i| (i % 251) as u8).collect();
+        let chunks: Vec<Result<Bytes, std::io::Error>> = data
+            .chunks(70_000)
+            .map(|c| Ok(Bytes::copy_from_slice(c)))
+            .collect();
+        store.create_upload("u3").await.unwrap();
+        let a = store
+            .append_upload(
+                "u3",
+                0,
+                Box::pin(stream::iter(chunks)),
+                Algorithm::Sha256.hasher(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(a.size, data.len() as u64);
+        assert_eq!(a.hasher.finish(), Digest::sha256(&data));
+        assert!(matches!(
+            store
+                .append_upload("nope", 0, body(vec![]), Algorithm::Sha256.hasher())
+                .await,
+            Err(BlobError::UploadNotFound)
+        ));
+    }
+}

@@ -1,0 +1,79 @@
+//! Blob storage: immutable, content-addressed bytes plus the scratch space uploads stream into.
+//!
+//! The `BlobStore` trait is what the rest of Wharf sees; `FsBlobStore` is the embedded backend.
+//! Stores know nothing of repositories or metadata: whether a blob is *visible* is decided by the
+//! metadata store, which records a blob only after `commit_upload` has made its bytes durable.
+
+mod fs;
+
+pub use fs::FsBlobStore;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::Stream;
+use std::pin::Pin;
+use wharf_oci::{Digest, Hasher};
+
+/// A stream of byte chunks, as request bodies and blob reads are passed around.
+pub type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, std::io::Error>> + Send>>;
+
+/// Errors of a blob store.
+#[derive(Debug, thiserror::Error)]
+pub enum BlobError {
+    #[error("blob not found")]
+    NotFound,
+    #[error("upload not found")]
+    UploadNotFound,
+    /// The client's body ended early or failed; nothing of it was kept.
+    #[error("request body failed: {0}")]
+    Body(std::io::Error),
+    #[error("storage IO failed: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// The result of appending to an upload.
+pub struct Appended {
+    /// The upload's size after the append.
+    pub size: u64,
+    /// The hasher, advanced over the appended bytes.
+    pub hasher: Hasher,
+}
+
+/// Content-addressed blob storage with upload scratch space.
+#[async_trait]
+pub trait BlobStore: Send + Sync + 'static {
+    /// The size of a stored blob, or `None` when it is absent.
+    async fn stat(&self, digest: &Digest) -> Result<Option<u64>, BlobError>;
+
+    /// Streams `len` bytes of a blob starting at `offset`.
+    async fn read(&self, digest: &Digest, offset: u64, len: u64) -> Result<ByteStream, BlobError>;
+
+    /// Creates empty scratch space for an upload.
+    async fn create_upload(&self, id: &str) -> Result<(), BlobError>;
+
+    /// The current size of an upload's scratch space, or `None` when it does not exist.
+    async fn upload_size(&self, id: &str) -> Result<Option<u64>, BlobError>;
+
+    /// Appends a body at `offset` (the upload is truncated there first), hashing every byte with
+    /// `hasher` as it is written. If the body fails midway the upload is cut back to `offset`, so a
+    /// short body leaves nothing behind.
+    async fn append_upload(
+        &self,
+        id: &str,
+        offset: u64,
+        body: ByteStream,
+        hasher: Hasher,
+    ) -> Result<Appended, BlobError>;
+
+    /// Streams an upload's bytes so far (to rebuild a hash state lost in a restart).
+    async fn read_upload(&self, id: &str) -> Result<ByteStream, BlobError>;
+
+    /// Makes the upload durable and moves it to its content address. Afterwards the upload is gone.
+    async fn commit_upload(&self, id: &str, digest: &Digest) -> Result<(), BlobError>;
+
+    /// Removes an upload's scratch space; absent uploads are not an error.
+    async fn delete_upload(&self, id: &str) -> Result<(), BlobError>;
+
+    /// Removes a blob's bytes; absent blobs are not an error. Only garbage collection calls this.
+    async fn delete(&self, digest: &Digest) -> Result<(), BlobError>;
+}

@@ -1,0 +1,34 @@
+//! Reading and deleting blobs through a repository.
+
+use crate::{CoreError, Registry};
+use wharf_blob::ByteStream;
+use wharf_oci::{Digest, RepoName};
+
+impl Registry {
+    /// The size of a blob the repository may serve.
+    pub async fn blob_size(&self, repo: &RepoName, digest: &Digest) -> Result<u64, CoreError> {
+        self.meta
+            .repository_blob(repo.as_str(), digest)
+            .await?
+            .ok_or(CoreError::BlobUnknown)
+    }
+
+    /// Streams `len` bytes of a blob from `offset`.
+    pub async fn read_blob(
+        &self,
+        digest: &Digest,
+        offset: u64,
+        len: u64,
+    ) -> Result<ByteStream, CoreError> {
+        Ok(self.blobs.read(digest, offset, len).await?)
+    }
+
+    /// Removes a blob from a repository; its bytes stay until garbage collection.
+    pub async fn delete_blob(&self, repo: &RepoName, digest: &Digest) -> Result<(), CoreError> {
+        if self.meta.unlink_blob(repo.as_str(), digest).await? {
+            Ok(())
+        } else {
+            Err(CoreError::BlobUnknown)
+        }
+    }
+}

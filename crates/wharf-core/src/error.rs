@@ -1,0 +1,59 @@
+//! The registry's domain errors.
+
+use wharf_oci::Digest;
+
+/// What went wrong in a registry operation, in domain terms.
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    #[error("repository name not known to registry")]
+    NameUnknown,
+    #[error("blob unknown to registry")]
+    BlobUnknown,
+    #[error("blob upload unknown to registry")]
+    UploadUnknown,
+    #[error("blob upload invalid: {0}")]
+    UploadInvalid(String),
+    /// A chunk did not start where the upload ends; `size` is where it does.
+    #[error("chunk out of order: upload is at offset {size}")]
+    RangeInvalid { size: u64 },
+    #[error("provided digest did not match uploaded content: {0}")]
+    DigestInvalid(String),
+    #[error("manifest unknown to registry")]
+    ManifestUnknown,
+    #[error("manifest invalid: {0}")]
+    ManifestInvalid(String),
+    #[error("manifest too large: {0}")]
+    ManifestTooLarge(String),
+    #[error("manifest references unknown content")]
+    ManifestBlobUnknown {
+        blobs: Vec<Digest>,
+        manifests: Vec<Digest>,
+    },
+    #[error("request body ended early or failed")]
+    BodyFailed,
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<wharf_meta::MetaError> for CoreError {
+    fn from(e: wharf_meta::MetaError) -> Self {
+        match e {
+            wharf_meta::MetaError::RepositoryNotFound => CoreError::NameUnknown,
+            wharf_meta::MetaError::MissingReferences { blobs, manifests } => {
+                CoreError::ManifestBlobUnknown { blobs, manifests }
+            }
+            other => CoreError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<wharf_blob::BlobError> for CoreError {
+    fn from(e: wharf_blob::BlobError) -> Self {
+        match e {
+            wharf_blob::BlobError::NotFound => CoreError::BlobUnknown,
+            wharf_blob::BlobError::UploadNotFound => CoreError::UploadUnknown,
+            wharf_blob::BlobError::Body(_) => CoreError::BodyFailed,
+            other => CoreError::Internal(other.to_string()),
+        }
+    }
+}

@@ -1,0 +1,44 @@
+//! Registry use cases over the blob and metadata stores: uploads, blobs, manifests, tags and
+//! referrers. This is the only crate that coordinates the two stores, and it keeps their order:
+//! bytes are made durable in the blob store before the metadata store points at them.
+//!
+//! Errors are domain errors without HTTP status codes; each API surface maps them to its wire.
+
+mod blobs;
+mod error;
+mod manifests;
+pub use manifests::PushedManifest;
+mod uploads;
+
+pub use error::CoreError;
+pub use uploads::UploadState;
+pub use wharf_meta::StoredManifest;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use wharf_blob::BlobStore;
+use wharf_meta::MetaStore;
+
+/// The registry service. Cheap to clone; clones share state.
+#[derive(Clone)]
+pub struct Registry {
+    blobs: Arc<dyn BlobStore>,
+    meta: MetaStore,
+    /// Hash state of uploads in progress on this node, so chunked uploads hash each byte once.
+    /// Lost on restart; rebuilt from the scratch bytes when needed.
+    hashers: Arc<Mutex<HashMap<String, uploads::Slot>>>,
+}
+
+impl Registry {
+    pub fn new(blobs: Arc<dyn BlobStore>, meta: MetaStore) -> Registry {
+        Registry {
+            blobs,
+            meta,
+            hashers: Arc::default(),
+        }
+    }
+
+    pub fn meta(&self) -> &MetaStore {
+        &self.meta
+    }
+}

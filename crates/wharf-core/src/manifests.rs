@@ -1,0 +1,164 @@
+//! Manifests, tags, the catalog and referrers.
+
+use crate::{CoreError, Registry};
+use std::collections::BTreeMap;
+use wharf_meta::{NewManifest, StoredManifest};
+use wharf_oci::manifest::MAX_MANIFEST_BYTES;
+use wharf_oci::{Algorithm, Descriptor, Digest, Manifest, ManifestError, Reference, RepoName};
+
+/// What a successful manifest push reports.
+#[derive(Debug, Clone)]
+pub struct PushedManifest {
+    pub digest: Digest,
+    pub subject: Option<Digest>,
+}
+
+impl Registry {
+    /// Validates and stores a manifest under a tag or digest reference.
+    pub async fn put_manifest(
+        &self,
+        repo: &RepoName,
+        reference: &Reference,
+        content_type: Option<&str>,
+        body: &[u8],
+    ) -> Result<PushedManifest, CoreError> {
+        if body.len() > MAX_MANIFEST_BYTES {
+            return Err(CoreError::ManifestTooLarge(format!(
+                "{} bytes exceeds {MAX_MANIFEST_BYTES}",
+                body.len()
+            )));
+        }
+        let digest = match reference {
+            Reference::Digest(expected) => {
+                let actual = Digest::of(expected.algorithm(), body);
+                if &actual != expected {
+                    return Err(CoreError::DigestInvalid(format!(
+                        "manifest digest is {actual}, not {expected}"
+                    )));
+                }
+                actual
+            }
+            Reference::Tag(_) => Digest::of(Algorithm::Sha256, body),
+        };
+        let manifest = Manifest::parse(body, content_type).map_err(|e| match e {
+            ManifestError::TooLarge => CoreError::ManifestTooLarge(e.to_string()),
+            other => CoreError::ManifestInvalid(other.to_string()),
+        })?;
+        let annotations = manifest
+            .annotations
+            .as_ref()
+            .filter(|a| !a.is_empty())
+            .map(|a| serde_json::to_string(a).expect("string map serializes"));
+        let subject = manifest.subject.as_ref().map(|s| s.digest.clone());
+        let tag = match reference {
+            Reference::Tag(t) => Some(t.as_str()),
+            Reference::Digest(_) => None,
+        };
+        self.meta
+            .put_manifest(NewManifest {
+                repository: repo.as_str(),
+                digest: &digest,
+                media_type: manifest.media_type.as_str(),
+                artifact_type: manifest.effective_artifact_type(),
+                subject: subject.as_ref(),
+                annotations,
+                body,
+                blobs: manifest.blob_refs().map(|d| d.digest.clone()).collect(),
+                children: manifest.child_refs().map(|d| d.digest.clone()).collect(),
+                tag,
+            })
+            .await?;
+        Ok(PushedManifest { digest, subject })
+    }
+
+    /// Fetches a manifest's exact bytes by tag or digest.
+    pub async fn get_manifest(
+        &self,
+        repo: &RepoName,
+        reference: &Reference,
+    ) -> Result<StoredManifest, CoreError> {
+        match self.meta.get_manifest(repo.as_str(), reference).await? {
+            Some(m) => Ok(m),
+            None => Err(self.unknown_manifest_or_name(repo).await),
+        }
+    }
+
+    async fn unknown_manifest_or_name(&self, repo: &RepoName) -> CoreError {
+        match self.meta.repository_id(repo.as_str()).await {
+            Ok(Some(_)) => CoreError::ManifestUnknown,
+            Ok(None) => CoreError::NameUnknown,
+            Err(e) => e.into(),
+        }
+    }
+
+    /// Deletes a manifest by digest (with its tags) or a single tag.
+    pub async fn delete_manifest(
+        &self,
+        repo: &RepoName,
+        reference: &Reference,
+    ) -> Result<(), CoreError> {
+        let deleted = match reference {
+            Reference::Digest(d) => self.meta.delete_manifest(repo.as_str(), d).await?,
+            Reference::Tag(t) => self.meta.delete_tag(repo.as_str(), t.as_str()).await?,
+        };
+        if deleted {
+            Ok(())
+        } else {
+            Err(self.unknown_manifest_or_name(repo).await)
+        }
+    }
+
+    /// A page of tags in lexical order.
+    pub async fn list_tags(
+        &self,
+        repo: &RepoName,
+        last: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<String>, CoreError> {
+        Ok(self
+            .meta
+            .list_tags(repo.as_str(), last, limit as i64)
+            .await?)
+    }
+
+    /// A page of repository names in lexical order.
+    pub async fn catalog(
+        &self,
+        last: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<String>, CoreError> {
+        Ok(self.meta.list_repositories(last, limit as i64).await?)
+    }
+
+    /// Descriptors of the manifests whose subject is `digest`, optionally only of one artifact type.
+    pub async fn referrers(
+        &self,
+        repo: &RepoName,
+        digest: &Digest,
+        artifact_type: Option<&str>,
+    ) -> Result<Vec<Descriptor>, CoreError> {
+        let rows = self.meta.referrers(repo.as_str(), digest).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            if artifact_type.is_some() && r.artifact_type.as_deref() != artifact_type {
+                continue;
+            }
+            let annotations: Option<BTreeMap<String, String>> = match &r.annotations {
+                Some(a) => {
+                    Some(serde_json::from_str(a).map_err(|e| CoreError::Internal(e.to_string()))?)
+                }
+                None => None,
+            };
+            out.push(Descriptor {
+                media_type: r.media_type,
+                digest: r.digest,
+                size: r.size,
+                artifact_type: r.artifact_type,
+                annotations,
+                urls: None,
+                platform: None,
+            });
+        }
+        Ok(out)
+    }
+}

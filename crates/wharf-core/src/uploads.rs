@@ -1,0 +1,277 @@
+//! Blob uploads: sessions, chunks, completion, cancellation, monolithic pushes and mounts.
+//!
+//! Every byte is hashed once, as it streams to scratch space. The hash state of an upload lives in
+//! memory between chunks; after a restart (or when a chunk failed) it is rebuilt from the scratch
+//! bytes, the only case that reads them back. Completion verifies the digest, asks the blob store to
+//! make the bytes durable at their content address, and only then records the blob in SQL.
+
+use crate::{CoreError, Registry};
+use futures::StreamExt;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+use tokio::sync::Mutex as AsyncMutex;
+use wharf_blob::ByteStream;
+use wharf_oci::{Algorithm, Digest, Hasher, RepoName};
+
+/// Per-upload state guarded by an async lock, so two requests on one upload never interleave.
+pub(crate) type Slot = Arc<AsyncMutex<Option<HashState>>>;
+
+/// A hasher that has seen exactly the first `size` bytes of the upload.
+pub(crate) struct HashState {
+    size: u64,
+    hasher: Hasher,
+}
+
+/// Where an upload stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadState {
+    pub id: String,
+    pub size: u64,
+}
+
+fn new_upload_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// Upload ids are our own UUIDs; anything else cannot name an upload (and never reaches a path).
+fn valid_upload_id(id: &str) -> bool {
+    uuid::Uuid::try_parse(id).is_ok() && id.len() == 36
+}
+
+impl Registry {
+    fn slot(&self, id: &str) -> Slot {
+        let mut map = self.hashers.lock().expect("hasher map poisoned");
+        map.entry(id.to_string()).or_default().clone()
+    }
+
+    fn drop_slot(&self, id: &str) {
+        self.hashers.lock().expect("hasher map poisoned").remove(id);
+    }
+
+    /// Opens a new upload session in the repository.
+    pub async fn start_upload(&self, repo: &RepoName) -> Result<UploadState, CoreError> {
+        let id = new_upload_id();
+        self.blobs.create_upload(&id).await?;
+        self.meta.create_upload(&id, repo.as_str()).await?;
+        Ok(UploadState { id, size: 0 })
+    }
+
+    /// The upload's current state, checking it belongs to `repo`.
+    pub async fn upload_status(&self, repo: &RepoName, id: &str) -> Result<UploadState, CoreError> {
+        if !valid_upload_id(id) {
+            return Err(CoreError::UploadUnknown);
+        }
+        match self.meta.upload(id).await? {
+            Some(u) if u.repository == repo.as_str() => Ok(UploadState {
+                id: u.id,
+                size: u.size,
+            }),
+            _ => Err(CoreError::UploadUnknown),
+        }
+    }
+
+    /// A hasher positioned at the end of the upload, from memory or rebuilt from scratch bytes.
+    async fn hasher_at(
+        &self,
+        id: &str,
+        state: &mut Option<HashState>,
+        size: u64,
+        alg: Algorithm,
+    ) -> Result<Hasher, CoreError> {
+        if let Some(s) = state.take() {
+            if s.size == size && s.hasher.algorithm() == alg {
+                return Ok(s.hasher);
+            }
+        }
+        let mut hasher = alg.hasher();
+        let mut seen = 0u64;
+        let mut stream = self.blobs.read_upload(id).await?;
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| CoreError::Internal(e.to_string()))?;
+            let take = (size - seen).min(chunk.len() as u64) as usize;
+            hasher.update(&chunk[..take]);
+            seen += take as u64;
+            if seen == size {
+                break;
+            }
+        }
+        if seen != size {
+            return Err(CoreError::Internal(format!(
+                "upload {id} scratch holds {seen} of {size} bytes"
+            )));
+        }
+        Ok(hasher)
+    }
+
+    /// Appends a chunk. `start` is the first offset of a `Content-Range`, if the client sent one;
+    /// it must equal the upload's size, else `RangeInvalid` tells the client where to resume.
+    pub async fn append_upload(
+        &self,
+        repo: &RepoName,
+        id: &str,
+        start: Option<u64>,
+        body: ByteStream,
+    ) -> Result<UploadState, CoreError> {
+        let slot = self.slot(id);
+        let mut state = slot.lock().await;
+        let current = self.upload_status(repo, id).await?;
+        if let Some(start) = start {
+            if start != current.size {
+                return Err(CoreError::RangeInvalid { size: current.size });
+            }
+        }
+        let hasher = self
+            .hasher_at(id, &mut state, current.size, Algorithm::Sha256)
+            .await?;
+        let appended = self
+            .blobs
+            .append_upload(id, current.size, body, hasher)
+            .await?;
+        self.meta.set_upload_size(id, appended.size).await?;
+        *state = Some(HashState {
+            size: appended.size,
+            hasher: appended.hasher,
+        });
+        Ok(UploadState {
+            id: id.to_string(),
+            size: appended.size,
+        })
+    }
+
+    /// Finishes an upload: appends the last chunk (if any), verifies the digest, makes the blob
+    /// durable and records it.
+    pub async fn finish_upload(
+        &self,
+        repo: &RepoName,
+        id: &str,
+        digest: &Digest,
+        start: Option<u64>,
+        body: Option<ByteStream>,
+    ) -> Result<u64, CoreError> {
+        let slot = self.slot(id);
+        let mut state = slot.lock().await;
+        let current = self.upload_status(repo, id).await?;
+        if let Some(start) = start {
+            if start != current.size {
+                return Err(CoreError::RangeInvalid { size: current.size });
+            }
+        }
+        let mut hasher = self
+            .hasher_at(id, &mut state, current.size, digest.algorithm())
+            .await?;
+        let mut size = current.size;
+        if let Some(body) = body {
+            let appended = self
+                .blobs
+                .append_upload(id, current.size, body, hasher)
+                .await?;
+            size = appended.size;
+            hasher = appended.hasher;
+            if size != current.size {
+                self.meta.set_upload_size(id, size).await?;
+            }
+        }
+        let actual = hasher.clone().finish();
+        if &actual != digest {
+            *state = Some(HashState { size, hasher });
+            return Err(CoreError::DigestInvalid(format!(
+                "content digest is {actual}, not {digest}"
+            )));
+        }
+        self.blobs.commit_upload(id, digest).await?;
+        self.meta
+            .record_blob(repo.as_str(), digest, size, Some(id))
+            .await?;
+        drop(state);
+        self.drop_slot(id);
+        Ok(size)
+    }
+
+    /// Cancels an upload and frees its scratch space.
+    pub async fn cancel_upload(&self, repo: &RepoName, id: &str) -> Result<(), CoreError> {
+        let slot = self.slot(id);
+        let _state = slot.lock().await;
+        self.upload_status(repo, id).await?;
+        self.meta.delete_upload(id).await?;
+        self.blobs.delete_upload(id).await?;
+        drop(_state);
+        self.drop_slot(id);
+        Ok(())
+    }
+
+    /// A whole blob in one request (`POST ?digest=`): no session is recorded, so nothing is left
+    /// behind when it fails.
+    pub async fn push_blob(
+        &self,
+        repo: &RepoName,
+        digest: &Digest,
+        body: ByteStream,
+    ) -> Result<u64, CoreError> {
+        let id = new_upload_id();
+        self.blobs.create_upload(&id).await?;
+        let result = async {
+            let appended = self
+                .blobs
+                .append_upload(&id, 0, body, digest.algorithm().hasher())
+                .await?;
+            let actual = appended.hasher.finish();
+            if &actual != digest {
+                return Err(CoreError::DigestInvalid(format!(
+                    "content digest is {actual}, not {digest}"
+                )));
+            }
+            self.blobs.commit_upload(&id, digest).await?;
+            Ok(appended.size)
+        }
+        .await;
+        match result {
+            Ok(size) => {
+                self.meta
+                    .record_blob(repo.as_str(), digest, size, None)
+                    .await?;
+                Ok(size)
+            }
+            Err(e) => {
+                self.blobs.delete_upload(&id).await?;
+                Err(e)
+            }
+        }
+    }
+
+    /// Mounts a blob from another repository. Returns `false` when it is not mountable there.
+    pub async fn mount_blob(
+        &self,
+        repo: &RepoName,
+        digest: &Digest,
+        from: &RepoName,
+    ) -> Result<bool, CoreError> {
+        match self.meta.repository_blob(from.as_str(), digest).await? {
+            Some(size) => {
+                self.meta
+                    .record_blob(repo.as_str(), digest, size, None)
+                    .await?;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    /// Removes uploads untouched for `max_age_secs`; returns how many were purged.
+    pub async fn purge_stale_uploads(&self, max_age_secs: u64) -> Result<usize, CoreError> {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let cutoff = now.saturating_sub(max_age_secs) as i64;
+        let stale = self.meta.stale_uploads(cutoff).await?;
+        for id in &stale {
+            let slot = self.slot(id);
+            let _state = slot.lock().await;
+            self.meta.delete_upload(id).await?;
+            self.blobs.delete_upload(id).await?;
+            drop(_state);
+            self.drop_slot(id);
+        }
+        Ok(stale.len())
+    }
+}

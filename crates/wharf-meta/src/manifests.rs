@@ -1,0 +1,253 @@
+//! Manifests, tags and referrers.
+//!
+//! A manifest is stored with its exact bytes and the references extracted from it. `put_manifest`
+//! checks, inside its write transaction, that every referenced blob and child manifest is present in
+//! the repository, so a concurrent delete can never leave a manifest pointing at nothing.
+
+use crate::{now, parse_digest, repos, MetaError, MetaStore, Result};
+use wharf_oci::{Digest, Reference};
+
+/// A manifest to store.
+#[derive(Debug, Clone)]
+pub struct NewManifest<'a> {
+    pub repository: &'a str,
+    pub digest: &'a Digest,
+    pub media_type: &'a str,
+    pub artifact_type: Option<&'a str>,
+    pub subject: Option<&'a Digest>,
+    /// Annotations as a JSON object, for the referrers API.
+    pub annotations: Option<String>,
+    pub body: &'a [u8],
+    pub blobs: Vec<Digest>,
+    pub children: Vec<Digest>,
+    pub tag: Option<&'a str>,
+}
+
+/// A manifest as served.
+#[derive(Debug, Clone)]
+pub struct StoredManifest {
+    pub digest: Digest,
+    pub media_type: String,
+    pub body: Vec<u8>,
+}
+
+/// One entry of the referrers index.
+#[derive(Debug, Clone)]
+pub struct Referrer {
+    pub digest: Digest,
+    pub media_type: String,
+    pub size: u64,
+    pub artifact_type: Option<String>,
+    pub annotations: Option<String>,
+}
+
+impl MetaStore {
+    /// Stores a manifest (and moves the tag, if any) in one transaction, after checking that every
+    /// referenced blob and child manifest is present in the repository.
+    pub async fn put_manifest(&self, m: NewManifest<'_>) -> Result<()> {
+        let mut tx = self.writer.begin().await?;
+        let repo_id = repos::ensure(&mut tx, m.repository).await?;
+        let mut missing_blobs = Vec::new();
+        for b in &m.blobs {
+            let present: Option<i64> = sqlx::query_scalar(
+                "SELECT 1 FROM repository_blobs WHERE repository_id = ? AND digest = ?",
+            )
+            .bind(repo_id)
+            .bind(b.to_string())
+            .fetch_optional(&mut *tx)
+            .await?;
+            if present.is_none() && !missing_blobs.contains(b) {
+                missing_blobs.push(b.clone());
+            }
+        }
+        let mut missing_children = Vec::new();
+        for c in &m.children {
+            let present: Option<i64> = sqlx::query_scalar(
+                "SELECT 1 FROM manifests WHERE repository_id = ? AND digest = ?",
+            )
+            .bind(repo_id)
+            .bind(c.to_string())
+            .fetch_optional(&mut *tx)
+            .await?;
+            if present.is_none() && !missing_children.contains(c) {
+                missing_children.push(c.clone());
+            }
+        }
+        if !missing_blobs.is_empty() || !missing_children.is_empty() {
+            return Err(MetaError::MissingReferences {
+                blobs: missing_blobs,
+                manifests: missing_children,
+            });
+        }
+        let digest = m.digest.to_string();
+        let t = now();
+        let inserted = sqlx::query(
+            "INSERT INTO manifests (repository_id, digest, media_type, artifact_type, subject, annotations, size, body, pushed_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(repo_id)
+        .bind(&digest)
+        .bind(m.media_type)
+        .bind(m.artifact_type)
+        .bind(m.subject.map(|s| s.to_string()))
+        .bind(&m.annotations)
+        .bind(m.body.len() as i64)
+        .bind(m.body)
+        .bind(t)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            > 0;
+        if inserted {
+            for b in &m.blobs {
+                sqlx::query(
+                    "INSERT INTO manifest_blobs (repository_id, manifest_digest, blob_digest) VALUES (?, ?, ?)
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(repo_id)
+                .bind(&digest)
+                .bind(b.to_string())
+                .execute(&mut *tx)
+                .await?;
+            }
+            for c in &m.children {
+                sqlx::query(
+                    "INSERT INTO manifest_children (repository_id, parent_digest, child_digest) VALUES (?, ?, ?)
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(repo_id)
+                .bind(&digest)
+                .bind(c.to_string())
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        if let Some(tag) = m.tag {
+            sqlx::query(
+                "INSERT INTO tags (repository_id, name, digest, updated_at) VALUES (?, ?, ?, ?)
+                 ON CONFLICT (repository_id, name) DO UPDATE SET digest = excluded.digest, updated_at = excluded.updated_at",
+            )
+            .bind(repo_id)
+            .bind(tag)
+            .bind(&digest)
+            .bind(t)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Fetches a manifest's bytes by tag or digest.
+    pub async fn get_manifest(
+        &self,
+        repo: &str,
+        reference: &Reference,
+    ) -> Result<Option<StoredManifest>> {
+        let row: Option<(String, String, Vec<u8>)> = match reference {
+            Reference::Tag(tag) => {
+                sqlx::query_as(
+                    "SELECT m.digest, m.media_type, m.body FROM tags t
+                     JOIN repositories r ON r.id = t.repository_id
+                     JOIN manifests m ON m.repository_id = t.repository_id AND m.digest = t.digest
+                     WHERE r.name = ? AND t.name = ?",
+                )
+                .bind(repo)
+                .bind(tag.as_str())
+                .fetch_optional(&self.reader)
+                .await?
+            }
+            Reference::Digest(d) => {
+                sqlx::query_as(
+                    "SELECT m.digest, m.media_type, m.body FROM manifests m
+                     JOIN repositories r ON r.id = m.repository_id
+                     WHERE r.name = ? AND m.digest = ?",
+                )
+                .bind(repo)
+                .bind(d.to_string())
+                .fetch_optional(&self.reader)
+                .await?
+            }
+        };
+        row.map(|(d, media_type, body)| {
+            Ok(StoredManifest {
+                digest: parse_digest(&d)?,
+                media_type,
+                body,
+            })
+        })
+        .transpose()
+    }
+
+    /// Deletes a manifest and every tag pointing at it. Returns whether it existed.
+    pub async fn delete_manifest(&self, repo: &str, digest: &Digest) -> Result<bool> {
+        let res = sqlx::query(
+            "DELETE FROM manifests WHERE digest = ?
+             AND repository_id = (SELECT id FROM repositories WHERE name = ?)",
+        )
+        .bind(digest.to_string())
+        .bind(repo)
+        .execute(&self.writer)
+        .await?;
+        Ok(res.rows_affected() > 0)
+    }
+
+    /// Deletes one tag, leaving its manifest. Returns whether the tag existed.
+    pub async fn delete_tag(&self, repo: &str, tag: &str) -> Result<bool> {
+        let res = sqlx::query(
+            "DELETE FROM tags WHERE name = ?
+             AND repository_id = (SELECT id FROM repositories WHERE name = ?)",
+        )
+        .bind(tag)
+        .bind(repo)
+        .execute(&self.writer)
+        .await?;
+        Ok(res.rows_affected() > 0)
+    }
+
+    /// Tags after `last` in lexical order, at most `limit`; `RepositoryNotFound` for an unknown
+    /// repository.
+    pub async fn list_tags(
+        &self,
+        repo: &str,
+        last: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<String>> {
+        let id = self
+            .repository_id(repo)
+            .await?
+            .ok_or(MetaError::RepositoryNotFound)?;
+        Ok(sqlx::query_scalar(
+            "SELECT name FROM tags WHERE repository_id = ? AND name > ? ORDER BY name LIMIT ?",
+        )
+        .bind(id)
+        .bind(last.unwrap_or(""))
+        .bind(limit)
+        .fetch_all(&self.reader)
+        .await?)
+    }
+
+    /// Manifests in the repository whose `subject` is `digest`, ordered by digest.
+    pub async fn referrers(&self, repo: &str, digest: &Digest) -> Result<Vec<Referrer>> {
+        let rows: Vec<(String, String, i64, Option<String>, Option<String>)> = sqlx::query_as(
+            "SELECT m.digest, m.media_type, m.size, m.artifact_type, m.annotations FROM manifests m
+             JOIN repositories r ON r.id = m.repository_id
+             WHERE r.name = ? AND m.subject = ? ORDER BY m.digest",
+        )
+        .bind(repo)
+        .bind(digest.to_string())
+        .fetch_all(&self.reader)
+        .await?;
+        rows.into_iter()
+            .map(|(d, media_type, size, artifact_type, annotations)| {
+                Ok(Referrer {
+                    digest: parse_digest(&d)?,
+                    media_type,
+                    size: size as u64,
+                    artifact_type,
+                    annotations,
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,78 @@
+//! Upload sessions: which repository an upload belongs to and how many bytes it holds, kept in SQL
+//! so an upload survives a restart and may continue on another node.
+
+use crate::{now, repos, MetaStore, Result};
+
+/// An upload in progress.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upload {
+    pub id: String,
+    pub repository: String,
+    pub size: u64,
+    pub created_at: i64,
+}
+
+impl MetaStore {
+    /// Registers a new upload in a repository (created if needed).
+    pub async fn create_upload(&self, id: &str, repo: &str) -> Result<()> {
+        let mut tx = self.writer.begin().await?;
+        let repo_id = repos::ensure(&mut tx, repo).await?;
+        let t = now();
+        sqlx::query("INSERT INTO uploads (id, repository_id, size, created_at, updated_at) VALUES (?, ?, 0, ?, ?)")
+            .bind(id)
+            .bind(repo_id)
+            .bind(t)
+            .bind(t)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Looks an upload up by id.
+    pub async fn upload(&self, id: &str) -> Result<Option<Upload>> {
+        let row: Option<(String, String, i64, i64)> = sqlx::query_as(
+            "SELECT u.id, r.name, u.size, u.created_at FROM uploads u
+             JOIN repositories r ON r.id = u.repository_id WHERE u.id = ?",
+        )
+        .bind(id)
+        .fetch_optional(&self.reader)
+        .await?;
+        Ok(row.map(|(id, repository, size, created_at)| Upload {
+            id,
+            repository,
+            size: size as u64,
+            created_at,
+        }))
+    }
+
+    /// Records the upload's new size after an append.
+    pub async fn set_upload_size(&self, id: &str, size: u64) -> Result<()> {
+        sqlx::query("UPDATE uploads SET size = ?, updated_at = ? WHERE id = ?")
+            .bind(size as i64)
+            .bind(now())
+            .bind(id)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    /// Forgets an upload. Returns whether it existed.
+    pub async fn delete_upload(&self, id: &str) -> Result<bool> {
+        let res = sqlx::query("DELETE FROM uploads WHERE id = ?")
+            .bind(id)
+            .execute(&self.writer)
+            .await?;
+        Ok(res.rows_affected() > 0)
+    }
+
+    /// Ids of uploads not touched since `before` (Unix seconds).
+    pub async fn stale_uploads(&self, before: i64) -> Result<Vec<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT id FROM uploads WHERE updated_at < ?")
+                .bind(before)
+                .fetch_all(&self.reader)
+                .await?,
+        )
+    }
+}

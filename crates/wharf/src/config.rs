@@ -1,0 +1,190 @@
+//! Configuration: defaults, then a TOML file, then `WHARF_*` environment variables, then command-line
+//! flags, validated once into `Settings`. This is the only place Wharf reads configuration.
+
+use anyhow::{bail, Context};
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// The raw, optional form of every setting, as it appears in the TOML file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    pub data_dir: Option<PathBuf>,
+    pub listen: Option<String>,
+    pub log_format: Option<String>,
+    pub upload_max_age_secs: Option<u64>,
+    pub upload_purge_interval_secs: Option<u64>,
+    pub shutdown_timeout_secs: Option<u64>,
+}
+
+impl RawConfig {
+    /// Reads a TOML config file.
+    pub fn from_file(path: &Path) -> anyhow::Result<RawConfig> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading config file {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("parsing config file {}", path.display()))
+    }
+
+    /// Reads `WHARF_*` variables through `get` (the process environment in production).
+    pub fn from_env(get: impl Fn(&str) -> Option<String>) -> anyhow::Result<RawConfig> {
+        let num = |key: &str| -> anyhow::Result<Option<u64>> {
+            get(key)
+                .map(|v| {
+                    v.trim()
+                        .parse::<u64>()
+                        .with_context(|| format!("{key}={v:?} is not a whole number"))
+                })
+                .transpose()
+        };
+        Ok(RawConfig {
+            data_dir: get("WHARF_DATA_DIR").map(PathBuf::from),
+            listen: get("WHARF_LISTEN"),
+            log_format: get("WHARF_LOG_FORMAT"),
+            upload_max_age_secs: num("WHARF_UPLOAD_MAX_AGE_SECS")?,
+            upload_purge_interval_secs: num("WHARF_UPLOAD_PURGE_INTERVAL_SECS")?,
+            shutdown_timeout_secs: num("WHARF_SHUTDOWN_TIMEOUT_SECS")?,
+        })
+    }
+
+    /// Layers `over` on top of `self`: every setting `over` has wins.
+    pub fn merge(self, over: RawConfig) -> RawConfig {
+        RawConfig {
+            data_dir: over.data_dir.or(self.data_dir),
+            listen: over.listen.or(self.listen),
+            log_format: over.log_format.or(self.log_format),
+            upload_max_age_secs: over.upload_max_age_secs.or(self.upload_max_age_secs),
+            upload_purge_interval_secs: over
+                .upload_purge_interval_secs
+                .or(self.upload_purge_interval_secs),
+            shutdown_timeout_secs: over.shutdown_timeout_secs.or(self.shutdown_timeout_secs),
+        }
+    }
+}
+
+/// How logs are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Validated settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub data_dir: PathBuf,
+    pub listen: SocketAddr,
+    pub log_format: LogFormat,
+    pub upload_max_age_secs: u64,
+    pub upload_purge_interval_secs: u64,
+    pub shutdown_timeout_secs: u64,
+}
+
+impl TryFrom<RawConfig> for Settings {
+    type Error = anyhow::Error;
+
+    fn try_from(raw: RawConfig) -> anyhow::Result<Settings> {
+        let data_dir = raw
+            .data_dir
+            .unwrap_or_else(|| PathBuf::from("./wharf-data"));
+        if data_dir.as_os_str().is_empty() {
+            bail!("data_dir must not be empty");
+        }
+        let listen_raw = raw.listen.unwrap_or_else(|| "127.0.0.1:5000".to_string());
+        let listen: SocketAddr = listen_raw.parse().with_context(|| {
+            format!("listen = {listen_raw:?} is not an address like 127.0.0.1:5000")
+        })?;
+        let log_format = match raw.log_format.as_deref().unwrap_or("text") {
+            "text" => LogFormat::Text,
+            "json" => LogFormat::Json,
+            other => bail!("log_format = {other:?} must be \"text\" or \"json\""),
+        };
+        let positive = |name: &str, v: Option<u64>, default: u64| -> anyhow::Result<u64> {
+            match v.unwrap_or(default) {
+                0 => bail!("{name} must be greater than 0"),
+                v => Ok(v),
+            }
+        };
+        Ok(Settings {
+            data_dir,
+            listen,
+            log_format,
+            upload_max_age_secs: positive(
+                "upload_max_age_secs",
+                raw.upload_max_age_secs,
+                24 * 3600,
+            )?,
+            upload_purge_interval_secs: positive(
+                "upload_purge_interval_secs",
+                raw.upload_purge_interval_secs,
+                600,
+            )?,
+            shutdown_timeout_secs: positive(
+                "shutdown_timeout_secs",
+                raw.shutdown_timeout_secs,
+                30,
+            )?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| pairs.iter().find(|(pk, _)| pk == k).map(|(_, v)| v.clone())
+    }
+
+    #[test]
+    fn defaults() {
+        let s = Settings::try_from(RawConfig::default()).unwrap();
+        assert_eq!(s.data_dir, PathBuf::from("./wharf-data"));
+        assert_eq!(s.listen.to_string(), "127.0.0.1:5000");
+        assert_eq!(s.upload_max_age_secs, 86400);
+    }
+
+    #[test]
+    fn layering_file_env_flags() {
+        let file: RawConfig = toml::from_str(
+            "listen = \"127.0.0.1:6000\"\ndata_dir = \"/from/file\"\nupload_max_age_secs = 60",
+        )
+        .unwrap();
+        let envs = RawConfig::from_env(env(&[("WHARF_DATA_DIR", "/from/env")])).unwrap();
+        let flags = RawConfig {
+            listen: Some("127.0.0.1:7000".into()),
+            ..RawConfig::default()
+        };
+        let s = Settings::try_from(file.merge(envs).merge(flags)).unwrap();
+        assert_eq!(s.listen.to_string(), "127.0.0.1:7000");
+        assert_eq!(s.data_dir, PathBuf::from("/from/env"));
+        assert_eq!(s.upload_max_age_secs, 60);
+    }
+
+    #[test]
+    fn clear_errors() {
+        let bad = |raw: RawConfig| format!("{:#}", Settings::try_from(raw).unwrap_err());
+        assert!(bad(RawConfig {
+            listen: Some("nowhere".into()),
+            ..Default::default()
+        })
+        .contains("listen"));
+        assert!(bad(RawConfig {
+            log_format: Some("xml".into()),
+            ..Default::default()
+        })
+        .contains("log_format"));
+        assert!(bad(RawConfig {
+            upload_max_age_secs: Some(0),
+            ..Default::default()
+        })
+        .contains("upload_max_age_secs"));
+        let e = RawConfig::from_env(env(&[("WHARF_UPLOAD_MAX_AGE_SECS", "soon")])).unwrap_err();
+        assert!(format!("{e:#}").contains("WHARF_UPLOAD_MAX_AGE_SECS"));
+        assert!(toml::from_str::<RawConfig>("lisen = \"x\"").is_err());
+    }
+}

@@ -1,0 +1,77 @@
+//! The `wharf` binary: command-line parsing, logging setup and dispatch to subcommands.
+
+mod config;
+mod serve;
+
+use clap::{Parser, Subcommand};
+use config::{LogFormat, RawConfig, Settings};
+use std::path::PathBuf;
+
+/// Wharf: a self-hosted container registry that speaks OCI and ECR.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    /// TOML configuration file (also WHARF_CONFIG).
+    #[arg(long, global = true, env = "WHARF_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the registry server.
+    Serve {
+        /// Directory holding blobs and metadata [default: ./wharf-data].
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Address to listen on [default: 127.0.0.1:5000].
+        #[arg(long)]
+        listen: Option<String>,
+    },
+}
+
+fn settings(config: Option<&PathBuf>, flags: RawConfig) -> anyhow::Result<Settings> {
+    let file = match config {
+        Some(p) => RawConfig::from_file(p)?,
+        None => RawConfig::default(),
+    };
+    let env = RawConfig::from_env(|k| std::env::var(k).ok())?;
+    Settings::try_from(file.merge(env).merge(flags))
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("WHARF_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=warn,sqlx=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve { data_dir, listen } => {
+            let flags = RawConfig {
+                data_dir,
+                listen,
+                ..RawConfig::default()
+            };
+            settings(cli.config.as_ref(), flags).and_then(|s| {
+                init_logging(s.log_format);
+                tokio::runtime::Runtime::new()?.block_on(serve::run(s))
+            })
+        }
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("wharf: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# install-test-deps.sh — install the third-party clients used by tests/e2e and bench/.
+#
+# Idempotent. Installs with apt (only running `apt-get update` when something is missing):
+#   skopeo, docker-registry (CNCF Distribution, the benchmark baseline), wrk, curl, jq, python3.
+# Builds with Go into ${WHARF_TOOLS_DIR:-~/.cache/wharf-tools}/bin, skipping any tool whose stamp
+# file (bin/.<tool>.version) already records the pinned version:
+#   crane        github.com/google/go-containerregistry/cmd/crane@v0.20.6
+#   oras         oras.land/oras/cmd/oras@v1.3.0
+#   conformance  the OCI distribution-spec conformance suite, pinned to a commit pseudo-version
+#                (the tagged releases are not served by the module proxy we can reach).
+# Requires Go >= 1.24 on PATH (or in /usr/local/go/bin); Debian's golang-go is too old.
+# Prints the tool directory's bin path last, so callers may do: PATH="$(scripts/install-test-deps.sh | tail -1):$PATH"
+set -euo pipefail
+
+TOOLS_DIR="${WHARF_TOOLS_DIR:-$HOME/.cache/wharf-tools}"
+BIN="$TOOLS_DIR/bin"
+CRANE_VERSION="v0.20.6"
+ORAS_VERSION="v1.3.0"
+CONFORMANCE_MODULE="github.com/opencontainers/distribution-spec/conformance"
+CONFORMANCE_VERSION="v0.0.0-20260831232431-97274622c111"
+
+log() { echo "install-test-deps: $*" >&2; }
+
+# ---- apt packages ----------------------------------------------------------------------------
+APT_PKGS=(skopeo docker-registry wrk curl jq python3 ca-certificates)
+missing=()
+for p in "${APT_PKGS[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+if ((${#missing[@]})); then
+  SUDO=""
+  if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+  log "apt installing: ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+else
+  log "apt packages already installed"
+fi
+# The Debian package enables a system docker-registry service on :5000; we never use it (the
+# tests start their own instances on free ports), so leave it as the package configured it.
+
+# ---- Go toolchain ----------------------------------------------------------------------------
+if ! command -v go >/dev/null 2>&1 && [[ -x /usr/local/go/bin/go ]]; then
+  PATH="/usr/local/go/bin:$PATH"
+fi
+if ! command -v go >/dev/null 2>&1; then
+  log "ERROR: Go >= 1.24 is required to build crane/oras/conformance (install from https://go.dev/dl or actions/setup-go)"
+  exit 1
+fi
+gover=$(go env GOVERSION | sed 's/^go//')
+if ! printf '%s\n%s\n' "1.24" "$gover" | sort -V -C; then
+  log "ERROR: Go $gover is too old; need >= 1.24"
+  exit 1
+fi
+export GOPROXY="${GOPROXY:-https://proxy.golang.org,direct}"
+export GOFLAGS="${GOFLAGS:--buildvcs=false}"
+mkdir -p "$BIN"
+
+# stamp_ok TOOL VERSION: true when BIN/TOOL exists and its stamp records VERSION.
+stamp_ok() { [[ -x "$BIN/$1" && -f "$BIN/.$1.version" && "$(cat "$BIN/.$1.version")" == "$2" ]]; }
+stamp_write() { echo "$2" >"$BIN/.$1.version"; }
+
+# crane
+if stamp_ok crane "$CRANE_VERSION"; then
+  log "crane $CRANE_VERSION already built"
+else
+  log "building crane $CRANE_VERSION"
+  GOBIN="$BIN" go install "github.com/google/go-containerregistry/cmd/crane@$CRANE_VERSION"
+  stamp_write crane "$CRANE_VERSION"
+fi
+
+# oras: the checksum database (sum.golang.org) has no entry for oras.land/oras@v1.3.0 through our
+# proxy (404), so skip the sumdb lookup for that one module; its dependencies are still verified.
+if stamp_ok oras "$ORAS_VERSION"; then
+  log "oras $ORAS_VERSION already built"
+else
+  log "building oras $ORAS_VERSION"
+  GONOSUMDB="${GONOSUMDB:+$GONOSUMDB,}oras.land" GOBIN="$BIN" go install "oras.land/oras/cmd/oras@$ORAS_VERSION"
+  stamp_write oras "$ORAS_VERSION"
+fi
+
+# OCI conformance suite. This version is a `main` package (`go build`); the old `go test` entry
+# point survives only as a deprecated "legacy" wrapper, so we build the real binary.
+if stamp_ok conformance "$CONFORMANCE_VERSION"; then
+  log "conformance $CONFORMANCE_VERSION already built"
+else
+  log "building OCI conformance suite $CONFORMANCE_VERSION"
+  src=$(GOPROXY=https://proxy.golang.org go mod download -json "$CONFORMANCE_MODULE@$CONFORMANCE_VERSION" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')
+  tmp=$(mktemp -d)
+  trap 'rm -rf "$tmp"' EXIT
+  cp -r "$src" "$tmp/conformance"
+  chmod -R u+w "$tmp/conformance"
+  (cd "$tmp/conformance" && go build -o "$BIN/conformance" .)
+  # Keep the README next to the binary: it documents every OCI_* setting of this version.
+  cp "$src/README.md" "$BIN/conformance.README.md"
+  chmod u+w "$BIN/conformance.README.md"
+  stamp_write conformance "$CONFORMANCE_VERSION"
+fi
+
+for t in crane oras conformance; do [[ -x "$BIN/$t" ]] || { log "ERROR: $BIN/$t missing"; exit 1; }; done
+log "tools ready in $BIN"
+echo "$BIN"

@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# tests/e2e/clients.sh — push/pull through real third-party clients against a fresh registry.
+#
+# Starts `wharf serve` (or E2E_REGISTRY=distribution) on a free 127.0.0.1 port, then:
+#  (a) mkimage.py builds a random multi-layer OCI layout: one image + a linux/amd64,linux/arm64 index;
+#  (b) skopeo copies the image and the index (--all) to the registry and back into a new layout;
+#      manifest digests (inspect --raw | sha256sum, index.json) and every blob's bytes must match;
+#  (c) crane: push a docker tarball, digest, manifest bytes, pull (OCI layout), copy to another repo
+#      (image and multi-arch index), tag, ls, catalog;
+#  (d) oras: push a file artifact with an artifactType, pull it back byte-identical, attach a
+#      signature-like artifact to the image, discover it (--format json) and via GET /v2/.../referrers,
+#      repo tags.
+# Every check is counted; prints "N passed, N failed" and exits non-zero on any failure.
+# Known deviation: CNCF Distribution 2.8 has no referrers API (oras falls back to the
+# sha256-<hex> tag schema), so the direct referrers-API check is skipped when E2E_REGISTRY=distribution.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+need skopeo crane oras curl jq python3 sha256sum cmp
+
+work=$(mktemp_e2e)
+registry_start
+R=$REG_HOST
+
+# skopeo refuses to run without a signature policy; accept anything for these local copies.
+cat >"$work/policy.json" <<'JSON'
+{"default":[{"type":"insecureAcceptAnything"}]}
+JSON
+sk() { skopeo --policy "$work/policy.json" "$@"; }
+
+# ------------------------------------------------------------------------------------------------
+# (a) generate the test image
+python3 "$E2E_LIB_DIR/mkimage.py" --out "$work/src" --layers 3 --layer-size $((256 * 1024)) \
+  --docker-tar "$work/image.tar" --tag "wharf-e2e/crane:v1" >"$work/src.json"
+IMG_DIGEST=$(jq -r .image "$work/src.json")
+IDX_DIGEST=$(jq -r .index "$work/src.json")
+log "generated image $IMG_DIGEST, index $IDX_DIGEST"
+
+# digest_of_ref LAYOUT REFNAME: the digest index.json records for that ref name.
+digest_of_ref() {
+  jq -r --arg r "$2" '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"]==$r) | .digest' "$1/index.json"
+}
+# same_blobs A B: every blob in layout A exists in layout B with identical bytes.
+same_blobs() {
+  local f n=0
+  for f in "$1"/blobs/sha256/*; do
+    cmp -s "$f" "$2/blobs/sha256/$(basename "$f")" || { echo "blob $(basename "$f") differs or missing"; return 1; }
+    n=$((n + 1))
+  done
+  echo "$n blobs identical"
+}
+# remote_raw_digest REF: sha256 of the exact manifest bytes the registry serves.
+remote_raw_digest() { echo "sha256:$(sk inspect --raw --tls-verify=false "docker://$1" | sha256sum | cut -d' ' -f1)"; }
+eq() { [[ "$1" == "$2" ]] || { echo "expected '$2', got '$1'"; return 1; }; }
+# registry_blob_ok REPO DIGEST FILE: GET /v2/REPO/blobs/DIGEST returns exactly FILE's bytes.
+registry_blob_ok() {
+  local got
+  got=$(curl -fsS -L --max-time 60 "$REG_URL/v2/$1/blobs/$2" | sha256sum | cut -d' ' -f1)
+  eq "sha256:$got" "$2" && cmp -s <(curl -fsS -L --max-time 60 "$REG_URL/v2/$1/blobs/$2") "$3"
+}
+
+# ------------------------------------------------------------------------------------------------
+# (b) skopeo
+log "--- skopeo"
+check "skopeo copy image to registry" \
+  sk copy -q --preserve-digests --dest-tls-verify=false "oci:$work/src:image" "docker://$R/e2e/skopeo:image"
+check "skopeo inspect --raw image digest" eq "$(remote_raw_digest "$R/e2e/skopeo:image" || true)" "$IMG_DIGEST"
+check "skopeo copy --all index to registry" \
+  sk copy -q --all --preserve-digests --dest-tls-verify=false "oci:$work/src:index" "docker://$R/e2e/skopeo:index"
+check "skopeo inspect --raw index digest" eq "$(remote_raw_digest "$R/e2e/skopeo:index" || true)" "$IDX_DIGEST"
+check "skopeo inspect arm64 child by platform" bash -o pipefail -c \
+  "skopeo --policy '$work/policy.json' inspect --tls-verify=false --override-arch arm64 --override-os linux docker://$R/e2e/skopeo:index | jq -e '.Architecture==\"arm64\"'"
+check "skopeo copy --all index back to new layout" \
+  sk copy -q --all --preserve-digests --src-tls-verify=false "docker://$R/e2e/skopeo:index" "oci:$work/back:index"
+check "skopeo copy image back to layout" \
+  sk copy -q --preserve-digests --src-tls-verify=false "docker://$R/e2e/skopeo:image" "oci:$work/back:image"
+check "round-trip index digest in index.json" eq "$(digest_of_ref "$work/back" index)" "$IDX_DIGEST"
+check "round-trip image digest in index.json" eq "$(digest_of_ref "$work/back" image)" "$IMG_DIGEST"
+check "round-trip blobs byte-identical" same_blobs "$work/src" "$work/back"
+# every layer/config blob GETs back with the right bytes directly over the API
+blob_check() {
+  local m d
+  for m in $(jq -r '.manifests[].digest' "$work/src/blobs/sha256/${IDX_DIGEST#sha256:}"); do
+    for d in $(jq -r '.config.digest, .layers[].digest' "$work/src/blobs/sha256/${m#sha256:}"); do
+      registry_blob_ok e2e/skopeo "$d" "$work/src/blobs/sha256/${d#sha256:}" || { echo "blob $d wrong"; return 1; }
+    done
+  done
+}
+check "GET every blob of the index: exact bytes" blob_check
+check "HEAD manifest returns Docker-Content-Digest" bash -o pipefail -c \
+  "curl -fsSI -H 'Accept: application/vnd.oci.image.index.v1+json' '$REG_URL/v2/e2e/skopeo/manifests/index' | tr -d '\r' | grep -qi '^docker-content-digest: $IDX_DIGEST$'"
+
+# ------------------------------------------------------------------------------------------------
+# (c) crane
+log "--- crane"
+TAR_DIGEST=$(crane digest --tarball "$work/image.tar")
+check "crane push tarball" crane push --insecure "$work/image.tar" "$R/e2e/crane:v1"
+check "crane digest matches tarball" eq "$(crane digest --insecure "$R/e2e/crane:v1" 2>&1 || true)" "$TAR_DIGEST"
+check "crane manifest bytes hash to digest" eq \
+  "sha256:$(crane manifest --insecure "$R/e2e/crane:v1" | sha256sum | cut -d' ' -f1)" "$TAR_DIGEST"
+check "crane pull (oci layout)" crane pull --insecure --format oci "$R/e2e/crane:v1" "$work/crane-pull"
+check "crane pulled manifest digest" eq "$(jq -r '.manifests[0].digest' "$work/crane-pull/index.json" 2>/dev/null)" "$TAR_DIGEST"
+crane_layers_ok() {
+  local d
+  for d in $(crane manifest --insecure "$R/e2e/crane:v1" | jq -r '.config.digest, .layers[].digest'); do
+    cmp -s "$work/crane-pull/blobs/sha256/${d#sha256:}" <(crane blob --insecure "$R/e2e/crane@$d") || { echo "blob $d differs"; return 1; }
+    [[ "sha256:$(sha256sum <"$work/crane-pull/blobs/sha256/${d#sha256:}" | cut -d' ' -f1)" == "$d" ]] || { echo "blob $d bad hash"; return 1; }
+  done
+}
+check "crane pulled blobs match registry bytes and digests" crane_layers_ok
+check "crane copy image to another repo" crane copy --insecure "$R/e2e/crane:v1" "$R/e2e/crane-copy:v1"
+check "crane copy keeps digest" eq "$(crane digest --insecure "$R/e2e/crane-copy:v1" 2>&1 || true)" "$TAR_DIGEST"
+check "crane copy multi-arch index (cross-repo)" crane copy --insecure "$R/e2e/skopeo:index" "$R/e2e/crane-copy:index"
+check "crane copied index digest" eq "$(crane digest --insecure "$R/e2e/crane-copy:index" 2>&1 || true)" "$IDX_DIGEST"
+check "crane digest --platform linux/arm64" eq \
+  "$(crane digest --insecure --platform linux/arm64 "$R/e2e/crane-copy:index" 2>&1 || true)" "$(jq -r '.manifests[1]' "$work/src.json")"
+check "crane tag v2" crane tag --insecure "$R/e2e/crane:v1" v2
+check "crane ls lists v1 and v2" bash -o pipefail -c "[[ \"\$(crane ls --insecure '$R/e2e/crane' | sort | tr '\n' ' ')\" == 'v1 v2 ' ]]"
+check "crane catalog lists all repos" bash -o pipefail -c \
+  "crane catalog --insecure '$R' | sort | tr '\n' ' ' | grep -q 'e2e/crane e2e/crane-copy e2e/skopeo'"
+check "crane delete manifest by digest" bash -o pipefail -c "
+  set -e
+  crane mutate --insecure '$R/e2e/crane:v1' --label wharf-e2e=del -t '$R/e2e/crane:todelete' >/dev/null
+  d=\$(crane digest --insecure '$R/e2e/crane:todelete')
+  crane delete --insecure '$R/e2e/crane@'\$d
+  ! crane manifest --insecure '$R/e2e/crane@'\$d >/dev/null 2>&1
+  crane digest --insecure '$R/e2e/crane:v1' >/dev/null"
+
+# ------------------------------------------------------------------------------------------------
+# (d) oras
+log "--- oras"
+ART_TYPE="application/vnd.wharf.e2e.file.v1"
+SIG_TYPE="application/vnd.wharf.e2e.signature.v1+json"
+mkdir -p "$work/oras-in" "$work/oras-out"
+head -c $((300 * 1024 + 17)) /dev/urandom >"$work/oras-in/payload.bin"
+echo "{\"signed\":\"$IMG_DIGEST\",\"nonce\":\"$RANDOM$RANDOM\"}" >"$work/oras-in/sig.json"
+check "oras push file artifact" bash -o pipefail -c \
+  "cd '$work/oras-in' && oras push --plain-http --artifact-type '$ART_TYPE' '$R/e2e/oras:art' payload.bin:application/octet-stream"
+check "oras manifest fetch shows artifactType" bash -o pipefail -c \
+  "oras manifest fetch --plain-http '$R/e2e/oras:art' | jq -e --arg t '$ART_TYPE' '.artifactType==\$t'"
+check "oras pull" oras pull --plain-http -o "$work/oras-out" "$R/e2e/oras:art"
+check "oras pulled bytes identical" cmp "$work/oras-in/payload.bin" "$work/oras-out/payload.bin"
+check "oras attach signature to image" bash -o pipefail -c \
+  "cd '$work/oras-in' && oras attach --plain-http --artifact-type '$SIG_TYPE' '$R/e2e/skopeo:image' sig.json:application/json"
+check "oras discover finds the signature" bash -o pipefail -c \
+  "oras discover --plain-http --format json '$R/e2e/skopeo:image' | jq -e --arg t '$SIG_TYPE' '[.. | objects | select(.artifactType? == \$t)] | length == 1'"
+check "oras discover --artifact-type filter" bash -o pipefail -c \
+  "oras discover --plain-http --format json --artifact-type '$SIG_TYPE' '$R/e2e/skopeo:image' | jq -e '[.. | objects | select(.artifactType? != null and .digest? != null)] | length >= 1'"
+if [[ "$E2E_REGISTRY" == distribution ]]; then
+  echo "SKIP: GET /v2/<name>/referrers/<digest> (Distribution 2.8 has no referrers API)"
+else
+  check "referrers API lists the signature" bash -o pipefail -c \
+    "curl -fsS '$REG_URL/v2/e2e/skopeo/referrers/$IMG_DIGEST' | jq -e --arg t '$SIG_TYPE' '.mediaType==\"application/vnd.oci.image.index.v1+json\" and ([.manifests[] | select(.artifactType==\$t)] | length == 1)'"
+  check "referrers API artifactType filter" bash -o pipefail -c \
+    "curl -fsS '$REG_URL/v2/e2e/skopeo/referrers/$IMG_DIGEST?artifactType=application/x-none' | jq -e '.manifests | length == 0'"
+fi
+check "oras repo tags" bash -o pipefail -c "oras repo tags --plain-http '$R/e2e/oras' | grep -qx art"
+check "oras repo ls" bash -o pipefail -c "oras repo ls --plain-http '$R/e2e' | grep -qx oras"
+
+registry_stop
+summary

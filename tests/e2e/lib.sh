@@ -1,0 +1,185 @@
+# shellcheck shell=bash
+# tests/e2e/lib.sh — shared helpers for the end-to-end scripts (source it; do not execute).
+#
+#   registry_start [DATA_DIR]   start the registry under test on a free 127.0.0.1 port, with a fresh
+#                               temp data dir unless DATA_DIR is given; waits (bounded) for GET /v2/.
+#                               Sets REG_PID REG_PORT REG_HOST (host:port) REG_URL REG_DATA REG_LOG.
+#                               E2E_REGISTRY=wharf (default) runs $WHARF_BIN serve;
+#                               E2E_REGISTRY=distribution runs CNCF Distribution (docker-registry).
+#   registry_stop               SIGTERM, wait up to 15 s, then SIGKILL.
+#   registry_kill9              SIGKILL (crash simulation), reaps the process.
+#   wait_ready URL PID          poll URL/v2/ until 200 (bounded by READY_TIMEOUT seconds).
+#   pass NAME / fail NAME [DETAIL] / check NAME CMD...   count results.
+#   summary                     print "N passed, N failed" on its own line; return 1 on any failure.
+#   mktemp_e2e                  a temp dir removed at exit (unless KEEP_TMP=1).
+# Scripts must `set -euo pipefail` themselves before sourcing.
+
+E2E_LIB_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_ROOT="$(cd "$E2E_LIB_DIR/../.." && pwd)"
+WHARF_BIN="${WHARF_BIN:-$REPO_ROOT/target/release/wharf}"
+DISTRIBUTION_BIN="${DISTRIBUTION_BIN:-/usr/bin/docker-registry}"
+E2E_REGISTRY="${E2E_REGISTRY:-wharf}"
+READY_TIMEOUT="${READY_TIMEOUT:-30}"
+RESULTS_DIR="${RESULTS_DIR:-$REPO_ROOT/target/e2e-results}"
+TOOLS_BIN="${WHARF_TOOLS_DIR:-$HOME/.cache/wharf-tools}/bin"
+PATH="$TOOLS_BIN:/usr/local/go/bin:$PATH"
+export PATH
+
+E2E_PASSED=0
+E2E_FAILED=0
+E2E_TMPDIRS=()
+REG_PID=""
+REG_PORT=""
+REG_HOST=""
+REG_URL=""
+REG_DATA=""
+REG_LOG=""
+
+log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
+
+mktemp_e2e() {
+  local d
+  d=$(mktemp -d "${TMPDIR:-/tmp}/wharf-e2e.XXXXXX")
+  E2E_TMPDIRS+=("$d")
+  echo "$d"
+}
+
+e2e_cleanup() {
+  registry_stop || true
+  if [[ "${KEEP_TMP:-0}" != 1 ]]; then
+    local d
+    for d in "${E2E_TMPDIRS[@]+"${E2E_TMPDIRS[@]}"}"; do rm -rf "$d"; done
+  else
+    log "keeping temp dirs: ${E2E_TMPDIRS[*]+"${E2E_TMPDIRS[*]}"}"
+  fi
+}
+trap e2e_cleanup EXIT
+trap 'exit 130' INT TERM
+
+need() {
+  local t
+  for t in "$@"; do
+    command -v "$t" >/dev/null 2>&1 || { echo "missing tool: $t (run scripts/install-test-deps.sh)" >&2; exit 2; }
+  done
+}
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# wait_ready URL PID: poll URL/v2/ until it answers 200; fail early if PID dies.
+wait_ready() {
+  local url=$1 pid=$2 deadline=$((SECONDS + READY_TIMEOUT))
+  while ((SECONDS < deadline)); do
+    if curl -fsS -o /dev/null --max-time 2 "$url/v2/" 2>/dev/null; then return 0; fi
+    if ! kill -0 "$pid" 2>/dev/null; then
+      log "registry process $pid exited before becoming ready"; return 1
+    fi
+    sleep 0.1
+  done
+  log "registry at $url not ready after ${READY_TIMEOUT}s"
+  return 1
+}
+
+# distribution_config DATA_DIR PORT: write a minimal CNCF Distribution config, print its path.
+distribution_config() {
+  local data=$1 port=$2 cfg="$1/config.yml"
+  mkdir -p "$data/storage"
+  cat >"$cfg" <<YAML
+version: 0.1
+log:
+  level: error
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: $data/storage
+  delete:
+    enabled: true
+  maintenance:
+    uploadpurging:
+      enabled: false
+http:
+  addr: 127.0.0.1:$port
+YAML
+  echo "$cfg"
+}
+
+# registry_start [DATA_DIR] [PORT]
+registry_start() {
+  REG_DATA=${1:-}
+  if [[ -z "$REG_DATA" ]]; then REG_DATA="$(mktemp_e2e)/data"; fi
+  mkdir -p "$REG_DATA"
+  REG_PORT=${2:-$(free_port)}
+  REG_HOST="127.0.0.1:$REG_PORT"
+  REG_URL="http://$REG_HOST"
+  REG_LOG="$(dirname "$REG_DATA")/server-$(basename "$REG_DATA").log"
+  case "$E2E_REGISTRY" in
+    wharf)
+      [[ -x "$WHARF_BIN" ]] || { echo "wharf binary not found at $WHARF_BIN (build it or set WHARF_BIN)" >&2; return 2; }
+      "$WHARF_BIN" serve --data-dir "$REG_DATA" --listen "$REG_HOST" >>"$REG_LOG" 2>&1 &
+      ;;
+    distribution)
+      local cfg
+      cfg=$(distribution_config "$REG_DATA" "$REG_PORT")
+      "$DISTRIBUTION_BIN" serve "$cfg" >>"$REG_LOG" 2>&1 &
+      ;;
+    *) echo "unknown E2E_REGISTRY=$E2E_REGISTRY (wharf|distribution)" >&2; return 2 ;;
+  esac
+  REG_PID=$!
+  if ! wait_ready "$REG_URL" "$REG_PID"; then
+    tail -n 30 "$REG_LOG" >&2 || true
+    registry_stop || true
+    return 1
+  fi
+  log "$E2E_REGISTRY ready at $REG_URL (pid $REG_PID, data $REG_DATA)"
+}
+
+registry_stop() {
+  [[ -n "$REG_PID" ]] || return 0
+  local pid=$REG_PID i
+  REG_PID=""
+  kill -TERM "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+  for ((i = 0; i < 150; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    log "registry $pid ignored SIGTERM for 15s; killing"
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  wait "$pid" 2>/dev/null || true
+}
+
+registry_kill9() {
+  [[ -n "$REG_PID" ]] || return 0
+  kill -KILL "$REG_PID" 2>/dev/null || true
+  wait "$REG_PID" 2>/dev/null || true
+  REG_PID=""
+}
+
+pass() { E2E_PASSED=$((E2E_PASSED + 1)); echo "PASS: $1"; }
+fail() {
+  E2E_FAILED=$((E2E_FAILED + 1))
+  echo "FAIL: $1${2:+ — $2}"
+}
+# check NAME CMD...: run CMD (output captured; shown only on failure), count pass/fail.
+check() {
+  local name=$1 out rc=0
+  shift
+  out=$("$@" 2>&1) || rc=$?
+  if ((rc == 0)); then
+    pass "$name"
+  else
+    fail "$name" "exit $rc"
+    [[ -n "$out" ]] && printf '%s\n' "$out" | tail -n 20 | sed 's/^/    /'
+  fi
+  return 0
+}
+
+summary() {
+  echo "$E2E_PASSED passed, $E2E_FAILED failed"
+  ((E2E_FAILED == 0))
+}
+
+sha256_of() { sha256sum "$1" | cut -d' ' -f1; }
