@@ -4,7 +4,7 @@ use crate::{CoreError, Registry};
 use std::collections::BTreeMap;
 use wharf_meta::{NewManifest, StoredManifest};
 use wharf_oci::manifest::MAX_MANIFEST_BYTES;
-use wharf_oci::{Algorithm, Descriptor, Digest, Manifest, ManifestError, Reference, RepoName};
+use wharf_oci::{Algorithm, Descriptor, Digest, Manifest, ManifestError, Reference, RepoName, Tag};
 
 /// What a successful manifest push reports.
 #[derive(Debug, Clone)]
@@ -14,11 +14,13 @@ pub struct PushedManifest {
 }
 
 impl Registry {
-    /// Validates and stores a manifest under a tag or digest reference.
+    /// Validates and stores a manifest under a tag or digest reference, also pointing `extra_tags`
+    /// at it (the `?tag=` parameters of a push by digest).
     pub async fn put_manifest(
         &self,
         repo: &RepoName,
         reference: &Reference,
+        extra_tags: &[Tag],
         content_type: Option<&str>,
         body: &[u8],
     ) -> Result<PushedManifest, CoreError> {
@@ -50,10 +52,10 @@ impl Registry {
             .filter(|a| !a.is_empty())
             .map(|a| serde_json::to_string(a).expect("string map serializes"));
         let subject = manifest.subject.as_ref().map(|s| s.digest.clone());
-        let tag = match reference {
-            Reference::Tag(t) => Some(t.as_str()),
-            Reference::Digest(_) => None,
-        };
+        let mut tags: Vec<&str> = extra_tags.iter().map(Tag::as_str).collect();
+        if let Reference::Tag(t) = reference {
+            tags.push(t.as_str());
+        }
         self.meta
             .put_manifest(NewManifest {
                 repository: repo.as_str(),
@@ -65,7 +67,7 @@ impl Registry {
                 body,
                 blobs: manifest.blob_refs().map(|d| d.digest.clone()).collect(),
                 children: manifest.child_refs().map(|d| d.digest.clone()).collect(),
-                tag,
+                tags,
             })
             .await?;
         Ok(PushedManifest { digest, subject })

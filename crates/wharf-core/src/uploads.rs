@@ -238,14 +238,21 @@ impl Registry {
         }
     }
 
-    /// Mounts a blob from another repository. Returns `false` when it is not mountable there.
+    /// Mounts a blob from another repository, or from anywhere in the registry when `from` is
+    /// `None`. Returns `false` when it is not mountable.
+    ///
+    /// Access control (the ECR issue) must only let a principal mount from repositories it may pull.
     pub async fn mount_blob(
         &self,
         repo: &RepoName,
         digest: &Digest,
-        from: &RepoName,
+        from: Option<&RepoName>,
     ) -> Result<bool, CoreError> {
-        match self.meta.repository_blob(from.as_str(), digest).await? {
+        let size = match from {
+            Some(from) => self.meta.repository_blob(from.as_str(), digest).await?,
+            None => self.meta.linked_blob_size(digest).await?,
+        };
+        match size {
             Some(size) => {
                 self.meta
                     .record_blob(repo.as_str(), digest, size, None)

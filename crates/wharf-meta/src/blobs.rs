@@ -57,12 +57,15 @@ impl MetaStore {
         Ok(size.map(|s| s as u64))
     }
 
-    /// The size of a blob recorded in any repository.
-    pub async fn blob_size(&self, digest: &Digest) -> Result<Option<u64>> {
-        let size: Option<i64> = sqlx::query_scalar("SELECT size FROM blobs WHERE digest = ?")
-            .bind(digest.to_string())
-            .fetch_optional(&self.reader)
-            .await?;
+    /// The size of a blob that at least one repository holds.
+    pub async fn linked_blob_size(&self, digest: &Digest) -> Result<Option<u64>> {
+        let size: Option<i64> = sqlx::query_scalar(
+            "SELECT size FROM blobs b WHERE digest = ?
+             AND EXISTS (SELECT 1 FROM repository_blobs rb WHERE rb.digest = b.digest)",
+        )
+        .bind(digest.to_string())
+        .fetch_optional(&self.reader)
+        .await?;
         Ok(size.map(|s| s as u64))
     }
 

@@ -20,7 +20,8 @@ pub struct NewManifest<'a> {
     pub body: &'a [u8],
     pub blobs: Vec<Digest>,
     pub children: Vec<Digest>,
-    pub tag: Option<&'a str>,
+    /// Tags to point at the manifest.
+    pub tags: Vec<&'a str>,
 }
 
 /// A manifest as served.
@@ -122,13 +123,13 @@ impl MetaStore {
                 .await?;
             }
         }
-        if let Some(tag) = m.tag {
+        for tag in &m.tags {
             sqlx::query(
                 "INSERT INTO tags (repository_id, name, digest, updated_at) VALUES (?, ?, ?, ?)
                  ON CONFLICT (repository_id, name) DO UPDATE SET digest = excluded.digest, updated_at = excluded.updated_at",
             )
             .bind(repo_id)
-            .bind(tag)
+            .bind(*tag)
             .bind(&digest)
             .bind(t)
             .execute(&mut *tx)

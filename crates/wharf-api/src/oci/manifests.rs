@@ -1,6 +1,6 @@
 //! `GET|HEAD|PUT|DELETE /v2/<name>/manifests/<reference>` with `Accept` negotiation.
 
-use super::{empty, header_str, is_head, OciError};
+use super::{empty, header_str, is_head, query, OciError};
 use crate::AppState;
 use axum::body::Body;
 use axum::http::request::Parts;
@@ -8,7 +8,7 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::Response;
 use http_body_util::{BodyExt, Limited};
 use wharf_oci::manifest::MAX_MANIFEST_BYTES;
-use wharf_oci::{Reference, RepoName};
+use wharf_oci::{Reference, RepoName, Tag};
 
 fn parse_reference(s: &str) -> Result<Reference, OciError> {
     s.parse::<Reference>().map_err(|e| match e {
@@ -64,9 +64,10 @@ async fn put(
         Err(e) if e.is::<http_body_util::LengthLimitError>() => return Err(too_large()),
         Err(_) => return Err(wharf_core::CoreError::BodyFailed.into()),
     };
+    let tags = tag_params(req)?;
     let pushed = state
         .registry
-        .put_manifest(name, reference, content_type.as_deref(), &body)
+        .put_manifest(name, reference, &tags, content_type.as_deref(), &body)
         .await?;
     let mut headers = vec![
         (
@@ -78,7 +79,25 @@ async fn put(
     if let Some(subject) = pushed.subject {
         headers.push(("oci-subject", subject.to_string()));
     }
-    Ok(empty(StatusCode::CREATED, &headers))
+    let mut resp = empty(StatusCode::CREATED, &headers);
+    for t in &tags {
+        if let Ok(v) = HeaderValue::from_str(t.as_str()) {
+            resp.headers_mut().append("oci-tag", v);
+        }
+    }
+    Ok(resp)
+}
+
+/// The `?tag=` parameters of a manifest push, each checked against the tag grammar.
+fn tag_params(req: &Parts) -> Result<Vec<Tag>, OciError> {
+    query(req)
+        .into_iter()
+        .filter(|(k, _)| k == "tag")
+        .map(|(_, v)| {
+            v.parse::<Tag>()
+                .map_err(|e| OciError::new(StatusCode::BAD_REQUEST, "TAG_INVALID", e.to_string()))
+        })
+        .collect()
 }
 
 /// Whether the client's `Accept` headers admit `media_type`. No `Accept` admits everything.

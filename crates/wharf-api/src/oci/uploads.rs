@@ -79,11 +79,18 @@ pub(super) async fn start(
     let q = query(&req);
     if let Some(mount) = param(&q, "mount") {
         let digest = parse_digest(mount)?;
-        if let Some(from) = param(&q, "from") {
-            if let Ok(from) = from.parse::<RepoName>() {
-                if state.registry.mount_blob(name, &digest, &from).await? {
-                    return Ok(created(name, &digest));
-                }
+        // Without `from`, the registry may mount any blob it holds (OCI 1.1 "anonymous mount").
+        let from = match param(&q, "from") {
+            Some(f) => f.parse::<RepoName>().ok().map(Some),
+            None => Some(None),
+        };
+        if let Some(from) = from {
+            if state
+                .registry
+                .mount_blob(name, &digest, from.as_ref())
+                .await?
+            {
+                return Ok(created(name, &digest));
             }
         }
         // Not mountable: fall back to a regular upload session, as the spec allows.
