@@ -98,7 +98,8 @@ async fn unsatisfiable_range_is_416_with_the_size() {
     let s = Server::start().await;
     let d = s.push_blob("r", &content()).await;
     let path = format!("/v2/r/blobs/{d}");
-    for range in ["bytes=100-", "bytes=500-600", "bytes=-0"] {
+    // An inverted range can never be satisfied either (the conformance suite expects 416).
+    for range in ["bytes=100-", "bytes=500-600", "bytes=-0", "bytes=9-3"] {
         let resp = s
             .req(Method::GET, &path)
             .header("range", range)
@@ -115,7 +116,7 @@ async fn unparseable_range_serves_the_whole_blob() {
     let s = Server::start().await;
     let bytes = content();
     let d = s.push_blob("r", &bytes).await;
-    for range in ["items=0-1", "bytes=0-1,5-6", "bytes=9-3"] {
+    for range in ["items=0-1", "bytes=0-1,5-6", "bytes=x-3"] {
         let resp = s
             .req(Method::GET, &format!("/v2/r/blobs/{d}"))
             .header("range", range)

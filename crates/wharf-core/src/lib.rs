@@ -5,14 +5,15 @@
 //! Errors are domain errors without HTTP status codes; each API surface maps them to its wire.
 
 mod blobs;
+mod cache;
 mod error;
 mod manifests;
 pub use manifests::PushedManifest;
 mod uploads;
 
+pub use cache::ServedManifest;
 pub use error::CoreError;
 pub use uploads::UploadState;
-pub use wharf_meta::StoredManifest;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -27,7 +28,11 @@ pub struct Registry {
     /// Hash state of uploads in progress on this node, so chunked uploads hash each byte once.
     /// Lost on restart; rebuilt from the scratch bytes when needed.
     hashers: Arc<Mutex<HashMap<String, uploads::Slot>>>,
+    cache: Arc<cache::ManifestCache>,
 }
+
+/// Bytes of manifests kept in memory.
+const MANIFEST_CACHE_BYTES: u64 = 64 << 20;
 
 impl Registry {
     pub fn new(blobs: Arc<dyn BlobStore>, meta: MetaStore) -> Registry {
@@ -35,6 +40,7 @@ impl Registry {
             blobs,
             meta,
             hashers: Arc::default(),
+            cache: Arc::new(cache::ManifestCache::new(MANIFEST_CACHE_BYTES)),
         }
     }
 

@@ -1,8 +1,10 @@
 //! Manifests, tags, the catalog and referrers.
 
+use crate::ServedManifest;
 use crate::{CoreError, Registry};
 use std::collections::BTreeMap;
-use wharf_meta::{NewManifest, StoredManifest};
+use std::sync::Arc;
+use wharf_meta::NewManifest;
 use wharf_oci::manifest::MAX_MANIFEST_BYTES;
 use wharf_oci::{Algorithm, Descriptor, Digest, Manifest, ManifestError, Reference, RepoName, Tag};
 
@@ -67,20 +69,44 @@ impl Registry {
                 body,
                 blobs: manifest.blob_refs().map(|d| d.digest.clone()).collect(),
                 children: manifest.child_refs().map(|d| d.digest.clone()).collect(),
-                tags,
+                tags: tags.clone(),
             })
             .await?;
+        self.cache.invalidate_tags(repo.as_str(), tags);
         Ok(PushedManifest { digest, subject })
     }
 
-    /// Fetches a manifest's exact bytes by tag or digest.
+    /// Fetches a manifest's exact bytes by tag or digest, from memory when possible.
     pub async fn get_manifest(
         &self,
         repo: &RepoName,
         reference: &Reference,
-    ) -> Result<StoredManifest, CoreError> {
+    ) -> Result<Arc<ServedManifest>, CoreError> {
+        let cached = match reference {
+            Reference::Tag(t) => self
+                .cache
+                .tag(repo.as_str(), t.as_str())
+                .and_then(|d| self.cache.manifest(repo.as_str(), &d)),
+            Reference::Digest(d) => self.cache.manifest(repo.as_str(), d),
+        };
+        if let Some(m) = cached {
+            return Ok(m);
+        }
+        let token = self.cache.begin_read();
         match self.meta.get_manifest(repo.as_str(), reference).await? {
-            Some(m) => Ok(m),
+            Some(m) => {
+                let served = Arc::new(ServedManifest {
+                    digest: m.digest,
+                    media_type: m.media_type,
+                    body: m.body.into(),
+                });
+                let tag = match reference {
+                    Reference::Tag(t) => Some(t.as_str()),
+                    Reference::Digest(_) => None,
+                };
+                self.cache.insert(token, repo.as_str(), tag, &served);
+                Ok(served)
+            }
             None => Err(self.unknown_manifest_or_name(repo).await),
         }
     }
@@ -100,8 +126,16 @@ impl Registry {
         reference: &Reference,
     ) -> Result<(), CoreError> {
         let deleted = match reference {
-            Reference::Digest(d) => self.meta.delete_manifest(repo.as_str(), d).await?,
-            Reference::Tag(t) => self.meta.delete_tag(repo.as_str(), t.as_str()).await?,
+            Reference::Digest(d) => {
+                let deleted = self.meta.delete_manifest(repo.as_str(), d).await?;
+                self.cache.invalidate_manifest(repo.as_str(), d);
+                deleted
+            }
+            Reference::Tag(t) => {
+                let deleted = self.meta.delete_tag(repo.as_str(), t.as_str()).await?;
+                self.cache.invalidate_tags(repo.as_str(), [t.as_str()]);
+                deleted
+            }
         };
         if deleted {
             Ok(())

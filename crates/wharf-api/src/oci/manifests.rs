@@ -140,7 +140,7 @@ async fn get(
     let body = if is_head(req) {
         Body::empty()
     } else {
-        Body::from(m.body)
+        Body::from(m.body.clone())
     };
     let mut resp = Response::new(body);
     let h = resp.headers_mut();

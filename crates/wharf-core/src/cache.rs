@@ -1,0 +1,132 @@
+//! The in-memory manifest cache that keeps manifest GETs off the database.
+//!
+//! Two maps: `(repository, tag) → digest` and `(repository, digest) → manifest bytes`. A digest's
+//! bytes never change, so the second map only needs invalidating when a manifest is deleted; tags move,
+//! so every tag write invalidates its entry. A generation counter closes the race where a reader
+//! fetched a row just before a writer changed it and would otherwise cache the stale row after the
+//! writer's invalidation: readers only insert when no write happened since they started reading.
+//!
+//! The cache is per process. Several nodes over one database (the scale-out issue) must broadcast
+//! invalidations or stop caching tags; cached digests stay correct everywhere.
+
+use bytes::Bytes;
+use quick_cache::sync::Cache;
+use quick_cache::Weighter;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use wharf_oci::Digest;
+
+/// A manifest as served: exact bytes, media type and digest.
+#[derive(Debug, Clone)]
+pub struct ServedManifest {
+    pub digest: Digest,
+    pub media_type: String,
+    pub body: Bytes,
+}
+
+#[derive(Clone)]
+struct ByteWeight;
+
+impl Weighter<(String, Digest), Arc<ServedManifest>> for ByteWeight {
+    fn weight(&self, key: &(String, Digest), val: &Arc<ServedManifest>) -> u64 {
+        (key.0.len() + val.body.len() + val.media_type.len() + 128) as u64
+    }
+}
+
+pub(crate) struct ManifestCache {
+    generation: AtomicU64,
+    tags: Cache<(String, String), Digest>,
+    manifests: Cache<(String, Digest), Arc<ServedManifest>, ByteWeight>,
+}
+
+/// A token taken before reading the database; inserting with a stale token does nothing.
+#[derive(Clone, Copy)]
+pub(crate) struct ReadToken(u64);
+
+impl ManifestCache {
+    /// A cache holding up to `bytes` of manifests.
+    pub(crate) fn new(bytes: u64) -> ManifestCache {
+        ManifestCache {
+            generation: AtomicU64::new(0),
+            tags: Cache::new(100_000),
+            manifests: Cache::with_weighter(10_000, bytes, ByteWeight),
+        }
+    }
+
+    pub(crate) fn begin_read(&self) -> ReadToken {
+        ReadToken(self.generation.load(Ordering::Acquire))
+    }
+
+    pub(crate) fn tag(&self, repo: &str, tag: &str) -> Option<Digest> {
+        self.tags.get(&(repo.to_string(), tag.to_string()))
+    }
+
+    pub(crate) fn manifest(&self, repo: &str, digest: &Digest) -> Option<Arc<ServedManifest>> {
+        self.manifests.get(&(repo.to_string(), digest.clone()))
+    }
+
+    /// Caches what a read found, unless a write happened since `token` was taken.
+    pub(crate) fn insert(
+        &self,
+        token: ReadToken,
+        repo: &str,
+        tag: Option<&str>,
+        m: &Arc<ServedManifest>,
+    ) {
+        if self.generation.load(Ordering::Acquire) != token.0 {
+            return;
+        }
+        self.manifests
+            .insert((repo.to_string(), m.digest.clone()), m.clone());
+        if let Some(tag) = tag {
+            self.tags
+                .insert((repo.to_string(), tag.to_string()), m.digest.clone());
+        }
+    }
+
+    /// Called after a write moved or removed these tags.
+    pub(crate) fn invalidate_tags<'a>(&self, repo: &str, tags: impl IntoIterator<Item = &'a str>) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        for t in tags {
+            self.tags.remove(&(repo.to_string(), t.to_string()));
+        }
+    }
+
+    /// Called after a manifest was deleted: its bytes and every cached tag go.
+    pub(crate) fn invalidate_manifest(&self, repo: &str, digest: &Digest) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        self.manifests.remove(&(repo.to_string(), digest.clone()));
+        self.tags.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(n: u8) -> Arc<ServedManifest> {
+        Arc::new(ServedManifest {
+            digest: Digest::sha256(&[n]),
+            media_type: "application/vnd.oci.image.manifest.v1+json".into(),
+            body: Bytes::from(vec![n]),
+        })
+    }
+
+    #[test]
+    fn stale_reads_are_not_cached() {
+        let c = ManifestCache::new(1 << 20);
+        let token = c.begin_read();
+        // A writer moves the tag while the reader is still reading the old row.
+        c.invalidate_tags("r", ["latest"]);
+        c.insert(token, "r", Some("latest"), &m(1));
+        assert!(c.tag("r", "latest").is_none());
+        let token = c.begin_read();
+        c.insert(token, "r", Some("latest"), &m(2));
+        assert_eq!(c.tag("r", "latest"), Some(m(2).digest.clone()));
+        assert!(c.manifest("r", &m(2).digest).is_some());
+        assert!(c.manifest("other", &m(2).digest).is_none());
+        c.invalidate_manifest("r", &m(2).digest);
+        assert!(c.manifest("r", &m(2).digest).is_none());
+        assert!(c.tag("r", "latest").is_none());
+    }
+}
