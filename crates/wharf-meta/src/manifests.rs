@@ -32,6 +32,9 @@ pub struct StoredManifest {
     pub body: Vec<u8>,
 }
 
+/// A referrers query row: digest, media type, size, artifact type, annotations.
+type ReferrerRow = (String, String, i64, Option<String>, Option<String>);
+
 /// One entry of the referrers index.
 #[derive(Debug, Clone)]
 pub struct Referrer {
@@ -230,7 +233,7 @@ impl MetaStore {
 
     /// Manifests in the repository whose `subject` is `digest`, ordered by digest.
     pub async fn referrers(&self, repo: &str, digest: &Digest) -> Result<Vec<Referrer>> {
-        let rows: Vec<(String, String, i64, Option<String>, Option<String>)> = sqlx::query_as(
+        let rows: Vec<ReferrerRow> = sqlx::query_as(
             "SELECT m.digest, m.media_type, m.size, m.artifact_type, m.annotations FROM manifests m
              JOIN repositories r ON r.id = m.repository_id
              WHERE r.name = ? AND m.subject = ? ORDER BY m.digest",

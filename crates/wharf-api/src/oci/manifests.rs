@@ -33,7 +33,7 @@ pub(super) async fn handle(
             state.registry.delete_manifest(name, &reference).await?;
             Ok(empty(StatusCode::ACCEPTED, &[]))
         }
-        _ => get(state, name, &reference, &req).await,
+        _ => get(state, name, &reference, req).await,
     }
 }
 

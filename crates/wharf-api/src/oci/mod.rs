@@ -70,7 +70,7 @@ pub(crate) fn body_stream(body: Body) -> ByteStream {
 pub(crate) fn query(req: &Parts) -> Vec<(String, String)> {
     req.uri
         .query()
-        .map(|q| form_urlencoded_pairs(q))
+        .map(form_urlencoded_pairs)
         .unwrap_or_default()
 }
 
@@ -112,7 +112,7 @@ pub(crate) fn param<'a>(q: &'a [(String, String)], key: &str) -> Option<&'a str>
     q.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
 }
 
-pub(crate) fn header_str<'a>(h: &'a HeaderMap, name: header::HeaderName) -> Option<&'a str> {
+pub(crate) fn header_str(h: &HeaderMap, name: header::HeaderName) -> Option<&str> {
     h.get(name).and_then(|v| v.to_str().ok())
 }
 

@@ -76,7 +76,7 @@ pub(super) async fn start(
     req: &Parts,
     body: Body,
 ) -> Result<Response, OciError> {
-    let q = query(&req);
+    let q = query(req);
     if let Some(mount) = param(&q, "mount") {
         let digest = parse_digest(mount)?;
         // Without `from`, the registry may mount any blob it holds (OCI 1.1 "anonymous mount").
@@ -124,7 +124,7 @@ pub(super) async fn handle(
             Ok(in_progress(StatusCode::NO_CONTENT, name, &u.id, u.size))
         }
         Method::PATCH => {
-            let start = content_range_start(&req)?;
+            let start = content_range_start(req)?;
             let u = state
                 .registry
                 .append_upload(name, id, start, body_stream(body))
@@ -132,7 +132,7 @@ pub(super) async fn handle(
             Ok(in_progress(StatusCode::ACCEPTED, name, &u.id, u.size))
         }
         Method::PUT => {
-            let q = query(&req);
+            let q = query(req);
             let digest = match param(&q, "digest") {
                 Some(d) => parse_digest(d)?,
                 None => {
@@ -141,7 +141,7 @@ pub(super) async fn handle(
                     ))
                 }
             };
-            let start = content_range_start(&req)?;
+            let start = content_range_start(req)?;
             let has_body =
                 header_str(&req.headers, header::CONTENT_LENGTH).is_none_or(|l| l.trim() != "0");
             let body = has_body.then(|| body_stream(body));
