@@ -1,14 +1,15 @@
 //! Reading and deleting blobs through a repository.
 
+use crate::Repo;
 use crate::{CoreError, Registry};
 use wharf_blob::ByteStream;
-use wharf_oci::{Digest, RepoName};
+use wharf_oci::Digest;
 
 impl Registry {
     /// The size of a blob the repository may serve.
-    pub async fn blob_size(&self, repo: &RepoName, digest: &Digest) -> Result<u64, CoreError> {
+    pub async fn blob_size(&self, repo: &Repo, digest: &Digest) -> Result<u64, CoreError> {
         self.meta
-            .repository_blob(repo.as_str(), digest)
+            .repository_blob(repo.key(), digest)
             .await?
             .ok_or(CoreError::BlobUnknown)
     }
@@ -24,8 +25,8 @@ impl Registry {
     }
 
     /// Removes a blob from a repository; its bytes stay until garbage collection.
-    pub async fn delete_blob(&self, repo: &RepoName, digest: &Digest) -> Result<(), CoreError> {
-        if self.meta.unlink_blob(repo.as_str(), digest).await? {
+    pub async fn delete_blob(&self, repo: &Repo, digest: &Digest) -> Result<(), CoreError> {
+        if self.meta.unlink_blob(repo.key(), digest).await? {
             Ok(())
         } else {
             Err(CoreError::BlobUnknown)

@@ -8,7 +8,9 @@ mod blobs;
 mod cache;
 mod error;
 mod manifests;
+mod repo;
 pub use manifests::PushedManifest;
+pub use repo::{AccountId, AccountIdError, Repo};
 mod uploads;
 
 pub use cache::ServedManifest;
@@ -46,5 +48,13 @@ impl Registry {
 
     pub fn meta(&self) -> &MetaStore {
         &self.meta
+    }
+
+    /// The account `/v2/` serves when the request does not name one.
+    pub fn default_account(&self) -> AccountId {
+        self.meta
+            .default_account()
+            .parse()
+            .expect("the stored default account id is valid")
     }
 }

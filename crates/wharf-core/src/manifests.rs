@@ -1,12 +1,13 @@
 //! Manifests, tags, the catalog and referrers.
 
 use crate::ServedManifest;
+use crate::{AccountId, Repo};
 use crate::{CoreError, Registry};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use wharf_meta::NewManifest;
 use wharf_oci::manifest::MAX_MANIFEST_BYTES;
-use wharf_oci::{Algorithm, Descriptor, Digest, Manifest, ManifestError, Reference, RepoName, Tag};
+use wharf_oci::{Algorithm, Descriptor, Digest, Manifest, ManifestError, Reference, Tag};
 
 /// What a successful manifest push reports.
 #[derive(Debug, Clone)]
@@ -20,7 +21,7 @@ impl Registry {
     /// at it (the `?tag=` parameters of a push by digest).
     pub async fn put_manifest(
         &self,
-        repo: &RepoName,
+        repo: &Repo,
         reference: &Reference,
         extra_tags: &[Tag],
         content_type: Option<&str>,
@@ -60,7 +61,7 @@ impl Registry {
         }
         self.meta
             .put_manifest(NewManifest {
-                repository: repo.as_str(),
+                repository: repo.key(),
                 digest: &digest,
                 media_type: manifest.media_type.as_str(),
                 artifact_type: manifest.effective_artifact_type(),
@@ -72,28 +73,28 @@ impl Registry {
                 tags: tags.clone(),
             })
             .await?;
-        self.cache.invalidate_tags(repo.as_str(), tags);
+        self.cache.invalidate_tags(&repo.qualified(), tags);
         Ok(PushedManifest { digest, subject })
     }
 
     /// Fetches a manifest's exact bytes by tag or digest, from memory when possible.
     pub async fn get_manifest(
         &self,
-        repo: &RepoName,
+        repo: &Repo,
         reference: &Reference,
     ) -> Result<Arc<ServedManifest>, CoreError> {
         let cached = match reference {
             Reference::Tag(t) => self
                 .cache
-                .tag(repo.as_str(), t.as_str())
-                .and_then(|d| self.cache.manifest(repo.as_str(), &d)),
-            Reference::Digest(d) => self.cache.manifest(repo.as_str(), d),
+                .tag(&repo.qualified(), t.as_str())
+                .and_then(|d| self.cache.manifest(&repo.qualified(), &d)),
+            Reference::Digest(d) => self.cache.manifest(&repo.qualified(), d),
         };
         if let Some(m) = cached {
             return Ok(m);
         }
         let token = self.cache.begin_read();
-        match self.meta.get_manifest(repo.as_str(), reference).await? {
+        match self.meta.get_manifest(repo.key(), reference).await? {
             Some(m) => {
                 let served = Arc::new(ServedManifest {
                     digest: m.digest,
@@ -104,15 +105,15 @@ impl Registry {
                     Reference::Tag(t) => Some(t.as_str()),
                     Reference::Digest(_) => None,
                 };
-                self.cache.insert(token, repo.as_str(), tag, &served);
+                self.cache.insert(token, &repo.qualified(), tag, &served);
                 Ok(served)
             }
             None => Err(self.unknown_manifest_or_name(repo).await),
         }
     }
 
-    async fn unknown_manifest_or_name(&self, repo: &RepoName) -> CoreError {
-        match self.meta.repository_id(repo.as_str()).await {
+    async fn unknown_manifest_or_name(&self, repo: &Repo) -> CoreError {
+        match self.meta.repository_id(repo.key()).await {
             Ok(Some(_)) => CoreError::ManifestUnknown,
             Ok(None) => CoreError::NameUnknown,
             Err(e) => e.into(),
@@ -122,18 +123,18 @@ impl Registry {
     /// Deletes a manifest by digest (with its tags) or a single tag.
     pub async fn delete_manifest(
         &self,
-        repo: &RepoName,
+        repo: &Repo,
         reference: &Reference,
     ) -> Result<(), CoreError> {
         let deleted = match reference {
             Reference::Digest(d) => {
-                let deleted = self.meta.delete_manifest(repo.as_str(), d).await?;
-                self.cache.invalidate_manifest(repo.as_str(), d);
+                let deleted = self.meta.delete_manifest(repo.key(), d).await?;
+                self.cache.invalidate_manifest(&repo.qualified(), d);
                 deleted
             }
             Reference::Tag(t) => {
-                let deleted = self.meta.delete_tag(repo.as_str(), t.as_str()).await?;
-                self.cache.invalidate_tags(repo.as_str(), [t.as_str()]);
+                let deleted = self.meta.delete_tag(repo.key(), t.as_str()).await?;
+                self.cache.invalidate_tags(&repo.qualified(), [t.as_str()]);
                 deleted
             }
         };
@@ -147,33 +148,34 @@ impl Registry {
     /// A page of tags in lexical order.
     pub async fn list_tags(
         &self,
-        repo: &RepoName,
+        repo: &Repo,
         last: Option<&str>,
         limit: usize,
     ) -> Result<Vec<String>, CoreError> {
-        Ok(self
-            .meta
-            .list_tags(repo.as_str(), last, limit as i64)
-            .await?)
+        Ok(self.meta.list_tags(repo.key(), last, limit as i64).await?)
     }
 
     /// A page of repository names in lexical order.
     pub async fn catalog(
         &self,
+        account: &AccountId,
         last: Option<&str>,
         limit: usize,
     ) -> Result<Vec<String>, CoreError> {
-        Ok(self.meta.list_repositories(last, limit as i64).await?)
+        Ok(self
+            .meta
+            .list_repositories(account.as_str(), last, limit as i64)
+            .await?)
     }
 
     /// Descriptors of the manifests whose subject is `digest`, optionally only of one artifact type.
     pub async fn referrers(
         &self,
-        repo: &RepoName,
+        repo: &Repo,
         digest: &Digest,
         artifact_type: Option<&str>,
     ) -> Result<Vec<Descriptor>, CoreError> {
-        let rows = self.meta.referrers(repo.as_str(), digest).await?;
+        let rows = self.meta.referrers(repo.key(), digest).await?;
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
             if artifact_type.is_some() && r.artifact_type.as_deref() != artifact_type {

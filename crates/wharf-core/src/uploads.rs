@@ -5,13 +5,14 @@
 //! bytes, the only case that reads them back. Completion verifies the digest, asks the blob store to
 //! make the bytes durable at their content address, and only then records the blob in SQL.
 
+use crate::Repo;
 use crate::{CoreError, Registry};
 use futures::StreamExt;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::sync::Mutex as AsyncMutex;
 use wharf_blob::ByteStream;
-use wharf_oci::{Algorithm, Digest, Hasher, RepoName};
+use wharf_oci::{Algorithm, Digest, Hasher};
 
 /// Per-upload state guarded by an async lock, so two requests on one upload never interleave.
 pub(crate) type Slot = Arc<AsyncMutex<Option<HashState>>>;
@@ -49,23 +50,25 @@ impl Registry {
     }
 
     /// Opens a new upload session in the repository.
-    pub async fn start_upload(&self, repo: &RepoName) -> Result<UploadState, CoreError> {
+    pub async fn start_upload(&self, repo: &Repo) -> Result<UploadState, CoreError> {
         let id = new_upload_id();
         self.blobs.create_upload(&id).await?;
-        self.meta.create_upload(&id, repo.as_str()).await?;
+        self.meta.create_upload(&id, repo.key()).await?;
         Ok(UploadState { id, size: 0 })
     }
 
     /// The upload's current state, checking it belongs to `repo`.
-    pub async fn upload_status(&self, repo: &RepoName, id: &str) -> Result<UploadState, CoreError> {
+    pub async fn upload_status(&self, repo: &Repo, id: &str) -> Result<UploadState, CoreError> {
         if !valid_upload_id(id) {
             return Err(CoreError::UploadUnknown);
         }
         match self.meta.upload(id).await? {
-            Some(u) if u.repository == repo.as_str() => Ok(UploadState {
-                id: u.id,
-                size: u.size,
-            }),
+            Some(u) if u.account == repo.account.as_str() && u.repository == repo.name.as_str() => {
+                Ok(UploadState {
+                    id: u.id,
+                    size: u.size,
+                })
+            }
             _ => Err(CoreError::UploadUnknown),
         }
     }
@@ -107,7 +110,7 @@ impl Registry {
     /// it must equal the upload's size, else `RangeInvalid` tells the client where to resume.
     pub async fn append_upload(
         &self,
-        repo: &RepoName,
+        repo: &Repo,
         id: &str,
         start: Option<u64>,
         body: ByteStream,
@@ -142,7 +145,7 @@ impl Registry {
     /// durable and records it.
     pub async fn finish_upload(
         &self,
-        repo: &RepoName,
+        repo: &Repo,
         id: &str,
         digest: &Digest,
         start: Option<u64>,
@@ -180,7 +183,7 @@ impl Registry {
         }
         self.blobs.commit_upload(id, digest).await?;
         self.meta
-            .record_blob(repo.as_str(), digest, size, Some(id))
+            .record_blob(repo.key(), digest, size, Some(id))
             .await?;
         drop(state);
         self.drop_slot(id);
@@ -188,7 +191,7 @@ impl Registry {
     }
 
     /// Cancels an upload and frees its scratch space.
-    pub async fn cancel_upload(&self, repo: &RepoName, id: &str) -> Result<(), CoreError> {
+    pub async fn cancel_upload(&self, repo: &Repo, id: &str) -> Result<(), CoreError> {
         let slot = self.slot(id);
         let _state = slot.lock().await;
         self.upload_status(repo, id).await?;
@@ -203,7 +206,7 @@ impl Registry {
     /// behind when it fails.
     pub async fn push_blob(
         &self,
-        repo: &RepoName,
+        repo: &Repo,
         digest: &Digest,
         body: ByteStream,
     ) -> Result<u64, CoreError> {
@@ -227,7 +230,7 @@ impl Registry {
         match result {
             Ok(size) => {
                 self.meta
-                    .record_blob(repo.as_str(), digest, size, None)
+                    .record_blob(repo.key(), digest, size, None)
                     .await?;
                 Ok(size)
             }
@@ -244,18 +247,18 @@ impl Registry {
     /// Access control (the ECR issue) must only let a principal mount from repositories it may pull.
     pub async fn mount_blob(
         &self,
-        repo: &RepoName,
+        repo: &Repo,
         digest: &Digest,
-        from: Option<&RepoName>,
+        from: Option<&Repo>,
     ) -> Result<bool, CoreError> {
         let size = match from {
-            Some(from) => self.meta.repository_blob(from.as_str(), digest).await?,
+            Some(from) => self.meta.repository_blob(from.key(), digest).await?,
             None => self.meta.linked_blob_size(digest).await?,
         };
         match size {
             Some(size) => {
                 self.meta
-                    .record_blob(repo.as_str(), digest, size, None)
+                    .record_blob(repo.key(), digest, size, None)
                     .await?;
                 Ok(true)
             }

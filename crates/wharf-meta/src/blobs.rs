@@ -1,6 +1,6 @@
 //! Blob records and their links to repositories.
 
-use crate::{now, repos, MetaStore, Result};
+use crate::{now, repos, MetaStore, RepoKey, Result};
 use wharf_oci::Digest;
 
 impl MetaStore {
@@ -8,7 +8,7 @@ impl MetaStore {
     /// When the blob came from an upload session, the session is closed in the same transaction.
     pub async fn record_blob(
         &self,
-        repo: &str,
+        repo: RepoKey<'_>,
         digest: &Digest,
         size: u64,
         upload: Option<&str>,
@@ -43,14 +43,15 @@ impl MetaStore {
     }
 
     /// The size of a blob the repository may serve.
-    pub async fn repository_blob(&self, repo: &str, digest: &Digest) -> Result<Option<u64>> {
+    pub async fn repository_blob(&self, repo: RepoKey<'_>, digest: &Digest) -> Result<Option<u64>> {
         let size: Option<i64> = sqlx::query_scalar(
             "SELECT b.size FROM repository_blobs rb
              JOIN repositories r ON r.id = rb.repository_id
              JOIN blobs b ON b.digest = rb.digest
-             WHERE r.name = ? AND rb.digest = ?",
+             WHERE r.account_id = ? AND r.name = ? AND rb.digest = ?",
         )
-        .bind(repo)
+        .bind(repo.account)
+        .bind(repo.name)
         .bind(digest.to_string())
         .fetch_optional(&self.reader)
         .await?;
@@ -71,13 +72,14 @@ impl MetaStore {
 
     /// Removes a blob from a repository. The bytes stay until garbage collection finds them
     /// unreferenced. Returns whether the repository had the blob.
-    pub async fn unlink_blob(&self, repo: &str, digest: &Digest) -> Result<bool> {
+    pub async fn unlink_blob(&self, repo: RepoKey<'_>, digest: &Digest) -> Result<bool> {
         let res = sqlx::query(
             "DELETE FROM repository_blobs WHERE digest = ?
-             AND repository_id = (SELECT id FROM repositories WHERE name = ?)",
+             AND repository_id = (SELECT id FROM repositories WHERE account_id = ? AND name = ?)",
         )
         .bind(digest.to_string())
-        .bind(repo)
+        .bind(repo.account)
+        .bind(repo.name)
         .execute(&self.writer)
         .await?;
         Ok(res.rows_affected() > 0)

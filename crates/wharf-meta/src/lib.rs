@@ -5,6 +5,7 @@
 //! (SQLite allows one writer at a time anyway, so queuing here beats lock retries) and a small pool
 //! reads concurrently. Every multi-row change is one transaction.
 
+mod accounts;
 mod blobs;
 mod manifests;
 mod migrate;
@@ -39,11 +40,19 @@ pub enum MetaError {
 
 pub type Result<T, E = MetaError> = std::result::Result<T, E>;
 
+/// Names a repository: the owning account's id and the repository name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RepoKey<'a> {
+    pub account: &'a str,
+    pub name: &'a str,
+}
+
 /// Handle to the metadata database. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct MetaStore {
     writer: SqlitePool,
     reader: SqlitePool,
+    default_account: String,
 }
 
 impl MetaStore {
@@ -62,11 +71,21 @@ impl MetaStore {
             .connect_with(options.clone())
             .await?;
         migrate::apply(&writer).await?;
+        let default_account = accounts::bootstrap_default(&writer).await?;
         let reader = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_with(options.read_only(true))
             .await?;
-        Ok(MetaStore { writer, reader })
+        Ok(MetaStore {
+            writer,
+            reader,
+            default_account,
+        })
+    }
+
+    /// The account `/v2/` serves when a request names none (created on first start).
+    pub fn default_account(&self) -> &str {
+        &self.default_account
     }
 
     /// Closes both pools, waiting for connections to finish.

@@ -4,13 +4,13 @@
 //! checks, inside its write transaction, that every referenced blob and child manifest is present in
 //! the repository, so a concurrent delete can never leave a manifest pointing at nothing.
 
-use crate::{now, parse_digest, repos, MetaError, MetaStore, Result};
+use crate::{now, parse_digest, repos, MetaError, MetaStore, RepoKey, Result};
 use wharf_oci::{Digest, Reference};
 
 /// A manifest to store.
 #[derive(Debug, Clone)]
 pub struct NewManifest<'a> {
-    pub repository: &'a str,
+    pub repository: RepoKey<'a>,
     pub digest: &'a Digest,
     pub media_type: &'a str,
     pub artifact_type: Option<&'a str>,
@@ -145,7 +145,7 @@ impl MetaStore {
     /// Fetches a manifest's bytes by tag or digest.
     pub async fn get_manifest(
         &self,
-        repo: &str,
+        repo: RepoKey<'_>,
         reference: &Reference,
     ) -> Result<Option<StoredManifest>> {
         let row: Option<(String, String, Vec<u8>)> = match reference {
@@ -154,9 +154,10 @@ impl MetaStore {
                     "SELECT m.digest, m.media_type, m.body FROM tags t
                      JOIN repositories r ON r.id = t.repository_id
                      JOIN manifests m ON m.repository_id = t.repository_id AND m.digest = t.digest
-                     WHERE r.name = ? AND t.name = ?",
+                     WHERE r.account_id = ? AND r.name = ? AND t.name = ?",
                 )
-                .bind(repo)
+                .bind(repo.account)
+                .bind(repo.name)
                 .bind(tag.as_str())
                 .fetch_optional(&self.reader)
                 .await?
@@ -165,9 +166,10 @@ impl MetaStore {
                 sqlx::query_as(
                     "SELECT m.digest, m.media_type, m.body FROM manifests m
                      JOIN repositories r ON r.id = m.repository_id
-                     WHERE r.name = ? AND m.digest = ?",
+                     WHERE r.account_id = ? AND r.name = ? AND m.digest = ?",
                 )
-                .bind(repo)
+                .bind(repo.account)
+                .bind(repo.name)
                 .bind(d.to_string())
                 .fetch_optional(&self.reader)
                 .await?
@@ -184,26 +186,28 @@ impl MetaStore {
     }
 
     /// Deletes a manifest and every tag pointing at it. Returns whether it existed.
-    pub async fn delete_manifest(&self, repo: &str, digest: &Digest) -> Result<bool> {
+    pub async fn delete_manifest(&self, repo: RepoKey<'_>, digest: &Digest) -> Result<bool> {
         let res = sqlx::query(
             "DELETE FROM manifests WHERE digest = ?
-             AND repository_id = (SELECT id FROM repositories WHERE name = ?)",
+             AND repository_id = (SELECT id FROM repositories WHERE account_id = ? AND name = ?)",
         )
         .bind(digest.to_string())
-        .bind(repo)
+        .bind(repo.account)
+        .bind(repo.name)
         .execute(&self.writer)
         .await?;
         Ok(res.rows_affected() > 0)
     }
 
     /// Deletes one tag, leaving its manifest. Returns whether the tag existed.
-    pub async fn delete_tag(&self, repo: &str, tag: &str) -> Result<bool> {
+    pub async fn delete_tag(&self, repo: RepoKey<'_>, tag: &str) -> Result<bool> {
         let res = sqlx::query(
             "DELETE FROM tags WHERE name = ?
-             AND repository_id = (SELECT id FROM repositories WHERE name = ?)",
+             AND repository_id = (SELECT id FROM repositories WHERE account_id = ? AND name = ?)",
         )
         .bind(tag)
-        .bind(repo)
+        .bind(repo.account)
+        .bind(repo.name)
         .execute(&self.writer)
         .await?;
         Ok(res.rows_affected() > 0)
@@ -213,7 +217,7 @@ impl MetaStore {
     /// repository.
     pub async fn list_tags(
         &self,
-        repo: &str,
+        repo: RepoKey<'_>,
         last: Option<&str>,
         limit: i64,
     ) -> Result<Vec<String>> {
@@ -232,13 +236,14 @@ impl MetaStore {
     }
 
     /// Manifests in the repository whose `subject` is `digest`, ordered by digest.
-    pub async fn referrers(&self, repo: &str, digest: &Digest) -> Result<Vec<Referrer>> {
+    pub async fn referrers(&self, repo: RepoKey<'_>, digest: &Digest) -> Result<Vec<Referrer>> {
         let rows: Vec<ReferrerRow> = sqlx::query_as(
             "SELECT m.digest, m.media_type, m.size, m.artifact_type, m.annotations FROM manifests m
              JOIN repositories r ON r.id = m.repository_id
-             WHERE r.name = ? AND m.subject = ? ORDER BY m.digest",
+             WHERE r.account_id = ? AND r.name = ? AND m.subject = ? ORDER BY m.digest",
         )
-        .bind(repo)
+        .bind(repo.account)
+        .bind(repo.name)
         .bind(digest.to_string())
         .fetch_all(&self.reader)
         .await?;

@@ -1,12 +1,13 @@
 //! Upload sessions: which repository an upload belongs to and how many bytes it holds, kept in SQL
 //! so an upload survives a restart and may continue on another node.
 
-use crate::{now, repos, MetaStore, Result};
+use crate::{now, repos, MetaStore, RepoKey, Result};
 
 /// An upload in progress.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Upload {
     pub id: String,
+    pub account: String,
     pub repository: String,
     pub size: u64,
     pub created_at: i64,
@@ -14,7 +15,7 @@ pub struct Upload {
 
 impl MetaStore {
     /// Registers a new upload in a repository (created if needed).
-    pub async fn create_upload(&self, id: &str, repo: &str) -> Result<()> {
+    pub async fn create_upload(&self, id: &str, repo: RepoKey<'_>) -> Result<()> {
         let mut tx = self.writer.begin().await?;
         let repo_id = repos::ensure(&mut tx, repo).await?;
         let t = now();
@@ -31,19 +32,22 @@ impl MetaStore {
 
     /// Looks an upload up by id.
     pub async fn upload(&self, id: &str) -> Result<Option<Upload>> {
-        let row: Option<(String, String, i64, i64)> = sqlx::query_as(
-            "SELECT u.id, r.name, u.size, u.created_at FROM uploads u
+        let row: Option<(String, String, String, i64, i64)> = sqlx::query_as(
+            "SELECT u.id, r.account_id, r.name, u.size, u.created_at FROM uploads u
              JOIN repositories r ON r.id = u.repository_id WHERE u.id = ?",
         )
         .bind(id)
         .fetch_optional(&self.reader)
         .await?;
-        Ok(row.map(|(id, repository, size, created_at)| Upload {
-            id,
-            repository,
-            size: size as u64,
-            created_at,
-        }))
+        Ok(
+            row.map(|(id, account, repository, size, created_at)| Upload {
+                id,
+                account,
+                repository,
+                size: size as u64,
+                created_at,
+            }),
+        )
     }
 
     /// Records the upload's new size after an append.

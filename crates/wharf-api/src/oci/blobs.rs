@@ -6,11 +6,12 @@ use axum::body::Body;
 use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::Response;
-use wharf_oci::{Digest, RepoName};
+use wharf_core::Repo;
+use wharf_oci::Digest;
 
 pub(super) async fn handle(
     state: &AppState,
-    name: &RepoName,
+    name: &Repo,
     digest: &str,
     req: &Parts,
 ) -> Result<Response, OciError> {

@@ -7,8 +7,9 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::Response;
 use http_body_util::{BodyExt, Limited};
+use wharf_core::Repo;
 use wharf_oci::manifest::MAX_MANIFEST_BYTES;
-use wharf_oci::{Reference, RepoName, Tag};
+use wharf_oci::{Reference, Tag};
 
 fn parse_reference(s: &str) -> Result<Reference, OciError> {
     s.parse::<Reference>().map_err(|e| match e {
@@ -21,7 +22,7 @@ fn parse_reference(s: &str) -> Result<Reference, OciError> {
 
 pub(super) async fn handle(
     state: &AppState,
-    name: &RepoName,
+    name: &Repo,
     reference: &str,
     req: &Parts,
     body: Body,
@@ -39,7 +40,7 @@ pub(super) async fn handle(
 
 async fn put(
     state: &AppState,
-    name: &RepoName,
+    name: &Repo,
     reference: &Reference,
     req: &Parts,
     body: Body,
@@ -121,7 +122,7 @@ fn accepts(headers: &HeaderMap, media_type: &str) -> bool {
 
 async fn get(
     state: &AppState,
-    name: &RepoName,
+    name: &Repo,
     reference: &Reference,
     req: &Parts,
 ) -> Result<Response, OciError> {

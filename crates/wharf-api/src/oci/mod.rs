@@ -36,6 +36,9 @@ pub async fn handle(State(state): State<AppState>, req: Request) -> Response {
                 .into_response()
         }
     };
+    // Until accounts are routed by Host (the ECR issue), /v2/ serves the default account.
+    let account = state.registry.default_account();
+    let repo = |name| wharf_core::Repo::new(account.clone(), name);
     let result = match endpoint {
         Endpoint::Base => Ok((
             StatusCode::OK,
@@ -43,15 +46,17 @@ pub async fn handle(State(state): State<AppState>, req: Request) -> Response {
             "{}",
         )
             .into_response()),
-        Endpoint::Catalog => tags::catalog(&state, req).await,
-        Endpoint::Tags { name } => tags::list(&state, &name, req).await,
+        Endpoint::Catalog => tags::catalog(&state, &account, req).await,
+        Endpoint::Tags { name } => tags::list(&state, &repo(name), req).await,
         Endpoint::Manifest { name, reference } => {
-            manifests::handle(&state, &name, &reference, req, body).await
+            manifests::handle(&state, &repo(name), &reference, req, body).await
         }
-        Endpoint::Blob { name, digest } => blobs::handle(&state, &name, &digest, req).await,
-        Endpoint::StartUpload { name } => uploads::start(&state, &name, req, body).await,
-        Endpoint::Upload { name, id } => uploads::handle(&state, &name, &id, req, body).await,
-        Endpoint::Referrers { name, digest } => tags::referrers(&state, &name, &digest, req).await,
+        Endpoint::Blob { name, digest } => blobs::handle(&state, &repo(name), &digest, req).await,
+        Endpoint::StartUpload { name } => uploads::start(&state, &repo(name), req, body).await,
+        Endpoint::Upload { name, id } => uploads::handle(&state, &repo(name), &id, req, body).await,
+        Endpoint::Referrers { name, digest } => {
+            tags::referrers(&state, &repo(name), &digest, req).await
+        }
     };
     result.unwrap_or_else(IntoResponse::into_response)
 }

@@ -7,8 +7,9 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
+use wharf_core::Repo;
 use wharf_oci::media::OCI_INDEX;
-use wharf_oci::{Digest, RepoName};
+use wharf_oci::Digest;
 
 /// Without `n`, listings return everything up to this many entries.
 const MAX_PAGE: usize = 100_000;
@@ -50,14 +51,14 @@ fn page(q: &[(String, String)]) -> Result<Page, OciError> {
 fn listing(
     path: &str,
     key: &str,
-    name: Option<&RepoName>,
+    name: Option<&Repo>,
     mut items: Vec<String>,
     p: &Page,
 ) -> Response {
     let more = items.len() > p.limit;
     items.truncate(p.limit);
     let body = match name {
-        Some(n) => json!({ "name": n.as_str(), key: items }),
+        Some(n) => json!({ "name": n.name.as_str(), key: items }),
         None => json!({ key: items }),
     };
     let mut resp = (StatusCode::OK, body.to_string()).into_response();
@@ -81,11 +82,7 @@ fn listing(
     resp
 }
 
-pub(super) async fn list(
-    state: &AppState,
-    name: &RepoName,
-    req: &Parts,
-) -> Result<Response, OciError> {
+pub(super) async fn list(state: &AppState, name: &Repo, req: &Parts) -> Result<Response, OciError> {
     let p = page(&query(req))?;
     let tags = state
         .registry
@@ -100,18 +97,22 @@ pub(super) async fn list(
     ))
 }
 
-pub(super) async fn catalog(state: &AppState, req: &Parts) -> Result<Response, OciError> {
+pub(super) async fn catalog(
+    state: &AppState,
+    account: &wharf_core::AccountId,
+    req: &Parts,
+) -> Result<Response, OciError> {
     let p = page(&query(req))?;
     let repos = state
         .registry
-        .catalog(p.last.as_deref(), p.limit + 1)
+        .catalog(account, p.last.as_deref(), p.limit + 1)
         .await?;
     Ok(listing("/v2/_catalog", "repositories", None, repos, &p))
 }
 
 pub(super) async fn referrers(
     state: &AppState,
-    name: &RepoName,
+    name: &Repo,
     digest: &str,
     req: &Parts,
 ) -> Result<Response, OciError> {

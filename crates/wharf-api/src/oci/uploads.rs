@@ -7,13 +7,14 @@ use axum::body::Body;
 use axum::http::request::Parts;
 use axum::http::{header, Method, StatusCode};
 use axum::response::Response;
+use wharf_core::Repo;
 use wharf_oci::{Digest, RepoName};
 
-fn upload_location(name: &RepoName, id: &str) -> String {
+fn upload_location(name: &Repo, id: &str) -> String {
     format!("/v2/{name}/blobs/uploads/{id}")
 }
 
-fn created(name: &RepoName, digest: &Digest) -> Response {
+fn created(name: &Repo, digest: &Digest) -> Response {
     empty(
         StatusCode::CREATED,
         &[
@@ -23,7 +24,7 @@ fn created(name: &RepoName, digest: &Digest) -> Response {
     )
 }
 
-fn in_progress(status: StatusCode, name: &RepoName, id: &str, size: u64) -> Response {
+fn in_progress(status: StatusCode, name: &Repo, id: &str, size: u64) -> Response {
     empty(
         status,
         &[
@@ -72,7 +73,7 @@ fn content_range_start(req: &Parts) -> Result<Option<u64>, OciError> {
 
 pub(super) async fn start(
     state: &AppState,
-    name: &RepoName,
+    name: &Repo,
     req: &Parts,
     body: Body,
 ) -> Result<Response, OciError> {
@@ -81,7 +82,10 @@ pub(super) async fn start(
         let digest = parse_digest(mount)?;
         // Without `from`, the registry may mount any blob it holds (OCI 1.1 "anonymous mount").
         let from = match param(&q, "from") {
-            Some(f) => f.parse::<RepoName>().ok().map(Some),
+            Some(f) => f
+                .parse::<RepoName>()
+                .ok()
+                .map(|n| Some(Repo::new(name.account.clone(), n))),
             None => Some(None),
         };
         if let Some(from) = from {
@@ -113,7 +117,7 @@ pub(super) async fn start(
 
 pub(super) async fn handle(
     state: &AppState,
-    name: &RepoName,
+    name: &Repo,
     id: &str,
     req: &Parts,
     body: Body,
