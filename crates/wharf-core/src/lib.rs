@@ -7,7 +7,12 @@
 mod blobs;
 mod cache;
 mod error;
+mod identity;
 mod manifests;
+pub use identity::{
+    Identity, LoginToken, NewAccessKey, Principal, TokenError, User, ADMINISTRATOR_POLICY,
+    TOKEN_TTL_SECS,
+};
 mod repo;
 pub use manifests::PushedManifest;
 pub use repo::{AccountId, AccountIdError, Repo};

@@ -7,11 +7,13 @@
 
 mod accounts;
 mod blobs;
+mod identity;
 mod manifests;
 mod migrate;
 mod repos;
 mod uploads;
 
+pub use identity::{AccessKeyRecord, UserRecord};
 pub use manifests::{NewManifest, Referrer, StoredManifest};
 pub use uploads::Upload;
 

@@ -1,5 +1,6 @@
 //! The `wharf` binary: command-line parsing, logging setup and dispatch to subcommands.
 
+mod admin;
 mod config;
 mod serve;
 
@@ -29,6 +30,14 @@ enum Command {
         #[arg(long)]
         listen: Option<String>,
     },
+    /// Manage accounts, users, access keys and identity policies.
+    Admin {
+        /// Directory holding blobs and metadata [default: ./wharf-data].
+        #[arg(long, global = true)]
+        data_dir: Option<PathBuf>,
+        #[command(subcommand)]
+        command: admin::AdminCommand,
+    },
 }
 
 fn settings(config: Option<&PathBuf>, flags: RawConfig) -> anyhow::Result<Settings> {
@@ -52,22 +61,35 @@ fn init_logging(format: LogFormat) {
     }
 }
 
-fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
-    let result = match cli.command {
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
         Command::Serve { data_dir, listen } => {
             let flags = RawConfig {
                 data_dir,
                 listen,
                 ..RawConfig::default()
             };
-            settings(cli.config.as_ref(), flags).and_then(|s| {
-                init_logging(s.log_format);
-                tokio::runtime::Runtime::new()?.block_on(serve::run(s))
-            })
+            let s = settings(cli.config.as_ref(), flags)?;
+            init_logging(s.log_format);
+            tokio::runtime::Runtime::new()?.block_on(serve::run(s))
         }
-    };
-    match result {
+        Command::Admin { data_dir, command } => {
+            let flags = RawConfig {
+                data_dir,
+                ..RawConfig::default()
+            };
+            let s = settings(cli.config.as_ref(), flags)?;
+            tracing_subscriber::fmt()
+                .with_writer(std::io::stderr)
+                .with_env_filter("warn")
+                .init();
+            tokio::runtime::Runtime::new()?.block_on(admin::run(s, command))
+        }
+    }
+}
+
+fn main() -> std::process::ExitCode {
+    match run(Cli::parse()) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("wharf: {e:#}");

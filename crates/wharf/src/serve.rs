@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use wharf_api::AppState;
 use wharf_blob::FsBlobStore;
-use wharf_core::Registry;
+use wharf_core::{Identity, Registry};
 use wharf_meta::MetaStore;
 
 /// Opens the embedded stores under the data directory.
@@ -18,14 +18,57 @@ pub async fn open_registry(settings: &Settings) -> anyhow::Result<(Registry, Met
         .with_context(|| format!("creating data directory {}", dir.display()))?;
     let blobs = FsBlobStore::open(dir.join("blobs-store"))
         .with_context(|| format!("opening blob store under {}", dir.display()))?;
-    let meta = MetaStore::open_sqlite(&dir.join("metadata.db"))
+    let db = dir.join("metadata.db");
+    let meta = MetaStore::open_sqlite(&db)
         .await
         .with_context(|| format!("opening metadata database under {}", dir.display()))?;
+    // The database holds access-key secrets: only the owner may read it.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o600))
+            .with_context(|| format!("restricting {}", db.display()))?;
+    }
     Ok((Registry::new(Arc::new(blobs), meta.clone()), meta))
+}
+
+/// Creates the administrator on first start and writes its keys, in the AWS shared-credentials
+/// format, to `<data-dir>/credentials` (mode 0600).
+pub async fn bootstrap_credentials(settings: &Settings, identity: &Identity) -> anyhow::Result<()> {
+    let Some(key) = identity.bootstrap_admin().await? else {
+        return Ok(());
+    };
+    let path = settings.data_dir.join("credentials");
+    let text = format!(
+        "[default]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+        key.id, key.secret
+    );
+    write_private(&path, &text).with_context(|| format!("writing {}", path.display()))?;
+    tracing::info!(
+        path = %path.display(),
+        access_key = %key.id,
+        "created the administrator; its access key is in the credentials file (AWS_SHARED_CREDENTIALS_FILE)"
+    );
+    Ok(())
+}
+
+/// Writes a file only its owner can read.
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(text.as_bytes())?;
+    f.sync_all()
 }
 
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let (registry, meta) = open_registry(&settings).await?;
+    let identity = Identity::open(meta.clone()).await?;
+    bootstrap_credentials(&settings, &identity).await?;
     let listener = TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("binding {}", settings.listen))?;

@@ -1,0 +1,250 @@
+//! `wharf admin …`: manage accounts, users, access keys and identity policies directly in the
+//! metadata store, and print login passwords for scripts.
+
+use crate::config::Settings;
+use anyhow::{anyhow, bail, Context};
+use clap::Subcommand;
+use std::time::{SystemTime, UNIX_EPOCH};
+use wharf_core::{AccountId, Identity, Principal};
+use wharf_meta::{MetaStore, UserRecord};
+
+#[derive(Subcommand)]
+pub enum AdminCommand {
+    /// Create an account (a registry): `wharf admin create-account 123456789012 --name team`.
+    CreateAccount {
+        id: String,
+        #[arg(long, default_value = "account")]
+        name: String,
+    },
+    /// List accounts.
+    ListAccounts,
+    /// Create a user in an account (the default account unless --account).
+    CreateUser {
+        name: String,
+        #[arg(long)]
+        account: Option<String>,
+    },
+    /// List users.
+    ListUsers {
+        #[arg(long)]
+        account: Option<String>,
+    },
+    /// Delete a user with its keys and policies.
+    DeleteUser {
+        name: String,
+        #[arg(long)]
+        account: Option<String>,
+    },
+    /// Create an access key for a user; prints the id and secret once.
+    CreateAccessKey {
+        user: String,
+        #[arg(long)]
+        account: Option<String>,
+    },
+    /// List a user's access keys (ids and status, never secrets).
+    ListAccessKeys {
+        user: String,
+        #[arg(long)]
+        account: Option<String>,
+    },
+    /// Deactivate an access key (its login tokens stop working too).
+    DeactivateAccessKey { id: String },
+    /// Reactivate an access key.
+    ActivateAccessKey { id: String },
+    /// Delete an access key.
+    DeleteAccessKey { id: String },
+    /// Attach (or replace) a named identity policy from a JSON file (`-` reads stdin).
+    AttachPolicy {
+        user: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        file: String,
+        #[arg(long)]
+        account: Option<String>,
+    },
+    /// Detach a named identity policy.
+    DetachPolicy {
+        user: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        account: Option<String>,
+    },
+    /// List a user's identity policies.
+    ListPolicies {
+        user: String,
+        #[arg(long)]
+        account: Option<String>,
+    },
+    /// Print a registry login password for a user, like `aws ecr get-login-password`.
+    LoginPassword {
+        #[arg(default_value = "admin")]
+        user: String,
+        #[arg(long)]
+        account: Option<String>,
+    },
+}
+
+async fn account_id(meta: &MetaStore, account: Option<String>) -> anyhow::Result<String> {
+    let id = account.unwrap_or_else(|| meta.default_account().to_string());
+    id.parse::<AccountId>()
+        .map_err(|e| anyhow!("{id:?}: {e}"))?;
+    if !meta.account_exists(&id).await? {
+        bail!("account {id} does not exist");
+    }
+    Ok(id)
+}
+
+async fn user(meta: &MetaStore, account: Option<String>, name: &str) -> anyhow::Result<UserRecord> {
+    let account = account_id(meta, account).await?;
+    meta.user(&account, name)
+        .await?
+        .ok_or_else(|| anyhow!("user {name} does not exist in account {account}"))
+}
+
+fn valid_user_name(name: &str) -> anyhow::Result<()> {
+    // IAM user names: 1..64 of [A-Za-z0-9+=,.@_-].
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        bail!("user names are 1 to 64 characters of letters, digits and +=,.@_-")
+    }
+}
+
+pub async fn run(settings: Settings, cmd: AdminCommand) -> anyhow::Result<()> {
+    let (_, meta) = crate::serve::open_registry(&settings).await?;
+    let identity = Identity::open(meta.clone()).await?;
+    match cmd {
+        AdminCommand::CreateAccount { id, name } => {
+            id.parse::<AccountId>()
+                .map_err(|e| anyhow!("{id:?}: {e}"))?;
+            if !meta.create_account(&id, &name).await? {
+                bail!("account {id} already exists");
+            }
+            println!("{id}");
+        }
+        AdminCommand::ListAccounts => {
+            for (id, name, _) in meta.list_accounts().await? {
+                let default = if id == meta.default_account() {
+                    " (default)"
+                } else {
+                    ""
+                };
+                println!("{id}\t{name}{default}");
+            }
+        }
+        AdminCommand::CreateUser { name, account } => {
+            valid_user_name(&name)?;
+            let account = account_id(&meta, account).await?;
+            let u = meta
+                .create_user(&account, &name)
+                .await?
+                .ok_or_else(|| anyhow!("user {name} already exists in account {account}"))?;
+            println!("arn:aws:iam::{}:user/{}", u.account, u.name);
+        }
+        AdminCommand::ListUsers { account } => {
+            for u in meta.list_users(account.as_deref()).await? {
+                println!("arn:aws:iam::{}:user/{}", u.account, u.name);
+            }
+        }
+        AdminCommand::DeleteUser { name, account } => {
+            let u = user(&meta, account, &name).await?;
+            meta.delete_user(u.id).await?;
+        }
+        AdminCommand::CreateAccessKey {
+            user: name,
+            account,
+        } => {
+            let u = user(&meta, account, &name).await?;
+            let key = identity.create_access_key(u.id).await?;
+            println!(
+                "aws_access_key_id = {}\naws_secret_access_key = {}",
+                key.id, key.secret
+            );
+        }
+        AdminCommand::ListAccessKeys {
+            user: name,
+            account,
+        } => {
+            let u = user(&meta, account, &name).await?;
+            for k in meta.list_access_keys(u.id).await? {
+                println!("{}\t{}", k.id, if k.active { "Active" } else { "Inactive" });
+            }
+        }
+        AdminCommand::DeactivateAccessKey { id } => {
+            if !meta.set_access_key_active(&id, false).await? {
+                bail!("access key {id} does not exist");
+            }
+        }
+        AdminCommand::ActivateAccessKey { id } => {
+            if !meta.set_access_key_active(&id, true).await? {
+                bail!("access key {id} does not exist");
+            }
+        }
+        AdminCommand::DeleteAccessKey { id } => {
+            if !meta.delete_access_key(&id).await? {
+                bail!("access key {id} does not exist");
+            }
+        }
+        AdminCommand::AttachPolicy {
+            user: name,
+            name: policy,
+            file,
+            account,
+        } => {
+            let text = if file == "-" {
+                std::io::read_to_string(std::io::stdin())?
+            } else {
+                std::fs::read_to_string(&file).with_context(|| format!("reading {file}"))?
+            };
+            serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&text)
+                .map_err(|e| anyhow!("invalid policy: {e}"))?;
+            let u = user(&meta, account, &name).await?;
+            meta.put_user_policy(u.id, &policy, &text).await?;
+        }
+        AdminCommand::DetachPolicy {
+            user: name,
+            name: policy,
+            account,
+        } => {
+            let u = user(&meta, account, &name).await?;
+            if !meta.delete_user_policy(u.id, &policy).await? {
+                bail!("policy {policy} is not attached to {name}");
+            }
+        }
+        AdminCommand::ListPolicies {
+            user: name,
+            account,
+        } => {
+            let u = user(&meta, account, &name).await?;
+            for (policy, doc) in meta.user_policies(u.id).await? {
+                println!("{policy}\t{doc}");
+            }
+        }
+        AdminCommand::LoginPassword {
+            user: name,
+            account,
+        } => {
+            let u = user(&meta, account, &name).await?;
+            let key = meta
+                .list_access_keys(u.id)
+                .await?
+                .into_iter()
+                .find(|k| k.active)
+                .ok_or_else(|| anyhow!("{name} has no active access key"))?;
+            let Principal::User(user) = Identity::principal_of(&key)? else {
+                bail!("not a user");
+            };
+            let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
+            println!("{}", identity.issue_token(&user, now).password);
+        }
+    }
+    meta.close().await;
+    Ok(())
+}
