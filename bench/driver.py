@@ -128,7 +128,11 @@ def cmd_taglist(base, repo, repeat):
         t0 = time.monotonic()
         path, tags, pages = "/v2/%s/tags/list" % repo, [], 0
         while path and pages < 10000:
-            st, h, data = c.req("GET", path)
+            try:
+                st, h, data = c.req("GET", path)
+            except (OSError, http.client.HTTPException) as e:
+                print(json.dumps({"error": "GET %s: %s" % (path, e)}))
+                return
             if st != 200:
                 print(json.dumps({"error": "GET %s -> %d" % (path, st)}))
                 return

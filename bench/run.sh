@@ -43,7 +43,17 @@ DRIVER=(python3 "$BENCH_DIR/driver.py")
 now() { echo "$EPOCHREALTIME"; }
 calc() { python3 -c "print(f'{$1:.${2:-1}f}')"; }
 # record IMPL KEY VALUE
-record() { echo "$2 $3" >>"$work/results-$1"; log "  $1 $2 = $3"; }
+record() { local v=${3:-FAIL}; echo "$2 $v" >>"$work/results-$1"; log "  $1 $2 = $v"; }
+# step FN IMPL [ARGS]: run one benchmark unless the server is already dead; a failing step is
+# logged and the run goes on, so one broken figure never hides the others.
+step() {
+  local fn=$1 impl=$2
+  if ! kill -0 "$REG_PID" 2>/dev/null; then log "$impl: server not running, skipping $fn"; return 0; fi
+  "$@" || log "$impl: $fn failed"
+  if ! kill -0 "$REG_PID" 2>/dev/null; then
+    log "$impl: SERVER DIED during $fn; last log lines:"; tail -n 20 "$REG_LOG" >&2 || true
+  fi
+}
 
 # Random test blobs: A for monolithic push/pull, B (A with a different first block) for chunked.
 log "generating ${BLOB_MB} MiB test blobs"
@@ -65,7 +75,7 @@ start_upload() {
 
 bench_monolithic() { # IMPL
   local loc t0 t1 code
-  loc=$(start_upload bench/big)
+  loc=$(start_upload bench/big) || return 1
   t0=$(now)
   code=$(curl -sS -o /dev/null -w '%{http_code}' -T "$work/blobA" -H 'Content-Type: application/octet-stream' \
     "$(qs "$loc" "digest=$DIGEST_A")")
@@ -78,7 +88,7 @@ bench_chunked() { # IMPL
   local loc t0 t1 code i n=$(((BLOB_MB + CHUNK_MB - 1) / CHUNK_MB)) off end size
   size=$(stat -c %s "$work/blobB")
   t0=$(now)
-  loc=$(start_upload bench/big)
+  loc=$(start_upload bench/big) || return 1
   for ((i = 0; i < n; i++)); do
     off=$((i * CHUNK_MB * 1048576)); end=$((off + CHUNK_MB * 1048576)); ((end > size)) && end=$size
     loc=$(dd if="$work/blobB" bs=1M skip=$((i * CHUNK_MB)) count="$CHUNK_MB" status=none |
@@ -103,7 +113,7 @@ bench_pull() { # IMPL
 
 bench_small() { # IMPL
   local r
-  r=$("${DRIVER[@]}" small-blobs "$REG_URL" bench/small "$SMALL_COUNT" $((SMALL_KB * 1024)) "$SMALL_CONC")
+  r=$("${DRIVER[@]}" small-blobs "$REG_URL" bench/small "$SMALL_COUNT" $((SMALL_KB * 1024)) "$SMALL_CONC") || return 1
   if [[ $(jq -r .errors <<<"$r") != 0 ]]; then log "small blobs: $r"; fi
   record "$1" small_push_per_s "$(jq -r '.per_sec | . * 10 | round / 10' <<<"$r")"
   record "$1" small_push_errors "$(jq -r .errors <<<"$r")"
@@ -117,7 +127,9 @@ print(f'{v*{\"us\":0.001,\"ms\":1,\"s\":1000,\"m\":60000}[m.group(2)]:.3f}')" "$
 }
 
 bench_manifest_get() { # IMPL
-  local c out rps p99 non2xx threads
+  local c out rps p99 non2xx threads manifest
+  manifest=$("${DRIVER[@]}" push-image "$REG_URL" bench/img latest) || return 1
+  rm -f "$manifest"
   for c in $WRK_CONNS; do
     threads=$((c < 2 ? 1 : 2))
     out=$(wrk -t"$threads" -c"$c" -d"${WRK_SECS}s" --latency \
@@ -134,12 +146,12 @@ bench_manifest_get() { # IMPL
 bench_tags() { # IMPL
   local r manifest
   # an untagged image in the repo itself (Distribution only links blobs pushed to that repo)
-  manifest=$("${DRIVER[@]}" push-image "$REG_URL" bench/tags @digest)
-  r=$("${DRIVER[@]}" tags "$REG_URL" bench/tags "$manifest" "$TAGS" 16)
+  manifest=$("${DRIVER[@]}" push-image "$REG_URL" bench/tags @digest) || return 1
+  r=$("${DRIVER[@]}" tags "$REG_URL" bench/tags "$manifest" "$TAGS" 16) || return 1
   rm -f "$manifest"
   record "$1" tag_put_per_s "$(jq -r '.per_sec | . * 10 | round / 10' <<<"$r")"
   [[ $(jq -r .errors <<<"$r") == 0 ]] || log "tag PUT errors: $r"
-  r=$("${DRIVER[@]}" taglist "$REG_URL" bench/tags "$TAGLIST_REPEAT")
+  r=$("${DRIVER[@]}" taglist "$REG_URL" bench/tags "$TAGLIST_REPEAT") || r='{"error":"driver failed"}'
   if [[ $(jq -c .tags <<<"$r") != "[$TAGS]" ]]; then
     log "tag list returned $(jq -c '.tags // .error' <<<"$r") tags, expected $TAGS"
     record "$1" taglist_ms FAIL
@@ -154,17 +166,18 @@ for impl in $TARGETS; do
   E2E_REGISTRY=$impl # read by registry_start (lib.sh)
   export E2E_REGISTRY
   registry_start "$work/data-$impl"
-  bench_monolithic "$impl"
-  bench_chunked "$impl"
-  bench_pull "$impl"
-  bench_small "$impl"
-  manifest=$("${DRIVER[@]}" push-image "$REG_URL" bench/img latest)
-  bench_manifest_get "$impl"
-  rm -f "$manifest"
-  bench_tags "$impl"
-  record "$impl" peak_rss_mib "$(awk '/^VmHWM:/ {printf "%.1f", $2/1024}' "/proc/$REG_PID/status")"
+  step bench_monolithic "$impl"
+  step bench_chunked "$impl"
+  step bench_pull "$impl"
+  step bench_small "$impl"
+  step bench_manifest_get "$impl"
+  step bench_tags "$impl"
+  record "$impl" peak_rss_mib "$(awk '/^VmHWM:/ {printf "%.1f", $2/1024}' "/proc/$REG_PID/status" 2>/dev/null)"
+  log "$impl: stopping server, removing its data"
   registry_stop
+  cp "$REG_LOG" "$OUT_DIR/server-$impl.log" 2>/dev/null || true
   rm -rf "$work/data-$impl"
+  log "$impl: done"
 done
 
 # ---- report --------------------------------------------------------------------------------

@@ -79,10 +79,15 @@ cat "$out/output.txt"
 registry_stop
 cp "$REG_LOG" "$out/server.log" 2>/dev/null || true
 
-# The suite exits 0 on configuration errors, so also require a junit.xml with zero failures.
-read -r tests failures < <(sed -n 's/.*<testsuites[^>]* tests="\([0-9]*\)" failures="\([0-9]*\)".*/\1 \2/p' \
-  "$out/junit.xml" 2>/dev/null | head -1) || true
-if ((rc == 0)) && [[ -n "${tests:-}" && "${failures:-x}" == 0 ]]; then
+# The suite exits 0 on configuration errors, so also require a junit.xml with zero failures/errors.
+counts=$(python3 -c '
+import sys, xml.etree.ElementTree as ET
+t = f = 0
+for s in ET.parse(sys.argv[1]).getroot().iter("testsuite"):
+    t += int(s.get("tests", 0)); f += int(s.get("failures", 0)) + int(s.get("errors", 0))
+print(t, f)' "$out/junit.xml" 2>/dev/null || true)
+read -r tests failures <<<"${counts:-0 x}"
+if ((rc == 0)) && [[ "${tests:-0}" -gt 0 && "${failures:-x}" == 0 ]]; then
   echo "conformance: PASS ($E2E_REGISTRY: $tests tests, 0 failures; reports in $out)"
   exit 0
 fi

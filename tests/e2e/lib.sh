@@ -5,13 +5,15 @@
 #                               temp data dir unless DATA_DIR is given; waits (bounded) for GET /v2/.
 #                               Sets REG_PID REG_PORT REG_HOST (host:port) REG_URL REG_DATA REG_LOG.
 #                               E2E_REGISTRY=wharf (default) runs $WHARF_BIN serve;
-#                               E2E_REGISTRY=distribution runs CNCF Distribution (docker-registry).
+#                               E2E_REGISTRY=distribution runs CNCF Distribution (docker-registry);
+#                               E2E_REGISTRY=custom runs E2E_REGISTRY_CMD with {data} and {addr}
+#                               replaced, e.g. 'zot serve ...'; it must exec into the server.
 #   registry_stop               SIGTERM, wait up to 15 s, then SIGKILL.
 #   registry_kill9              SIGKILL (crash simulation), reaps the process.
 #   wait_ready URL PID          poll URL/v2/ until 200 (bounded by READY_TIMEOUT seconds).
 #   pass NAME / fail NAME [DETAIL] / check NAME CMD...   count results.
 #   summary                     print "N passed, N failed" on its own line; return 1 on any failure.
-#   mktemp_e2e                  a temp dir removed at exit (unless KEEP_TMP=1).
+#   mktemp_e2e                  a temp dir under E2E_TMP_ROOT, removed at exit (unless KEEP_TMP=1).
 # Scripts must `set -euo pipefail` themselves before sourcing.
 
 E2E_LIB_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -27,7 +29,8 @@ export PATH
 
 E2E_PASSED=0
 E2E_FAILED=0
-E2E_TMPDIRS=()
+# All temp dirs live under one root made here (not in a subshell), so cleanup finds them all.
+E2E_TMP_ROOT=$(mktemp -d "${TMPDIR:-/tmp}/wharf-e2e.XXXXXX")
 REG_PID=""
 REG_PORT=""
 REG_HOST=""
@@ -37,20 +40,14 @@ REG_LOG=""
 
 log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
 
-mktemp_e2e() {
-  local d
-  d=$(mktemp -d "${TMPDIR:-/tmp}/wharf-e2e.XXXXXX")
-  E2E_TMPDIRS+=("$d")
-  echo "$d"
-}
+mktemp_e2e() { mktemp -d "$E2E_TMP_ROOT/tmp.XXXXXX"; }
 
 e2e_cleanup() {
   registry_stop || true
   if [[ "${KEEP_TMP:-0}" != 1 ]]; then
-    local d
-    for d in "${E2E_TMPDIRS[@]+"${E2E_TMPDIRS[@]}"}"; do rm -rf "$d"; done
+    rm -rf "$E2E_TMP_ROOT"
   else
-    log "keeping temp dirs: ${E2E_TMPDIRS[*]+"${E2E_TMPDIRS[*]}"}"
+    log "keeping temp dir $E2E_TMP_ROOT"
   fi
 }
 trap e2e_cleanup EXIT
@@ -124,7 +121,13 @@ registry_start() {
       cfg=$(distribution_config "$REG_DATA" "$REG_PORT")
       "$DISTRIBUTION_BIN" serve "$cfg" >>"$REG_LOG" 2>&1 &
       ;;
-    *) echo "unknown E2E_REGISTRY=$E2E_REGISTRY (wharf|distribution)" >&2; return 2 ;;
+    custom)
+      local cmd=${E2E_REGISTRY_CMD:?set E2E_REGISTRY_CMD for E2E_REGISTRY=custom}
+      cmd=${cmd//\{data\}/$REG_DATA}
+      cmd=${cmd//\{addr\}/$REG_HOST}
+      bash -c "exec $cmd" >>"$REG_LOG" 2>&1 &
+      ;;
+    *) echo "unknown E2E_REGISTRY=$E2E_REGISTRY (wharf|distribution|custom)" >&2; return 2 ;;
   esac
   REG_PID=$!
   if ! wait_ready "$REG_URL" "$REG_PID"; then
