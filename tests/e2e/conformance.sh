@@ -43,9 +43,13 @@ apis:
     atomic: true
     delete: true
     mountAnonymous: true
+    digestHeader: true
+    uploadCancel: true
   manifests:
     atomic: true
     delete: true
+    digestHeader: true
+    tagParam: true
   tags:
     atomic: true
     delete: true

@@ -114,6 +114,11 @@ registry_start() {
   case "$E2E_REGISTRY" in
     wharf)
       [[ -x "$WHARF_BIN" ]] || { echo "wharf binary not found at $WHARF_BIN (build it or set WHARF_BIN)" >&2; return 2; }
+      if [[ ! -e "$REG_DATA/metadata.db" ]]; then
+        # As in ECR, pushes need an existing repository or a CREATE_ON_PUSH template: the suites
+        # push to many names, so a catch-all template lets pushes create them.
+        "$WHARF_BIN" admin --data-dir "$REG_DATA" create-template --prefix ROOT --applied-for CREATE_ON_PUSH >>"$REG_LOG" 2>&1
+      fi
       "$WHARF_BIN" serve --data-dir "$REG_DATA" --listen "$REG_HOST" >>"$REG_LOG" 2>&1 &
       ;;
     distribution)

@@ -22,6 +22,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .fallback(oci::handle)
         .with_state(state)
+        .layer(axum::middleware::from_fn(close_after_unread_error))
         .layer(axum::middleware::map_response(api_version_header))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
@@ -33,6 +34,30 @@ pub fn app(state: AppState) -> Router {
             tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), id = %id)
         }))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+}
+
+/// An error answered before a request body was read leaves unread bytes on the connection; hyper
+/// then closes it. Saying `Connection: close` tells the client not to reuse it.
+async fn close_after_unread_error(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let has_body = req
+        .headers()
+        .contains_key(axum::http::header::TRANSFER_ENCODING)
+        || req
+            .headers()
+            .get(axum::http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim() != "0");
+    let mut resp = next.run(req).await;
+    if has_body && (resp.status().is_client_error() || resp.status().is_server_error()) {
+        resp.headers_mut().insert(
+            axum::http::header::CONNECTION,
+            HeaderValue::from_static("close"),
+        );
+    }
+    resp
 }
 
 async fn api_version_header(mut resp: axum::response::Response) -> axum::response::Response {

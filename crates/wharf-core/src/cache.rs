@@ -65,7 +65,9 @@ impl ManifestCache {
         self.manifests.get(&(repo.to_string(), digest.clone()))
     }
 
-    /// Caches what a read found, unless a write happened since `token` was taken.
+    /// Caches what a read found, unless a write happened since `token` was taken. The generation
+    /// is checked again after inserting: a write that slipped in between has bumped it, and the
+    /// possibly stale entries are taken out again.
     pub(crate) fn insert(
         &self,
         token: ReadToken,
@@ -73,14 +75,21 @@ impl ManifestCache {
         tag: Option<&str>,
         m: &Arc<ServedManifest>,
     ) {
-        if self.generation.load(Ordering::Acquire) != token.0 {
+        let current = || self.generation.load(Ordering::Acquire) == token.0;
+        if !current() {
             return;
         }
-        self.manifests
-            .insert((repo.to_string(), m.digest.clone()), m.clone());
-        if let Some(tag) = tag {
-            self.tags
-                .insert((repo.to_string(), tag.to_string()), m.digest.clone());
+        let manifest_key = (repo.to_string(), m.digest.clone());
+        let tag_key = tag.map(|t| (repo.to_string(), t.to_string()));
+        self.manifests.insert(manifest_key.clone(), m.clone());
+        if let Some(k) = &tag_key {
+            self.tags.insert(k.clone(), m.digest.clone());
+        }
+        if !current() {
+            self.manifests.remove(&manifest_key);
+            if let Some(k) = &tag_key {
+                self.tags.remove(k);
+            }
         }
     }
 
@@ -90,6 +99,13 @@ impl ManifestCache {
         for t in tags {
             self.tags.remove(&(repo.to_string(), t.to_string()));
         }
+    }
+
+    /// Called after a repository was deleted: everything goes.
+    pub(crate) fn invalidate_repository(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        self.manifests.clear();
+        self.tags.clear();
     }
 
     /// Called after a manifest was deleted: its bytes and every cached tag go.

@@ -29,6 +29,28 @@ pub enum CoreError {
         blobs: Vec<Digest>,
         manifests: Vec<Digest>,
     },
+    #[error("repository already exists")]
+    RepositoryAlreadyExists,
+    #[error("repository still contains images")]
+    RepositoryNotEmpty,
+    #[error("too many tags on the resource")]
+    TooManyTags,
+    #[error("{0}")]
+    InvalidParameter(String),
+    #[error("repository policy does not exist")]
+    RepositoryPolicyNotFound,
+    #[error("registry policy does not exist")]
+    RegistryPolicyNotFound,
+    /// An immutable tag already points at another image.
+    #[error("The image tag '{tag}' already exists in the '{repository}' repository and cannot be overwritten because the repository is immutable.")]
+    ImageTagAlreadyExists { tag: String, repository: String },
+    #[error("template already exists")]
+    TemplateAlreadyExists,
+    #[error("template not found")]
+    TemplateNotFound,
+    /// The principal may not do this; the message is AWS's.
+    #[error("{0}")]
+    AccessDenied(String),
     #[error("request body ended early or failed")]
     BodyFailed,
     #[error("internal error: {0}")]
@@ -39,6 +61,7 @@ impl From<wharf_meta::MetaError> for CoreError {
     fn from(e: wharf_meta::MetaError) -> Self {
         match e {
             wharf_meta::MetaError::RepositoryNotFound => CoreError::NameUnknown,
+            wharf_meta::MetaError::TooManyTags => CoreError::TooManyTags,
             wharf_meta::MetaError::MissingReferences { blobs, manifests } => {
                 CoreError::ManifestBlobUnknown { blobs, manifests }
             }

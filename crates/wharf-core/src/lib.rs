@@ -8,14 +8,20 @@ mod blobs;
 mod cache;
 mod error;
 mod identity;
+mod images;
+pub use images::{ImageFailure, ImageId, ImageResult};
 mod manifests;
+pub mod mutability;
 pub use identity::{
     Identity, LoginToken, NewAccessKey, Principal, TokenError, User, ADMINISTRATOR_POLICY,
     TOKEN_TTL_SECS,
 };
 mod repo;
+mod repositories;
+pub mod templates;
 pub use manifests::PushedManifest;
 pub use repo::{AccountId, AccountIdError, Repo};
+pub use repositories::MAX_RESOURCE_TAGS;
 mod uploads;
 
 pub use cache::ServedManifest;

@@ -7,13 +7,20 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use wharf_meta::NewManifest;
 use wharf_oci::manifest::MAX_MANIFEST_BYTES;
-use wharf_oci::{Algorithm, Descriptor, Digest, Manifest, ManifestError, Reference, Tag};
+use wharf_oci::{
+    Algorithm, Descriptor, Digest, Manifest, ManifestError, MediaType, Reference, Tag,
+};
 
 /// What a successful manifest push reports.
 #[derive(Debug, Clone)]
 pub struct PushedManifest {
     pub digest: Digest,
     pub subject: Option<Digest>,
+    pub media_type: MediaType,
+    /// The manifest was new to the repository.
+    pub inserted: bool,
+    /// A tag was created or moved.
+    pub tags_changed: bool,
 }
 
 impl Registry {
@@ -59,7 +66,16 @@ impl Registry {
         if let Reference::Tag(t) = reference {
             tags.push(t.as_str());
         }
-        self.meta
+        let record = self.push_target(repo).await?;
+        let frozen_tags: Vec<&str> = tags
+            .iter()
+            .copied()
+            .filter(|t| crate::mutability::is_immutable(&record.settings, t))
+            .collect();
+        let image_size = (!manifest.media_type.is_index())
+            .then(|| manifest.layers.iter().map(|l| l.size as i64).sum::<i64>());
+        let outcome = self
+            .meta
             .put_manifest(NewManifest {
                 repository: repo.key(),
                 digest: &digest,
@@ -71,10 +87,25 @@ impl Registry {
                 blobs: manifest.blob_refs().map(|d| d.digest.clone()).collect(),
                 children: manifest.child_refs().map(|d| d.digest.clone()).collect(),
                 tags: tags.clone(),
+                frozen_tags,
+                image_size,
             })
-            .await?;
+            .await
+            .map_err(|e| match e {
+                wharf_meta::MetaError::TagImmutable(tag) => CoreError::ImageTagAlreadyExists {
+                    tag,
+                    repository: repo.name.to_string(),
+                },
+                other => other.into(),
+            })?;
         self.cache.invalidate_tags(&repo.qualified(), tags);
-        Ok(PushedManifest { digest, subject })
+        Ok(PushedManifest {
+            digest,
+            subject,
+            media_type: manifest.media_type,
+            inserted: outcome.inserted,
+            tags_changed: outcome.tags_changed,
+        })
     }
 
     /// Fetches a manifest's exact bytes by tag or digest, from memory when possible.

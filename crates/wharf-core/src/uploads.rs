@@ -51,6 +51,7 @@ impl Registry {
 
     /// Opens a new upload session in the repository.
     pub async fn start_upload(&self, repo: &Repo) -> Result<UploadState, CoreError> {
+        self.push_target(repo).await?;
         let id = new_upload_id();
         self.blobs.create_upload(&id).await?;
         self.meta.create_upload(&id, repo.key()).await?;
@@ -210,6 +211,7 @@ impl Registry {
         digest: &Digest,
         body: ByteStream,
     ) -> Result<u64, CoreError> {
+        self.push_target(repo).await?;
         let id = new_upload_id();
         self.blobs.create_upload(&id).await?;
         let result = async {
@@ -251,9 +253,16 @@ impl Registry {
         digest: &Digest,
         from: Option<&Repo>,
     ) -> Result<bool, CoreError> {
+        self.push_target(repo).await?;
         let size = match from {
+            // Mounts stay within one registry (account), as ECR's do.
+            Some(from) if from.account != repo.account => None,
             Some(from) => self.meta.repository_blob(from.key(), digest).await?,
-            None => self.meta.linked_blob_size(digest).await?,
+            None => {
+                self.meta
+                    .linked_blob_size(repo.account.as_str(), digest)
+                    .await?
+            }
         };
         match size {
             Some(size) => {

@@ -58,13 +58,15 @@ impl MetaStore {
         Ok(size.map(|s| s as u64))
     }
 
-    /// The size of a blob that at least one repository holds.
-    pub async fn linked_blob_size(&self, digest: &Digest) -> Result<Option<u64>> {
+    /// The size of a blob that at least one repository of the account holds.
+    pub async fn linked_blob_size(&self, account: &str, digest: &Digest) -> Result<Option<u64>> {
         let size: Option<i64> = sqlx::query_scalar(
             "SELECT size FROM blobs b WHERE digest = ?
-             AND EXISTS (SELECT 1 FROM repository_blobs rb WHERE rb.digest = b.digest)",
+             AND EXISTS (SELECT 1 FROM repository_blobs rb JOIN repositories r ON r.id = rb.repository_id
+                         WHERE rb.digest = b.digest AND r.account_id = ?)",
         )
         .bind(digest.to_string())
+        .bind(account)
         .fetch_optional(&self.reader)
         .await?;
         Ok(size.map(|s| s as u64))

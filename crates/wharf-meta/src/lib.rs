@@ -8,13 +8,19 @@
 mod accounts;
 mod blobs;
 mod identity;
+mod images;
 mod manifests;
 mod migrate;
+mod registry;
+mod repo_settings;
 mod repos;
 mod uploads;
 
 pub use identity::{AccessKeyRecord, UserRecord};
-pub use manifests::{NewManifest, Referrer, StoredManifest};
+pub use images::ImageRecord;
+pub use manifests::{NewManifest, PutOutcome, Referrer, StoredManifest};
+pub use registry::TemplateRecord;
+pub use repo_settings::{RepoSettings, RepositoryRecord};
 pub use uploads::Upload;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -36,6 +42,11 @@ pub enum MetaError {
         blobs: Vec<Digest>,
         manifests: Vec<Digest>,
     },
+    /// An immutable tag already points at another manifest.
+    #[error("tag {0} is immutable")]
+    TagImmutable(String),
+    #[error("too many tags on the resource")]
+    TooManyTags,
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
 }

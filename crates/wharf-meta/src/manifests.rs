@@ -22,6 +22,20 @@ pub struct NewManifest<'a> {
     pub children: Vec<Digest>,
     /// Tags to point at the manifest.
     pub tags: Vec<&'a str>,
+    /// Tags among `tags` that are immutable: they may be created but never moved.
+    pub frozen_tags: Vec<&'a str>,
+    /// The image size ECR reports: the layers' total for an image; `None` for an index, whose size
+    /// is its largest child's.
+    pub image_size: Option<i64>,
+}
+
+/// What storing a manifest changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PutOutcome {
+    /// The manifest was new to the repository.
+    pub inserted: bool,
+    /// At least one tag was created or moved.
+    pub tags_changed: bool,
 }
 
 /// A manifest as served.
@@ -48,7 +62,7 @@ pub struct Referrer {
 impl MetaStore {
     /// Stores a manifest (and moves the tag, if any) in one transaction, after checking that every
     /// referenced blob and child manifest is present in the repository.
-    pub async fn put_manifest(&self, m: NewManifest<'_>) -> Result<()> {
+    pub async fn put_manifest(&self, m: NewManifest<'_>) -> Result<PutOutcome> {
         let mut tx = self.writer.begin().await?;
         let repo_id = repos::ensure(&mut tx, m.repository).await?;
         let mut missing_blobs = Vec::new();
@@ -85,9 +99,37 @@ impl MetaStore {
         }
         let digest = m.digest.to_string();
         let t = now();
+        for tag in &m.frozen_tags {
+            let current: Option<String> =
+                sqlx::query_scalar("SELECT digest FROM tags WHERE repository_id = ? AND name = ?")
+                    .bind(repo_id)
+                    .bind(*tag)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if current.is_some_and(|c| c != digest) {
+                return Err(MetaError::TagImmutable(tag.to_string()));
+            }
+        }
+        let image_size = match m.image_size {
+            Some(size) => size,
+            None => {
+                let mut largest = 0i64;
+                for c in &m.children {
+                    let size: Option<i64> = sqlx::query_scalar(
+                        "SELECT image_size FROM manifests WHERE repository_id = ? AND digest = ?",
+                    )
+                    .bind(repo_id)
+                    .bind(c.to_string())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    largest = largest.max(size.unwrap_or(0));
+                }
+                largest
+            }
+        };
         let inserted = sqlx::query(
-            "INSERT INTO manifests (repository_id, digest, media_type, artifact_type, subject, annotations, size, body, pushed_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            "INSERT INTO manifests (repository_id, digest, media_type, artifact_type, subject, annotations, size, image_size, body, pushed_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
         )
         .bind(repo_id)
         .bind(&digest)
@@ -96,6 +138,7 @@ impl MetaStore {
         .bind(m.subject.map(|s| s.to_string()))
         .bind(&m.annotations)
         .bind(m.body.len() as i64)
+        .bind(image_size)
         .bind(m.body)
         .bind(t)
         .execute(&mut *tx)
@@ -126,20 +169,27 @@ impl MetaStore {
                 .await?;
             }
         }
+        let mut tags_changed = false;
         for tag in &m.tags {
-            sqlx::query(
+            let changed = sqlx::query(
                 "INSERT INTO tags (repository_id, name, digest, updated_at) VALUES (?, ?, ?, ?)
-                 ON CONFLICT (repository_id, name) DO UPDATE SET digest = excluded.digest, updated_at = excluded.updated_at",
+                 ON CONFLICT (repository_id, name) DO UPDATE SET digest = excluded.digest, updated_at = excluded.updated_at
+                 WHERE tags.digest <> excluded.digest",
             )
             .bind(repo_id)
             .bind(*tag)
             .bind(&digest)
             .bind(t)
             .execute(&mut *tx)
-            .await?;
+            .await?
+            .rows_affected();
+            tags_changed |= changed > 0;
         }
         tx.commit().await?;
-        Ok(())
+        Ok(PutOutcome {
+            inserted,
+            tags_changed,
+        })
     }
 
     /// Fetches a manifest's bytes by tag or digest.

@@ -77,6 +77,16 @@ pub enum AdminCommand {
         #[arg(long)]
         account: Option<String>,
     },
+    /// Create a repository creation template, e.g. `--prefix ROOT --applied-for CREATE_ON_PUSH` to
+    /// let pushes create any repository (the ECR API's CreateRepositoryCreationTemplate does the same).
+    CreateTemplate {
+        #[arg(long)]
+        prefix: String,
+        #[arg(long = "applied-for", required = true)]
+        applied_for: Vec<String>,
+        #[arg(long)]
+        account: Option<String>,
+    },
     /// Print a registry login password for a user, like `aws ecr get-login-password`.
     LoginPassword {
         #[arg(default_value = "admin")]
@@ -225,6 +235,33 @@ pub async fn run(settings: Settings, cmd: AdminCommand) -> anyhow::Result<()> {
             let u = user(&meta, account, &name).await?;
             for (policy, doc) in meta.user_policies(u.id).await? {
                 println!("{policy}\t{doc}");
+            }
+        }
+        AdminCommand::CreateTemplate {
+            prefix,
+            applied_for,
+            account,
+        } => {
+            for a in &applied_for {
+                if !["CREATE_ON_PUSH", "PULL_THROUGH_CACHE", "REPLICATION"].contains(&a.as_str()) {
+                    bail!("--applied-for must be CREATE_ON_PUSH, PULL_THROUGH_CACHE or REPLICATION, not {a}");
+                }
+            }
+            if prefix != "ROOT"
+                && prefix
+                    .trim_end_matches('/')
+                    .parse::<wharf_oci::RepoName>()
+                    .is_err()
+            {
+                bail!("--prefix must be ROOT or a repository name prefix");
+            }
+            let account = account_id(&meta, account).await?;
+            let body = serde_json::json!({ "appliedFor": applied_for });
+            if !meta
+                .create_template(&account, &prefix, &body.to_string())
+                .await?
+            {
+                bail!("a template with prefix {prefix} already exists");
             }
         }
         AdminCommand::LoginPassword {

@@ -16,6 +16,9 @@ pub struct RawConfig {
     pub upload_max_age_secs: Option<u64>,
     pub upload_purge_interval_secs: Option<u64>,
     pub shutdown_timeout_secs: Option<u64>,
+    pub region: Option<String>,
+    pub public_host: Option<String>,
+    pub registry_domain: Option<String>,
 }
 
 impl RawConfig {
@@ -44,6 +47,9 @@ impl RawConfig {
             upload_max_age_secs: num("WHARF_UPLOAD_MAX_AGE_SECS")?,
             upload_purge_interval_secs: num("WHARF_UPLOAD_PURGE_INTERVAL_SECS")?,
             shutdown_timeout_secs: num("WHARF_SHUTDOWN_TIMEOUT_SECS")?,
+            region: get("WHARF_REGION"),
+            public_host: get("WHARF_PUBLIC_HOST"),
+            registry_domain: get("WHARF_REGISTRY_DOMAIN"),
         })
     }
 
@@ -58,6 +64,9 @@ impl RawConfig {
                 .upload_purge_interval_secs
                 .or(self.upload_purge_interval_secs),
             shutdown_timeout_secs: over.shutdown_timeout_secs.or(self.shutdown_timeout_secs),
+            region: over.region.or(self.region),
+            public_host: over.public_host.or(self.public_host),
+            registry_domain: over.registry_domain.or(self.registry_domain),
         }
     }
 }
@@ -78,6 +87,26 @@ pub struct Settings {
     pub upload_max_age_secs: u64,
     pub upload_purge_interval_secs: u64,
     pub shutdown_timeout_secs: u64,
+    /// The AWS region Wharf answers as (ARNs, repository URIs).
+    pub region: String,
+    /// `host[:port]` clients use to reach `/v2/` (repository URIs, `proxyEndpoint`).
+    pub public_host: String,
+    /// With a domain, accounts are routed by `Host: <account>.dkr.ecr.<region>.<domain>`.
+    pub registry_domain: Option<String>,
+}
+
+/// A DNS name or `host:port`: letters, digits, dots, dashes, one optional port.
+fn valid_host(h: &str) -> bool {
+    let (host, port) = match h.rsplit_once(':') {
+        Some((host, port)) => (host, Some(port)),
+        None => (h, None),
+    };
+    let host_ok = !host.is_empty()
+        && host.len() <= 253
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
+    host_ok && port.is_none_or(|p| p.parse::<u16>().is_ok())
 }
 
 impl TryFrom<RawConfig> for Settings {
@@ -105,7 +134,28 @@ impl TryFrom<RawConfig> for Settings {
                 v => Ok(v),
             }
         };
+        let region = raw.region.unwrap_or_else(|| "us-east-1".to_string());
+        let region_ok = !region.is_empty()
+            && region.len() <= 32
+            && region
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if !region_ok {
+            bail!("region = {region:?} must look like us-east-1");
+        }
+        let public_host = raw.public_host.unwrap_or_else(|| listen.to_string());
+        if !valid_host(&public_host) {
+            bail!("public_host = {public_host:?} must be a host name or host:port");
+        }
+        if let Some(d) = &raw.registry_domain {
+            if d.contains(':') || !valid_host(d) {
+                bail!("registry_domain = {d:?} must be a DNS domain such as registry.example.com");
+            }
+        }
         Ok(Settings {
+            region,
+            public_host,
+            registry_domain: raw.registry_domain,
             data_dir,
             listen,
             log_format,

@@ -85,6 +85,19 @@ impl From<CoreError> for OciError {
                 "SIZE_INVALID",
                 "request body ended before its declared length",
             ),
+            CoreError::ImageTagAlreadyExists { .. } => {
+                OciError::new(S::BAD_REQUEST, "TAG_INVALID", msg)
+            }
+            CoreError::AccessDenied(_) => OciError::new(S::FORBIDDEN, "DENIED", msg),
+            CoreError::InvalidParameter(_) => OciError::new(S::BAD_REQUEST, "UNSUPPORTED", msg),
+            // Control-plane outcomes that no /v2/ request produces; reported plainly if one ever does.
+            CoreError::RepositoryAlreadyExists
+            | CoreError::RepositoryNotEmpty
+            | CoreError::TooManyTags
+            | CoreError::RepositoryPolicyNotFound
+            | CoreError::RegistryPolicyNotFound
+            | CoreError::TemplateAlreadyExists
+            | CoreError::TemplateNotFound => OciError::new(S::BAD_REQUEST, "UNSUPPORTED", msg),
             CoreError::Internal(detail) => {
                 tracing::error!(%detail, "internal error");
                 OciError::new(S::INTERNAL_SERVER_ERROR, "UNKNOWN", "internal server error")

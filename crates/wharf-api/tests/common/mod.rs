@@ -266,7 +266,8 @@ fn blob_root(dir: &Path) -> PathBuf {
     dir.join("blobs")
 }
 
-fn new_client() -> reqwest::Client {
+/// A client with its own connection pool and redirects off (Wharf's `Location`s are not redirects).
+pub fn new_client() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -279,6 +280,12 @@ async fn launch(dir: &Path) -> Running {
     let meta = MetaStore::open_sqlite(&dir.join("meta.db"))
         .await
         .expect("open meta store");
+    // As in ECR, pushes need an existing repository or a CREATE_ON_PUSH template; these tests push
+    // to arbitrary names, so a catch-all template creates them (a no-op after a restart).
+    let account = meta.default_account().to_string();
+    meta.create_template(&account, "ROOT", r#"{"appliedFor":["CREATE_ON_PUSH"]}"#)
+        .await
+        .expect("create the ROOT template");
     let registry = Registry::new(Arc::new(blobs), meta.clone());
     let app = wharf_api::app(AppState {
         registry: registry.clone(),
@@ -515,4 +522,51 @@ fn dechunk(mut b: &[u8]) -> Vec<u8> {
         b = &b[(end + 2).min(b.len())..];
     }
     out
+}
+
+/// Reads one response (headers and a `Content-Length` body) from a kept-alive connection.
+async fn read_one_response(s: &mut TcpStream) -> Option<RawResponse> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    loop {
+        if let Some(split) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = parse_response(&buf[..split + 4])?;
+            let len: usize = head
+                .header("content-length")
+                .and_then(|l| l.parse().ok())
+                .unwrap_or(0);
+            if buf.len() >= split + 4 + len {
+                return parse_response(&buf[..split + 4 + len]);
+            }
+        }
+        let n = tokio::time::timeout(Duration::from_secs(10), s.read(&mut chunk))
+            .await
+            .ok()?
+            .ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+/// Sends `first` on a keep-alive connection, reads its response, then sends `second` on the same
+/// connection. Returns the first response and, if the server answered it, the second.
+pub async fn raw_keep_alive(
+    base: &str,
+    first: &[u8],
+    second: &[u8],
+) -> (RawResponse, Option<RawResponse>) {
+    let addr = base.trim_start_matches("http://");
+    let mut s = TcpStream::connect(addr).await.expect("connect");
+    // The server may answer before reading the whole body, so a failed write is not fatal.
+    let _ = s.write_all(first).await;
+    let resp = read_one_response(&mut s)
+        .await
+        .expect("a response to the first request");
+    let second_resp = match s.write_all(second).await {
+        Ok(()) => read_one_response(&mut s).await,
+        Err(_) => None,
+    };
+    (resp, second_resp)
 }

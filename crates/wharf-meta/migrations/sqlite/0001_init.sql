@@ -108,8 +108,11 @@ CREATE TABLE manifests (
     subject       TEXT,
     annotations   TEXT,
     size          INTEGER NOT NULL,
+    -- What ECR reports as imageSizeInBytes: the layers' sizes, or the largest child of an index.
+    image_size    INTEGER NOT NULL DEFAULT 0,
     body          BLOB NOT NULL,
     pushed_at     INTEGER NOT NULL,
+    last_pulled_at INTEGER,
     PRIMARY KEY (repository_id, digest)
 );
 CREATE INDEX manifests_subject ON manifests(repository_id, subject) WHERE subject IS NOT NULL;

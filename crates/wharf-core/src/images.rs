@@ -1,0 +1,122 @@
+//! Images as the ECR API sees them: identified by digest and/or tag, described, fetched, deleted.
+
+use crate::{CoreError, Registry, Repo};
+use std::time::{SystemTime, UNIX_EPOCH};
+use wharf_meta::ImageRecord;
+use wharf_oci::{Digest, Reference, Tag};
+
+/// An `ImageIdentifier`: a digest, a tag, or both.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImageId {
+    pub digest: Option<String>,
+    pub tag: Option<String>,
+}
+
+/// Why one image of a batch could not be acted on (ECR's `ImageFailure.failureCode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImageFailure {
+    InvalidImageDigest,
+    InvalidImageTag,
+    ImageTagDoesNotMatchDigest,
+    ImageNotFound,
+    MissingDigestAndTag,
+    ImageReferencedByManifestList,
+}
+
+impl ImageFailure {
+    pub fn code(self) -> &'static str {
+        match self {
+            ImageFailure::InvalidImageDigest => "InvalidImageDigest",
+            ImageFailure::InvalidImageTag => "InvalidImageTag",
+            ImageFailure::ImageTagDoesNotMatchDigest => "ImageTagDoesNotMatchDigest",
+            ImageFailure::ImageNotFound => "ImageNotFound",
+            ImageFailure::MissingDigestAndTag => "MissingDigestAndTag",
+            ImageFailure::ImageReferencedByManifestList => "ImageReferencedByManifestList",
+        }
+    }
+}
+
+/// The outcome for one image of a batch: the image, a per-image failure, or an error for the call.
+pub type ImageResult<T> = Result<Result<T, ImageFailure>, CoreError>;
+
+impl Registry {
+    /// Resolves an image id to the image it names.
+    pub async fn resolve_image(&self, repo: &Repo, id: &ImageId) -> ImageResult<ImageRecord> {
+        let digest = match &id.digest {
+            Some(d) => match d.parse::<Digest>() {
+                Ok(d) => Some(d),
+                Err(_) => return Ok(Err(ImageFailure::InvalidImageDigest)),
+            },
+            None => None,
+        };
+        let tagged = match &id.tag {
+            Some(t) => {
+                if t.parse::<Tag>().is_err() {
+                    return Ok(Err(ImageFailure::InvalidImageTag));
+                }
+                match self.meta.tag_digest(repo.key(), t).await? {
+                    Some(d) => Some(d),
+                    None => return Ok(Err(ImageFailure::ImageNotFound)),
+                }
+            }
+            None => None,
+        };
+        let digest = match (digest, tagged) {
+            (None, None) => return Ok(Err(ImageFailure::MissingDigestAndTag)),
+            (Some(d), Some(t)) if d != t => {
+                return Ok(Err(ImageFailure::ImageTagDoesNotMatchDigest))
+            }
+            (Some(d), _) | (None, Some(d)) => d,
+        };
+        match self.meta.image(repo.key(), &digest).await? {
+            Some(image) => Ok(Ok(image)),
+            None => Ok(Err(ImageFailure::ImageNotFound)),
+        }
+    }
+
+    /// A page of images ordered by digest.
+    pub async fn images(
+        &self,
+        repo: &Repo,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<ImageRecord>, CoreError> {
+        Ok(self.meta.images(repo.key(), after, limit as i64).await?)
+    }
+
+    /// Deletes what an image id names: a tag alone removes the tag (and the image with its last
+    /// tag, as ECR does); a digest removes the image with all its tags.
+    pub async fn delete_image(&self, repo: &Repo, id: &ImageId) -> ImageResult<ImageRecord> {
+        let image = match self.resolve_image(repo, id).await? {
+            Ok(i) => i,
+            Err(f) => return Ok(Err(f)),
+        };
+        let whole_image = id.digest.is_some() || image.tags.len() <= 1;
+        if whole_image {
+            if self
+                .meta
+                .is_child_of_index(repo.key(), &image.digest)
+                .await?
+            {
+                return Ok(Err(ImageFailure::ImageReferencedByManifestList));
+            }
+            self.delete_manifest(repo, &Reference::Digest(image.digest.clone()))
+                .await?;
+        } else if let Some(tag) = &id.tag {
+            let tag: Tag = tag
+                .parse()
+                .map_err(|_| CoreError::Internal("tag was validated".into()))?;
+            self.delete_manifest(repo, &Reference::Tag(tag)).await?;
+        }
+        Ok(Ok(image))
+    }
+
+    /// Notes that an image was pulled now (ECR's `lastRecordedPullTime`).
+    pub async fn record_pull(&self, repo: &Repo, digest: &Digest) -> Result<(), CoreError> {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        Ok(self.meta.record_pull(repo.key(), digest, now).await?)
+    }
+}

@@ -1,0 +1,143 @@
+//! Repository management: create, describe, delete, settings, resource tags and policies.
+
+use crate::{AccountId, CoreError, Registry, Repo};
+use wharf_meta::{RepoSettings, RepositoryRecord};
+
+/// ECR's limit of resource tags per repository.
+pub const MAX_RESOURCE_TAGS: i64 = 50;
+
+impl Registry {
+    /// Creates a repository; `RepositoryAlreadyExists` if the name is taken.
+    pub async fn create_repository(
+        &self,
+        repo: &Repo,
+        settings: &RepoSettings,
+        tags: &[(String, String)],
+    ) -> Result<RepositoryRecord, CoreError> {
+        if tags.len() as i64 > MAX_RESOURCE_TAGS {
+            return Err(CoreError::TooManyTags);
+        }
+        self.meta
+            .create_repository(repo.key(), settings, tags)
+            .await?
+            .ok_or(CoreError::RepositoryAlreadyExists)
+    }
+
+    /// A repository's record; `NameUnknown` if it does not exist.
+    pub async fn repository(&self, repo: &Repo) -> Result<RepositoryRecord, CoreError> {
+        self.meta
+            .repository(repo.key())
+            .await?
+            .ok_or(CoreError::NameUnknown)
+    }
+
+    /// A page of an account's repositories after `last`.
+    pub async fn repositories(
+        &self,
+        account: &AccountId,
+        last: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<RepositoryRecord>, CoreError> {
+        Ok(self
+            .meta
+            .repositories(account.as_str(), last, limit as i64)
+            .await?)
+    }
+
+    /// Deletes a repository (and, with `force`, its images), returning what it was.
+    pub async fn delete_repository(
+        &self,
+        repo: &Repo,
+        force: bool,
+    ) -> Result<RepositoryRecord, CoreError> {
+        let record = self.repository(repo).await?;
+        if !self.meta.delete_repository(repo.key(), force).await? {
+            return Err(CoreError::RepositoryNotEmpty);
+        }
+        self.cache.invalidate_repository();
+        Ok(record)
+    }
+
+    pub async fn set_tag_mutability(
+        &self,
+        repo: &Repo,
+        mutability: &str,
+        exclusions: &[String],
+    ) -> Result<(), CoreError> {
+        Ok(self
+            .meta
+            .set_tag_mutability(repo.key(), mutability, exclusions)
+            .await?)
+    }
+
+    pub async fn set_scan_on_push(&self, repo: &Repo, scan_on_push: bool) -> Result<(), CoreError> {
+        Ok(self.meta.set_scan_on_push(repo.key(), scan_on_push).await?)
+    }
+
+    pub async fn repository_tags(&self, repo: &Repo) -> Result<Vec<(String, String)>, CoreError> {
+        Ok(self.meta.repository_tags(repo.key()).await?)
+    }
+
+    pub async fn tag_repository(
+        &self,
+        repo: &Repo,
+        tags: &[(String, String)],
+    ) -> Result<(), CoreError> {
+        Ok(self
+            .meta
+            .tag_repository(repo.key(), tags, MAX_RESOURCE_TAGS)
+            .await?)
+    }
+
+    pub async fn untag_repository(&self, repo: &Repo, keys: &[String]) -> Result<(), CoreError> {
+        Ok(self.meta.untag_repository(repo.key(), keys).await?)
+    }
+
+    /// The repository policy text; `RepositoryPolicyNotFound` when none is set.
+    pub async fn repository_policy(&self, repo: &Repo) -> Result<String, CoreError> {
+        self.meta
+            .repository_policy(repo.key())
+            .await?
+            .ok_or(CoreError::RepositoryPolicyNotFound)
+    }
+
+    /// Sets the repository policy (already validated by the caller).
+    pub async fn set_repository_policy(&self, repo: &Repo, policy: &str) -> Result<(), CoreError> {
+        Ok(self
+            .meta
+            .set_repository_policy(repo.key(), Some(policy))
+            .await?)
+    }
+
+    /// Removes the repository policy, returning it.
+    pub async fn delete_repository_policy(&self, repo: &Repo) -> Result<String, CoreError> {
+        let text = self.repository_policy(repo).await?;
+        self.meta.set_repository_policy(repo.key(), None).await?;
+        Ok(text)
+    }
+
+    pub async fn registry_policy(&self, account: &AccountId) -> Result<String, CoreError> {
+        self.meta
+            .registry_policy(account.as_str())
+            .await?
+            .ok_or(CoreError::RegistryPolicyNotFound)
+    }
+
+    pub async fn put_registry_policy(
+        &self,
+        account: &AccountId,
+        policy: &str,
+    ) -> Result<(), CoreError> {
+        Ok(self
+            .meta
+            .put_registry_policy(account.as_str(), policy)
+            .await?)
+    }
+
+    pub async fn delete_registry_policy(&self, account: &AccountId) -> Result<String, CoreError> {
+        self.meta
+            .delete_registry_policy(account.as_str())
+            .await?
+            .ok_or(CoreError::RegistryPolicyNotFound)
+    }
+}
