@@ -8,6 +8,8 @@
                                                    (TAG "@digest": untagged), print the path of
                                                    a temp file holding the manifest
 Each prints one JSON object: counts, errors, seconds, per-second rate or median ms.
+Every request sends `Authorization: $REG_AUTH` when that environment variable is set (run.sh
+exports it via tests/e2e/lib.sh for wharf; empty for Distribution).
 """
 import hashlib
 import http.client
@@ -19,6 +21,8 @@ import tempfile
 import threading
 import time
 import urllib.parse
+
+AUTH = os.environ.get("REG_AUTH", "")
 
 
 class Client:
@@ -32,7 +36,10 @@ class Client:
             if self.conn is None:
                 self.conn = http.client.HTTPConnection(self.host, self.port, timeout=120)
             try:
-                self.conn.request(method, path, body=body, headers=headers or {})
+                h = dict(headers or {})
+                if AUTH:
+                    h["Authorization"] = AUTH
+                self.conn.request(method, path, body=body, headers=h)
                 r = self.conn.getresponse()
                 data = r.read()
                 if r.getheader("Connection", "").lower() == "close":

@@ -16,6 +16,8 @@
 #   peak RSS                           VmHWM of the server process at the end
 # BENCH_QUICK=1 shrinks everything for a smoke run (32 MiB blob, 200 small blobs, 2 s wrk, 500 tags).
 # Prints a Markdown table with the Wharf/Distribution ratio and writes it to target/bench/results.md.
+# Wharf requires authentication: every request (curl via reg_curl, wrk, driver.py) sends
+# `Authorization: $REG_AUTH` (lib.sh: Basic AWS + `wharf admin login-password`); Distribution gets none.
 # Requires: curl, wrk, python3, docker-registry (scripts/install-test-deps.sh) and a release wharf.
 set -euo pipefail
 BENCH_DIR="$(cd "$(dirname "$0")" && pwd)"
@@ -68,7 +70,7 @@ header() { tr -d '\r' | awk -v h="$(echo "$1" | tr 'A-Z' 'a-z')" -F': ' 'tolower
 qs() { if [[ "$1" == *\?* ]]; then echo "$1&$2"; else echo "$1?$2"; fi; }
 start_upload() {
   local loc
-  loc=$(curl -fsS -X POST -D - -o /dev/null "$REG_URL/v2/$1/blobs/uploads/" | header location)
+  loc=$(reg_curl -fsS -X POST -D - -o /dev/null "$REG_URL/v2/$1/blobs/uploads/" | header location)
   [[ -n "$loc" ]] || { echo "no upload Location" >&2; return 1; }
   abs_location "$loc"
 }
@@ -77,7 +79,7 @@ bench_monolithic() { # IMPL
   local loc t0 t1 code
   loc=$(start_upload bench/big) || return 1
   t0=$(now)
-  code=$(curl -sS -o /dev/null -w '%{http_code}' -T "$work/blobA" -H 'Content-Type: application/octet-stream' \
+  code=$(reg_curl -sS -o /dev/null -w '%{http_code}' -T "$work/blobA" -H 'Content-Type: application/octet-stream' \
     "$(qs "$loc" "digest=$DIGEST_A")")
   t1=$(now)
   [[ "$code" == 201 ]] || { log "monolithic PUT -> $code"; record "$1" push_mono_mibs FAIL; return; }
@@ -92,11 +94,11 @@ bench_chunked() { # IMPL
   for ((i = 0; i < n; i++)); do
     off=$((i * CHUNK_MB * 1048576)); end=$((off + CHUNK_MB * 1048576)); ((end > size)) && end=$size
     loc=$(dd if="$work/blobB" bs=1M skip=$((i * CHUNK_MB)) count="$CHUNK_MB" status=none |
-      curl -fsS -X PATCH -H 'Content-Type: application/octet-stream' -H "Content-Range: $off-$((end - 1))" \
+      reg_curl -fsS -X PATCH -H 'Content-Type: application/octet-stream' -H "Content-Range: $off-$((end - 1))" \
         --data-binary @- -D - -o /dev/null "$loc" | header location) || { record "$1" push_chunked_mibs FAIL; return; }
     loc=$(abs_location "$loc")
   done
-  code=$(curl -sS -o /dev/null -w '%{http_code}' -X PUT -H 'Content-Length: 0' "$(qs "$loc" "digest=$DIGEST_B")")
+  code=$(reg_curl -sS -o /dev/null -w '%{http_code}' -X PUT -H 'Content-Length: 0' "$(qs "$loc" "digest=$DIGEST_B")")
   t1=$(now)
   [[ "$code" == 201 ]] || { log "chunked final PUT -> $code"; record "$1" push_chunked_mibs FAIL; return; }
   record "$1" push_chunked_mibs "$(calc "$BLOB_MB / ($t1 - $t0)")"
@@ -105,7 +107,7 @@ bench_chunked() { # IMPL
 bench_pull() { # IMPL
   local speed i
   for i in 1 2; do # first GET warms caches; report the second
-    speed=$(curl -fsS -o /dev/null -w '%{speed_download}' "$REG_URL/v2/bench/big/blobs/$DIGEST_A") ||
+    speed=$(reg_curl -fsS -o /dev/null -w '%{speed_download}' "$REG_URL/v2/bench/big/blobs/$DIGEST_A") ||
       { record "$1" pull_warm_mibs FAIL; return; }
   done
   record "$1" pull_warm_mibs "$(calc "$speed / 1048576")"
@@ -127,12 +129,13 @@ print(f'{v*{\"us\":0.001,\"ms\":1,\"s\":1000,\"m\":60000}[m.group(2)]:.3f}')" "$
 }
 
 bench_manifest_get() { # IMPL
-  local c out rps p99 non2xx threads manifest
+  local c out rps p99 non2xx threads manifest auth=()
+  [[ -n "$REG_AUTH" ]] && auth=(-H "Authorization: $REG_AUTH")
   manifest=$("${DRIVER[@]}" push-image "$REG_URL" bench/img latest) || return 1
   rm -f "$manifest"
   for c in $WRK_CONNS; do
     threads=$((c < 2 ? 1 : 2))
-    out=$(wrk -t"$threads" -c"$c" -d"${WRK_SECS}s" --latency \
+    out=$(wrk -t"$threads" -c"$c" -d"${WRK_SECS}s" --latency "${auth[@]}" \
       -H 'Accept: application/vnd.oci.image.manifest.v1+json' "$REG_URL/v2/bench/img/manifests/latest")
     rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
     p99=$(awk '$1=="99%" {print $2}' <<<"$out")

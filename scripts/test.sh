@@ -6,7 +6,8 @@
 # 2. checks formatting and clippy (warnings are errors);
 # 3. runs the Rust unit and in-process HTTP tests (cargo test);
 # 4. builds the release binary and runs the end-to-end suites against a real `wharf serve`:
-#    the OCI conformance suite, real clients (skopeo, crane, oras) and the crash test.
+#    the OCI conformance suite, real clients (skopeo, crane, oras), the crash test, and the ECR
+#    API through boto3 and the AWS CLI (installed into a venv under ~/.cache/wharf-tools).
 # Ends with one line "N passed, N failed" counting the suites; exits non-zero if any failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -46,6 +47,7 @@ if cargo build --release --locked -p wharf; then
   suite "OCI conformance" bash tests/e2e/conformance.sh
   suite "clients (skopeo, crane, oras)" bash tests/e2e/clients.sh
   suite "crash (kill -9 during pushes)" bash tests/e2e/crash.sh
+  suite "ECR API (boto3, AWS CLI, docker-login flow)" bash tests/e2e/ecr.sh
 else
   failed=$((failed + 1))
   failures+=("release build")

@@ -10,6 +10,13 @@
 #  (d) oras: push a file artifact with an artifactType, pull it back byte-identical, attach a
 #      signature-like artifact to the image, discover it (--format json) and via GET /v2/.../referrers,
 #      repo tags.
+#  (e) wharf (any registry with credentials): anonymous GET /v2/ and manifest GET, and a garbage
+#      password, are 401 with `WWW-Authenticate: Basic`.
+# Credentials (lib.sh: REG_USER=AWS, REG_PASS from `wharf admin login-password`) go through each
+# client's own login (skopeo login, crane auth login, oras login --plain-http) into per-client auth
+# files in the temp dir (REGISTRY_AUTH_FILE, DOCKER_CONFIG), so ~/.docker and the user's containers
+# auth file are never read or written; curl sends the header through reg_curl. Distribution: no auth,
+# no logins.
 # Every check is counted; prints "N passed, N failed" and exits non-zero on any failure.
 # Known deviation: CNCF Distribution 2.8 has no referrers API (oras falls back to the
 # sha256-<hex> tag schema), so the direct referrers-API check is skipped when E2E_REGISTRY=distribution.
@@ -26,6 +33,11 @@ cat >"$work/policy.json" <<'JSON'
 {"default":[{"type":"insecureAcceptAnything"}]}
 JSON
 sk() { skopeo --policy "$work/policy.json" "$@"; }
+# Per-client credential files in the temp dir (never the user's ~/.docker/config.json or
+# ${XDG_RUNTIME_DIR}/containers/auth.json); each section logs in with its own client.
+export REGISTRY_AUTH_FILE="$work/skopeo-auth.json" DOCKER_CONFIG="$work/docker-none"
+AUTH=0
+[[ -n "$REG_USER$REG_PASS" ]] && AUTH=1
 
 # ------------------------------------------------------------------------------------------------
 # (a) generate the test image
@@ -54,13 +66,20 @@ eq() { [[ "$1" == "$2" ]] || { echo "expected '$2', got '$1'"; return 1; }; }
 # registry_blob_ok REPO DIGEST FILE: GET /v2/REPO/blobs/DIGEST returns exactly FILE's bytes.
 registry_blob_ok() {
   local got
-  got=$(curl -fsS -L --max-time 60 "$REG_URL/v2/$1/blobs/$2" | sha256sum | cut -d' ' -f1)
-  eq "sha256:$got" "$2" && cmp -s <(curl -fsS -L --max-time 60 "$REG_URL/v2/$1/blobs/$2") "$3"
+  got=$(reg_curl -fsS -L --max-time 60 "$REG_URL/v2/$1/blobs/$2" | sha256sum | cut -d' ' -f1)
+  eq "sha256:$got" "$2" && cmp -s <(reg_curl -fsS -L --max-time 60 "$REG_URL/v2/$1/blobs/$2") "$3"
 }
 
 # ------------------------------------------------------------------------------------------------
 # (b) skopeo
 log "--- skopeo"
+if ((AUTH)); then
+  check "skopeo without credentials gets 401" bash -c \
+    "out=\$(skopeo inspect --raw --tls-verify=false docker://$R/e2e/skopeo:none 2>&1) && exit 1
+     echo \"\$out\"; grep -qiE 'unauthorized|authentication required|401' <<<\"\$out\""
+  check "skopeo login" bash -c \
+    "printf '%s' \"\$REG_PASS\" | skopeo login --tls-verify=false -u \"\$REG_USER\" --password-stdin '$R'"
+fi
 check "skopeo copy image to registry" \
   sk copy -q --preserve-digests --dest-tls-verify=false "oci:$work/src:image" "docker://$R/e2e/skopeo:image"
 check "skopeo inspect --raw image digest" eq "$(remote_raw_digest "$R/e2e/skopeo:image" || true)" "$IMG_DIGEST"
@@ -87,11 +106,17 @@ blob_check() {
 }
 check "GET every blob of the index: exact bytes" blob_check
 check "HEAD manifest returns Docker-Content-Digest" bash -o pipefail -c \
-  "curl -fsSI -H 'Accept: application/vnd.oci.image.index.v1+json' '$REG_URL/v2/e2e/skopeo/manifests/index' | tr -d '\r' | grep -qi '^docker-content-digest: $IDX_DIGEST$'"
+  "reg_curl -fsSI -H 'Accept: application/vnd.oci.image.index.v1+json' '$REG_URL/v2/e2e/skopeo/manifests/index' | tr -d '\r' | grep -qi '^docker-content-digest: $IDX_DIGEST$'"
 
 # ------------------------------------------------------------------------------------------------
 # (c) crane
 log "--- crane"
+export DOCKER_CONFIG="$work/docker-crane"
+mkdir -p "$DOCKER_CONFIG"
+if ((AUTH)); then
+  check "crane auth login" bash -c \
+    "printf '%s' \"\$REG_PASS\" | crane auth login '$R' -u \"\$REG_USER\" --password-stdin"
+fi
 TAR_DIGEST=$(crane digest --tarball "$work/image.tar")
 check "crane push tarball" crane push --insecure "$work/image.tar" "$R/e2e/crane:v1"
 check "crane digest matches tarball" eq "$(crane digest --insecure "$R/e2e/crane:v1" 2>&1 || true)" "$TAR_DIGEST"
@@ -128,6 +153,12 @@ check "crane delete manifest by digest" bash -o pipefail -c "
 # ------------------------------------------------------------------------------------------------
 # (d) oras
 log "--- oras"
+export DOCKER_CONFIG="$work/docker-oras"
+mkdir -p "$DOCKER_CONFIG"
+if ((AUTH)); then
+  check "oras login --plain-http" bash -c \
+    "printf '%s' \"\$REG_PASS\" | oras login --plain-http -u \"\$REG_USER\" --password-stdin '$R'"
+fi
 ART_TYPE="application/vnd.wharf.e2e.file.v1"
 SIG_TYPE="application/vnd.wharf.e2e.signature.v1+json"
 mkdir -p "$work/oras-in" "$work/oras-out"
@@ -149,12 +180,38 @@ if [[ "$E2E_REGISTRY" == distribution ]]; then
   echo "SKIP: GET /v2/<name>/referrers/<digest> (Distribution 2.8 has no referrers API)"
 else
   check "referrers API lists the signature" bash -o pipefail -c \
-    "curl -fsS '$REG_URL/v2/e2e/skopeo/referrers/$IMG_DIGEST' | jq -e --arg t '$SIG_TYPE' '.mediaType==\"application/vnd.oci.image.index.v1+json\" and ([.manifests[] | select(.artifactType==\$t)] | length == 1)'"
+    "reg_curl -fsS '$REG_URL/v2/e2e/skopeo/referrers/$IMG_DIGEST' | jq -e --arg t '$SIG_TYPE' '.mediaType==\"application/vnd.oci.image.index.v1+json\" and ([.manifests[] | select(.artifactType==\$t)] | length == 1)'"
   check "referrers API artifactType filter" bash -o pipefail -c \
-    "curl -fsS '$REG_URL/v2/e2e/skopeo/referrers/$IMG_DIGEST?artifactType=application/x-none' | jq -e '.manifests | length == 0'"
+    "reg_curl -fsS '$REG_URL/v2/e2e/skopeo/referrers/$IMG_DIGEST?artifactType=application/x-none' | jq -e '.manifests | length == 0'"
 fi
 check "oras repo tags" bash -o pipefail -c "oras repo tags --plain-http '$R/e2e/oras' | grep -qx art"
 check "oras repo ls" bash -o pipefail -c "oras repo ls --plain-http '$R/e2e' | grep -qx oras"
+
+# ------------------------------------------------------------------------------------------------
+# (e) authentication is enforced
+if ((AUTH)); then
+  log "--- auth"
+  # unauth_ok METHOD PATH [CURL ARGS]: 401 with a WWW-Authenticate: Basic challenge.
+  unauth_ok() {
+    local m=$1 p=$2 hdrs code
+    shift 2
+    hdrs=$(curl -sS -o /dev/null -D - --max-time 10 -X "$m" "$@" "$REG_URL$p" | tr -d '\r') || return 1
+    code=$(head -n 1 <<<"$hdrs" | awk '{print $2}')
+    [[ "$code" == 401 ]] || { echo "$m $p -> $code, expected 401"; printf '%s\n' "$hdrs"; return 1; }
+    grep -qiE '^www-authenticate: *basic( |$)' <<<"$hdrs" || { echo "no WWW-Authenticate: Basic"; printf '%s\n' "$hdrs"; return 1; }
+    grep -iE '^www-authenticate:' <<<"$hdrs"
+  }
+  check "anonymous GET /v2/ -> 401 WWW-Authenticate: Basic" unauth_ok GET /v2/
+  check "anonymous GET manifest -> 401 WWW-Authenticate: Basic" unauth_ok GET /v2/e2e/skopeo/manifests/image \
+    -H 'Accept: application/vnd.oci.image.manifest.v1+json'
+  check "anonymous GET blob -> 401" unauth_ok GET "/v2/e2e/skopeo/blobs/$(jq -r '.config.digest' "$work/src/blobs/sha256/${IMG_DIGEST#sha256:}")"
+  check "anonymous blob upload POST -> 401" unauth_ok POST /v2/e2e/anon/blobs/uploads/
+  check "garbage password on GET /v2/ -> 401" unauth_ok GET /v2/ -u "$REG_USER:not-a-valid-token"
+  check "garbage password on manifest GET -> 401" unauth_ok GET /v2/e2e/skopeo/manifests/image -u "$REG_USER:AAAA$RANDOM"
+  check "valid password, wrong user name -> 401" unauth_ok GET /v2/e2e/skopeo/manifests/image -u "nobody:$REG_PASS"
+  check "valid credentials: manifest GET -> 200" bash -c \
+    "[[ \$(reg_curl -sS -o /dev/null -w '%{http_code}' -H 'Accept: application/vnd.oci.image.manifest.v1+json' '$REG_URL/v2/e2e/skopeo/manifests/image') == 200 ]]"
+fi
 
 registry_stop
 summary

@@ -11,6 +11,9 @@
 # OCI_ROOT_URL/OCI_NAMESPACE/OCI_TEST_* names are deprecated. Any OCI_* variable you export
 # overrides the file, e.g. OCI_VERSION=dev for the stricter 1.1+dev profile, or
 # OCI_FILTER_TEST="OCI Conformance Test/sha256 blobs" to run one branch.
+# Credentials (wharf: AWS + `wharf admin login-password`, from lib.sh) go to the suite as
+# OCI_USERNAME/OCI_PASSWORD in its environment, not in the config file copied to the reports; the
+# suite answers a 401 `WWW-Authenticate: Basic` with them (and caches the header per host).
 # Reports (results.yaml, junit.xml, report.html) and the server log go to
 # ${RESULTS_DIR:-target/e2e-results}/conformance. Exits non-zero if any test fails.
 set -euo pipefail
@@ -73,7 +76,11 @@ data:
 YAML
 cp "$work/oci-conformance.yaml" "$out/"
 
-log "running conformance suite against $E2E_REGISTRY at $REG_URL"
+if [[ -n "$REG_USER$REG_PASS" ]]; then
+  export OCI_USERNAME="${OCI_USERNAME:-$REG_USER}" OCI_PASSWORD="${OCI_PASSWORD:-$REG_PASS}"
+fi
+
+log "running conformance suite against $E2E_REGISTRY at $REG_URL${OCI_USERNAME:+ as $OCI_USERNAME}"
 rc=0
 # Run from the temp dir so a stray ./oci-conformance.yaml in the caller's cwd cannot leak in.
 # The suite is bounded by its own request timeouts; `timeout` bounds the whole run anyway.

@@ -11,6 +11,8 @@
 #   4. restart on the same data dir and run crash_verify.py over ALL rounds so far: every acked
 #      push is pullable with exact bytes, every listed tag is fully pushed, and every attempted
 #      blob is either 404 or exact bytes (never wrong bytes).
+# Every request carries `Authorization: $REG_AUTH` when the registry needs one (wharf: Basic AWS +
+# `wharf admin login-password`, fetched again after each start by lib.sh; tokens survive restarts).
 # Prints "N passed, N failed"; non-zero exit on any failure. Logs go to $RESULTS_DIR/crash.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -30,7 +32,8 @@ ATTEMPTS="$out/attempts.log"
 : >"$ACKS"
 : >"$ATTEMPTS"
 
-CURL=(curl -sS --connect-timeout 5 --max-time 60)
+# reg_curl (lib.sh) adds the Authorization header, read from REG_AUTH at call time.
+CURL=(reg_curl -sS --connect-timeout 5 --max-time 60)
 
 # abs_location URL-or-path: make a Location header absolute.
 abs_location() { if [[ "$1" == /* ]]; then echo "$REG_URL$1"; else echo "$1"; fi; }
@@ -134,6 +137,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
 
   if registry_start "$data"; then
     pass "round $round: restart on the same data dir"
+    # crash_verify.py sends the exported REG_AUTH as the Authorization header.
     vout=$(python3 "$E2E_LIB_DIR/crash_verify.py" "$REG_URL" "$ACKS" "$ATTEMPTS" 2>&1) || true
     printf '%s\n' "$vout" | tee -a "$out/verify.log"
     E2E_PASSED=$((E2E_PASSED + $(grep -c '^PASS:' <<<"$vout" || true)))

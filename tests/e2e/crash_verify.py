@@ -11,10 +11,13 @@ Checks, printing one "PASS:"/"FAIL:" line each (details of up to 10 offenders on
      that was attempted under that tag, and all its blobs resolve with exact bytes — nothing
      half-written is visible; and every acknowledged tag is listed;
   3. every attempted blob (acknowledged or not) either 404s or returns exactly its bytes.
+Every request sends `Authorization: $REG_AUTH` when that environment variable is set (lib.sh
+exports it: "Basic base64(AWS:password)" for wharf, empty for Distribution).
 Exit status 0 when all pass.
 """
 import hashlib
 import json
+import os
 import sys
 import urllib.error
 import urllib.request
@@ -27,8 +30,14 @@ ACCEPT = ", ".join([
 ])
 
 
+AUTH = os.environ.get("REG_AUTH", "")
+
+
 def get(url, accept=None):
-    req = urllib.request.Request(url, headers={"Accept": accept} if accept else {})
+    headers = {"Accept": accept} if accept else {}
+    if AUTH:
+        headers["Authorization"] = AUTH
+    req = urllib.request.Request(url, headers=headers)
     try:
         with urllib.request.urlopen(req, timeout=60) as r:
             return r.status, r.read()

@@ -3,14 +3,21 @@
 #
 #   registry_start [DATA_DIR]   start the registry under test on a free 127.0.0.1 port, with a fresh
 #                               temp data dir unless DATA_DIR is given; waits (bounded) for GET /v2/.
-#                               Sets REG_PID REG_PORT REG_HOST (host:port) REG_URL REG_DATA REG_LOG.
+#                               Sets REG_PID REG_PORT REG_HOST (host:port) REG_URL REG_DATA REG_LOG,
+#                               and exports REG_USER REG_PASS REG_AUTH (see registry_login).
 #                               E2E_REGISTRY=wharf (default) runs $WHARF_BIN serve;
 #                               E2E_REGISTRY=distribution runs CNCF Distribution (docker-registry);
 #                               E2E_REGISTRY=custom runs E2E_REGISTRY_CMD with {data} and {addr}
 #                               replaced, e.g. 'zot serve ...'; it must exec into the server.
 #   registry_stop               SIGTERM, wait up to 15 s, then SIGKILL.
 #   registry_kill9              SIGKILL (crash simulation), reaps the process.
-#   wait_ready URL PID          poll URL/v2/ until 200 (bounded by READY_TIMEOUT seconds).
+#   wait_ready URL PID          poll URL/v2/ until 200 or 401 (bounded by READY_TIMEOUT seconds).
+#   registry_login              (called by registry_start) wharf: REG_USER=AWS, REG_PASS=`wharf admin
+#                               login-password`, REG_AUTH="Basic base64(AWS:pass)" (the Authorization
+#                               value), checked with GET /v2/; custom: from E2E_REGISTRY_USER/_PASS if
+#                               set; distribution (no auth): all empty.
+#   reg_curl ARGS...            curl plus `Authorization: $REG_AUTH` when REG_AUTH is set (exported
+#                               with export -f, so `bash -c` snippets can use it too).
 #   pass NAME / fail NAME [DETAIL] / check NAME CMD...   count results.
 #   summary                     print "N passed, N failed" on its own line; return 1 on any failure.
 #   mktemp_e2e                  a temp dir under E2E_TMP_ROOT, removed at exit (unless KEEP_TMP=1).
@@ -37,6 +44,10 @@ REG_HOST=""
 REG_URL=""
 REG_DATA=""
 REG_LOG=""
+REG_USER=""
+REG_PASS=""
+REG_AUTH=""
+export REG_USER REG_PASS REG_AUTH
 
 log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
 
@@ -64,11 +75,13 @@ free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
-# wait_ready URL PID: poll URL/v2/ until it answers 200; fail early if PID dies.
+# wait_ready URL PID: poll URL/v2/ until it answers 200 (or 401: auth required, but up); fail early
+# if PID dies.
 wait_ready() {
-  local url=$1 pid=$2 deadline=$((SECONDS + READY_TIMEOUT))
+  local url=$1 pid=$2 deadline=$((SECONDS + READY_TIMEOUT)) code
   while ((SECONDS < deadline)); do
-    if curl -fsS -o /dev/null --max-time 2 "$url/v2/" 2>/dev/null; then return 0; fi
+    code=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 2 "$url/v2/" 2>/dev/null) || true
+    if [[ "$code" == 200 || "$code" == 401 ]]; then return 0; fi
     if ! kill -0 "$pid" 2>/dev/null; then
       log "registry process $pid exited before becoming ready"; return 1
     fi
@@ -140,8 +153,47 @@ registry_start() {
     registry_stop || true
     return 1
   fi
-  log "$E2E_REGISTRY ready at $REG_URL (pid $REG_PID, data $REG_DATA)"
+  if ! registry_login; then
+    registry_stop || true
+    return 1
+  fi
+  log "$E2E_REGISTRY ready at $REG_URL (pid $REG_PID, data $REG_DATA${REG_USER:+, user $REG_USER})"
 }
+
+# registry_login: set and export REG_USER REG_PASS REG_AUTH for the running registry.
+registry_login() {
+  REG_USER="" REG_PASS="" REG_AUTH=""
+  case "$E2E_REGISTRY" in
+    wharf)
+      # A token for the administrator created on first start; valid 12 h, survives restarts.
+      REG_PASS=$("$WHARF_BIN" admin --data-dir "$REG_DATA" login-password 2>>"$REG_LOG") || REG_PASS=""
+      if [[ -z "$REG_PASS" ]]; then
+        log "wharf admin login-password failed (see $REG_LOG)"; tail -n 5 "$REG_LOG" >&2 || true; return 1
+      fi
+      REG_USER=AWS
+      ;;
+    custom) REG_USER=${E2E_REGISTRY_USER:-} REG_PASS=${E2E_REGISTRY_PASS:-} ;;
+  esac
+  if [[ -n "$REG_USER$REG_PASS" ]]; then
+    REG_AUTH="Basic $(printf '%s:%s' "$REG_USER" "$REG_PASS" | base64 -w0)"
+  fi
+  export REG_USER REG_PASS REG_AUTH
+  local code
+  code=$(reg_curl -sS -o /dev/null -w '%{http_code}' --max-time 10 "$REG_URL/v2/" 2>&1) || true
+  if [[ "$code" != 200 ]]; then
+    log "GET /v2/ ${REG_AUTH:+with credentials }-> $code (expected 200)"; return 1
+  fi
+}
+
+# reg_curl ARGS...: curl, plus the Authorization header when the registry needs one.
+reg_curl() {
+  if [[ -n "${REG_AUTH:-}" ]]; then
+    curl -H "Authorization: $REG_AUTH" "$@"
+  else
+    curl "$@"
+  fi
+}
+export -f reg_curl
 
 registry_stop() {
   [[ -n "$REG_PID" ]] || return 0

@@ -2,25 +2,39 @@
 //! headers) for every surface. Today the surface is the OCI `/v2/` API; the ECR JSON API and the
 //! console join it here.
 
+pub mod ecr;
 pub mod oci;
 
 use axum::http::{HeaderName, HeaderValue, Request};
 use axum::Router;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
-use wharf_core::Registry;
+use wharf_core::{Identity, Registry};
 
 /// What handlers share: the narrow services they call.
 #[derive(Clone)]
 pub struct AppState {
     pub registry: Registry,
+    pub identity: Identity,
+    pub ecr: EcrSettings,
+}
+
+/// How the ECR surface names things.
+#[derive(Debug, Clone)]
+pub struct EcrSettings {
+    /// The region in ARNs and repository URIs.
+    pub region: String,
+    /// `host[:port]` clients reach `/v2/` at.
+    pub public_host: String,
+    /// With a domain, accounts are routed by `Host: <account>.dkr.ecr.<region>.<domain>`.
+    pub registry_domain: Option<String>,
 }
 
 /// Builds the application with every surface and the shared middleware.
 pub fn app(state: AppState) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     Router::new()
-        .fallback(oci::handle)
+        .fallback(route)
         .with_state(state)
         .layer(axum::middleware::from_fn(close_after_unread_error))
         .layer(axum::middleware::map_response(api_version_header))
@@ -34,6 +48,22 @@ pub fn app(state: AppState) -> Router {
             tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), id = %id)
         }))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+}
+
+/// Sends each request to its surface: the ECR JSON API (`POST /` with `X-Amz-Target`) or `/v2/`.
+async fn route(
+    state: axum::extract::State<AppState>,
+    req: axum::extract::Request,
+) -> axum::response::Response {
+    let source_ip = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
+    if ecr::is_ecr_request(&req) {
+        ecr::handle(state, source_ip, req).await
+    } else {
+        oci::handle(state, source_ip, req).await
+    }
 }
 
 /// An error answered before a request body was read leaves unread bytes on the connection; hyper

@@ -98,7 +98,7 @@ where
     Fut: std::future::Future<Output = StatusCode> + Send + 'static,
 {
     let tasks: Vec<_> = (0..CONCURRENCY)
-        .map(|i| tokio::spawn(f(common::new_client(), s.base.clone(), i)))
+        .map(|i| tokio::spawn(f(common::new_client(&s.auth), s.base.clone(), i)))
         .collect();
     let mut out = Vec::new();
     for t in tasks {

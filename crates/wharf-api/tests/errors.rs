@@ -89,7 +89,7 @@ async fn invalid_names_are_name_invalid_on_every_endpoint() {
         ];
         for (method, path) in requests {
             let what = format!("{method} {path}");
-            let resp = raw(&s.base, method, &path).await;
+            let resp = raw(&s, method, &path).await;
             if method == "HEAD" {
                 assert!((400..500).contains(&resp.status), "{what}: {}", resp.status);
                 continue;
@@ -138,7 +138,7 @@ async fn invalid_tags_are_refused() {
         for method in ["GET", "PUT", "DELETE"] {
             let path = format!("/v2/r/manifests/{reference}");
             let what = format!("{method} {path}");
-            let resp = raw(&s.base, method, &path).await;
+            let resp = raw(&s, method, &path).await;
             let code = client_error(&what, &resp);
             assert_eq!(code, "TAG_INVALID", "{what}");
         }
@@ -164,7 +164,7 @@ async fn unknown_paths_are_404_with_the_envelope() {
         "/v2/manifests/t",
         "/favicon.ico",
     ] {
-        let resp = raw(&s.base, "GET", path).await;
+        let resp = raw(&s, "GET", path).await;
         let code = client_error(path, &resp);
         assert!(
             code == "NOT_FOUND" || code == "NAME_INVALID",
@@ -239,6 +239,7 @@ async fn every_error_is_the_oci_envelope() {
 #[tokio::test]
 async fn error_before_reading_the_body_closes_the_connection_explicitly() {
     let s = Server::start().await;
+    let auth = s.auth.clone();
     let loc = s.start_upload("r").await;
     assert_eq!(s.patch(&loc, Some(0), b"0123456789").await.status(), 202);
     let body = vec![b'x'; 256 * 1024];
@@ -246,17 +247,17 @@ async fn error_before_reading_the_body_closes_the_connection_explicitly() {
     let cases = [
         // A chunk at the wrong offset: 416 before the body is read.
         (
-            format!("PATCH {loc} HTTP/1.1\r\nHost: t\r\nContent-Range: 0-{}\r\nContent-Length: {}\r\n\r\n", body.len() - 1, body.len()),
+            format!("PATCH {loc} HTTP/1.1\r\nHost: t\r\nAuthorization: {auth}\r\nContent-Range: 0-{}\r\nContent-Length: {}\r\n\r\n", body.len() - 1, body.len()),
             body.len(),
         ),
         // A malformed digest on a monolithic push: 400 before the body is read.
         (
-            format!("POST /v2/r/blobs/uploads/?digest=sha256:bad HTTP/1.1\r\nHost: t\r\nContent-Length: {}\r\n\r\n", body.len()),
+            format!("POST /v2/r/blobs/uploads/?digest=sha256:bad HTTP/1.1\r\nHost: t\r\nAuthorization: {auth}\r\nContent-Length: {}\r\n\r\n", body.len()),
             body.len(),
         ),
         // A manifest declared larger than the limit: 413 before the body is read.
         (
-            format!("PUT /v2/r/manifests/t HTTP/1.1\r\nHost: t\r\nContent-Type: application/vnd.oci.image.manifest.v1+json\r\nContent-Length: {big}\r\n\r\n"),
+            format!("PUT /v2/r/manifests/t HTTP/1.1\r\nHost: t\r\nAuthorization: {auth}\r\nContent-Type: application/vnd.oci.image.manifest.v1+json\r\nContent-Length: {big}\r\n\r\n"),
             body.len(),
         ),
     ];
@@ -264,7 +265,7 @@ async fn error_before_reading_the_body_closes_the_connection_explicitly() {
     for (head, len) in cases {
         let mut first = head.clone().into_bytes();
         first.extend_from_slice(&body[..len]);
-        let second = format!("GET {loc} HTTP/1.1\r\nHost: t\r\n\r\n");
+        let second = format!("GET {loc} HTTP/1.1\r\nHost: t\r\nAuthorization: {auth}\r\n\r\n");
         let (resp, next) = common::raw_keep_alive(&s.base, &first, second.as_bytes()).await;
         let what = head.lines().next().unwrap().to_string();
         assert!((400..500).contains(&resp.status), "{what}: {}", resp.status);

@@ -329,7 +329,7 @@ async fn unknown_or_garbage_upload_ids_are_upload_unknown() {
     }
     // Dot segments, sent raw since an HTTP client would resolve them, never name an upload.
     for id in ["%2e%2e", "%2E%2e", "..%2f..%2fmeta.db"] {
-        let resp = common::raw(&s.base, "GET", &format!("/v2/r/blobs/uploads/{id}")).await;
+        let resp = common::raw(&s, "GET", &format!("/v2/r/blobs/uploads/{id}")).await;
         assert_eq!(resp.status, 404, "{id}: {resp:?}");
         let first = common::check_envelope(&resp.body);
         assert_eq!(first["code"], "BLOB_UPLOAD_UNKNOWN", "{id}");
@@ -501,7 +501,8 @@ async fn sha512_monolithic_and_chunked() {
 /// Sends a request whose `Content-Length` promises more than is sent, then closes the write half.
 async fn truncated(s: &Server, method: &str, path: &str, declared: usize, sent: &[u8]) {
     let mut req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: test\r\nContent-Type: application/octet-stream\r\nContent-Length: {declared}\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: test\r\nAuthorization: {}\r\nContent-Type: application/octet-stream\r\nContent-Length: {declared}\r\n\r\n",
+        s.auth
     )
     .into_bytes();
     req.extend_from_slice(sent);

@@ -201,6 +201,30 @@ impl Identity {
         Hmac::<Sha256>::new_from_slice(&self.token_key).expect("HMAC takes keys of any length")
     }
 
+    /// Signs a blob download URL path (`GetDownloadUrlForLayer`) for an account until `expires`.
+    pub fn sign_download(&self, account: &str, path: &str, expires: u64) -> String {
+        let mut mac = self.mac();
+        mac.update(format!("download\n{account}\n{path}\n{expires}").as_bytes());
+        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    }
+
+    /// Checks a download URL's signature (in constant time) and expiry.
+    pub fn verify_download(
+        &self,
+        account: &str,
+        path: &str,
+        expires: u64,
+        signature: &str,
+        now: u64,
+    ) -> bool {
+        let Ok(sig) = URL_SAFE_NO_PAD.decode(signature) else {
+            return false;
+        };
+        let mut mac = self.mac();
+        mac.update(format!("download\n{account}\n{path}\n{expires}").as_bytes());
+        mac.verify_slice(&sig).is_ok() && now < expires
+    }
+
     /// Issues a login token for a user, valid for 12 hours from `now` (Unix seconds).
     pub fn issue_token(&self, user: &User, now: u64) -> LoginToken {
         let payload = TokenPayload {
@@ -319,6 +343,11 @@ mod tests {
             id.verify_token("garbage", 2_000).await.unwrap(),
             Err(TokenError::Malformed)
         );
+        let sig = id.sign_download("123456789012", "/v2/r/blobs/sha256:ab", 5_000);
+        assert!(id.verify_download("123456789012", "/v2/r/blobs/sha256:ab", 5_000, &sig, 4_000));
+        assert!(!id.verify_download("123456789012", "/v2/r/blobs/sha256:ab", 5_000, &sig, 5_000));
+        assert!(!id.verify_download("123456789012", "/v2/q/blobs/sha256:ab", 5_000, &sig, 4_000));
+        assert!(!id.verify_download("123456789012", "/v2/r/blobs/sha256:ab", 6_000, &sig, 4_000));
         // Deactivating the key revokes its tokens.
         id.meta.set_access_key_active(&key.id, false).await.unwrap();
         assert_eq!(

@@ -4,6 +4,8 @@
 //!
 //! Errors are domain errors without HTTP status codes; each API surface maps them to its wire.
 
+mod authz;
+mod authz_cache;
 mod blobs;
 mod cache;
 mod error;
@@ -24,6 +26,7 @@ pub use repo::{AccountId, AccountIdError, Repo};
 pub use repositories::MAX_RESOURCE_TAGS;
 mod uploads;
 
+pub use authz::{Access, Resource};
 pub use cache::ServedManifest;
 pub use error::CoreError;
 pub use uploads::UploadState;
@@ -42,6 +45,8 @@ pub struct Registry {
     /// Lost on restart; rebuilt from the scratch bytes when needed.
     hashers: Arc<Mutex<HashMap<String, uploads::Slot>>>,
     cache: Arc<cache::ManifestCache>,
+    region: Arc<str>,
+    authz_cache: Arc<authz_cache::AuthzCache>,
 }
 
 /// Bytes of manifests kept in memory.
@@ -54,7 +59,20 @@ impl Registry {
             meta,
             hashers: Arc::default(),
             cache: Arc::new(cache::ManifestCache::new(MANIFEST_CACHE_BYTES)),
+            region: Arc::from("us-east-1"),
+            authz_cache: Arc::new(authz_cache::AuthzCache::new()),
         }
+    }
+
+    /// Sets the region ARNs name (default `us-east-1`).
+    pub fn with_region(mut self, region: &str) -> Registry {
+        self.region = Arc::from(region);
+        self
+    }
+
+    /// The region ARNs name.
+    pub fn region(&self) -> &str {
+        &self.region
     }
 
     pub fn meta(&self) -> &MetaStore {

@@ -176,14 +176,18 @@ impl Registry {
         }
     }
 
-    /// A page of tags in lexical order.
+    /// A page of at most `limit` tags after `last` in lexical order, already serialized as a JSON
+    /// array, and whether more follow.
     pub async fn list_tags(
         &self,
         repo: &Repo,
         last: Option<&str>,
         limit: usize,
-    ) -> Result<Vec<String>, CoreError> {
-        Ok(self.meta.list_tags(repo.key(), last, limit as i64).await?)
+    ) -> Result<wharf_meta::TagPage, CoreError> {
+        Ok(self
+            .meta
+            .list_tags_json(repo.key(), last, limit.min(i64::MAX as usize) as i64)
+            .await?)
     }
 
     /// A page of repository names in lexical order.

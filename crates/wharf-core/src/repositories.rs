@@ -17,10 +17,12 @@ impl Registry {
         if tags.len() as i64 > MAX_RESOURCE_TAGS {
             return Err(CoreError::TooManyTags);
         }
-        self.meta
+        let created = self
+            .meta
             .create_repository(repo.key(), settings, tags)
-            .await?
-            .ok_or(CoreError::RepositoryAlreadyExists)
+            .await?;
+        self.forget_repo_authz(repo);
+        created.ok_or(CoreError::RepositoryAlreadyExists)
     }
 
     /// A repository's record; `NameUnknown` if it does not exist.
@@ -55,6 +57,7 @@ impl Registry {
             return Err(CoreError::RepositoryNotEmpty);
         }
         self.cache.invalidate_repository();
+        self.forget_repo_authz(repo);
         Ok(record)
     }
 
@@ -83,14 +86,18 @@ impl Registry {
         repo: &Repo,
         tags: &[(String, String)],
     ) -> Result<(), CoreError> {
-        Ok(self
+        let r = self
             .meta
             .tag_repository(repo.key(), tags, MAX_RESOURCE_TAGS)
-            .await?)
+            .await;
+        self.forget_repo_authz(repo);
+        Ok(r?)
     }
 
     pub async fn untag_repository(&self, repo: &Repo, keys: &[String]) -> Result<(), CoreError> {
-        Ok(self.meta.untag_repository(repo.key(), keys).await?)
+        let r = self.meta.untag_repository(repo.key(), keys).await;
+        self.forget_repo_authz(repo);
+        Ok(r?)
     }
 
     /// The repository policy text; `RepositoryPolicyNotFound` when none is set.
@@ -103,16 +110,19 @@ impl Registry {
 
     /// Sets the repository policy (already validated by the caller).
     pub async fn set_repository_policy(&self, repo: &Repo, policy: &str) -> Result<(), CoreError> {
-        Ok(self
+        let r = self
             .meta
             .set_repository_policy(repo.key(), Some(policy))
-            .await?)
+            .await;
+        self.forget_repo_authz(repo);
+        Ok(r?)
     }
 
     /// Removes the repository policy, returning it.
     pub async fn delete_repository_policy(&self, repo: &Repo) -> Result<String, CoreError> {
         let text = self.repository_policy(repo).await?;
         self.meta.set_repository_policy(repo.key(), None).await?;
+        self.forget_repo_authz(repo);
         Ok(text)
     }
 
@@ -128,16 +138,17 @@ impl Registry {
         account: &AccountId,
         policy: &str,
     ) -> Result<(), CoreError> {
-        Ok(self
+        let r = self
             .meta
             .put_registry_policy(account.as_str(), policy)
-            .await?)
+            .await;
+        self.forget_registry_authz(account);
+        Ok(r?)
     }
 
     pub async fn delete_registry_policy(&self, account: &AccountId) -> Result<String, CoreError> {
-        self.meta
-            .delete_registry_policy(account.as_str())
-            .await?
-            .ok_or(CoreError::RegistryPolicyNotFound)
+        let r = self.meta.delete_registry_policy(account.as_str()).await;
+        self.forget_registry_authz(account);
+        r?.ok_or(CoreError::RegistryPolicyNotFound)
     }
 }

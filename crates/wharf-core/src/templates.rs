@@ -109,6 +109,7 @@ impl Registry {
                         .set_repository_policy(repo.key(), Some(&p))
                         .await?;
                 }
+                self.forget_repo_authz(repo);
                 tracing::info!(repository = %repo.qualified(), "created repository on push from a template");
                 Ok(record)
             }

@@ -18,7 +18,7 @@ mod uploads;
 
 pub use identity::{AccessKeyRecord, UserRecord};
 pub use images::ImageRecord;
-pub use manifests::{NewManifest, PutOutcome, Referrer, StoredManifest};
+pub use manifests::{NewManifest, PutOutcome, Referrer, StoredManifest, TagPage};
 pub use registry::TemplateRecord;
 pub use repo_settings::{RepoSettings, RepositoryRecord};
 pub use uploads::Upload;
@@ -66,6 +66,8 @@ pub struct MetaStore {
     writer: SqlitePool,
     reader: SqlitePool,
     default_account: String,
+    /// Group commit of `record_blob`.
+    blob_group: std::sync::Arc<blobs::BlobGroup>,
 }
 
 impl MetaStore {
@@ -93,6 +95,7 @@ impl MetaStore {
             writer,
             reader,
             default_account,
+            blob_group: Default::default(),
         })
     }
 

@@ -7,6 +7,19 @@
 use crate::{now, parse_digest, repos, MetaError, MetaStore, RepoKey, Result};
 use wharf_oci::{Digest, Reference};
 
+/// A page of tag names, serialized by the database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagPage {
+    /// The names as a JSON array of strings, in lexical order (`[]` when empty).
+    pub json: String,
+    /// How many names `json` holds.
+    pub count: usize,
+    /// The last name of the page.
+    pub last: Option<String>,
+    /// Whether more tags follow the page.
+    pub more: bool,
+}
+
 /// A manifest to store.
 #[derive(Debug, Clone)]
 pub struct NewManifest<'a> {
@@ -283,6 +296,55 @@ impl MetaStore {
         .bind(limit)
         .fetch_all(&self.reader)
         .await?)
+    }
+
+    /// A page of tags after `last` in lexical order, at most `limit`, with the names already
+    /// serialized as a JSON array by SQLite: one row crosses the driver instead of one per tag, and
+    /// the caller splices `json` into its response without touching the names.
+    /// `RepositoryNotFound` for an unknown repository.
+    pub async fn list_tags_json(
+        &self,
+        repo: RepoKey<'_>,
+        last: Option<&str>,
+        limit: i64,
+    ) -> Result<TagPage> {
+        let after = last.unwrap_or("");
+        // The repository id comes from a subquery: one statement when the repository has tags.
+        let (json, count, page_last, id): (String, i64, Option<String>, Option<i64>) =
+            sqlx::query_as(
+                "WITH r AS (SELECT id FROM repositories WHERE account_id = ? AND name = ?)
+                 SELECT json_group_array(name ORDER BY name), count(*), max(name), (SELECT id FROM r)
+                 FROM (SELECT name FROM tags WHERE repository_id = (SELECT id FROM r) AND name > ?
+                       ORDER BY name LIMIT ?)",
+            )
+            .bind(repo.account)
+            .bind(repo.name)
+            .bind(after)
+            .bind(limit)
+            .fetch_one(&self.reader)
+            .await?;
+        let Some(id) = id else {
+            return Err(MetaError::RepositoryNotFound);
+        };
+        // A full page: whether any tag follows decides the `Link` header.
+        let more = match &page_last {
+            Some(l) if count >= limit && limit > 0 => {
+                sqlx::query_scalar(
+                    "SELECT EXISTS (SELECT 1 FROM tags WHERE repository_id = ? AND name > ?)",
+                )
+                .bind(id)
+                .bind(l)
+                .fetch_one(&self.reader)
+                .await?
+            }
+            _ => false,
+        };
+        Ok(TagPage {
+            json,
+            count: count as usize,
+            last: page_last,
+            more,
+        })
     }
 
     /// Manifests in the repository whose `subject` is `digest`, ordered by digest.

@@ -6,7 +6,7 @@ use anyhow::Context;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
-use wharf_api::AppState;
+use wharf_api::{AppState, EcrSettings};
 use wharf_blob::FsBlobStore;
 use wharf_core::{Identity, Registry};
 use wharf_meta::MetaStore;
@@ -28,7 +28,8 @@ pub async fn open_registry(settings: &Settings) -> anyhow::Result<(Registry, Met
         std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o600))
             .with_context(|| format!("restricting {}", db.display()))?;
     }
-    Ok((Registry::new(Arc::new(blobs), meta.clone()), meta))
+    let registry = Registry::new(Arc::new(blobs), meta.clone()).with_region(&settings.region);
+    Ok((registry, meta))
 }
 
 /// Creates the administrator on first start and writes its keys, in the AWS shared-credentials
@@ -83,7 +84,17 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         settings.upload_max_age_secs,
         settings.upload_purge_interval_secs,
     ));
-    let app = wharf_api::app(AppState { registry });
+    let ecr = EcrSettings {
+        region: settings.region.clone(),
+        public_host: settings.public_host.clone(),
+        registry_domain: settings.registry_domain.clone(),
+    };
+    let app = wharf_api::app(AppState {
+        registry,
+        identity,
+        ecr,
+    })
+    .into_make_service_with_connect_info::<std::net::SocketAddr>();
     let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
         shutdown_signal().await;

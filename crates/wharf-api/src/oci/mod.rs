@@ -1,6 +1,7 @@
 //! The OCI Distribution `/v2/` surface: one dispatch function over the routed `Endpoint`, with one
 //! file per resource.
 
+mod auth;
 mod blobs;
 mod error;
 mod manifests;
@@ -18,10 +19,37 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures::TryStreamExt;
 use route::{Endpoint, RouteError};
+use std::net::IpAddr;
 use wharf_blob::ByteStream;
+use wharf_core::{AccountId, Principal};
+
+/// The account a request addresses: by `Host` when a registry domain is configured
+/// (`<account>.dkr.ecr.<region>.<domain>`), else the default account.
+fn account_of(state: &AppState, parts: &Parts) -> AccountId {
+    if let Some(domain) = &state.ecr.registry_domain {
+        let host = parts
+            .headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .map(|h| h.split(':').next().unwrap_or(h))
+            .unwrap_or("");
+        let suffix = format!(".dkr.ecr.{}.{domain}", state.ecr.region);
+        if let Some(id) = host
+            .strip_suffix(&suffix)
+            .and_then(|a| a.parse::<AccountId>().ok())
+        {
+            return id;
+        }
+    }
+    state.registry.default_account()
+}
 
 /// Entry point for every `/v2/` request.
-pub async fn handle(State(state): State<AppState>, req: Request) -> Response {
+pub async fn handle(
+    State(state): State<AppState>,
+    source_ip: Option<IpAddr>,
+    req: Request,
+) -> Response {
     let (parts, body) = req.into_parts();
     let req = &parts;
     let endpoint = match route::route(&req.method, req.uri.path()) {
@@ -36,9 +64,42 @@ pub async fn handle(State(state): State<AppState>, req: Request) -> Response {
                 .into_response()
         }
     };
-    // Until accounts are routed by Host (the ECR issue), /v2/ serves the default account.
-    let account = state.registry.default_account();
+    let account = account_of(&state, req);
     let repo = |name| wharf_core::Repo::new(account.clone(), name);
+    let has_body = req.headers.contains_key(header::TRANSFER_ENCODING)
+        || header_str(&req.headers, header::CONTENT_LENGTH).is_some_and(|l| l.trim() != "0");
+    let principal = match auth::authenticate(&state, &account, req).await {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
+    let actions = auth::actions(&endpoint, &req.method, has_body);
+    let checked = match (&endpoint, &principal) {
+        (Endpoint::Base, Principal::Anonymous) => {
+            Err(auth::challenge(&state, &account, "authentication required"))
+        }
+        (Endpoint::Base, _) => Ok(()),
+        (Endpoint::Catalog, Principal::Anonymous) => {
+            Err(auth::challenge(&state, &account, "authentication required"))
+        }
+        // The catalog lists only the repositories the caller may describe.
+        (Endpoint::Catalog, _) => Ok(()),
+        (Endpoint::Blob { .. }, _) if auth::presigned_download(&state, req, &account) => Ok(()),
+        (Endpoint::Tags { name }, _)
+        | (Endpoint::Manifest { name, .. }, _)
+        | (Endpoint::Blob { name, .. }, _)
+        | (Endpoint::StartUpload { name }, _)
+        | (Endpoint::Upload { name, .. }, _)
+        | (Endpoint::Referrers { name, .. }, _) => {
+            auth::authorize(&state, &principal, source_ip, actions, &repo(name.clone())).await
+        }
+    };
+    if let Err(e) = checked {
+        return e.into_response();
+    }
+    let ctx = Caller {
+        principal: &principal,
+        source_ip,
+    };
     let result = match endpoint {
         Endpoint::Base => Ok((
             StatusCode::OK,
@@ -46,19 +107,27 @@ pub async fn handle(State(state): State<AppState>, req: Request) -> Response {
             "{}",
         )
             .into_response()),
-        Endpoint::Catalog => tags::catalog(&state, &account, req).await,
+        Endpoint::Catalog => tags::catalog(&state, &ctx, &account, req).await,
         Endpoint::Tags { name } => tags::list(&state, &repo(name), req).await,
         Endpoint::Manifest { name, reference } => {
             manifests::handle(&state, &repo(name), &reference, req, body).await
         }
         Endpoint::Blob { name, digest } => blobs::handle(&state, &repo(name), &digest, req).await,
-        Endpoint::StartUpload { name } => uploads::start(&state, &repo(name), req, body).await,
+        Endpoint::StartUpload { name } => {
+            uploads::start(&state, &ctx, &repo(name), req, body).await
+        }
         Endpoint::Upload { name, id } => uploads::handle(&state, &repo(name), &id, req, body).await,
         Endpoint::Referrers { name, digest } => {
             tags::referrers(&state, &repo(name), &digest, req).await
         }
     };
     result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// Who is calling, for handlers that authorize more than their endpoint's actions.
+pub(crate) struct Caller<'a> {
+    pub principal: &'a Principal,
+    pub source_ip: Option<IpAddr>,
 }
 
 /// The `Range` header value of an upload holding `size` bytes (`0-0` when empty, as Distribution).

@@ -69,45 +69,95 @@ fn listing(
     );
     if more && p.explicit {
         if let Some(last) = items.last() {
-            let link = format!(
-                "<{path}?n={}&last={}>; rel=\"next\"",
-                p.limit,
-                last.replace('/', "%2F")
-            );
-            if let Ok(v) = HeaderValue::from_str(&link) {
-                h.insert(header::LINK, v);
-            }
+            insert_next_link(h, path, p.limit, last);
         }
     }
     resp
+}
+
+/// Adds `Link: <path?n=…&last=…>; rel="next"`.
+fn insert_next_link(h: &mut axum::http::HeaderMap, path: &str, limit: usize, last: &str) {
+    let link = format!(
+        "<{path}?n={limit}&last={}>; rel=\"next\"",
+        last.replace('/', "%2F")
+    );
+    if let Ok(v) = HeaderValue::from_str(&link) {
+        h.insert(header::LINK, v);
+    }
 }
 
 pub(super) async fn list(state: &AppState, name: &Repo, req: &Parts) -> Result<Response, OciError> {
     let p = page(&query(req))?;
     let tags = state
         .registry
-        .list_tags(name, p.last.as_deref(), p.limit + 1)
+        .list_tags(name, p.last.as_deref(), p.limit)
         .await?;
-    Ok(listing(
-        &format!("/v2/{name}/tags/list"),
-        "tags",
-        Some(name),
-        tags,
-        &p,
-    ))
+    // The database serialized the names; splice its array into the body as is.
+    let repo = json!(name.name.as_str()).to_string();
+    let mut body = String::with_capacity(repo.len() + tags.json.len() + 20);
+    body.push_str("{\"name\":");
+    body.push_str(&repo);
+    body.push_str(",\"tags\":");
+    body.push_str(&tags.json);
+    body.push('}');
+    let mut resp = (StatusCode::OK, body).into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    if tags.more && p.explicit {
+        if let Some(last) = &tags.last {
+            let path = format!("/v2/{name}/tags/list");
+            insert_next_link(h, &path, p.limit, last);
+        }
+    }
+    Ok(resp)
 }
 
 pub(super) async fn catalog(
     state: &AppState,
+    caller: &super::Caller<'_>,
     account: &wharf_core::AccountId,
     req: &Parts,
 ) -> Result<Response, OciError> {
     let p = page(&query(req))?;
-    let repos = state
-        .registry
-        .catalog(account, p.last.as_deref(), p.limit + 1)
-        .await?;
-    Ok(listing("/v2/_catalog", "repositories", None, repos, &p))
+    // Walk the account's repositories in order, keeping those the caller may describe.
+    let mut names = Vec::new();
+    let mut last = p.last.clone();
+    loop {
+        let batch = state
+            .registry
+            .catalog(account, last.as_deref(), 1000)
+            .await?;
+        let done = batch.len() < 1000;
+        for name in batch {
+            last = Some(name.clone());
+            let Ok(repo_name) = name.parse() else {
+                continue;
+            };
+            let repo = Repo::new(account.clone(), repo_name);
+            let access = wharf_core::Access {
+                principal: caller.principal,
+                action: "ecr:DescribeRepositories",
+                resource: wharf_core::Resource::Repository(&repo),
+                source_ip: caller.source_ip,
+                request_tags: &[],
+            };
+            match state.registry.authorize(&access).await {
+                Ok(()) => names.push(name),
+                Err(wharf_core::CoreError::AccessDenied(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+            if names.len() > p.limit {
+                break;
+            }
+        }
+        if done || names.len() > p.limit {
+            break;
+        }
+    }
+    Ok(listing("/v2/_catalog", "repositories", None, names, &p))
 }
 
 pub(super) async fn referrers(

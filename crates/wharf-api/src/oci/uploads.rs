@@ -71,8 +71,52 @@ fn content_range_start(req: &Parts) -> Result<Option<u64>, OciError> {
     Ok(Some(start))
 }
 
+/// The repository a mount may copy the blob from: `from` (or, without it, any repository of the
+/// account holding the blob — OCI 1.1's anonymous mount) that the caller may pull from, as ECR
+/// requires. `None` when nothing is mountable, or the account's `BLOB_MOUNTING` is `DISABLED`.
+async fn mount_source(
+    state: &AppState,
+    caller: &super::Caller<'_>,
+    target: &Repo,
+    digest: &Digest,
+    from: Option<&str>,
+) -> Result<Option<Repo>, OciError> {
+    let meta = state.registry.meta();
+    let setting = meta
+        .account_setting(target.account.as_str(), "BLOB_MOUNTING")
+        .await
+        .map_err(wharf_core::CoreError::from)?;
+    if setting.as_deref() == Some("DISABLED") {
+        return Ok(None);
+    }
+    let candidates: Vec<Repo> = match from {
+        Some(f) => match f.parse::<RepoName>() {
+            Ok(n) => vec![Repo::new(target.account.clone(), n)],
+            Err(_) => return Ok(None),
+        },
+        None => meta
+            .repositories_holding(target.account.as_str(), digest, 10)
+            .await
+            .map_err(wharf_core::CoreError::from)?
+            .into_iter()
+            .filter_map(|n| n.parse().ok().map(|n| Repo::new(target.account.clone(), n)))
+            .collect(),
+    };
+    for source in candidates {
+        let pull = ["ecr:GetDownloadUrlForLayer"];
+        if super::auth::authorize(state, caller.principal, caller.source_ip, &pull, &source)
+            .await
+            .is_ok()
+        {
+            return Ok(Some(source));
+        }
+    }
+    Ok(None)
+}
+
 pub(super) async fn start(
     state: &AppState,
+    caller: &super::Caller<'_>,
     name: &Repo,
     req: &Parts,
     body: Body,
@@ -80,18 +124,10 @@ pub(super) async fn start(
     let q = query(req);
     if let Some(mount) = param(&q, "mount") {
         let digest = parse_digest(mount)?;
-        // Without `from`, the registry may mount any blob it holds (OCI 1.1 "anonymous mount").
-        let from = match param(&q, "from") {
-            Some(f) => f
-                .parse::<RepoName>()
-                .ok()
-                .map(|n| Some(Repo::new(name.account.clone(), n))),
-            None => Some(None),
-        };
-        if let Some(from) = from {
+        if let Some(source) = mount_source(state, caller, name, &digest, param(&q, "from")).await? {
             if state
                 .registry
-                .mount_blob(name, &digest, from.as_ref())
+                .mount_blob(name, &digest, Some(&source))
                 .await?
             {
                 return Ok(created(name, &digest));

@@ -5,6 +5,8 @@
 // Each test binary compiles this module and uses only part of it.
 #![allow(dead_code)]
 
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
 use reqwest::{Method, Response, StatusCode};
 use serde_json::Value;
 use sha2::Digest as _;
@@ -16,9 +18,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-use wharf_api::AppState;
+use wharf_api::{AppState, EcrSettings};
 use wharf_blob::FsBlobStore;
-use wharf_core::Registry;
+use wharf_core::{Identity, Principal, Registry};
 use wharf_meta::MetaStore;
 
 pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
@@ -34,6 +36,8 @@ pub struct Server {
     /// `http://127.0.0.1:<port>`, without a trailing slash. Changes on restart.
     pub base: String,
     pub client: reqwest::Client,
+    /// The administrator's `Authorization` header value (`Basic base64("AWS:<token>")`).
+    pub auth: String,
     pub dir: TempDir,
     /// A handle on the running server's registry, for calls the HTTP API does not expose.
     pub registry: Registry,
@@ -49,7 +53,8 @@ impl Server {
         let running = launch(dir.path()).await;
         Server {
             base: running.base,
-            client: new_client(),
+            client: new_client(&running.auth),
+            auth: running.auth,
             dir,
             registry: running.registry,
             meta: running.meta,
@@ -74,7 +79,7 @@ impl Server {
         }
         self.meta.close().await;
         // Fresh client: pooled connections point at the old listener.
-        self.client = new_client();
+        self.client = new_client(&self.auth);
     }
 
     /// Stops the server and starts a new one (on a new port) over the same data directory.
@@ -255,6 +260,7 @@ impl Drop for Server {
 }
 
 struct Running {
+    auth: String,
     base: String,
     registry: Registry,
     meta: MetaStore,
@@ -266,9 +272,16 @@ fn blob_root(dir: &Path) -> PathBuf {
     dir.join("blobs")
 }
 
-/// A client with its own connection pool and redirects off (Wharf's `Location`s are not redirects).
-pub fn new_client() -> reqwest::Client {
+/// A client with its own connection pool, redirects off (Wharf's `Location`s are not redirects),
+/// sending the given `Authorization` header on every request.
+pub fn new_client(auth: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        auth.parse().expect("header value"),
+    );
     reqwest::Client::builder()
+        .default_headers(headers)
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("client")
@@ -287,9 +300,40 @@ async fn launch(dir: &Path) -> Running {
         .await
         .expect("create the ROOT template");
     let registry = Registry::new(Arc::new(blobs), meta.clone());
+    let identity = Identity::open(meta.clone()).await.expect("identity");
+    identity.bootstrap_admin().await.expect("bootstrap admin");
+    let admin = meta
+        .user(&account, "admin")
+        .await
+        .expect("read admin")
+        .expect("admin exists");
+    let key = meta
+        .list_access_keys(admin.id)
+        .await
+        .expect("keys")
+        .remove(0);
+    let Principal::User(user) = Identity::principal_of(&key).expect("principal") else {
+        panic!("admin is a user")
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    let token = identity.issue_token(&user, now);
+    let auth = format!(
+        "Basic {}",
+        STANDARD.encode(format!("AWS:{}", token.password))
+    );
     let app = wharf_api::app(AppState {
         registry: registry.clone(),
-    });
+        identity,
+        ecr: EcrSettings {
+            region: "us-east-1".into(),
+            public_host: "127.0.0.1".into(),
+            registry_domain: None,
+        },
+    })
+    .into_make_service_with_connect_info::<std::net::SocketAddr>();
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("local addr");
     let (stop, rx) = oneshot::channel::<()>();
@@ -302,6 +346,7 @@ async fn launch(dir: &Path) -> Running {
             .expect("serve");
     });
     Running {
+        auth,
         base: format!("http://{addr}"),
         registry,
         meta,
@@ -459,10 +504,19 @@ impl RawResponse {
 /// Sends bytes as they are over a fresh connection, shuts down the write half, and reads until the
 /// server closes. The request is not normalized in any way, so `..` and `%2e%2e` reach the server.
 pub async fn raw_exchange(base: &str, request: &[u8]) -> Option<RawResponse> {
+    exchange(base, request, true).await
+}
+
+/// Sends raw bytes; with `half_close` the write half is shut afterwards (to cut a body short).
+/// A complete request is sent without it: hyper drops a connection whose client half-closed
+/// before the response was ready.
+async fn exchange(base: &str, request: &[u8], half_close: bool) -> Option<RawResponse> {
     let addr = base.trim_start_matches("http://");
     let mut s = TcpStream::connect(addr).await.expect("connect");
     s.write_all(request).await.expect("write request");
-    s.shutdown().await.expect("shutdown write half");
+    if half_close {
+        s.shutdown().await.expect("shutdown write half");
+    }
     let mut buf = Vec::new();
     tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut buf))
         .await
@@ -472,11 +526,12 @@ pub async fn raw_exchange(base: &str, request: &[u8]) -> Option<RawResponse> {
 }
 
 /// A complete raw request with `Connection: close`.
-pub async fn raw(base: &str, method: &str, path: &str) -> RawResponse {
+pub async fn raw(s: &Server, method: &str, path: &str) -> RawResponse {
+    let auth = &s.auth;
     let req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: test\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: test\r\nAuthorization: {auth}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
     );
-    raw_exchange(base, req.as_bytes())
+    exchange(&s.base, req.as_bytes(), false)
         .await
         .unwrap_or_else(|| panic!("no response to {method} {path}"))
 }

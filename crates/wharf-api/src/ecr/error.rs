@@ -1,0 +1,122 @@
+//! The AWS JSON error envelope and the one mapping from domain errors to it.
+//!
+//! `{"__type": "<Code>", "message": "..."}` plus the `X-Amzn-ErrorType` header (botocore reads the
+//! body, other SDKs the header). Client errors are 400, `ServerException` is 500, as ECR answers.
+
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{json, Map, Value};
+use wharf_core::CoreError;
+
+/// An error as the ECR API reports it.
+#[derive(Debug)]
+pub struct EcrError {
+    pub code: &'static str,
+    pub message: String,
+    /// Extra members serialized next to `message` (e.g. `lastValidByteReceived`).
+    pub extra: Map<String, Value>,
+}
+
+impl EcrError {
+    pub fn new(code: &'static str, message: impl Into<String>) -> EcrError {
+        EcrError {
+            code,
+            message: message.into(),
+            extra: Map::new(),
+        }
+    }
+
+    pub fn invalid(message: impl Into<String>) -> EcrError {
+        EcrError::new("InvalidParameterException", message)
+    }
+
+    pub fn with(mut self, key: &str, value: Value) -> EcrError {
+        self.extra.insert(key.to_string(), value);
+        self
+    }
+
+    pub fn server() -> EcrError {
+        EcrError::new("ServerException", "An internal error occurred.")
+    }
+
+    fn status(&self) -> StatusCode {
+        if self.code == "ServerException" {
+            StatusCode::INTERNAL_SERVER_ERROR
+        } else {
+            StatusCode::BAD_REQUEST
+        }
+    }
+
+    /// Maps a domain error met while working on repository `name` of registry `account`.
+    pub fn from_core(e: CoreError, account: &str, name: &str) -> EcrError {
+        let repo_missing = || {
+            format!("The repository with name '{name}' does not exist in the registry with id '{account}'")
+        };
+        match e {
+            CoreError::NameUnknown => EcrError::new("RepositoryNotFoundException", repo_missing()),
+            CoreError::RepositoryAlreadyExists => EcrError::new(
+                "RepositoryAlreadyExistsException",
+                format!("The repository with name '{name}' already exists in the registry with id '{account}'"),
+            ),
+            CoreError::RepositoryNotEmpty => EcrError::new(
+                "RepositoryNotEmptyException",
+                format!(
+                    "The repository with name '{name}' in registry with id '{account}' cannot be deleted because it still contains images"
+                ),
+            ),
+            CoreError::TooManyTags => EcrError::new("TooManyTagsException", "The repository has too many tags (at most 50)."),
+            CoreError::RepositoryPolicyNotFound => EcrError::new(
+                "RepositoryPolicyNotFoundException",
+                format!("Repository policy does not exist for the repository with name '{name}' in the registry with id '{account}'"),
+            ),
+            CoreError::RegistryPolicyNotFound => EcrError::new(
+                "RegistryPolicyNotFoundException",
+                format!("Registry policy does not exist in the registry with id '{account}'"),
+            ),
+            CoreError::ImageTagAlreadyExists { .. } => EcrError::new("ImageTagAlreadyExistsException", e.to_string()),
+            CoreError::TemplateAlreadyExists => EcrError::new("TemplateAlreadyExistsException", "The repository creation template already exists."),
+            CoreError::TemplateNotFound => EcrError::new("TemplateNotFoundException", "The repository creation template does not exist."),
+            CoreError::AccessDenied(m) => EcrError::new("AccessDeniedException", m),
+            CoreError::InvalidParameter(m) => EcrError::invalid(m),
+            CoreError::UploadUnknown => EcrError::new("UploadNotFoundException", "The upload could not be found, or the specified upload ID is not valid for this repository."),
+            CoreError::DigestInvalid(m) => EcrError::new("InvalidLayerException", m),
+            CoreError::BlobUnknown => EcrError::new("LayersNotFoundException", "The specified layers could not be found."),
+            CoreError::ManifestUnknown => EcrError::new("ImageNotFoundException", "The image does not exist within the repository."),
+            CoreError::ManifestInvalid(m) | CoreError::ManifestTooLarge(m) | CoreError::UploadInvalid(m) => EcrError::invalid(m),
+            CoreError::ManifestBlobUnknown { blobs, manifests } => {
+                if !blobs.is_empty() {
+                    let list: Vec<String> = blobs.iter().map(|d| d.to_string()).collect();
+                    EcrError::new("LayersNotFoundException", format!("Layers with digests '[{}]' required for pushing image into repository with name '{name}' in the registry with id '{account}' do not exist", list.join(", ")))
+                } else {
+                    let list: Vec<String> = manifests.iter().map(|d| d.to_string()).collect();
+                    EcrError::new("ReferencedImagesNotFoundException", format!("Manifests with digests '[{}]' referenced by the image do not exist in the repository", list.join(", ")))
+                }
+            }
+            CoreError::RangeInvalid { size } => EcrError::new("InvalidLayerPartException", format!("The layer part is not contiguous: the upload has received bytes 0 to {}", size as i64 - 1))
+                .with("lastValidByteReceived", json!(size as i64 - 1)),
+            CoreError::BodyFailed => EcrError::new("SerializationException", "The request body could not be read."),
+            CoreError::Internal(detail) => {
+                tracing::error!(%detail, "internal error");
+                EcrError::server()
+            }
+        }
+    }
+}
+
+impl IntoResponse for EcrError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let mut body = Map::new();
+        body.insert("__type".into(), json!(self.code));
+        body.insert("message".into(), json!(self.message));
+        body.extend(self.extra);
+        let mut resp = (status, Value::Object(body).to_string()).into_response();
+        let h = resp.headers_mut();
+        h.insert(
+            "content-type",
+            HeaderValue::from_static("application/x-amz-json-1.1"),
+        );
+        h.insert("x-amzn-errortype", HeaderValue::from_static(self.code));
+        resp
+    }
+}

@@ -1,0 +1,518 @@
+//! Image operations: ListImages, DescribeImages, BatchGetImage, BatchDeleteImage, PutImage and
+//! ListImageReferrers.
+
+use super::wire::{decode_token, encode_token, epoch};
+use super::{Ctx, EcrError};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use wharf_core::{CoreError, ImageFailure, ImageId, Repo};
+use wharf_meta::ImageRecord;
+use wharf_oci::{Digest, MediaType, Reference, Tag};
+
+#[derive(Deserialize, Clone, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageIdentifier {
+    image_digest: Option<String>,
+    image_tag: Option<String>,
+}
+
+impl ImageIdentifier {
+    fn id(&self) -> ImageId {
+        ImageId {
+            digest: self.image_digest.clone(),
+            tag: self.image_tag.clone(),
+        }
+    }
+
+    fn json(&self) -> Value {
+        let mut v = json!({});
+        if let Some(d) = &self.image_digest {
+            v["imageDigest"] = json!(d);
+        }
+        if let Some(t) = &self.image_tag {
+            v["imageTag"] = json!(t);
+        }
+        v
+    }
+}
+
+fn failure(id: &ImageIdentifier, f: ImageFailure, repo: &Repo) -> Value {
+    let reason = match f {
+        ImageFailure::ImageNotFound => "Requested image not found".to_string(),
+        ImageFailure::MissingDigestAndTag => {
+            "Invalid request parameters: both tag and digest cannot be null".into()
+        }
+        ImageFailure::InvalidImageDigest => "Invalid image digest".into(),
+        ImageFailure::InvalidImageTag => "Invalid image tag".into(),
+        ImageFailure::ImageTagDoesNotMatchDigest => {
+            "Invalid request parameters: image tag digest did not match image digest".into()
+        }
+        ImageFailure::ImageReferencedByManifestList => {
+            format!(
+                "Requested image is referenced by a manifest list in the repository '{}'",
+                repo.name
+            )
+        }
+    };
+    json!({ "imageId": id.json(), "failureCode": f.code(), "failureReason": reason })
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Filter {
+    tag_status: Option<String>,
+}
+
+fn keep(filter: &Option<Filter>, image: &ImageRecord) -> bool {
+    match filter.as_ref().and_then(|f| f.tag_status.as_deref()) {
+        Some("TAGGED") => !image.tags.is_empty(),
+        Some("UNTAGGED") => image.tags.is_empty(),
+        _ => true,
+    }
+}
+
+/// Walks images in digest order after a page token, keeping those the filter admits, until `limit`.
+async fn page(
+    ctx: &Ctx<'_>,
+    repo: &Repo,
+    token: Option<&str>,
+    limit: usize,
+    filter: &Option<Filter>,
+) -> Result<(Vec<ImageRecord>, Option<String>), EcrError> {
+    let mut after = match token {
+        Some(t) => Some(decode_token(t)?),
+        None => None,
+    };
+    let mut out = Vec::new();
+    loop {
+        let batch = ctx
+            .state
+            .registry
+            .images(repo, after.as_deref(), 1000)
+            .await
+            .map_err(|e| ctx.core_error(e, repo))?;
+        let done = batch.len() < 1000;
+        for image in batch {
+            if out.len() == limit {
+                return Ok((out, after.map(|a| encode_token(&a))));
+            }
+            after = Some(image.digest.to_string());
+            if keep(filter, &image) {
+                out.push(image);
+            }
+        }
+        if done {
+            return Ok((out, None));
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListImages {
+    registry_id: Option<String>,
+    repository_name: String,
+    next_token: Option<String>,
+    max_results: Option<usize>,
+    filter: Option<Filter>,
+}
+
+pub async fn list_images(ctx: &Ctx<'_>, input: ListImages) -> Result<Value, EcrError> {
+    let repo = ctx.repo(input.registry_id.as_deref(), &input.repository_name)?;
+    ctx.authorize("ecr:ListImages", &repo).await?;
+    let (images, next) = page(
+        ctx,
+        &repo,
+        input.next_token.as_deref(),
+        input.max_results.unwrap_or(100),
+        &input.filter,
+    )
+    .await?;
+    let mut ids = Vec::new();
+    for image in images {
+        if image.tags.is_empty() {
+            ids.push(json!({ "imageDigest": image.digest.to_string() }));
+        }
+        for t in &image.tags {
+            ids.push(json!({ "imageDigest": image.digest.to_string(), "imageTag": t }));
+        }
+    }
+    let mut v = json!({ "imageIds": ids });
+    if let Some(n) = next {
+        v["nextToken"] = json!(n);
+    }
+    Ok(v)
+}
+
+fn detail(repo: &Repo, image: &ImageRecord) -> Value {
+    let mut v = json!({
+        "registryId": repo.account.as_str(),
+        "repositoryName": repo.name.as_str(),
+        "imageDigest": image.digest.to_string(),
+        "imageSizeInBytes": image.image_size,
+        "imagePushedAt": epoch(image.pushed_at),
+        "imageManifestMediaType": image.media_type,
+        "imageStatus": "ACTIVE",
+    });
+    if !image.tags.is_empty() {
+        v["imageTags"] = json!(image.tags);
+    }
+    if let Some(a) = &image.artifact_type {
+        v["artifactMediaType"] = json!(a);
+    }
+    if let Some(t) = image.last_pulled_at {
+        v["lastRecordedPullTime"] = epoch(t);
+    }
+    if let Some(s) = &image.subject {
+        v["subjectManifestDigest"] = json!(s);
+    }
+    v
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DescribeImages {
+    registry_id: Option<String>,
+    repository_name: String,
+    image_ids: Option<Vec<ImageIdentifier>>,
+    next_token: Option<String>,
+    max_results: Option<usize>,
+    filter: Option<Filter>,
+}
+
+pub async fn describe_images(ctx: &Ctx<'_>, input: DescribeImages) -> Result<Value, EcrError> {
+    let repo = ctx.repo(input.registry_id.as_deref(), &input.repository_name)?;
+    ctx.authorize("ecr:DescribeImages", &repo).await?;
+    ctx.state
+        .registry
+        .repository(&repo)
+        .await
+        .map_err(|e| ctx.core_error(e, &repo))?;
+    if let Some(ids) = input.image_ids {
+        if input.next_token.is_some() || input.max_results.is_some() {
+            return Err(EcrError::invalid(
+                "Invalid parameter: nextToken and maxResults cannot be used with imageIds",
+            ));
+        }
+        let mut out = Vec::new();
+        for id in &ids {
+            match ctx.state.registry.resolve_image(&repo, &id.id()).await.map_err(|e| ctx.core_error(e, &repo))? {
+                Ok(image) => out.push(detail(&repo, &image)),
+                Err(_) => {
+                    return Err(EcrError::new(
+                        "ImageNotFoundException",
+                        format!(
+                            "The image with imageId {{imageDigest:'{}', imageTag:'{}'}} does not exist within the repository with name '{}' in the registry with id '{}'",
+                            id.image_digest.as_deref().unwrap_or("null"),
+                            id.image_tag.as_deref().unwrap_or("null"),
+                            repo.name,
+                            repo.account
+                        ),
+                    ))
+                }
+            }
+        }
+        return Ok(json!({ "imageDetails": out }));
+    }
+    let (images, next) = page(
+        ctx,
+        &repo,
+        input.next_token.as_deref(),
+        input.max_results.unwrap_or(100),
+        &input.filter,
+    )
+    .await?;
+    let mut v =
+        json!({ "imageDetails": images.iter().map(|i| detail(&repo, i)).collect::<Vec<_>>() });
+    if let Some(n) = next {
+        v["nextToken"] = json!(n);
+    }
+    Ok(v)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BatchGetImage {
+    registry_id: Option<String>,
+    repository_name: String,
+    image_ids: Vec<ImageIdentifier>,
+    accepted_media_types: Option<Vec<String>>,
+}
+
+pub async fn batch_get_image(ctx: &Ctx<'_>, input: BatchGetImage) -> Result<Value, EcrError> {
+    let repo = ctx.repo(input.registry_id.as_deref(), &input.repository_name)?;
+    ctx.authorize("ecr:BatchGetImage", &repo).await?;
+    ctx.state
+        .registry
+        .repository(&repo)
+        .await
+        .map_err(|e| ctx.core_error(e, &repo))?;
+    let mut images = Vec::new();
+    let mut failures = Vec::new();
+    for id in &input.image_ids {
+        let image = match ctx
+            .state
+            .registry
+            .resolve_image(&repo, &id.id())
+            .await
+            .map_err(|e| ctx.core_error(e, &repo))?
+        {
+            Ok(i) => i,
+            Err(f) => {
+                failures.push(failure(id, f, &repo));
+                continue;
+            }
+        };
+        if let Some(accepted) = &input.accepted_media_types {
+            if !accepted.iter().any(|a| a == &image.media_type) {
+                failures.push(json!({
+                    "imageId": id.json(),
+                    "failureCode": "ImageNotFound",
+                    "failureReason": format!("The image's manifest media type {} is not among acceptedMediaTypes", image.media_type),
+                }));
+                continue;
+            }
+        }
+        let manifest = ctx
+            .state
+            .registry
+            .get_manifest(&repo, &Reference::Digest(image.digest.clone()))
+            .await
+            .map_err(|e| ctx.core_error(e, &repo))?;
+        let text = String::from_utf8_lossy(&manifest.body).into_owned();
+        let mut image_id = json!({ "imageDigest": image.digest.to_string() });
+        if let Some(t) = id.image_tag.clone().or_else(|| image.tags.first().cloned()) {
+            image_id["imageTag"] = json!(t);
+        }
+        images.push(json!({
+            "registryId": repo.account.as_str(),
+            "repositoryName": repo.name.as_str(),
+            "imageId": image_id,
+            "imageManifest": text,
+            "imageManifestMediaType": manifest.media_type,
+        }));
+        ctx.state
+            .registry
+            .record_pull(&repo, &image.digest)
+            .await
+            .map_err(|e| ctx.core_error(e, &repo))?;
+    }
+    Ok(json!({ "images": images, "failures": failures }))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BatchDeleteImage {
+    registry_id: Option<String>,
+    repository_name: String,
+    image_ids: Vec<ImageIdentifier>,
+}
+
+pub async fn batch_delete_image(ctx: &Ctx<'_>, input: BatchDeleteImage) -> Result<Value, EcrError> {
+    let repo = ctx.repo(input.registry_id.as_deref(), &input.repository_name)?;
+    ctx.authorize("ecr:BatchDeleteImage", &repo).await?;
+    ctx.state
+        .registry
+        .repository(&repo)
+        .await
+        .map_err(|e| ctx.core_error(e, &repo))?;
+    let mut deleted = Vec::new();
+    let mut failures = Vec::new();
+    for id in &input.image_ids {
+        match ctx
+            .state
+            .registry
+            .delete_image(&repo, &id.id())
+            .await
+            .map_err(|e| ctx.core_error(e, &repo))?
+        {
+            Ok(image) => {
+                let mut v = json!({ "imageDigest": image.digest.to_string() });
+                if let Some(t) = &id.image_tag {
+                    v["imageTag"] = json!(t);
+                }
+                deleted.push(v);
+            }
+            Err(f) => failures.push(failure(id, f, &repo)),
+        }
+    }
+    Ok(json!({ "imageIds": deleted, "failures": failures }))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PutImage {
+    registry_id: Option<String>,
+    repository_name: String,
+    image_manifest: String,
+    image_manifest_media_type: Option<String>,
+    image_tag: Option<String>,
+    image_digest: Option<String>,
+}
+
+pub async fn put_image(ctx: &Ctx<'_>, input: PutImage) -> Result<Value, EcrError> {
+    let repo = ctx.repo(input.registry_id.as_deref(), &input.repository_name)?;
+    ctx.authorize("ecr:PutImage", &repo).await?;
+    let body = input.image_manifest.as_bytes();
+    let actual = Digest::sha256(body);
+    if let Some(d) = &input.image_digest {
+        if d != &actual.to_string() {
+            return Err(EcrError::new(
+                "ImageDigestDoesNotMatchException",
+                format!("The specified image digest '{d}' does not match the digest '{actual}' calculated for the manifest."),
+            ));
+        }
+    }
+    let tags: Vec<Tag> = match &input.image_tag {
+        Some(t) => vec![t.parse().map_err(|e| {
+            EcrError::invalid(format!(
+                "Invalid parameter at 'imageTag' failed to satisfy constraint: '{e}'"
+            ))
+        })?],
+        None => Vec::new(),
+    };
+    if let Some(m) = &input.image_manifest_media_type {
+        if MediaType::parse(m).is_none() {
+            return Err(EcrError::invalid(format!("Invalid parameter at 'imageManifestMediaType' failed to satisfy constraint: 'unsupported media type {m}'")));
+        }
+    }
+    // An ECR push to a missing repository fails, unless a template creates it.
+    let pushed = ctx
+        .state
+        .registry
+        .put_manifest(
+            &repo,
+            &Reference::Digest(actual.clone()),
+            &tags,
+            input.image_manifest_media_type.as_deref(),
+            body,
+        )
+        .await
+        .map_err(|e| match e {
+            CoreError::ManifestInvalid(m) => EcrError::invalid(format!(
+                "Invalid parameter at 'imageManifest' failed to satisfy constraint: '{m}'"
+            )),
+            other => ctx.core_error(other, &repo),
+        })?;
+    if !pushed.inserted && !pushed.tags_changed {
+        return Err(EcrError::new(
+            "ImageAlreadyExistsException",
+            format!(
+                "Image with digest '{actual}'{} already exists in the repository with name '{}' in the registry with id '{}'",
+                input.image_tag.as_ref().map(|t| format!(" and tag '{t}'")).unwrap_or_default(),
+                repo.name,
+                repo.account
+            ),
+        ));
+    }
+    let mut image_id = json!({ "imageDigest": actual.to_string() });
+    if let Some(t) = &input.image_tag {
+        image_id["imageTag"] = json!(t);
+    }
+    Ok(json!({ "image": {
+        "registryId": repo.account.as_str(),
+        "repositoryName": repo.name.as_str(),
+        "imageId": image_id,
+        "imageManifest": input.image_manifest,
+        "imageManifestMediaType": pushed.media_type.as_str(),
+    }}))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReferrerFilter {
+    artifact_types: Option<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SubjectId {
+    image_digest: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListImageReferrers {
+    registry_id: Option<String>,
+    repository_name: String,
+    subject_id: SubjectId,
+    filter: Option<ReferrerFilter>,
+    next_token: Option<String>,
+    max_results: Option<usize>,
+}
+
+pub async fn list_image_referrers(
+    ctx: &Ctx<'_>,
+    input: ListImageReferrers,
+) -> Result<Value, EcrError> {
+    let repo = ctx.repo(input.registry_id.as_deref(), &input.repository_name)?;
+    ctx.authorize("ecr:BatchGetImage", &repo).await?;
+    let subject: Digest = input.subject_id.image_digest.parse().map_err(|e| {
+        EcrError::invalid(format!(
+            "Invalid parameter at 'subjectId.imageDigest' failed to satisfy constraint: '{e}'"
+        ))
+    })?;
+    ctx.state
+        .registry
+        .repository(&repo)
+        .await
+        .map_err(|e| ctx.core_error(e, &repo))?;
+    let all = ctx
+        .state
+        .registry
+        .referrers(&repo, &subject, None)
+        .await
+        .map_err(|e| ctx.core_error(e, &repo))?;
+    let types = input
+        .filter
+        .and_then(|f| f.artifact_types)
+        .unwrap_or_default();
+    let after = match &input.next_token {
+        Some(t) => Some(decode_token(t)?),
+        None => None,
+    };
+    let limit = input.max_results.unwrap_or(20);
+    let mut out = Vec::new();
+    let mut more = false;
+    for r in all {
+        if after
+            .as_deref()
+            .is_some_and(|a| r.digest.to_string().as_str() <= a)
+        {
+            continue;
+        }
+        if !types.is_empty() && !r.artifact_type.as_ref().is_some_and(|t| types.contains(t)) {
+            continue;
+        }
+        if out.len() == limit {
+            more = true;
+            break;
+        }
+        let mut v = json!({
+            "digest": r.digest.to_string(),
+            "mediaType": r.media_type,
+            "size": r.size,
+            "artifactStatus": "ACTIVE",
+        });
+        if let Some(a) = &r.artifact_type {
+            v["artifactType"] = json!(a);
+        }
+        if let Some(a) = &r.annotations {
+            v["annotations"] = json!(a);
+        }
+        out.push(v);
+    }
+    // The token names the last referrer returned; the next page starts after it.
+    let next = if more {
+        out.last()
+            .and_then(|v| v["digest"].as_str())
+            .map(encode_token)
+    } else {
+        None
+    };
+    let mut v = json!({ "referrers": out });
+    if let Some(n) = next {
+        v["nextToken"] = json!(n);
+    }
+    Ok(v)
+}

@@ -1,0 +1,64 @@
+//! Dispatch of ECR operations to their handlers.
+
+use super::{auth, images, layers, policies, registry, repositories, Ctx, EcrError};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+fn input<T: DeserializeOwned>(v: Value) -> Result<T, EcrError> {
+    serde_json::from_value(v).map_err(|e| {
+        EcrError::new(
+            "SerializationException",
+            format!("The request body does not match the operation's input: {e}"),
+        )
+    })
+}
+
+/// Runs one operation. Operations of the model that Wharf does not implement yet answer a clear
+/// error naming them, never a fake success.
+pub async fn dispatch(ctx: &Ctx<'_>, op: &str, body: Value) -> Result<Value, EcrError> {
+    match op {
+        "GetAuthorizationToken" => auth::get_authorization_token(ctx, body).await,
+        "CreateRepository" => repositories::create_repository(ctx, input(body)?).await,
+        "DescribeRepositories" => repositories::describe_repositories(ctx, input(body)?).await,
+        "DeleteRepository" => repositories::delete_repository(ctx, input(body)?).await,
+        "PutImageTagMutability" => repositories::put_image_tag_mutability(ctx, input(body)?).await,
+        "PutImageScanningConfiguration" => {
+            repositories::put_image_scanning_configuration(ctx, input(body)?).await
+        }
+        "TagResource" => repositories::tag_resource(ctx, input(body)?).await,
+        "UntagResource" => repositories::untag_resource(ctx, input(body)?).await,
+        "ListTagsForResource" => repositories::list_tags_for_resource(ctx, input(body)?).await,
+        "ListImages" => images::list_images(ctx, input(body)?).await,
+        "DescribeImages" => images::describe_images(ctx, input(body)?).await,
+        "BatchGetImage" => images::batch_get_image(ctx, input(body)?).await,
+        "BatchDeleteImage" => images::batch_delete_image(ctx, input(body)?).await,
+        "PutImage" => images::put_image(ctx, input(body)?).await,
+        "ListImageReferrers" => images::list_image_referrers(ctx, input(body)?).await,
+        "InitiateLayerUpload" => layers::initiate_layer_upload(ctx, input(body)?).await,
+        "UploadLayerPart" => layers::upload_layer_part(ctx, input(body)?).await,
+        "CompleteLayerUpload" => layers::complete_layer_upload(ctx, input(body)?).await,
+        "BatchCheckLayerAvailability" => {
+            layers::batch_check_layer_availability(ctx, input(body)?).await
+        }
+        "GetDownloadUrlForLayer" => layers::get_download_url_for_layer(ctx, input(body)?).await,
+        "SetRepositoryPolicy" => policies::set_repository_policy(ctx, input(body)?).await,
+        "GetRepositoryPolicy" => policies::get_repository_policy(ctx, input(body)?).await,
+        "DeleteRepositoryPolicy" => policies::delete_repository_policy(ctx, input(body)?).await,
+        "PutRegistryPolicy" => policies::put_registry_policy(ctx, input(body)?).await,
+        "GetRegistryPolicy" => policies::get_registry_policy(ctx, body).await,
+        "DeleteRegistryPolicy" => policies::delete_registry_policy(ctx, body).await,
+        "DescribeRegistry" => registry::describe_registry(ctx, body).await,
+        "GetAccountSetting" => registry::get_account_setting(ctx, input(body)?).await,
+        "PutAccountSetting" => registry::put_account_setting(ctx, input(body)?).await,
+        "CreateRepositoryCreationTemplate" => registry::create_template(ctx, input(body)?).await,
+        "UpdateRepositoryCreationTemplate" => registry::update_template(ctx, input(body)?).await,
+        "DeleteRepositoryCreationTemplate" => registry::delete_template(ctx, input(body)?).await,
+        "DescribeRepositoryCreationTemplates" => {
+            registry::describe_templates(ctx, input(body)?).await
+        }
+        other => Err(EcrError::new(
+            "UnsupportedOperationException",
+            format!("The ECR operation {other} is not implemented by Wharf yet."),
+        )),
+    }
+}

@@ -1,0 +1,149 @@
+//! Authentication and authorization of `/v2/` requests, as ECR's registry endpoint does them.
+//!
+//! Clients send `Authorization: Basic base64("AWS:<token>")` with the token from
+//! `GetAuthorizationToken`. Requests without it are anonymous and succeed only where a resource
+//! policy grants `Principal: "*"`; otherwise they get 401 with a `Basic` challenge, so `docker login`
+//! knows what to do. Each endpoint maps to the `ecr:` actions ECR requires for it.
+
+use super::route::Endpoint;
+use super::OciError;
+use crate::AppState;
+use axum::http::request::Parts;
+use axum::http::{header, Method, StatusCode};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use std::net::IpAddr;
+use std::time::{SystemTime, UNIX_EPOCH};
+use wharf_core::{Access, AccountId, CoreError, Principal, Repo, Resource, TokenError};
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// The 401 that tells a client to authenticate, in ECR's words.
+pub fn challenge(state: &AppState, account: &AccountId, message: &str) -> OciError {
+    let host = crate::ecr::registry_host(&state.ecr, account.as_str());
+    let mut e = OciError::new(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", message);
+    e.headers.push((
+        header::WWW_AUTHENTICATE,
+        format!("Basic realm=\"http://{host}/\",service=\"ecr.amazonaws.com\""),
+    ));
+    e
+}
+
+/// The principal a request proves, or the error that refuses it.
+pub async fn authenticate(
+    state: &AppState,
+    account: &AccountId,
+    parts: &Parts,
+) -> Result<Principal, OciError> {
+    let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
+        return Ok(Principal::Anonymous);
+    };
+    let invalid = || {
+        challenge(
+            state,
+            account,
+            "authentication required: the Basic credentials are invalid",
+        )
+    };
+    let value = value.to_str().map_err(|_| invalid())?;
+    let encoded = value
+        .strip_prefix("Basic ")
+        .or_else(|| value.strip_prefix("basic "))
+        .ok_or_else(invalid)?;
+    let decoded = STANDARD.decode(encoded.trim()).map_err(|_| invalid())?;
+    let decoded = String::from_utf8(decoded).map_err(|_| invalid())?;
+    let (user, password) = decoded.split_once(':').ok_or_else(invalid)?;
+    // Some clients (skopeo --no-creds) answer a challenge with empty credentials: anonymous.
+    if user.is_empty() && password.is_empty() {
+        return Ok(Principal::Anonymous);
+    }
+    if user != "AWS" {
+        return Err(invalid());
+    }
+    match state.identity.verify_token(password, now()).await {
+        Ok(Ok(user)) => Ok(Principal::User(user)),
+        Ok(Err(TokenError::Expired)) => Err(OciError::new(
+            StatusCode::FORBIDDEN,
+            "DENIED",
+            "Your authorization token has expired. Reauthenticate and try again.",
+        )),
+        Ok(Err(_)) => Err(invalid()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The `ecr:` actions an endpoint needs; any one of them suffices.
+pub fn actions(endpoint: &Endpoint, method: &Method, has_body: bool) -> &'static [&'static str] {
+    match (endpoint, method) {
+        (Endpoint::Base, _) => &[],
+        (Endpoint::Catalog, _) => &["ecr:DescribeRepositories"],
+        (Endpoint::Tags { .. }, _) => &["ecr:ListImages"],
+        (Endpoint::Manifest { .. }, &Method::PUT) => &["ecr:PutImage"],
+        (Endpoint::Manifest { .. }, &Method::DELETE) => &["ecr:BatchDeleteImage"],
+        (Endpoint::Manifest { .. }, _) => &["ecr:BatchGetImage"],
+        (Endpoint::Blob { .. }, &Method::GET) => &["ecr:GetDownloadUrlForLayer"],
+        (Endpoint::Blob { .. }, &Method::HEAD) => &[
+            "ecr:BatchCheckLayerAvailability",
+            "ecr:GetDownloadUrlForLayer",
+        ],
+        (Endpoint::Blob { .. }, _) => &["ecr:BatchDeleteImage"],
+        (Endpoint::StartUpload { .. }, _) => &["ecr:InitiateLayerUpload"],
+        (Endpoint::Upload { .. }, &Method::PUT) if has_body => &["ecr:UploadLayerPart"],
+        (Endpoint::Upload { .. }, &Method::PUT) => &["ecr:CompleteLayerUpload"],
+        (Endpoint::Upload { .. }, &Method::DELETE) => &["ecr:InitiateLayerUpload"],
+        (Endpoint::Upload { .. }, _) => &["ecr:UploadLayerPart"],
+        (Endpoint::Referrers { .. }, _) => &["ecr:BatchGetImage"],
+    }
+}
+
+/// Checks that `principal` may perform one of `actions` on `repo`.
+pub async fn authorize(
+    state: &AppState,
+    principal: &Principal,
+    source_ip: Option<IpAddr>,
+    actions: &[&str],
+    repo: &Repo,
+) -> Result<(), OciError> {
+    let mut denial = None;
+    for action in actions {
+        let access = Access {
+            principal,
+            action,
+            resource: Resource::Repository(repo),
+            source_ip,
+            request_tags: &[],
+        };
+        match state.registry.authorize(&access).await {
+            Ok(()) => return Ok(()),
+            Err(CoreError::AccessDenied(m)) => denial = Some(m),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let message = denial.unwrap_or_default();
+    Err(match principal {
+        Principal::Anonymous => challenge(state, &repo.account, "authentication required"),
+        Principal::User(_) => OciError::new(StatusCode::FORBIDDEN, "DENIED", message),
+    })
+}
+
+/// A presigned download URL from `GetDownloadUrlForLayer` authorizes exactly one blob GET.
+pub fn presigned_download(state: &AppState, parts: &Parts, account: &AccountId) -> bool {
+    let q = super::query(parts);
+    let (Some(acct), Some(expires), Some(sig)) = (
+        super::param(&q, "X-Wharf-Account"),
+        super::param(&q, "X-Wharf-Expires").and_then(|e| e.parse::<u64>().ok()),
+        super::param(&q, "X-Wharf-Signature"),
+    ) else {
+        return false;
+    };
+    acct == account.as_str()
+        && parts.method == Method::GET
+        && state
+            .identity
+            .verify_download(acct, parts.uri.path(), expires, sig, now())
+}

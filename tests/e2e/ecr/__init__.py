@@ -1,0 +1,1 @@
+"""Helpers for tests/e2e/ecr_api.py."""
