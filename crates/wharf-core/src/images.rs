@@ -1,7 +1,10 @@
 //! Images as the ECR API sees them: identified by digest and/or tag, described, fetched, deleted.
 
 use crate::{CoreError, Registry, Repo};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// How often a pull of the same image updates its recorded pull time.
+pub const PULL_RECORD_INTERVAL: Duration = Duration::from_secs(3600);
 use wharf_meta::ImageRecord;
 use wharf_oci::{Digest, Reference, Tag};
 
@@ -111,8 +114,18 @@ impl Registry {
         Ok(Ok(image))
     }
 
-    /// Notes that an image was pulled now (ECR's `lastRecordedPullTime`).
+    /// Notes that an image was pulled now (ECR's `lastRecordedPullTime`). Like ECR, the time is
+    /// recorded at most once per `PULL_RECORD_INTERVAL` per image, so pulls stay free of writes.
     pub async fn record_pull(&self, repo: &Repo, digest: &Digest) -> Result<(), CoreError> {
+        let key = (repo.qualified(), digest.clone());
+        if self
+            .pulls
+            .get(&key)
+            .is_some_and(|at| at.elapsed() < PULL_RECORD_INTERVAL)
+        {
+            return Ok(());
+        }
+        self.pulls.insert(key, Instant::now());
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs() as i64)

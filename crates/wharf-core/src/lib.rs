@@ -47,6 +47,8 @@ pub struct Registry {
     cache: Arc<cache::ManifestCache>,
     region: Arc<str>,
     authz_cache: Arc<authz_cache::AuthzCache>,
+    /// When each image's pull time was last recorded by this process.
+    pulls: Arc<quick_cache::sync::Cache<(String, wharf_oci::Digest), std::time::Instant>>,
 }
 
 /// Bytes of manifests kept in memory.
@@ -61,6 +63,7 @@ impl Registry {
             cache: Arc::new(cache::ManifestCache::new(MANIFEST_CACHE_BYTES)),
             region: Arc::from("us-east-1"),
             authz_cache: Arc::new(authz_cache::AuthzCache::new()),
+            pulls: Arc::new(quick_cache::sync::Cache::new(100_000)),
         }
     }
 

@@ -1,6 +1,6 @@
 //! Repository records with their ECR settings, resource tags and repository policies.
 
-use crate::{now, MetaError, MetaStore, RepoKey, Result};
+use crate::{now, repos, MetaError, MetaStore, RepoKey, Result};
 
 /// A repository's ECR-level settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -174,13 +174,7 @@ impl MetaStore {
     /// Blobs stay for garbage collection; uploads, manifests and tags go with it.
     pub async fn delete_repository(&self, repo: RepoKey<'_>, force: bool) -> Result<bool> {
         let mut tx = self.writer.begin().await?;
-        let id: Option<i64> =
-            sqlx::query_scalar("SELECT id FROM repositories WHERE account_id = ? AND name = ?")
-                .bind(repo.account)
-                .bind(repo.name)
-                .fetch_optional(&mut *tx)
-                .await?;
-        let id = id.ok_or(MetaError::RepositoryNotFound)?;
+        let id = repos::existing_id(&mut tx, repo).await?;
         if !force {
             let images: i64 =
                 sqlx::query_scalar("SELECT count(*) FROM manifests WHERE repository_id = ?")
@@ -299,13 +293,7 @@ impl MetaStore {
         max: i64,
     ) -> Result<()> {
         let mut tx = self.writer.begin().await?;
-        let id: Option<i64> =
-            sqlx::query_scalar("SELECT id FROM repositories WHERE account_id = ? AND name = ?")
-                .bind(repo.account)
-                .bind(repo.name)
-                .fetch_optional(&mut *tx)
-                .await?;
-        let id = id.ok_or(MetaError::RepositoryNotFound)?;
+        let id = repos::existing_id(&mut tx, repo).await?;
         for (k, v) in tags {
             sqlx::query(
                 "INSERT INTO repository_tags (repository_id, key, value) VALUES (?, ?, ?)
@@ -332,13 +320,7 @@ impl MetaStore {
     /// Removes resource tags by key; absent keys are ignored.
     pub async fn untag_repository(&self, repo: RepoKey<'_>, keys: &[String]) -> Result<()> {
         let mut tx = self.writer.begin().await?;
-        let id: Option<i64> =
-            sqlx::query_scalar("SELECT id FROM repositories WHERE account_id = ? AND name = ?")
-                .bind(repo.account)
-                .bind(repo.name)
-                .fetch_optional(&mut *tx)
-                .await?;
-        let id = id.ok_or(MetaError::RepositoryNotFound)?;
+        let id = repos::existing_id(&mut tx, repo).await?;
         for k in keys {
             sqlx::query("DELETE FROM repository_tags WHERE repository_id = ? AND key = ?")
                 .bind(id)

@@ -34,6 +34,20 @@ impl MetaStore {
     }
 }
 
+/// The id of an existing repository inside a write transaction; `RepositoryNotFound` otherwise.
+pub(crate) async fn existing_id(
+    tx: &mut Transaction<'_, Sqlite>,
+    repo: RepoKey<'_>,
+) -> Result<i64> {
+    let id: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM repositories WHERE account_id = ? AND name = ?")
+            .bind(repo.account)
+            .bind(repo.name)
+            .fetch_optional(&mut **tx)
+            .await?;
+    id.ok_or(crate::MetaError::RepositoryNotFound)
+}
+
 /// Returns the repository's id, creating the repository with default settings if needed, inside
 /// a write transaction.
 pub(crate) async fn ensure(tx: &mut Transaction<'_, Sqlite>, repo: RepoKey<'_>) -> Result<i64> {

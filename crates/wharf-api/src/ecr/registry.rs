@@ -181,6 +181,25 @@ fn template_json(t: &TemplateRecord) -> Value {
     v
 }
 
+/// The stored template with `prefix`, as the create and update operations answer it.
+async fn stored_template(
+    ctx: &Ctx<'_>,
+    account: &wharf_core::AccountId,
+    prefix: &str,
+) -> Result<Value, EcrError> {
+    let templates = ctx
+        .state
+        .registry
+        .templates(account)
+        .await
+        .map_err(|e| ctx.core_error_account(e, account))?;
+    let t = templates
+        .iter()
+        .find(|t| t.prefix == prefix)
+        .ok_or_else(EcrError::server)?;
+    Ok(json!({ "registryId": account.as_str(), "repositoryCreationTemplate": template_json(t) }))
+}
+
 pub async fn create_template(ctx: &Ctx<'_>, input: TemplateInput) -> Result<Value, EcrError> {
     let account = ctx.caller_account.clone();
     ctx.authorize_registry("ecr:CreateRepositoryCreationTemplate", &account)
@@ -196,16 +215,7 @@ pub async fn create_template(ctx: &Ctx<'_>, input: TemplateInput) -> Result<Valu
         .create_template(&account, &prefix, &b)
         .await
         .map_err(|e| ctx.core_error_account(e, &account))?;
-    let t = ctx
-        .state
-        .registry
-        .templates(&account)
-        .await
-        .map_err(|e| ctx.core_error_account(e, &account))?
-        .into_iter()
-        .find(|t| t.prefix == prefix)
-        .ok_or_else(EcrError::server)?;
-    Ok(json!({ "registryId": account.as_str(), "repositoryCreationTemplate": template_json(&t) }))
+    stored_template(ctx, &account, &prefix).await
 }
 
 pub async fn update_template(ctx: &Ctx<'_>, input: TemplateInput) -> Result<Value, EcrError> {
@@ -230,16 +240,7 @@ pub async fn update_template(ctx: &Ctx<'_>, input: TemplateInput) -> Result<Valu
         .update_template(&account, &prefix, &b)
         .await
         .map_err(|e| ctx.core_error_account(e, &account))?;
-    let t = ctx
-        .state
-        .registry
-        .templates(&account)
-        .await
-        .map_err(|e| ctx.core_error_account(e, &account))?
-        .into_iter()
-        .find(|t| t.prefix == prefix)
-        .ok_or_else(EcrError::server)?;
-    Ok(json!({ "registryId": account.as_str(), "repositoryCreationTemplate": template_json(&t) }))
+    stored_template(ctx, &account, &prefix).await
 }
 
 #[derive(Deserialize)]

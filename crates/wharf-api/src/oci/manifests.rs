@@ -137,6 +137,15 @@ async fn get(
             ),
         ));
     }
+    // Record the pull for lastRecordedPullTime off the request path (throttled per image).
+    if req.method == Method::GET {
+        let (registry, repo, digest) = (state.registry.clone(), name.clone(), m.digest.clone());
+        tokio::spawn(async move {
+            if let Err(e) = registry.record_pull(&repo, &digest).await {
+                tracing::warn!(error = %e, "recording a pull failed");
+            }
+        });
+    }
     let len = m.body.len();
     let body = if is_head(req) {
         Body::empty()
