@@ -98,7 +98,13 @@ struct TokenPayload {
 pub struct Identity {
     meta: MetaStore,
     token_key: Arc<Vec<u8>>,
+    /// Access keys read for token verification, kept `KEY_CACHE_TTL` so `/v2/` requests need no
+    /// database read; a deactivated key stops working within that time.
+    keys: Arc<quick_cache::sync::Cache<String, (std::time::Instant, Option<AccessKeyRecord>)>>,
 }
+
+/// How long a looked-up access key is trusted before it is read again.
+pub const KEY_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Random bytes from the operating system.
 pub(crate) fn random_bytes(n: usize) -> Vec<u8> {
@@ -149,6 +155,7 @@ impl Identity {
         Ok(Identity {
             meta,
             token_key: Arc::new(key),
+            keys: Arc::new(quick_cache::sync::Cache::new(10_000)),
         })
     }
 
@@ -274,7 +281,16 @@ impl Identity {
         if payload.e <= now {
             return Ok(Err(TokenError::Expired));
         }
-        match self.meta.access_key(&payload.k).await? {
+        let key = match self.keys.get(&payload.k) {
+            Some((at, key)) if at.elapsed() < KEY_CACHE_TTL => key,
+            _ => {
+                let key = self.meta.access_key(&payload.k).await?;
+                self.keys
+                    .insert(payload.k.clone(), (std::time::Instant::now(), key.clone()));
+                key
+            }
+        };
+        match key {
             Some(key) if key.active && key.user.id == payload.u => {
                 match Self::principal_of(&key)? {
                     Principal::User(u) => Ok(Ok(u)),
@@ -348,8 +364,9 @@ mod tests {
         assert!(!id.verify_download("123456789012", "/v2/r/blobs/sha256:ab", 5_000, &sig, 5_000));
         assert!(!id.verify_download("123456789012", "/v2/q/blobs/sha256:ab", 5_000, &sig, 4_000));
         assert!(!id.verify_download("123456789012", "/v2/r/blobs/sha256:ab", 6_000, &sig, 4_000));
-        // Deactivating the key revokes its tokens.
+        // Deactivating the key revokes its tokens once the key cache entry expires.
         id.meta.set_access_key_active(&key.id, false).await.unwrap();
+        id.keys.clear();
         assert_eq!(
             id.verify_token(&token.password, 2_000).await.unwrap(),
             Err(TokenError::Revoked)
