@@ -6,13 +6,14 @@
 //! <root>/
 //!   blobs/<algorithm>/<first two hex>/<hex>   immutable blob bytes, named by digest
 //!   uploads/<upload id>                        scratch space of uploads in progress
+//!   trash/<algorithm>-<hex>-<token>            bytes a garbage-collection pass is removing
 //! ```
 //!
 //! Writes go to `uploads/`, are fsynced, then renamed into `blobs/` (and the directory fsynced), so a
 //! blob path never holds partial bytes. Upload ids and digests are validated before they get here,
 //! so no path can escape the root.
 
-use crate::{Appended, BlobError, BlobStore, ByteStream};
+use crate::{Appended, BlobError, BlobStore, ByteStream, FileInfo};
 use async_trait::async_trait;
 use bytes::{Bytes, BytesMut};
 use futures::StreamExt;
@@ -52,6 +53,14 @@ impl FsBlobStore {
             .join(d.algorithm().as_str())
             .join(&d.hex()[..2])
             .join(d.hex())
+    }
+
+    fn trash_path(&self, d: &Digest, token: u64) -> PathBuf {
+        self.root.join("trash").join(format!(
+            "{}-{}-{token:016x}",
+            d.algorithm().as_str(),
+            d.hex()
+        ))
     }
 
     fn upload_path(&self, id: &str) -> PathBuf {
@@ -261,6 +270,9 @@ impl BlobStore for FsBlobStore {
             let f = std::fs::File::open(&from)
                 .map_err(|e| not_found_as(e, BlobError::UploadNotFound))?;
             f.sync_all()?;
+            // The mtime says when the bytes reached their address: garbage collection leaves
+            // fresh bytes alone, since their upload may not be recorded yet.
+            f.set_modified(std::time::SystemTime::now())?;
             drop(f);
             let dir = to.parent().expect("blob path has a parent");
             std::fs::create_dir_all(dir)?;
@@ -285,6 +297,166 @@ impl BlobStore for FsBlobStore {
             _ => Ok(()),
         }
     }
+
+    async fn trash(&self, digest: &Digest, token: u64) -> Result<Option<FileInfo>, BlobError> {
+        let from = self.blob_path(digest);
+        let to = self.trash_path(digest, token);
+        blocking(move || {
+            std::fs::create_dir_all(to.parent().expect("trash path has a parent"))?;
+            match std::fs::rename(&from, &to) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+                Err(e) => return Err(e),
+            }
+            Ok(Some(file_info(&std::fs::metadata(&to)?)?))
+        })
+        .await
+    }
+
+    async fn restore(&self, digest: &Digest, token: u64) -> Result<bool, BlobError> {
+        let from = self.trash_path(digest, token);
+        let to = self.blob_path(digest);
+        blocking(move || {
+            let dir = to.parent().expect("blob path has a parent");
+            std::fs::create_dir_all(dir)?;
+            // A hard link never replaces an existing file, so a blob uploaded again meanwhile
+            // keeps its (identical) bytes and its fresh mtime.
+            let back = match std::fs::hard_link(&from, &to) {
+                Ok(()) => true,
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => false,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+                Err(e) => return Err(e),
+            };
+            if back {
+                sync_dir(dir)?;
+            }
+            remove_if_present(&from)?;
+            Ok(back)
+        })
+        .await
+    }
+
+    async fn purge_trash(&self, digest: &Digest, token: u64) -> Result<(), BlobError> {
+        let path = self.trash_path(digest, token);
+        blocking(move || remove_if_present(&path)).await
+    }
+
+    async fn list_trash(&self) -> Result<Vec<(Digest, u64)>, BlobError> {
+        let dir = self.root.join("trash");
+        blocking(move || {
+            let mut out = Vec::new();
+            for (name, _) in list_files(&dir)? {
+                // `<algorithm>-<hex>-<token>`; anything else is not ours and stays.
+                let mut parts = name.splitn(3, '-');
+                let (Some(alg), Some(hex), Some(token)) =
+                    (parts.next(), parts.next(), parts.next())
+                else {
+                    continue;
+                };
+                let (Ok(digest), Ok(token)) = (
+                    format!("{alg}:{hex}").parse::<Digest>(),
+                    u64::from_str_radix(token, 16),
+                ) else {
+                    continue;
+                };
+                out.push((digest, token));
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn list_blobs(&self) -> Result<Vec<(Digest, FileInfo)>, BlobError> {
+        let root = self.root.join("blobs");
+        blocking(move || {
+            let mut out = Vec::new();
+            for (alg, _) in list_dirs(&root)? {
+                for (prefix, _) in list_dirs(&root.join(&alg))? {
+                    for (hex, info) in list_files(&root.join(&alg).join(&prefix))? {
+                        // Only names that are digests count; a stray file is left alone.
+                        if let Ok(d) = format!("{alg}:{hex}").parse::<Digest>() {
+                            if d.hex().starts_with(prefix.as_str()) {
+                                out.push((d, info));
+                            }
+                        }
+                    }
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn list_uploads(&self) -> Result<Vec<(String, FileInfo)>, BlobError> {
+        let dir = self.root.join("uploads");
+        blocking(move || {
+            Ok(list_files(&dir)?
+                .into_iter()
+                .filter(|(id, _)| {
+                    !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                })
+                .collect())
+        })
+        .await
+    }
+}
+
+/// Runs filesystem work on the blocking pool.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> std::io::Result<T> + Send + 'static,
+) -> Result<T, BlobError> {
+    Ok(tokio::task::spawn_blocking(f)
+        .await
+        .map_err(std::io::Error::other)??)
+}
+
+fn remove_if_present(path: &Path) -> std::io::Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
+fn file_info(m: &std::fs::Metadata) -> std::io::Result<FileInfo> {
+    Ok(FileInfo {
+        size: m.len(),
+        modified: m.modified()?,
+    })
+}
+
+/// Entries of `dir` (empty when it does not exist) with UTF-8 names, split by whether they are
+/// directories.
+fn list_entries(dir: &Path, dirs: bool) -> std::io::Result<Vec<(String, FileInfo)>> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let mut out = Vec::new();
+    for entry in entries {
+        let entry = entry?;
+        let Ok(name) = entry.file_name().into_string() else {
+            continue;
+        };
+        // An entry removed while listing (an upload finishing, a blob being collected) is skipped.
+        let meta = match entry.metadata() {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e),
+        };
+        if meta.is_dir() == dirs {
+            out.push((name, file_info(&meta)?));
+        }
+    }
+    Ok(out)
+}
+
+fn list_files(dir: &Path) -> std::io::Result<Vec<(String, FileInfo)>> {
+    list_entries(dir, false)
+}
+
+fn list_dirs(dir: &Path) -> std::io::Result<Vec<(String, FileInfo)>> {
+    list_entries(dir, true)
 }
 
 #[cfg(test)]

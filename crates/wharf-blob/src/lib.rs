@@ -39,6 +39,15 @@ pub struct Appended {
     pub hasher: Hasher,
 }
 
+/// A file a garbage-collection listing found: its size and when its bytes were last placed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileInfo {
+    pub size: u64,
+    /// The modification time. `commit_upload` sets it, so it tells how long ago an upload put the
+    /// bytes at their address (an upload that has not been recorded yet may be behind it).
+    pub modified: std::time::SystemTime,
+}
+
 /// Content-addressed blob storage with upload scratch space.
 #[async_trait]
 pub trait BlobStore: Send + Sync + 'static {
@@ -76,4 +85,25 @@ pub trait BlobStore: Send + Sync + 'static {
 
     /// Removes a blob's bytes; absent blobs are not an error. Only garbage collection calls this.
     async fn delete(&self, digest: &Digest) -> Result<(), BlobError>;
+
+    /// Garbage collection: moves a blob's bytes out of its address into trash named by `token`;
+    /// `None` when nothing is at the address. The address is free for a new upload at once.
+    async fn trash(&self, digest: &Digest, token: u64) -> Result<Option<FileInfo>, BlobError>;
+
+    /// Garbage collection: puts trashed bytes back at their address, unless the address holds a
+    /// file again (same digest, same bytes), in which case the trash is dropped. Returns whether
+    /// the trashed bytes went back; absent trash is not an error.
+    async fn restore(&self, digest: &Digest, token: u64) -> Result<bool, BlobError>;
+
+    /// Garbage collection: deletes trashed bytes; absent trash is not an error.
+    async fn purge_trash(&self, digest: &Digest, token: u64) -> Result<(), BlobError>;
+
+    /// Garbage collection: what is in the trash (left there by a pass that stopped midway).
+    async fn list_trash(&self) -> Result<Vec<(Digest, u64)>, BlobError>;
+
+    /// Garbage collection: every stored blob. Nothing else lists the blob store.
+    async fn list_blobs(&self) -> Result<Vec<(Digest, FileInfo)>, BlobError>;
+
+    /// Garbage collection: every upload's scratch space, by upload id.
+    async fn list_uploads(&self) -> Result<Vec<(String, FileInfo)>, BlobError>;
 }

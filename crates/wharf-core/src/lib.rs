@@ -9,6 +9,7 @@ mod authz_cache;
 mod blobs;
 mod cache;
 mod error;
+mod gc;
 mod identity;
 mod images;
 pub use images::{ImageFailure, ImageId, ImageResult};
@@ -25,10 +26,12 @@ pub use manifests::PushedManifest;
 pub use repo::{AccountId, AccountIdError, Repo};
 pub use repositories::MAX_RESOURCE_TAGS;
 mod uploads;
+pub mod usage;
 
 pub use authz::{Access, Resource};
 pub use cache::ServedManifest;
 pub use error::CoreError;
+pub use gc::{GcOptions, GcReport};
 pub use uploads::UploadState;
 
 use std::collections::HashMap;

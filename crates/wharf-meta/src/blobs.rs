@@ -247,11 +247,16 @@ async fn record_in(tx: &mut Transaction<'_, Sqlite>, r: &BlobRecord) -> Result<(
         name: &r.name,
     };
     let repo_id = repos::ensure(tx, repo).await?;
+    // Recording an existing blob revives it: a collection pass that marked it must not delete
+    // it (see gc.rs), and its grace period starts again.
     sqlx::query(
-        "INSERT INTO blobs (digest, size, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+        "INSERT INTO blobs (digest, size, created_at, touched_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (digest) DO UPDATE SET touched_at = excluded.touched_at, gc_mark = NULL,
+         gc_marked_at = NULL",
     )
     .bind(&r.digest)
     .bind(r.size)
+    .bind(now())
     .bind(now())
     .execute(&mut **tx)
     .await?;

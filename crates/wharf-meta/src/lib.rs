@@ -7,6 +7,7 @@
 
 mod accounts;
 mod blobs;
+mod gc;
 mod identity;
 mod images;
 mod manifests;
@@ -15,13 +16,16 @@ mod registry;
 mod repo_settings;
 mod repos;
 mod uploads;
+mod usage;
 
+pub use gc::GcBlob;
 pub use identity::{AccessKeyRecord, UserRecord};
 pub use images::ImageRecord;
 pub use manifests::{NewManifest, PutOutcome, Referrer, StoredManifest, TagPage};
 pub use registry::TemplateRecord;
 pub use repo_settings::{RepoSettings, RepositoryRecord};
 pub use uploads::Upload;
+pub use usage::{AccountUsage, RepositoryUsage, ServerUsage, UsageFigures};
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;

@@ -3,7 +3,10 @@
 use sqlx::SqlitePool;
 
 /// Migrations in order; entry `i` brings the schema to version `i + 1`.
-const SQLITE: &[&str] = &[include_str!("../migrations/sqlite/0001_init.sql")];
+const SQLITE: &[&str] = &[
+    include_str!("../migrations/sqlite/0001_init.sql"),
+    include_str!("../migrations/sqlite/0002_gc.sql"),
+];
 
 pub(crate) async fn apply(pool: &SqlitePool) -> Result<(), sqlx::Error> {
     let mut conn = pool.acquire().await?;

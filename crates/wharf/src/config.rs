@@ -15,10 +15,14 @@ pub struct RawConfig {
     pub log_format: Option<String>,
     pub upload_max_age_secs: Option<u64>,
     pub upload_purge_interval_secs: Option<u64>,
+    pub gc_interval_secs: Option<u64>,
+    pub gc_grace_secs: Option<u64>,
     pub shutdown_timeout_secs: Option<u64>,
     pub region: Option<String>,
     pub public_host: Option<String>,
     pub registry_domain: Option<String>,
+    pub price_per_gb_month: Option<f64>,
+    pub free_gb_month: Option<f64>,
 }
 
 impl RawConfig {
@@ -40,16 +44,29 @@ impl RawConfig {
                 })
                 .transpose()
         };
+        let decimal = |key: &str| -> anyhow::Result<Option<f64>> {
+            get(key)
+                .map(|v| {
+                    v.trim()
+                        .parse::<f64>()
+                        .with_context(|| format!("{key}={v:?} is not a number"))
+                })
+                .transpose()
+        };
         Ok(RawConfig {
             data_dir: get("WHARF_DATA_DIR").map(PathBuf::from),
             listen: get("WHARF_LISTEN"),
             log_format: get("WHARF_LOG_FORMAT"),
             upload_max_age_secs: num("WHARF_UPLOAD_MAX_AGE_SECS")?,
             upload_purge_interval_secs: num("WHARF_UPLOAD_PURGE_INTERVAL_SECS")?,
+            gc_interval_secs: num("WHARF_GC_INTERVAL_SECS")?,
+            gc_grace_secs: num("WHARF_GC_GRACE_SECS")?,
             shutdown_timeout_secs: num("WHARF_SHUTDOWN_TIMEOUT_SECS")?,
             region: get("WHARF_REGION"),
             public_host: get("WHARF_PUBLIC_HOST"),
             registry_domain: get("WHARF_REGISTRY_DOMAIN"),
+            price_per_gb_month: decimal("WHARF_PRICE_PER_GB_MONTH")?,
+            free_gb_month: decimal("WHARF_FREE_GB_MONTH")?,
         })
     }
 
@@ -63,10 +80,14 @@ impl RawConfig {
             upload_purge_interval_secs: over
                 .upload_purge_interval_secs
                 .or(self.upload_purge_interval_secs),
+            gc_interval_secs: over.gc_interval_secs.or(self.gc_interval_secs),
+            gc_grace_secs: over.gc_grace_secs.or(self.gc_grace_secs),
             shutdown_timeout_secs: over.shutdown_timeout_secs.or(self.shutdown_timeout_secs),
             region: over.region.or(self.region),
             public_host: over.public_host.or(self.public_host),
             registry_domain: over.registry_domain.or(self.registry_domain),
+            price_per_gb_month: over.price_per_gb_month.or(self.price_per_gb_month),
+            free_gb_month: over.free_gb_month.or(self.free_gb_month),
         }
     }
 }
@@ -86,6 +107,11 @@ pub struct Settings {
     pub log_format: LogFormat,
     pub upload_max_age_secs: u64,
     pub upload_purge_interval_secs: u64,
+    /// Seconds between garbage-collection passes of the server.
+    pub gc_interval_secs: u64,
+    /// Seconds an unreferenced blob or orphan file is kept before collection, so an upload in
+    /// flight never loses a blob it is about to reference.
+    pub gc_grace_secs: u64,
     pub shutdown_timeout_secs: u64,
     /// The AWS region Wharf answers as (ARNs, repository URIs).
     pub region: String,
@@ -93,6 +119,8 @@ pub struct Settings {
     pub public_host: String,
     /// With a domain, accounts are routed by `Host: <account>.dkr.ecr.<region>.<domain>`.
     pub registry_domain: Option<String>,
+    /// Storage price for `wharf usage` (default ECR's $0.10 per GB-month, 0.5 GB-month free).
+    pub pricing: wharf_core::usage::Pricing,
 }
 
 /// A DNS name or `host:port`: letters, digits, dots, dashes, one optional port.
@@ -152,7 +180,18 @@ impl TryFrom<RawConfig> for Settings {
                 bail!("registry_domain = {d:?} must be a DNS domain such as registry.example.com");
             }
         }
+        let amount = |name: &str, v: Option<f64>, default: f64| -> anyhow::Result<f64> {
+            match v.unwrap_or(default) {
+                v if v.is_finite() && v >= 0.0 => Ok(v),
+                v => bail!("{name} = {v} must be a number of at least 0"),
+            }
+        };
+        let pricing = wharf_core::usage::Pricing {
+            price_per_gb_month: amount("price_per_gb_month", raw.price_per_gb_month, 0.10)?,
+            free_gb_month: amount("free_gb_month", raw.free_gb_month, 0.5)?,
+        };
         Ok(Settings {
+            pricing,
             region,
             public_host,
             registry_domain: raw.registry_domain,
@@ -169,6 +208,9 @@ impl TryFrom<RawConfig> for Settings {
                 raw.upload_purge_interval_secs,
                 600,
             )?,
+            gc_interval_secs: positive("gc_interval_secs", raw.gc_interval_secs, 3600)?,
+            // No grace would let a pass remove bytes an upload has stored but not yet recorded.
+            gc_grace_secs: positive("gc_grace_secs", raw.gc_grace_secs, 600)?,
             shutdown_timeout_secs: positive(
                 "shutdown_timeout_secs",
                 raw.shutdown_timeout_secs,
@@ -196,6 +238,37 @@ mod tests {
         assert_eq!(s.data_dir, PathBuf::from("./wharf-data"));
         assert_eq!(s.listen.to_string(), "127.0.0.1:5000");
         assert_eq!(s.upload_max_age_secs, 86400);
+        assert_eq!(s.pricing, wharf_core::usage::Pricing::default());
+    }
+
+    #[test]
+    fn pricing() {
+        let envs = RawConfig::from_env(env(&[
+            ("WHARF_PRICE_PER_GB_MONTH", "0.25"),
+            ("WHARF_FREE_GB_MONTH", "0"),
+        ]))
+        .unwrap();
+        let s = Settings::try_from(envs).unwrap();
+        assert_eq!(s.pricing.price_per_gb_month, 0.25);
+        assert_eq!(s.pricing.free_gb_month, 0.0);
+        let bad = |raw: RawConfig| format!("{:#}", Settings::try_from(raw).unwrap_err());
+        assert!(bad(RawConfig {
+            price_per_gb_month: Some(-1.0),
+            ..Default::default()
+        })
+        .contains("price_per_gb_month"));
+        assert!(bad(RawConfig {
+            free_gb_month: Some(f64::NAN),
+            ..Default::default()
+        })
+        .contains("free_gb_month"));
+        let e = RawConfig::from_env(env(&[("WHARF_FREE_GB_MONTH", "lots")])).unwrap_err();
+        assert!(format!("{e:#}").contains("WHARF_FREE_GB_MONTH"));
+        let file: RawConfig = toml::from_str("price_per_gb_month = 0.2").unwrap();
+        assert_eq!(
+            Settings::try_from(file).unwrap().pricing.price_per_gb_month,
+            0.2
+        );
     }
 
     #[test]
@@ -236,5 +309,21 @@ mod tests {
         let e = RawConfig::from_env(env(&[("WHARF_UPLOAD_MAX_AGE_SECS", "soon")])).unwrap_err();
         assert!(format!("{e:#}").contains("WHARF_UPLOAD_MAX_AGE_SECS"));
         assert!(toml::from_str::<RawConfig>("lisen = \"x\"").is_err());
+    }
+
+    #[test]
+    fn gc_settings() {
+        let s = Settings::try_from(RawConfig::default()).unwrap();
+        assert_eq!((s.gc_interval_secs, s.gc_grace_secs), (3600, 600));
+        let envs = RawConfig::from_env(env(&[
+            ("WHARF_GC_INTERVAL_SECS", "60"),
+            ("WHARF_GC_GRACE_SECS", "5"),
+        ]))
+        .unwrap();
+        let s = Settings::try_from(envs).unwrap();
+        assert_eq!((s.gc_interval_secs, s.gc_grace_secs), (60, 5));
+        let zero = RawConfig::from_env(env(&[("WHARF_GC_GRACE_SECS", "0")])).unwrap();
+        let e = Settings::try_from(zero).unwrap_err();
+        assert!(format!("{e:#}").contains("gc_grace_secs"));
     }
 }

@@ -2,7 +2,9 @@
 
 mod admin;
 mod config;
+mod gc;
 mod serve;
+mod usage;
 
 use clap::{Parser, Subcommand};
 use config::{LogFormat, RawConfig, Settings};
@@ -37,6 +39,26 @@ enum Command {
         data_dir: Option<PathBuf>,
         #[command(subcommand)]
         command: admin::AdminCommand,
+    },
+    /// Reclaim unreferenced blobs, abandoned uploads and orphan files (safe while serving).
+    Gc {
+        /// Directory holding blobs and metadata [default: ./wharf-data].
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Report what would be freed without freeing anything.
+        #[arg(long)]
+        dry_run: bool,
+        /// Report as a table or as JSON.
+        #[arg(long, value_enum, default_value = "table")]
+        format: gc::ReportFormat,
+    },
+    /// Storage usage per repository and account, with ECR's monthly cost and what dedup saves.
+    Usage {
+        /// Directory holding blobs and metadata [default: ./wharf-data].
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        #[command(flatten)]
+        args: usage::UsageArgs,
     },
 }
 
@@ -84,6 +106,34 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 .with_env_filter("warn")
                 .init();
             tokio::runtime::Runtime::new()?.block_on(admin::run(s, command))
+        }
+        Command::Gc {
+            data_dir,
+            dry_run,
+            format,
+        } => {
+            let flags = RawConfig {
+                data_dir,
+                ..RawConfig::default()
+            };
+            let s = settings(cli.config.as_ref(), flags)?;
+            tracing_subscriber::fmt()
+                .with_writer(std::io::stderr)
+                .with_env_filter("warn")
+                .init();
+            tokio::runtime::Runtime::new()?.block_on(gc::run(s, dry_run, format))
+        }
+        Command::Usage { data_dir, args } => {
+            let flags = RawConfig {
+                data_dir,
+                ..RawConfig::default()
+            };
+            let s = settings(cli.config.as_ref(), flags)?;
+            tracing_subscriber::fmt()
+                .with_writer(std::io::stderr)
+                .with_env_filter("warn")
+                .init();
+            tokio::runtime::Runtime::new()?.block_on(usage::run(s, args))
         }
     }
 }

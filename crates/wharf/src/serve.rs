@@ -84,6 +84,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         settings.upload_max_age_secs,
         settings.upload_purge_interval_secs,
     ));
+    let gc = tokio::spawn(crate::gc::interval(registry.clone(), settings.clone()));
     let ecr = EcrSettings {
         region: settings.region.clone(),
         public_host: settings.public_host.clone(),
@@ -108,6 +109,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         }
     }
     purge.abort();
+    gc.abort();
     meta.close().await;
     tracing::info!("wharf stopped");
     Ok(())

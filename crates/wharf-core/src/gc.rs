@@ -1,0 +1,273 @@
+//! Online garbage collection: reclaims blobs no manifest references, abandoned upload sessions,
+//! and orphan files (scratch space without a session, blob bytes without a row), while the
+//! registry keeps serving. No lock is held across IO and no request ever waits for a pass.
+//!
+//! One pass, for each batch of garbage blobs (see `wharf_meta::gc` for what garbage is):
+//!
+//! 1. mark the batch with the pass's random token, in one short transaction;
+//! 2. move each blob's bytes into trash (a rename; the address is free for a new upload at once);
+//! 3. if the trashed bytes were placed less than the grace period ago, an upload put them there
+//!    and has not recorded them yet: put them back and unmark;
+//! 4. otherwise delete the row in a transaction that checks the token is still there and no
+//!    manifest references the blob. If it did, drop the trash; if the blob was revived
+//!    meanwhile (`record_blob` clears the token), put the bytes back unless the address holds
+//!    them again.
+//!
+//! Content addressing is what makes this safe without locks: any file at a digest's address has
+//! the same bytes, so putting bytes back, or dropping trash because the address is filled again,
+//! never changes what a row points at. Bytes are only deleted after the transaction that removed
+//! the last row pointing at them committed.
+//!
+//! The lease in SQL keeps two passes (the server's interval job, `wharf gc`) from running at once;
+//! the protocol stays safe without it, the lease only avoids wasted work. A pass that stopped
+//! midway leaves marks (retaken after the lease TTL) and trash, which the next pass puts back or
+//! drops depending on whether a row still names the blob.
+
+use crate::{CoreError, Registry};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use wharf_oci::Digest;
+
+/// Garbage blobs marked per transaction.
+const BATCH: i64 = 256;
+/// How long a pass's lease (and its marks) stay valid without renewal.
+const LEASE_SECS: i64 = 300;
+
+/// What a pass is allowed to do.
+#[derive(Debug, Clone, Copy)]
+pub struct GcOptions {
+    /// Unreferenced blobs and orphan files younger than this are kept.
+    pub grace: Duration,
+    /// Upload sessions untouched for this long are abandoned.
+    pub upload_max_age: Duration,
+    /// Report what would be freed without changing anything.
+    pub dry_run: bool,
+}
+
+/// What a pass freed (or, in a dry run, would free).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GcReport {
+    /// Unreferenced blobs removed, and their bytes.
+    pub blobs: u64,
+    pub blob_bytes: u64,
+    /// Upload sessions purged (abandoned) plus scratch files without a session, and their bytes.
+    pub uploads: u64,
+    pub upload_bytes: u64,
+    /// Blob files no row names, and their bytes.
+    pub orphans: u64,
+    pub orphan_bytes: u64,
+    /// Blobs marked but kept: recorded or referenced again while the pass ran, or placed by an
+    /// upload that had not been recorded yet.
+    pub revived: u64,
+    /// Whether the pass ran; `false` when another pass held the lease.
+    pub ran: bool,
+}
+
+fn unix_secs(t: SystemTime) -> i64 {
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// A random, non-zero token naming one pass (its marks, lease and trash files).
+fn new_token() -> Result<u64, CoreError> {
+    let mut b = [0u8; 8];
+    getrandom::fill(&mut b).map_err(|e| CoreError::Internal(e.to_string()))?;
+    Ok((u64::from_le_bytes(b) >> 1) | 1)
+}
+
+/// Whether a file was placed at least `grace` ago (a clock step backwards reads as fresh).
+fn older_than(modified: SystemTime, grace: Duration) -> bool {
+    SystemTime::now()
+        .duration_since(modified)
+        .is_ok_and(|age| age >= grace)
+}
+
+impl Registry {
+    /// Runs one garbage-collection pass.
+    pub async fn collect_garbage(&self, opts: GcOptions) -> Result<GcReport, CoreError> {
+        if opts.dry_run {
+            return self.gc_dry_run(opts).await;
+        }
+        let token = new_token()?;
+        if !self.meta.gc_acquire_lease(token, LEASE_SECS).await? {
+            return Ok(GcReport::default());
+        }
+        let result = self.gc_pass(token, opts).await;
+        if let Err(e) = self.meta.gc_release_lease(token).await {
+            tracing::warn!(error = %e, "releasing the garbage-collection lease failed");
+        }
+        result
+    }
+
+    async fn gc_pass(&self, token: u64, opts: GcOptions) -> Result<GcReport, CoreError> {
+        let mut report = GcReport {
+            ran: true,
+            ..GcReport::default()
+        };
+        self.gc_recover_trash().await?;
+        self.gc_uploads(opts, &mut report).await?;
+
+        // Unreferenced blobs, batch by batch in digest order.
+        let mut after: Option<Digest> = None;
+        loop {
+            let now = unix_secs(SystemTime::now());
+            let cutoff = now - opts.grace.as_secs() as i64;
+            let batch = self
+                .meta
+                .gc_mark(token, cutoff, now - LEASE_SECS, after.as_ref(), BATCH)
+                .await?;
+            for blob in &batch {
+                self.gc_collect_one(token, &blob.digest, blob.size, opts.grace, &mut report)
+                    .await?;
+            }
+            match batch.last() {
+                Some(last) if batch.len() as i64 == BATCH => after = Some(last.digest.clone()),
+                _ => break,
+            }
+            self.meta.gc_acquire_lease(token, LEASE_SECS).await?;
+        }
+
+        // Blob files no row names: a crash between an upload's rename and its record.
+        for (digest, info) in self.blobs.list_blobs().await? {
+            if !older_than(info.modified, opts.grace) || self.meta.blob_recorded(&digest).await? {
+                continue;
+            }
+            let Some(trashed) = self.blobs.trash(&digest, token).await? else {
+                continue;
+            };
+            if older_than(trashed.modified, opts.grace) && !self.meta.blob_recorded(&digest).await?
+            {
+                self.blobs.purge_trash(&digest, token).await?;
+                report.orphans += 1;
+                report.orphan_bytes += trashed.size;
+            } else {
+                self.blobs.restore(&digest, token).await?;
+            }
+        }
+        Ok(report)
+    }
+
+    /// Steps 2–4 of the protocol for one marked blob.
+    async fn gc_collect_one(
+        &self,
+        token: u64,
+        digest: &Digest,
+        size: u64,
+        grace: Duration,
+        report: &mut GcReport,
+    ) -> Result<(), CoreError> {
+        let trashed = self.blobs.trash(digest, token).await?;
+        if let Some(t) = &trashed {
+            if !older_than(t.modified, grace) {
+                // Fresh bytes: an upload of this digest is between its rename and its record.
+                self.blobs.restore(digest, token).await?;
+                self.meta.gc_unmark(digest, token).await?;
+                report.revived += 1;
+                return Ok(());
+            }
+        }
+        // Absent bytes (a row without a file is already broken) are swept all the same.
+        let swept = match self.meta.gc_sweep(digest, token).await {
+            Ok(swept) => swept,
+            Err(e) => {
+                // The row is still there: its bytes must be too.
+                if trashed.is_some() {
+                    self.blobs.restore(digest, token).await?;
+                }
+                return Err(e.into());
+            }
+        };
+        if swept {
+            if trashed.is_some() {
+                self.blobs.purge_trash(digest, token).await?;
+            }
+            report.blobs += 1;
+            report.blob_bytes += trashed.map_or(size, |t| t.size);
+        } else {
+            if trashed.is_some() {
+                self.blobs.restore(digest, token).await?;
+            }
+            report.revived += 1;
+        }
+        Ok(())
+    }
+
+    /// Puts back or drops what an interrupted pass left in the trash: bytes a row still names go
+    /// back (unless the address holds them again), the rest is dropped.
+    async fn gc_recover_trash(&self) -> Result<(), CoreError> {
+        for (digest, token) in self.blobs.list_trash().await? {
+            if self.meta.blob_recorded(&digest).await? {
+                let back = self.blobs.restore(&digest, token).await?;
+                tracing::info!(%digest, back, "recovered blob bytes from an interrupted collection");
+            } else {
+                self.blobs.purge_trash(&digest, token).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Abandoned upload sessions, and scratch files without a session (monolithic pushes record
+    /// none; a crash can leave either).
+    async fn gc_uploads(&self, opts: GcOptions, report: &mut GcReport) -> Result<(), CoreError> {
+        let now = unix_secs(SystemTime::now());
+        let stale = self
+            .meta
+            .stale_uploads(now - opts.upload_max_age.as_secs() as i64)
+            .await?;
+        let mut bytes = 0;
+        for id in &stale {
+            bytes += self.blobs.upload_size(id).await?.unwrap_or(0);
+        }
+        let purged = if opts.dry_run {
+            stale.len()
+        } else {
+            self.purge_stale_uploads(opts.upload_max_age.as_secs())
+                .await?
+        };
+        report.uploads += purged as u64;
+        report.upload_bytes += bytes;
+        for (id, info) in self.blobs.list_uploads().await? {
+            if !older_than(info.modified, opts.grace) || self.meta.upload(&id).await?.is_some() {
+                continue;
+            }
+            if !opts.dry_run {
+                self.blobs.delete_upload(&id).await?;
+            }
+            report.uploads += 1;
+            report.upload_bytes += info.size;
+        }
+        Ok(())
+    }
+
+    /// Counts what a pass would free, changing nothing.
+    async fn gc_dry_run(&self, opts: GcOptions) -> Result<GcReport, CoreError> {
+        let mut report = GcReport {
+            ran: true,
+            ..GcReport::default()
+        };
+        let cutoff = unix_secs(SystemTime::now()) - opts.grace.as_secs() as i64;
+        let mut after: Option<Digest> = None;
+        loop {
+            let batch = self
+                .meta
+                .gc_candidates(cutoff, after.as_ref(), BATCH)
+                .await?;
+            for b in &batch {
+                report.blobs += 1;
+                report.blob_bytes += b.size;
+            }
+            match batch.last() {
+                Some(last) if batch.len() as i64 == BATCH => after = Some(last.digest.clone()),
+                _ => break,
+            }
+        }
+        self.gc_uploads(opts, &mut report).await?;
+        for (digest, info) in self.blobs.list_blobs().await? {
+            if older_than(info.modified, opts.grace) && !self.meta.blob_recorded(&digest).await? {
+                report.orphans += 1;
+                report.orphan_bytes += info.size;
+            }
+        }
+        Ok(report)
+    }
+}
