@@ -114,22 +114,47 @@ impl Registry {
         Ok(Ok(image))
     }
 
-    /// Notes that an image was pulled now (ECR's `lastRecordedPullTime`). Like ECR, the time is
-    /// recorded at most once per `PULL_RECORD_INTERVAL` per image, so pulls stay free of writes.
-    pub async fn record_pull(&self, repo: &Repo, digest: &Digest) -> Result<(), CoreError> {
+    /// Whether a pull of this image is due to be recorded (ECR's `lastRecordedPullTime`): like ECR,
+    /// the time is recorded at most once per `PULL_RECORD_INTERVAL` per image.
+    fn pull_due(&self, repo: &Repo, digest: &Digest) -> bool {
         let key = (repo.qualified(), digest.clone());
         if self
             .pulls
             .get(&key)
             .is_some_and(|at| at.elapsed() < PULL_RECORD_INTERVAL)
         {
-            return Ok(());
+            return false;
         }
         self.pulls.insert(key, Instant::now());
+        true
+    }
+
+    /// Records a pull now, when one is due, and waits for the write.
+    pub async fn record_pull(&self, repo: &Repo, digest: &Digest) -> Result<(), CoreError> {
+        if !self.pull_due(repo, digest) {
+            return Ok(());
+        }
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs() as i64)
             .unwrap_or(0);
         Ok(self.meta.record_pull(repo.key(), digest, now).await?)
+    }
+
+    /// Records a pull when one is due, off the request path: `/v2/` pulls neither write nor wait.
+    pub fn note_pull(&self, repo: &Repo, digest: &Digest) {
+        if !self.pull_due(repo, digest) {
+            return;
+        }
+        let (meta, repo, digest) = (self.meta.clone(), repo.clone(), digest.clone());
+        tokio::spawn(async move {
+            let now = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_secs() as i64)
+                .unwrap_or(0);
+            if let Err(e) = meta.record_pull(repo.key(), &digest, now).await {
+                tracing::warn!(error = %e, "recording a pull failed");
+            }
+        });
     }
 }

@@ -83,57 +83,56 @@ fn init_logging(format: LogFormat) {
     }
 }
 
+/// Settings for an offline command (`admin`, `gc`, `usage`): only the data directory comes from
+/// flags; warnings go to stderr so the command's own output stays clean.
+fn offline(
+    config: Option<&PathBuf>,
+    data_dir: Option<PathBuf>,
+) -> anyhow::Result<(Settings, tokio::runtime::Runtime)> {
+    let s = settings(
+        config,
+        RawConfig {
+            data_dir,
+            ..RawConfig::default()
+        },
+    )?;
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter("warn")
+        .init();
+    Ok((s, tokio::runtime::Runtime::new()?))
+}
+
 fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = cli.config.as_ref();
     match cli.command {
         Command::Serve { data_dir, listen } => {
-            let flags = RawConfig {
-                data_dir,
-                listen,
-                ..RawConfig::default()
-            };
-            let s = settings(cli.config.as_ref(), flags)?;
+            let s = settings(
+                config,
+                RawConfig {
+                    data_dir,
+                    listen,
+                    ..RawConfig::default()
+                },
+            )?;
             init_logging(s.log_format);
             tokio::runtime::Runtime::new()?.block_on(serve::run(s))
         }
         Command::Admin { data_dir, command } => {
-            let flags = RawConfig {
-                data_dir,
-                ..RawConfig::default()
-            };
-            let s = settings(cli.config.as_ref(), flags)?;
-            tracing_subscriber::fmt()
-                .with_writer(std::io::stderr)
-                .with_env_filter("warn")
-                .init();
-            tokio::runtime::Runtime::new()?.block_on(admin::run(s, command))
+            let (s, rt) = offline(config, data_dir)?;
+            rt.block_on(admin::run(s, command))
         }
         Command::Gc {
             data_dir,
             dry_run,
             format,
         } => {
-            let flags = RawConfig {
-                data_dir,
-                ..RawConfig::default()
-            };
-            let s = settings(cli.config.as_ref(), flags)?;
-            tracing_subscriber::fmt()
-                .with_writer(std::io::stderr)
-                .with_env_filter("warn")
-                .init();
-            tokio::runtime::Runtime::new()?.block_on(gc::run(s, dry_run, format))
+            let (s, rt) = offline(config, data_dir)?;
+            rt.block_on(gc::run(s, dry_run, format))
         }
         Command::Usage { data_dir, args } => {
-            let flags = RawConfig {
-                data_dir,
-                ..RawConfig::default()
-            };
-            let s = settings(cli.config.as_ref(), flags)?;
-            tracing_subscriber::fmt()
-                .with_writer(std::io::stderr)
-                .with_env_filter("warn")
-                .init();
-            tokio::runtime::Runtime::new()?.block_on(usage::run(s, args))
+            let (s, rt) = offline(config, data_dir)?;
+            rt.block_on(usage::run(s, args))
         }
     }
 }

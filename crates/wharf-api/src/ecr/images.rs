@@ -183,11 +183,7 @@ pub struct DescribeImages {
 pub async fn describe_images(ctx: &Ctx<'_>, input: DescribeImages) -> Result<Value, EcrError> {
     let repo = ctx.repo(input.registry_id.as_deref(), &input.repository_name)?;
     ctx.authorize("ecr:DescribeImages", &repo).await?;
-    ctx.state
-        .registry
-        .repository(&repo)
-        .await
-        .map_err(|e| ctx.core_error(e, &repo))?;
+    ctx.require_repo(&repo).await?;
     if let Some(ids) = input.image_ids {
         if input.next_token.is_some() || input.max_results.is_some() {
             return Err(EcrError::invalid(
@@ -242,11 +238,7 @@ pub struct BatchGetImage {
 pub async fn batch_get_image(ctx: &Ctx<'_>, input: BatchGetImage) -> Result<Value, EcrError> {
     let repo = ctx.repo(input.registry_id.as_deref(), &input.repository_name)?;
     ctx.authorize("ecr:BatchGetImage", &repo).await?;
-    ctx.state
-        .registry
-        .repository(&repo)
-        .await
-        .map_err(|e| ctx.core_error(e, &repo))?;
+    ctx.require_repo(&repo).await?;
     let mut images = Vec::new();
     let mut failures = Vec::new();
     for id in &input.image_ids {
@@ -311,11 +303,7 @@ pub struct BatchDeleteImage {
 pub async fn batch_delete_image(ctx: &Ctx<'_>, input: BatchDeleteImage) -> Result<Value, EcrError> {
     let repo = ctx.repo(input.registry_id.as_deref(), &input.repository_name)?;
     ctx.authorize("ecr:BatchDeleteImage", &repo).await?;
-    ctx.state
-        .registry
-        .repository(&repo)
-        .await
-        .map_err(|e| ctx.core_error(e, &repo))?;
+    ctx.require_repo(&repo).await?;
     let mut deleted = Vec::new();
     let mut failures = Vec::new();
     for id in &input.image_ids {
@@ -452,11 +440,7 @@ pub async fn list_image_referrers(
             "Invalid parameter at 'subjectId.imageDigest' failed to satisfy constraint: '{e}'"
         ))
     })?;
-    ctx.state
-        .registry
-        .repository(&repo)
-        .await
-        .map_err(|e| ctx.core_error(e, &repo))?;
+    ctx.require_repo(&repo).await?;
     let all = ctx
         .state
         .registry

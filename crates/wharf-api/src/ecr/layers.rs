@@ -61,11 +61,7 @@ pub struct UploadLayerPart {
 pub async fn upload_layer_part(ctx: &Ctx<'_>, input: UploadLayerPart) -> Result<Value, EcrError> {
     let repo = ctx.repo(input.registry_id.as_deref(), &input.repository_name)?;
     ctx.authorize("ecr:UploadLayerPart", &repo).await?;
-    ctx.state
-        .registry
-        .repository(&repo)
-        .await
-        .map_err(|e| ctx.core_error(e, &repo))?;
+    ctx.require_repo(&repo).await?;
     let bytes = STANDARD
         .decode(input.layer_part_blob.as_bytes())
         .map_err(|_| EcrError::invalid("Invalid parameter at 'layerPartBlob' failed to satisfy constraint: 'must be base64'"))?;
@@ -135,11 +131,7 @@ pub async fn complete_layer_upload(
 ) -> Result<Value, EcrError> {
     let repo = ctx.repo(input.registry_id.as_deref(), &input.repository_name)?;
     ctx.authorize("ecr:CompleteLayerUpload", &repo).await?;
-    ctx.state
-        .registry
-        .repository(&repo)
-        .await
-        .map_err(|e| ctx.core_error(e, &repo))?;
+    ctx.require_repo(&repo).await?;
     let [digest] = input.layer_digests.as_slice() else {
         return Err(EcrError::invalid("Invalid parameter at 'layerDigests' failed to satisfy constraint: 'exactly one digest is required'"));
     };
@@ -207,11 +199,7 @@ pub async fn batch_check_layer_availability(
     let repo = ctx.repo(input.registry_id.as_deref(), &input.repository_name)?;
     ctx.authorize("ecr:BatchCheckLayerAvailability", &repo)
         .await?;
-    ctx.state
-        .registry
-        .repository(&repo)
-        .await
-        .map_err(|e| ctx.core_error(e, &repo))?;
+    ctx.require_repo(&repo).await?;
     let mut layers = Vec::new();
     let mut failures = Vec::new();
     for raw in &input.layer_digests {
@@ -256,11 +244,7 @@ pub async fn get_download_url_for_layer(
             "Invalid parameter at 'layerDigest' failed to satisfy constraint: '{e}'"
         ))
     })?;
-    ctx.state
-        .registry
-        .repository(&repo)
-        .await
-        .map_err(|e| ctx.core_error(e, &repo))?;
+    ctx.require_repo(&repo).await?;
     if ctx.state.registry.blob_size(&repo, &digest).await.is_err() {
         return Err(EcrError::new(
             "LayersNotFoundException",

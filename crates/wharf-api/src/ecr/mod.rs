@@ -80,6 +80,18 @@ impl Ctx<'_> {
         self.repo(Some(account), name).map_err(|_| bad())
     }
 
+    /// Fails with `RepositoryNotFoundException` unless the repository exists.
+    pub async fn require_repo(
+        &self,
+        repo: &Repo,
+    ) -> Result<wharf_meta::RepositoryRecord, EcrError> {
+        self.state
+            .registry
+            .repository(repo)
+            .await
+            .map_err(|e| self.core_error(e, repo))
+    }
+
     fn access<'b>(&'b self, action: &'b str, resource: Resource<'b>) -> Access<'b> {
         Access {
             principal: &self.principal,

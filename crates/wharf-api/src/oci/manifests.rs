@@ -137,14 +137,8 @@ async fn get(
             ),
         ));
     }
-    // Record the pull for lastRecordedPullTime off the request path (throttled per image).
     if req.method == Method::GET {
-        let (registry, repo, digest) = (state.registry.clone(), name.clone(), m.digest.clone());
-        tokio::spawn(async move {
-            if let Err(e) = registry.record_pull(&repo, &digest).await {
-                tracing::warn!(error = %e, "recording a pull failed");
-            }
-        });
+        state.registry.note_pull(name, &m.digest);
     }
     let len = m.body.len();
     let body = if is_head(req) {
