@@ -240,8 +240,8 @@ def _():
     h, _, _ = sigv4_headers("DescribeRepositories", body, KEY, SECRET)
     status, _, out = raw_ecr("DescribeRepositories", body, h)
     eq((status, out.get("__type")), (400, "SerializationException"), f"response {out!r}")
-    e = expect_error("UnsupportedOperationException", ADMIN.get_lifecycle_policy, repositoryName="e2e/whatever")
-    contains(e["Error"]["Message"], "GetLifecyclePolicy", "unimplemented-operation message")
+    e = expect_error("UnsupportedOperationException", ADMIN.describe_pull_through_cache_rules)
+    contains(e["Error"]["Message"], "DescribePullThroughCacheRules", "unimplemented-operation message")
 
 
 # ================================================================================================

@@ -48,6 +48,13 @@ pub enum CoreError {
     TemplateAlreadyExists,
     #[error("template not found")]
     TemplateNotFound,
+    #[error("lifecycle policy does not exist")]
+    LifecyclePolicyNotFound,
+    #[error("lifecycle policy preview does not exist")]
+    LifecyclePolicyPreviewNotFound,
+    /// The image cannot move to the requested storage class; the message says why.
+    #[error("{0}")]
+    StorageClassUpdateNotSupported(String),
     /// The principal may not do this; the message is AWS's.
     #[error("{0}")]
     AccessDenied(String),
@@ -62,6 +69,7 @@ impl From<wharf_meta::MetaError> for CoreError {
         match e {
             wharf_meta::MetaError::RepositoryNotFound => CoreError::NameUnknown,
             wharf_meta::MetaError::TooManyTags => CoreError::TooManyTags,
+            wharf_meta::MetaError::BlobNotFound => CoreError::BlobUnknown,
             wharf_meta::MetaError::MissingReferences { blobs, manifests } => {
                 CoreError::ManifestBlobUnknown { blobs, manifests }
             }

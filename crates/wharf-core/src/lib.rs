@@ -12,7 +12,10 @@ mod error;
 mod gc;
 mod identity;
 mod images;
+mod lifecycle;
 pub use images::{ImageFailure, ImageId, ImageResult};
+pub use lifecycle::{plan as lifecycle_plan, LifecycleOutcome, LifecyclePreview, PlannedAction};
+pub use wharf_lifecycle::{Action as LifecycleAction, LifecyclePolicy, StorageClass};
 mod manifests;
 pub mod mutability;
 pub use identity::{
@@ -21,6 +24,7 @@ pub use identity::{
 };
 mod repo;
 mod repositories;
+mod storage_class;
 pub mod templates;
 pub use manifests::PushedManifest;
 pub use repo::{AccountId, AccountIdError, Repo};

@@ -21,6 +21,8 @@ pub struct PushedManifest {
     pub inserted: bool,
     /// A tag was created or moved.
     pub tags_changed: bool,
+    /// The manifest was archived and this push restored it.
+    pub restored: bool,
 }
 
 impl Registry {
@@ -105,6 +107,7 @@ impl Registry {
             media_type: manifest.media_type,
             inserted: outcome.inserted,
             tags_changed: outcome.tags_changed,
+            restored: outcome.restored,
         })
     }
 

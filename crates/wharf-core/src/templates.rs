@@ -109,6 +109,9 @@ impl Registry {
                         .set_repository_policy(repo.key(), Some(&p))
                         .await?;
                 }
+                if let Some(l) = body["lifecyclePolicy"].as_str().filter(|l| !l.is_empty()) {
+                    self.meta.set_lifecycle_policy(repo.key(), Some(l)).await?;
+                }
                 self.forget_repo_authz(repo);
                 tracing::info!(repository = %repo.qualified(), "created repository on push from a template");
                 Ok(record)

@@ -265,12 +265,13 @@ impl Registry {
             }
         };
         match size {
-            Some(size) => {
-                self.meta
-                    .record_blob(repo.key(), digest, size, None)
-                    .await?;
-                Ok(true)
-            }
+            // Linking fails when a collection pass removed the blob since the lookup: then the
+            // mount is refused and the client uploads the bytes instead.
+            Some(size) => match self.meta.link_existing_blob(repo.key(), digest, size).await {
+                Ok(()) => Ok(true),
+                Err(wharf_meta::MetaError::BlobNotFound) => Ok(false),
+                Err(e) => Err(e.into()),
+            },
             None => Ok(false),
         }
     }

@@ -24,6 +24,8 @@ struct BlobRecord {
     digest: String,
     size: i64,
     upload: Option<String>,
+    /// Link an existing blob only (a mount): never recreate a row a collection pass removed.
+    existing_only: bool,
     done: oneshot::Sender<Result<()>>,
 }
 
@@ -76,6 +78,29 @@ impl MetaStore {
         size: u64,
         upload: Option<&str>,
     ) -> Result<()> {
+        self.queue_blob(repo, digest, size, upload, false).await
+    }
+
+    /// Links a blob that is already recorded to the repository (a mount), reviving it like
+    /// `record_blob`. `BlobNotFound` when the row is gone: a collection pass removed it (and its
+    /// bytes) after the caller looked it up, so the link must not recreate it.
+    pub async fn link_existing_blob(
+        &self,
+        repo: RepoKey<'_>,
+        digest: &Digest,
+        size: u64,
+    ) -> Result<()> {
+        self.queue_blob(repo, digest, size, None, true).await
+    }
+
+    async fn queue_blob(
+        &self,
+        repo: RepoKey<'_>,
+        digest: &Digest,
+        size: u64,
+        upload: Option<&str>,
+        existing_only: bool,
+    ) -> Result<()> {
         let (done, answer) = oneshot::channel();
         let record = BlobRecord {
             account: repo.account.to_owned(),
@@ -83,6 +108,7 @@ impl MetaStore {
             digest: digest.to_string(),
             size: size as i64,
             upload: upload.map(str::to_owned),
+            existing_only,
             done,
         };
         let start = {
@@ -247,6 +273,19 @@ async fn record_in(tx: &mut Transaction<'_, Sqlite>, r: &BlobRecord) -> Result<(
         name: &r.name,
     };
     let repo_id = repos::ensure(tx, repo).await?;
+    if r.existing_only {
+        let revived = sqlx::query(
+            "UPDATE blobs SET touched_at = ?, gc_mark = NULL, gc_marked_at = NULL WHERE digest = ?",
+        )
+        .bind(now())
+        .bind(&r.digest)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+        if revived == 0 {
+            return Err(MetaError::BlobNotFound);
+        }
+    }
     // Recording an existing blob revives it: a collection pass that marked it must not delete
     // it (see gc.rs), and its grace period starts again.
     sqlx::query(
@@ -322,5 +361,33 @@ mod tests {
         let digest = Digest::sha256(b"late");
         store.record_blob(repo, &digest, 4, None).await.unwrap();
         assert_eq!(store.repository_blob(repo, &digest).await.unwrap(), Some(4));
+    }
+
+    #[tokio::test]
+    async fn linking_a_collected_blob_fails_and_recreates_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = MetaStore::open_sqlite(&dir.path().join("meta.db"))
+            .await
+            .unwrap();
+        let account = store.default_account().to_owned();
+        let (from, to) = (
+            RepoKey {
+                account: &account,
+                name: "mount/from",
+            },
+            RepoKey {
+                account: &account,
+                name: "mount/to",
+            },
+        );
+        let digest = Digest::sha256(b"mounted");
+        let gone = store.link_existing_blob(to, &digest, 7).await;
+        assert!(matches!(gone, Err(MetaError::BlobNotFound)), "{gone:?}");
+        assert!(!store.blob_recorded(&digest).await.unwrap());
+        assert_eq!(store.repository_blob(to, &digest).await.unwrap(), None);
+
+        store.record_blob(from, &digest, 7, None).await.unwrap();
+        store.link_existing_blob(to, &digest, 7).await.unwrap();
+        assert_eq!(store.repository_blob(to, &digest).await.unwrap(), Some(7));
     }
 }

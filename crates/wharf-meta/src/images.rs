@@ -15,9 +15,15 @@ pub struct ImageRecord {
     pub subject: Option<String>,
     /// Tags pointing at the image, sorted.
     pub tags: Vec<String>,
+    /// `ACTIVE` or `ARCHIVED` (ECR's `imageStatus`).
+    pub status: String,
+    /// When the image was last archived (`lastArchivedAt`).
+    pub archived_at: Option<i64>,
+    /// When the image was last restored from the archive (`lastActivatedAt`).
+    pub activated_at: Option<i64>,
 }
 
-type ImageRow = (
+pub(crate) type ImageRow = (
     String,
     String,
     Option<String>,
@@ -26,16 +32,32 @@ type ImageRow = (
     Option<i64>,
     Option<String>,
     Option<String>,
+    String,
+    Option<i64>,
+    Option<i64>,
 );
 
-const IMAGE_SELECT: &str =
+pub(crate) const IMAGE_SELECT: &str =
     "SELECT m.digest, m.media_type, m.artifact_type, m.image_size, m.pushed_at, m.last_pulled_at,
         m.subject, (SELECT group_concat(name, char(10)) FROM (SELECT name FROM tags t
-                    WHERE t.repository_id = m.repository_id AND t.digest = m.digest ORDER BY name))
+                    WHERE t.repository_id = m.repository_id AND t.digest = m.digest ORDER BY name)),
+        m.image_status, m.archived_at, m.activated_at
      FROM manifests m";
 
-fn image(
-    (digest, media_type, artifact_type, image_size, pushed_at, last_pulled_at, subject, tags): ImageRow,
+pub(crate) fn image(
+    (
+        digest,
+        media_type,
+        artifact_type,
+        image_size,
+        pushed_at,
+        last_pulled_at,
+        subject,
+        tags,
+        status,
+        archived_at,
+        activated_at,
+    ): ImageRow,
 ) -> Result<ImageRecord> {
     Ok(ImageRecord {
         digest: parse_digest(&digest)?,
@@ -48,6 +70,9 @@ fn image(
         tags: tags
             .map(|t| t.split('\n').map(str::to_owned).collect())
             .unwrap_or_default(),
+        status,
+        archived_at,
+        activated_at,
     })
 }
 

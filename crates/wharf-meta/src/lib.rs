@@ -10,6 +10,7 @@ mod blobs;
 mod gc;
 mod identity;
 mod images;
+mod lifecycle;
 mod manifests;
 mod migrate;
 mod registry;
@@ -21,6 +22,7 @@ mod usage;
 pub use gc::GcBlob;
 pub use identity::{AccessKeyRecord, UserRecord};
 pub use images::ImageRecord;
+pub use lifecycle::{LifecyclePolicyRecord, LifecycleRepository, PreviewRecord};
 pub use manifests::{NewManifest, PutOutcome, Referrer, StoredManifest, TagPage};
 pub use registry::TemplateRecord;
 pub use repo_settings::{RepoSettings, RepositoryRecord};
@@ -51,6 +53,9 @@ pub enum MetaError {
     TagImmutable(String),
     #[error("too many tags on the resource")]
     TooManyTags,
+    /// The blob is not (or no longer) recorded.
+    #[error("blob not found")]
+    BlobNotFound,
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
 }

@@ -47,6 +47,8 @@ pub struct PutOutcome {
     pub inserted: bool,
     /// At least one tag was created or moved.
     pub tags_changed: bool,
+    /// The manifest was archived and pushing it again restored it (as ECR does).
+    pub restored: bool,
 }
 
 /// A manifest as served.
@@ -156,6 +158,18 @@ impl MetaStore {
         .await?
         .rows_affected()
             > 0;
+        let restored = !inserted
+            && sqlx::query(
+                "UPDATE manifests SET image_status = 'ACTIVE', activated_at = ?
+                 WHERE repository_id = ? AND digest = ? AND image_status <> 'ACTIVE'",
+            )
+            .bind(t)
+            .bind(repo_id)
+            .bind(&digest)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                > 0;
         if inserted {
             for b in &m.blobs {
                 sqlx::query(
@@ -200,10 +214,11 @@ impl MetaStore {
         Ok(PutOutcome {
             inserted,
             tags_changed,
+            restored,
         })
     }
 
-    /// Fetches a manifest's bytes by tag or digest.
+    /// Fetches an active manifest's bytes by tag or digest; archived manifests are not served.
     pub async fn get_manifest(
         &self,
         repo: RepoKey<'_>,
@@ -215,7 +230,8 @@ impl MetaStore {
                     "SELECT m.digest, m.media_type, m.body FROM tags t
                      JOIN repositories r ON r.id = t.repository_id
                      JOIN manifests m ON m.repository_id = t.repository_id AND m.digest = t.digest
-                     WHERE r.account_id = ? AND r.name = ? AND t.name = ?",
+                     WHERE r.account_id = ? AND r.name = ? AND t.name = ?
+                     AND m.image_status = 'ACTIVE'",
                 )
                 .bind(repo.account)
                 .bind(repo.name)
@@ -227,7 +243,8 @@ impl MetaStore {
                 sqlx::query_as(
                     "SELECT m.digest, m.media_type, m.body FROM manifests m
                      JOIN repositories r ON r.id = m.repository_id
-                     WHERE r.account_id = ? AND r.name = ? AND m.digest = ?",
+                     WHERE r.account_id = ? AND r.name = ? AND m.digest = ?
+                     AND m.image_status = 'ACTIVE'",
                 )
                 .bind(repo.account)
                 .bind(repo.name)

@@ -6,6 +6,7 @@ use sqlx::SqlitePool;
 const SQLITE: &[&str] = &[
     include_str!("../migrations/sqlite/0001_init.sql"),
     include_str!("../migrations/sqlite/0002_gc.sql"),
+    include_str!("../migrations/sqlite/0003_lifecycle.sql"),
 ];
 
 pub(crate) async fn apply(pool: &SqlitePool) -> Result<(), sqlx::Error> {

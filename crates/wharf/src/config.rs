@@ -16,6 +16,7 @@ pub struct RawConfig {
     pub upload_max_age_secs: Option<u64>,
     pub upload_purge_interval_secs: Option<u64>,
     pub gc_interval_secs: Option<u64>,
+    pub lifecycle_interval_secs: Option<u64>,
     pub gc_grace_secs: Option<u64>,
     pub shutdown_timeout_secs: Option<u64>,
     pub region: Option<String>,
@@ -60,6 +61,7 @@ impl RawConfig {
             upload_max_age_secs: num("WHARF_UPLOAD_MAX_AGE_SECS")?,
             upload_purge_interval_secs: num("WHARF_UPLOAD_PURGE_INTERVAL_SECS")?,
             gc_interval_secs: num("WHARF_GC_INTERVAL_SECS")?,
+            lifecycle_interval_secs: num("WHARF_LIFECYCLE_INTERVAL_SECS")?,
             gc_grace_secs: num("WHARF_GC_GRACE_SECS")?,
             shutdown_timeout_secs: num("WHARF_SHUTDOWN_TIMEOUT_SECS")?,
             region: get("WHARF_REGION"),
@@ -81,6 +83,9 @@ impl RawConfig {
                 .upload_purge_interval_secs
                 .or(self.upload_purge_interval_secs),
             gc_interval_secs: over.gc_interval_secs.or(self.gc_interval_secs),
+            lifecycle_interval_secs: over
+                .lifecycle_interval_secs
+                .or(self.lifecycle_interval_secs),
             gc_grace_secs: over.gc_grace_secs.or(self.gc_grace_secs),
             shutdown_timeout_secs: over.shutdown_timeout_secs.or(self.shutdown_timeout_secs),
             region: over.region.or(self.region),
@@ -109,6 +114,8 @@ pub struct Settings {
     pub upload_purge_interval_secs: u64,
     /// Seconds between garbage-collection passes of the server.
     pub gc_interval_secs: u64,
+    /// How often the server applies every repository's lifecycle policy.
+    pub lifecycle_interval_secs: u64,
     /// Seconds an unreferenced blob or orphan file is kept before collection, so an upload in
     /// flight never loses a blob it is about to reference.
     pub gc_grace_secs: u64,
@@ -209,6 +216,11 @@ impl TryFrom<RawConfig> for Settings {
                 600,
             )?,
             gc_interval_secs: positive("gc_interval_secs", raw.gc_interval_secs, 3600)?,
+            lifecycle_interval_secs: positive(
+                "lifecycle_interval_secs",
+                raw.lifecycle_interval_secs,
+                3600,
+            )?,
             // No grace would let a pass remove bytes an upload has stored but not yet recorded.
             gc_grace_secs: positive("gc_grace_secs", raw.gc_grace_secs, 600)?,
             shutdown_timeout_secs: positive(

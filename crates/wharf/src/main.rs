@@ -3,6 +3,7 @@
 mod admin;
 mod config;
 mod gc;
+mod lifecycle;
 mod serve;
 mod usage;
 
@@ -52,6 +53,14 @@ enum Command {
         #[arg(long, value_enum, default_value = "table")]
         format: gc::ReportFormat,
     },
+    /// Apply repositories' lifecycle policies (safe while serving).
+    Lifecycle {
+        /// Directory holding blobs and metadata [default: ./wharf-data].
+        #[arg(long, global = true)]
+        data_dir: Option<PathBuf>,
+        #[command(subcommand)]
+        command: lifecycle::LifecycleCommand,
+    },
     /// Storage usage per repository and account, with ECR's monthly cost and what dedup saves.
     Usage {
         /// Directory holding blobs and metadata [default: ./wharf-data].
@@ -98,7 +107,7 @@ fn offline(
     )?;
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_env_filter("warn")
+        .with_env_filter("warn,wharf::audit=info")
         .init();
     Ok((s, tokio::runtime::Runtime::new()?))
 }
@@ -129,6 +138,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             let (s, rt) = offline(config, data_dir)?;
             rt.block_on(gc::run(s, dry_run, format))
+        }
+        Command::Lifecycle { data_dir, command } => {
+            let (s, rt) = offline(config, data_dir)?;
+            rt.block_on(lifecycle::run(s, command))
         }
         Command::Usage { data_dir, args } => {
             let (s, rt) = offline(config, data_dir)?;

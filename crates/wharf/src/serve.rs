@@ -85,6 +85,10 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         settings.upload_purge_interval_secs,
     ));
     let gc = tokio::spawn(crate::gc::interval(registry.clone(), settings.clone()));
+    let lifecycle = tokio::spawn(crate::lifecycle::interval(
+        registry.clone(),
+        settings.clone(),
+    ));
     let ecr = EcrSettings {
         region: settings.region.clone(),
         public_host: settings.public_host.clone(),
@@ -110,6 +114,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     }
     purge.abort();
     gc.abort();
+    lifecycle.abort();
     meta.close().await;
     tracing::info!("wharf stopped");
     Ok(())

@@ -76,6 +76,17 @@ impl EcrError {
             CoreError::ImageTagAlreadyExists { .. } => EcrError::new("ImageTagAlreadyExistsException", e.to_string()),
             CoreError::TemplateAlreadyExists => EcrError::new("TemplateAlreadyExistsException", "The repository creation template already exists."),
             CoreError::TemplateNotFound => EcrError::new("TemplateNotFoundException", "The repository creation template does not exist."),
+            CoreError::LifecyclePolicyNotFound => EcrError::new(
+                "LifecyclePolicyNotFoundException",
+                format!("Lifecycle policy does not exist for the repository with name '{name}' in the registry with id '{account}'"),
+            ),
+            CoreError::LifecyclePolicyPreviewNotFound => EcrError::new(
+                "LifecyclePolicyPreviewNotFoundException",
+                format!("Lifecycle policy preview does not exist for the repository with name '{name}' in the registry with id '{account}'"),
+            ),
+            CoreError::StorageClassUpdateNotSupported(m) => {
+                EcrError::new("ImageStorageClassUpdateNotSupportedException", m)
+            }
             CoreError::AccessDenied(m) => EcrError::new("AccessDeniedException", m),
             CoreError::InvalidParameter(m) => EcrError::invalid(m),
             CoreError::UploadUnknown => EcrError::new("UploadNotFoundException", "The upload could not be found, or the specified upload ID is not valid for this repository."),

@@ -17,7 +17,35 @@ pub struct ImageIdentifier {
 }
 
 impl ImageIdentifier {
-    fn id(&self) -> ImageId {
+    pub fn tag(&self) -> Option<&str> {
+        self.image_tag.as_deref()
+    }
+
+    /// Whether this id names the image with `digest` and `tags`.
+    pub fn names(&self, digest: &str, tags: &[String]) -> bool {
+        self.image_digest.as_deref().is_none_or(|d| d == digest)
+            && self
+                .image_tag
+                .as_deref()
+                .is_none_or(|t| tags.iter().any(|x| x == t))
+            && (self.image_digest.is_some() || self.image_tag.is_some())
+    }
+
+    /// ECR's `ImageNotFoundException` for this id.
+    pub fn not_found(&self, repo: &Repo) -> EcrError {
+        EcrError::new(
+            "ImageNotFoundException",
+            format!(
+                "The image with imageId {{imageDigest:'{}', imageTag:'{}'}} does not exist within the repository with name '{}' in the registry with id '{}'",
+                self.image_digest.as_deref().unwrap_or("null"),
+                self.image_tag.as_deref().unwrap_or("null"),
+                repo.name,
+                repo.account
+            ),
+        )
+    }
+
+    pub fn id(&self) -> ImageId {
         ImageId {
             digest: self.image_digest.clone(),
             tag: self.image_tag.clone(),
@@ -61,14 +89,23 @@ fn failure(id: &ImageIdentifier, f: ImageFailure, repo: &Repo) -> Value {
 #[serde(rename_all = "camelCase")]
 pub struct Filter {
     tag_status: Option<String>,
+    image_status: Option<String>,
 }
 
+/// Whether an image passes the filter: by tag status, and by image status (only `ACTIVE`
+/// images unless the filter says otherwise, as ECR does).
 fn keep(filter: &Option<Filter>, image: &ImageRecord) -> bool {
-    match filter.as_ref().and_then(|f| f.tag_status.as_deref()) {
+    let tagged = match filter.as_ref().and_then(|f| f.tag_status.as_deref()) {
         Some("TAGGED") => !image.tags.is_empty(),
         Some("UNTAGGED") => image.tags.is_empty(),
         _ => true,
-    }
+    };
+    let status = match filter.as_ref().and_then(|f| f.image_status.as_deref()) {
+        Some("ANY") => true,
+        Some(s) => image.status == s,
+        None => image.status == "ACTIVE",
+    };
+    tagged && status
 }
 
 /// Walks images in digest order after a page token, keeping those the filter admits, until `limit`.
@@ -152,8 +189,14 @@ fn detail(repo: &Repo, image: &ImageRecord) -> Value {
         "imageSizeInBytes": image.image_size,
         "imagePushedAt": epoch(image.pushed_at),
         "imageManifestMediaType": image.media_type,
-        "imageStatus": "ACTIVE",
+        "imageStatus": image.status,
     });
+    if let Some(t) = image.archived_at {
+        v["lastArchivedAt"] = epoch(t);
+    }
+    if let Some(t) = image.activated_at {
+        v["lastActivatedAt"] = epoch(t);
+    }
     if !image.tags.is_empty() {
         v["imageTags"] = json!(image.tags);
     }
@@ -192,20 +235,15 @@ pub async fn describe_images(ctx: &Ctx<'_>, input: DescribeImages) -> Result<Val
         }
         let mut out = Vec::new();
         for id in &ids {
-            match ctx.state.registry.resolve_image(&repo, &id.id()).await.map_err(|e| ctx.core_error(e, &repo))? {
+            match ctx
+                .state
+                .registry
+                .resolve_image(&repo, &id.id())
+                .await
+                .map_err(|e| ctx.core_error(e, &repo))?
+            {
                 Ok(image) => out.push(detail(&repo, &image)),
-                Err(_) => {
-                    return Err(EcrError::new(
-                        "ImageNotFoundException",
-                        format!(
-                            "The image with imageId {{imageDigest:'{}', imageTag:'{}'}} does not exist within the repository with name '{}' in the registry with id '{}'",
-                            id.image_digest.as_deref().unwrap_or("null"),
-                            id.image_tag.as_deref().unwrap_or("null"),
-                            repo.name,
-                            repo.account
-                        ),
-                    ))
-                }
+                Err(_) => return Err(id.not_found(&repo)),
             }
         }
         return Ok(json!({ "imageDetails": out }));
@@ -255,6 +293,14 @@ pub async fn batch_get_image(ctx: &Ctx<'_>, input: BatchGetImage) -> Result<Valu
                 continue;
             }
         };
+        if image.status != "ACTIVE" {
+            failures.push(json!({
+                "imageId": id.json(),
+                "failureCode": "ImageNotFound",
+                "failureReason": "The requested image is archived; restore it with UpdateImageStorageClass before pulling it",
+            }));
+            continue;
+        }
         if let Some(accepted) = &input.accepted_media_types {
             if !accepted.iter().any(|a| a == &image.media_type) {
                 failures.push(json!({
@@ -382,7 +428,7 @@ pub async fn put_image(ctx: &Ctx<'_>, input: PutImage) -> Result<Value, EcrError
             )),
             other => ctx.core_error(other, &repo),
         })?;
-    if !pushed.inserted && !pushed.tags_changed {
+    if !pushed.inserted && !pushed.tags_changed && !pushed.restored {
         return Err(EcrError::new(
             "ImageAlreadyExistsException",
             format!(

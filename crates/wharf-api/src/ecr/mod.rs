@@ -8,6 +8,7 @@ mod auth;
 mod error;
 mod images;
 mod layers;
+mod lifecycle;
 mod ops;
 mod policies;
 mod registry;

@@ -1,6 +1,6 @@
 //! Dispatch of ECR operations to their handlers.
 
-use super::{auth, images, layers, policies, registry, repositories, Ctx, EcrError};
+use super::{auth, images, layers, lifecycle, policies, registry, repositories, Ctx, EcrError};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -56,6 +56,16 @@ pub async fn dispatch(ctx: &Ctx<'_>, op: &str, body: Value) -> Result<Value, Ecr
         "DescribeRepositoryCreationTemplates" => {
             registry::describe_templates(ctx, input(body)?).await
         }
+        "PutLifecyclePolicy" => lifecycle::put_lifecycle_policy(ctx, input(body)?).await,
+        "GetLifecyclePolicy" => lifecycle::get_lifecycle_policy(ctx, input(body)?).await,
+        "DeleteLifecyclePolicy" => lifecycle::delete_lifecycle_policy(ctx, input(body)?).await,
+        "StartLifecyclePolicyPreview" => {
+            lifecycle::start_lifecycle_policy_preview(ctx, input(body)?).await
+        }
+        "GetLifecyclePolicyPreview" => {
+            lifecycle::get_lifecycle_policy_preview(ctx, input(body)?).await
+        }
+        "UpdateImageStorageClass" => lifecycle::update_image_storage_class(ctx, input(body)?).await,
         other => Err(EcrError::new(
             "UnsupportedOperationException",
             format!("The ECR operation {other} is not implemented by Wharf yet."),

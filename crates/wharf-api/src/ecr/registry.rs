@@ -156,6 +156,9 @@ fn body(input: TemplateInput, previous: Option<&Value>) -> Result<Value, EcrErro
         b["repositoryPolicy"] = json!(p);
     }
     if let Some(p) = input.lifecycle_policy {
+        if !p.is_empty() {
+            wharf_core::LifecyclePolicy::parse(&p).map_err(|e| EcrError::invalid(e.message()))?;
+        }
         b["lifecyclePolicy"] = json!(p);
     }
     if let Some(a) = input.applied_for {

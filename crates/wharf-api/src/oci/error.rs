@@ -97,7 +97,12 @@ impl From<CoreError> for OciError {
             | CoreError::RepositoryPolicyNotFound
             | CoreError::RegistryPolicyNotFound
             | CoreError::TemplateAlreadyExists
-            | CoreError::TemplateNotFound => OciError::new(S::BAD_REQUEST, "UNSUPPORTED", msg),
+            | CoreError::TemplateNotFound
+            | CoreError::LifecyclePolicyNotFound
+            | CoreError::LifecyclePolicyPreviewNotFound
+            | CoreError::StorageClassUpdateNotSupported(_) => {
+                OciError::new(S::BAD_REQUEST, "UNSUPPORTED", msg)
+            }
             CoreError::Internal(detail) => {
                 tracing::error!(%detail, "internal error");
                 OciError::new(S::INTERNAL_SERVER_ERROR, "UNKNOWN", "internal server error")

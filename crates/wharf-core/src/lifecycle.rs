@@ -1,0 +1,396 @@
+//! Lifecycle policies at work on repositories: storing them, planning what a policy does to a
+//! repository now (the preview and the job share one planner), and applying the plan with one audit
+//! line per image expired or archived.
+//!
+//! The planner adds to `wharf_lifecycle::evaluate` what needs the repository's structure:
+//! * referrers (signatures, SBOMs, attestations) whose subject is in the repository are not judged
+//!   on their own; they follow their subject (removed with it, archived with it);
+//! * an image listed by an index is neither expired nor archived while an index that stays lists
+//!   it (platform images of a multi-arch image live as long as the index does).
+
+use crate::{CoreError, Registry, Repo};
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet};
+use wharf_lifecycle::{evaluate, Action, ImageFacts, LifecyclePolicy, StorageClass};
+use wharf_meta::{ImageRecord, LifecyclePolicyRecord, PreviewRecord};
+use wharf_oci::Digest;
+
+/// One image a policy acts on, with what the preview reports about it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlannedAction {
+    pub digest: String,
+    pub tags: Vec<String>,
+    pub pushed_at: i64,
+    /// The storage class the image is in now.
+    pub storage_class: StorageClass,
+    /// ECR's `appliedRulePriority`.
+    pub rule_priority: i64,
+    pub action: Action,
+}
+
+/// What applying (or dry-running) a repository's policy did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct LifecycleOutcome {
+    /// `account/name`.
+    pub repository: String,
+    pub planned: Vec<PlannedAction>,
+    pub expired: u64,
+    pub archived: u64,
+    /// Referrers removed or archived with their subject.
+    pub referrers: u64,
+}
+
+/// A stored preview with its results decoded.
+#[derive(Debug, Clone)]
+pub struct LifecyclePreview {
+    pub policy_text: String,
+    pub status: String,
+    pub results: Vec<PlannedAction>,
+}
+
+/// The storage class an image record is in.
+fn class_of(image: &ImageRecord) -> StorageClass {
+    if image.status == "ARCHIVED" {
+        StorageClass::Archive
+    } else {
+        StorageClass::Standard
+    }
+}
+
+/// What the evaluator is told about an image. A restored image counts from its restore: ECR
+/// orders by `lastActivatedAt` and uses it in place of a pull older than the restore.
+fn facts(image: &ImageRecord) -> ImageFacts {
+    let pushed_at = image
+        .activated_at
+        .map_or(image.pushed_at, |a| a.max(image.pushed_at));
+    let last_pulled_at = match (image.last_pulled_at, image.activated_at) {
+        (Some(p), Some(a)) => Some(p.max(a)),
+        (p, a) => p.or(a),
+    };
+    ImageFacts {
+        digest: image.digest.to_string(),
+        tags: image.tags.clone(),
+        pushed_at,
+        last_pulled_at,
+        transitioned_at: image.archived_at,
+        storage_class: class_of(image),
+    }
+}
+
+/// The plan for `images` under `policy` at `now` (Unix seconds). `children` are the repository's
+/// (index, child) pairs.
+pub fn plan(
+    policy: &LifecyclePolicy,
+    images: &[ImageRecord],
+    children: &[(String, String)],
+    now: i64,
+) -> Vec<PlannedAction> {
+    let present: HashSet<String> = images.iter().map(|i| i.digest.to_string()).collect();
+    let judged: Vec<&ImageRecord> = images
+        .iter()
+        .filter(|i| i.subject.as_deref().is_none_or(|s| !present.contains(s)))
+        .collect();
+    let facts: Vec<ImageFacts> = judged.iter().map(|i| facts(i)).collect();
+    let mut decisions = evaluate(policy, &facts, now);
+
+    let mut parents: HashMap<&str, Vec<&str>> = HashMap::new();
+    for (parent, child) in children {
+        parents
+            .entry(child.as_str())
+            .or_default()
+            .push(parent.as_str());
+    }
+    // Drop actions on images an index that stays still lists; dropping one may keep an index
+    // that protects more, so repeat until nothing changes.
+    loop {
+        let expiring: HashSet<String> = decisions
+            .iter()
+            .filter(|d| d.action == Action::Expire)
+            .map(|d| d.digest.clone())
+            .collect();
+        let before = decisions.len();
+        decisions.retain(|d| {
+            parents
+                .get(d.digest.as_str())
+                .is_none_or(|ps| ps.iter().all(|p| expiring.contains(*p)))
+        });
+        if decisions.len() == before {
+            break;
+        }
+    }
+
+    let by_digest: HashMap<String, &ImageRecord> =
+        judged.iter().map(|i| (i.digest.to_string(), *i)).collect();
+    decisions
+        .into_iter()
+        .filter_map(|d| {
+            let image = by_digest.get(&d.digest)?;
+            Some(PlannedAction {
+                digest: d.digest,
+                tags: image.tags.clone(),
+                pushed_at: image.pushed_at,
+                storage_class: class_of(image),
+                rule_priority: d.rule_priority,
+                action: d.action,
+            })
+        })
+        .collect()
+}
+
+fn parse_policy(text: &str) -> Result<LifecyclePolicy, CoreError> {
+    LifecyclePolicy::parse(text).map_err(|e| CoreError::InvalidParameter(e.message()))
+}
+
+impl Registry {
+    /// Validates and sets the repository's lifecycle policy.
+    pub async fn put_lifecycle_policy(&self, repo: &Repo, text: &str) -> Result<(), CoreError> {
+        parse_policy(text)?;
+        self.meta
+            .set_lifecycle_policy(repo.key(), Some(text))
+            .await?;
+        Ok(())
+    }
+
+    /// The repository's lifecycle policy; `LifecyclePolicyNotFound` when none is set.
+    pub async fn lifecycle_policy(&self, repo: &Repo) -> Result<LifecyclePolicyRecord, CoreError> {
+        self.meta
+            .lifecycle_policy(repo.key())
+            .await?
+            .ok_or(CoreError::LifecyclePolicyNotFound)
+    }
+
+    /// Removes the repository's lifecycle policy and answers it.
+    pub async fn delete_lifecycle_policy(
+        &self,
+        repo: &Repo,
+    ) -> Result<LifecyclePolicyRecord, CoreError> {
+        self.meta
+            .set_lifecycle_policy(repo.key(), None)
+            .await?
+            .ok_or(CoreError::LifecyclePolicyNotFound)
+    }
+
+    /// What `text` would do to the repository at `now`.
+    pub async fn lifecycle_plan(
+        &self,
+        repo: &Repo,
+        text: &str,
+        now: i64,
+    ) -> Result<Vec<PlannedAction>, CoreError> {
+        let policy = parse_policy(text)?;
+        let images = self.meta.all_images(repo.key()).await?;
+        let children = self.meta.index_children(repo.key()).await?;
+        Ok(plan(&policy, &images, &children, now))
+    }
+
+    /// Runs a preview of `text` (or of the repository's policy) and stores its results.
+    pub async fn start_lifecycle_preview(
+        &self,
+        repo: &Repo,
+        text: Option<&str>,
+        now: i64,
+    ) -> Result<LifecyclePreview, CoreError> {
+        let text = match text {
+            Some(t) => t.to_owned(),
+            None => self.lifecycle_policy(repo).await?.text,
+        };
+        let results = self.lifecycle_plan(repo, &text, now).await?;
+        let json = serde_json::to_string(&results)
+            .map_err(|e| CoreError::Internal(format!("preview results: {e}")))?;
+        self.meta
+            .save_preview(repo.key(), &text, "COMPLETE", &json)
+            .await?;
+        Ok(LifecyclePreview {
+            policy_text: text,
+            status: "COMPLETE".into(),
+            results,
+        })
+    }
+
+    /// The repository's last preview; `LifecyclePolicyPreviewNotFound` when none was started.
+    pub async fn lifecycle_preview(&self, repo: &Repo) -> Result<LifecyclePreview, CoreError> {
+        self.meta
+            .repository_id(repo.key())
+            .await?
+            .ok_or(CoreError::NameUnknown)?;
+        let PreviewRecord {
+            policy_text,
+            status,
+            results,
+            ..
+        } = self
+            .meta
+            .preview(repo.key())
+            .await?
+            .ok_or(CoreError::LifecyclePolicyPreviewNotFound)?;
+        let results = serde_json::from_str(&results)
+            .map_err(|e| CoreError::Internal(format!("stored preview results: {e}")))?;
+        Ok(LifecyclePreview {
+            policy_text,
+            status,
+            results,
+        })
+    }
+
+    /// Applies the repository's policy at `now`; with `dry_run`, only plans. A repository without
+    /// a policy is left alone.
+    pub async fn apply_lifecycle(
+        &self,
+        repo: &Repo,
+        now: i64,
+        dry_run: bool,
+    ) -> Result<LifecycleOutcome, CoreError> {
+        let mut outcome = LifecycleOutcome {
+            repository: repo.qualified(),
+            ..Default::default()
+        };
+        let Some(policy) = self.meta.lifecycle_policy(repo.key()).await? else {
+            return Ok(outcome);
+        };
+        outcome.planned = self.lifecycle_plan(repo, &policy.text, now).await?;
+        if dry_run {
+            return Ok(outcome);
+        }
+        for action in &outcome.planned {
+            let digest: Digest = action
+                .digest
+                .parse()
+                .map_err(|_| CoreError::Internal("planned digest is valid".into()))?;
+            match action.action {
+                Action::Expire => {
+                    if self.meta.is_child_of_index(repo.key(), &digest).await? {
+                        continue; // An index listing it arrived since the plan.
+                    }
+                    let referrers = self.referrer_closure(repo, &digest).await?;
+                    if !self.meta.delete_manifest(repo.key(), &digest).await? {
+                        continue;
+                    }
+                    self.cache.invalidate_manifest(&repo.qualified(), &digest);
+                    audit(repo, action, "expire");
+                    outcome.expired += 1;
+                    for r in referrers {
+                        if self.meta.delete_manifest(repo.key(), &r).await? {
+                            self.cache.invalidate_manifest(&repo.qualified(), &r);
+                            audit_referrer(repo, &r, &digest, action, "expire");
+                            outcome.referrers += 1;
+                        }
+                    }
+                }
+                Action::Transition { .. } => {
+                    if !self.set_archived(repo, &digest, true, now).await? {
+                        continue;
+                    }
+                    audit(repo, action, "transition");
+                    outcome.archived += 1;
+                    for r in self.referrer_closure(repo, &digest).await? {
+                        if self.set_archived(repo, &r, true, now).await? {
+                            audit_referrer(repo, &r, &digest, action, "transition");
+                            outcome.referrers += 1;
+                        }
+                    }
+                }
+            }
+        }
+        self.meta.mark_lifecycle_evaluated(repo.key(), now).await?;
+        Ok(outcome)
+    }
+
+    /// Applies the policy of every repository that has one (of one account, when given).
+    pub async fn apply_lifecycle_all(
+        &self,
+        account: Option<&crate::AccountId>,
+        now: i64,
+        dry_run: bool,
+    ) -> Result<Vec<LifecycleOutcome>, CoreError> {
+        let repos = self
+            .meta
+            .lifecycle_repositories(account.map(|a| a.as_str()))
+            .await?;
+        let mut out = Vec::with_capacity(repos.len());
+        for r in repos {
+            let (Ok(account), Ok(name)) = (r.account.parse(), r.name.parse()) else {
+                tracing::warn!(account = %r.account, name = %r.name, "skipping a repository with an invalid stored name");
+                continue;
+            };
+            let repo = Repo { account, name };
+            match self.apply_lifecycle(&repo, now, dry_run).await {
+                Ok(o) => out.push(o),
+                // The repository was deleted meanwhile.
+                Err(CoreError::NameUnknown) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Archives (`archive`) or restores an image at `now`, invalidating cached copies. Returns
+    /// whether its class changed.
+    pub(crate) async fn set_archived(
+        &self,
+        repo: &Repo,
+        digest: &Digest,
+        archive: bool,
+        now: i64,
+    ) -> Result<bool, CoreError> {
+        let changed = self
+            .meta
+            .set_image_archived(repo.key(), digest, archive, now)
+            .await?;
+        if changed {
+            self.cache.invalidate_manifest(&repo.qualified(), digest);
+        }
+        Ok(changed)
+    }
+
+    /// The referrers of `digest`, and theirs, transitively (each once).
+    pub(crate) async fn referrer_closure(
+        &self,
+        repo: &Repo,
+        digest: &Digest,
+    ) -> Result<Vec<Digest>, CoreError> {
+        let mut seen = HashSet::from([digest.clone()]);
+        let mut out = Vec::new();
+        let mut queue = vec![digest.clone()];
+        while let Some(d) = queue.pop() {
+            for r in self.meta.referrers(repo.key(), &d).await? {
+                if seen.insert(r.digest.clone()) {
+                    out.push(r.digest.clone());
+                    queue.push(r.digest);
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The audit line of one lifecycle action.
+fn audit(repo: &Repo, action: &PlannedAction, kind: &str) {
+    tracing::info!(
+        target: "wharf::audit",
+        event = "lifecycle",
+        action = kind,
+        repository = %repo.qualified(),
+        digest = %action.digest,
+        tags = %action.tags.join(","),
+        rule_priority = action.rule_priority,
+        "lifecycle policy {kind} of {} in {} by rule {}",
+        action.digest,
+        repo.qualified(),
+        action.rule_priority
+    );
+}
+
+/// The audit line of a referrer that followed its subject.
+fn audit_referrer(repo: &Repo, referrer: &Digest, subject: &Digest, a: &PlannedAction, kind: &str) {
+    tracing::info!(
+        target: "wharf::audit",
+        event = "lifecycle",
+        action = kind,
+        repository = %repo.qualified(),
+        digest = %referrer,
+        subject = %subject,
+        rule_priority = a.rule_priority,
+        "lifecycle policy {kind} of referrer {referrer} with its subject {subject} in {}",
+        repo.qualified()
+    );
+}
