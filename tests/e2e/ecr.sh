@@ -12,6 +12,8 @@
 #    skopeo / oras, identity and repository policies, cross-account and anonymous pulls, revoked
 #    tokens and SigV4 failures. Its PASS:/FAIL: lines are this script's; their counts are added to
 #    lib.sh's, and the last line is lib.sh's `N passed, N failed`.
+# 4. Runs tests/e2e/ecr_lifecycle.py the same way (its own results file): lifecycle policies,
+#    previews, `wharf lifecycle run` and the archive storage class.
 #
 # Environment: WHARF_BIN, KEEP_TMP, READY_TIMEOUT (lib.sh); ECR_CASES=REGEX runs only the matching
 # cases; ECR_CASE_TIMEOUT (90 s per case); ECR_SKIP_VENV=1 uses the venv as it is.
@@ -84,6 +86,20 @@ if [[ -s "$work/results.json" ]]; then
   ((rc == 0)) || (($(jq .failed "$work/results.json") > 0)) || fail "ecr_api.py exited $rc with no failed case"
 else
   fail "ecr_api.py crashed before reporting (exit $rc)"
+fi
+
+log "--- ecr_lifecycle.py"
+rc=0
+WHARF_ENDPOINT="$REG_URL" WHARF_REGISTRY_HOST="$REG_HOST" WHARF_DATA_DIR="$REG_DATA" WHARF_BIN="$WHARF_BIN" \
+  WHARF_E2E_TMP="$work" AWS_CLI="$VENV/bin/aws" ECR_RESULTS="$work/lifecycle-results.json" \
+  AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE="$work/none" AWS_EC2_METADATA_DISABLED=true \
+  "$VENV/bin/python" "$E2E_LIB_DIR/ecr_lifecycle.py" || rc=$?
+if [[ -s "$work/lifecycle-results.json" ]]; then
+  E2E_PASSED=$((E2E_PASSED + $(jq .passed "$work/lifecycle-results.json")))
+  E2E_FAILED=$((E2E_FAILED + $(jq .failed "$work/lifecycle-results.json")))
+  ((rc == 0)) || (($(jq .failed "$work/lifecycle-results.json") > 0)) || fail "ecr_lifecycle.py exited $rc with no failed case"
+else
+  fail "ecr_lifecycle.py crashed before reporting (exit $rc)"
 fi
 
 if ! kill -0 "$REG_PID" 2>/dev/null; then

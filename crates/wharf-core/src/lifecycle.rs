@@ -251,48 +251,81 @@ impl Registry {
         if dry_run {
             return Ok(outcome);
         }
-        for action in &outcome.planned {
-            let digest: Digest = action
-                .digest
-                .parse()
-                .map_err(|_| CoreError::Internal("planned digest is valid".into()))?;
-            match action.action {
-                Action::Expire => {
-                    if self.meta.is_child_of_index(repo.key(), &digest).await? {
-                        continue; // An index listing it arrived since the plan.
-                    }
-                    let referrers = self.referrer_closure(repo, &digest).await?;
-                    if !self.meta.delete_manifest(repo.key(), &digest).await? {
-                        continue;
-                    }
-                    self.cache.invalidate_manifest(&repo.qualified(), &digest);
-                    audit(repo, action, "expire");
-                    outcome.expired += 1;
-                    for r in referrers {
-                        if self.meta.delete_manifest(repo.key(), &r).await? {
-                            self.cache.invalidate_manifest(&repo.qualified(), &r);
-                            audit_referrer(repo, &r, &digest, action, "expire");
-                            outcome.referrers += 1;
-                        }
+        let planned = std::mem::take(&mut outcome.planned);
+        // Children of an index expiring in this run wait until the index is gone (the plan is
+        // oldest first, and platform images are older than their index).
+        let mut waiting: Vec<&PlannedAction> = Vec::new();
+        for action in &planned {
+            if !self.apply_one(repo, action, now, &mut outcome).await? {
+                waiting.push(action);
+            }
+        }
+        while !waiting.is_empty() {
+            let before = waiting.len();
+            let mut still = Vec::new();
+            for action in waiting {
+                if !self.apply_one(repo, action, now, &mut outcome).await? {
+                    still.push(action);
+                }
+            }
+            waiting = still;
+            if waiting.len() == before {
+                break; // Listed by an index that stays (one pushed since the plan).
+            }
+        }
+        outcome.planned = planned;
+        self.meta.mark_lifecycle_evaluated(repo.key(), now).await?;
+        Ok(outcome)
+    }
+
+    /// Applies one planned action. `false` when it must wait: the image is still listed by an
+    /// index.
+    async fn apply_one(
+        &self,
+        repo: &Repo,
+        action: &PlannedAction,
+        now: i64,
+        outcome: &mut LifecycleOutcome,
+    ) -> Result<bool, CoreError> {
+        let digest: Digest = action
+            .digest
+            .parse()
+            .map_err(|_| CoreError::Internal("planned digest is valid".into()))?;
+        match action.action {
+            Action::Expire => {
+                if self.meta.is_child_of_index(repo.key(), &digest).await? {
+                    return Ok(false);
+                }
+                let referrers = self.referrer_closure(repo, &digest).await?;
+                if !self.meta.delete_manifest(repo.key(), &digest).await? {
+                    return Ok(true); // Gone already.
+                }
+                self.cache.invalidate_manifest(&repo.qualified(), &digest);
+                audit(repo, action, "expire");
+                outcome.expired += 1;
+                for r in referrers {
+                    if self.meta.delete_manifest(repo.key(), &r).await? {
+                        self.cache.invalidate_manifest(&repo.qualified(), &r);
+                        audit_referrer(repo, &r, &digest, action, "expire");
+                        outcome.referrers += 1;
                     }
                 }
-                Action::Transition { .. } => {
-                    if !self.set_archived(repo, &digest, true, now).await? {
-                        continue;
-                    }
-                    audit(repo, action, "transition");
-                    outcome.archived += 1;
-                    for r in self.referrer_closure(repo, &digest).await? {
-                        if self.set_archived(repo, &r, true, now).await? {
-                            audit_referrer(repo, &r, &digest, action, "transition");
-                            outcome.referrers += 1;
-                        }
+            }
+            Action::Transition { .. } => {
+                if !self.set_archived(repo, &digest, true, now).await? {
+                    return Ok(true);
+                }
+                audit(repo, action, "transition");
+                outcome.archived += 1;
+                for r in self.referrer_closure(repo, &digest).await? {
+                    if self.set_archived(repo, &r, true, now).await? {
+                        audit_referrer(repo, &r, &digest, action, "transition");
+                        outcome.referrers += 1;
                     }
                 }
             }
         }
-        self.meta.mark_lifecycle_evaluated(repo.key(), now).await?;
-        Ok(outcome)
+        Ok(true)
     }
 
     /// Applies the policy of every repository that has one (of one account, when given).

@@ -206,7 +206,18 @@ impl Registry {
             .await?)
     }
 
-    /// Descriptors of the manifests whose subject is `digest`, optionally only of one artifact type.
+    /// Every manifest whose subject is `digest`, archived ones included, with its status (the
+    /// ECR API's view, which filters by `artifactStatus`).
+    pub async fn referrer_records(
+        &self,
+        repo: &Repo,
+        digest: &Digest,
+    ) -> Result<Vec<wharf_meta::Referrer>, CoreError> {
+        Ok(self.meta.referrers(repo.key(), digest).await?)
+    }
+
+    /// Descriptors of the active manifests whose subject is `digest`, optionally only of one
+    /// artifact type.
     pub async fn referrers(
         &self,
         repo: &Repo,
@@ -216,6 +227,10 @@ impl Registry {
         let rows = self.meta.referrers(repo.key(), digest).await?;
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
+            // Archived referrers are not pullable, so the OCI index does not list them.
+            if r.status != "ACTIVE" {
+                continue;
+            }
             if artifact_type.is_some() && r.artifact_type.as_deref() != artifact_type {
                 continue;
             }

@@ -510,3 +510,26 @@ async fn previews_policies_and_their_errors() {
         Err(CoreError::LifecyclePolicyNotFound)
     ));
 }
+
+#[tokio::test]
+async fn an_expiring_untagged_index_takes_its_expiring_children_in_the_same_run() {
+    let mut f = Fixture::new().await;
+    let amd = f.image(&[], 30, None).await;
+    let arm = f.image(&[], 30, None).await;
+    let index = f.index(&[&amd, &arm], &[], 29).await;
+    f.policy(&rule(
+        1,
+        r#""tagStatus":"untagged","countType":"sinceImagePushed","countUnit":"days","countNumber":1"#,
+        EXPIRE,
+    ))
+    .await;
+    let out = f.reg.apply_lifecycle(&f.repo, NOW, false).await.unwrap();
+    assert_eq!(out.planned.len(), 3);
+    assert_eq!(
+        out.expired, 3,
+        "children first in the plan, deleted after their index"
+    );
+    for gone in [&amd, &arm, &index] {
+        assert!(!f.exists(gone).await);
+    }
+}

@@ -59,8 +59,8 @@ pub struct StoredManifest {
     pub body: Vec<u8>,
 }
 
-/// A referrers query row: digest, media type, size, artifact type, annotations.
-type ReferrerRow = (String, String, i64, Option<String>, Option<String>);
+/// A referrers query row: digest, media type, size, artifact type, annotations, status.
+type ReferrerRow = (String, String, i64, Option<String>, Option<String>, String);
 
 /// One entry of the referrers index.
 #[derive(Debug, Clone)]
@@ -70,6 +70,8 @@ pub struct Referrer {
     pub size: u64,
     pub artifact_type: Option<String>,
     pub annotations: Option<String>,
+    /// `ACTIVE` or `ARCHIVED`.
+    pub status: String,
 }
 
 impl MetaStore {
@@ -377,7 +379,8 @@ impl MetaStore {
     /// Manifests in the repository whose `subject` is `digest`, ordered by digest.
     pub async fn referrers(&self, repo: RepoKey<'_>, digest: &Digest) -> Result<Vec<Referrer>> {
         let rows: Vec<ReferrerRow> = sqlx::query_as(
-            "SELECT m.digest, m.media_type, m.size, m.artifact_type, m.annotations FROM manifests m
+            "SELECT m.digest, m.media_type, m.size, m.artifact_type, m.annotations, m.image_status
+             FROM manifests m
              JOIN repositories r ON r.id = m.repository_id
              WHERE r.account_id = ? AND r.name = ? AND m.subject = ? ORDER BY m.digest",
         )
@@ -387,15 +390,18 @@ impl MetaStore {
         .fetch_all(&self.reader)
         .await?;
         rows.into_iter()
-            .map(|(d, media_type, size, artifact_type, annotations)| {
-                Ok(Referrer {
-                    digest: parse_digest(&d)?,
-                    media_type,
-                    size: size as u64,
-                    artifact_type,
-                    annotations,
-                })
-            })
+            .map(
+                |(d, media_type, size, artifact_type, annotations, status)| {
+                    Ok(Referrer {
+                        digest: parse_digest(&d)?,
+                        media_type,
+                        size: size as u64,
+                        artifact_type,
+                        annotations,
+                        status,
+                    })
+                },
+            )
             .collect()
     }
 }

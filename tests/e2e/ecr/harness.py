@@ -27,6 +27,7 @@ import re
 import signal
 import string
 import subprocess
+import sys
 import tarfile
 import time
 import traceback
@@ -119,7 +120,7 @@ def run_cases():
             print(f"FAIL: {name} — {detail.splitlines()[0] if detail else type(e).__name__}", flush=True)
             for line in detail.splitlines()[1:40]:
                 print(f"    {line}", flush=True)
-    print(f"ecr_api.py: {passed} passed, {failed} failed, {skipped} skipped in {time.time() - started:.0f}s", flush=True)
+    print(f"{os.path.basename(sys.argv[0])}: {passed} passed, {failed} failed, {skipped} skipped in {time.time() - started:.0f}s", flush=True)
     if failures:
         print("\nFailures:", flush=True)
         for name, detail in failures:
@@ -141,7 +142,7 @@ def describe_exception(e):
         )
     if isinstance(e, AssertionError):
         tb = traceback.extract_tb(e.__traceback__)
-        where = next((f"{os.path.basename(f.filename)}:{f.lineno}" for f in reversed(tb) if "ecr_api" in f.filename), "")
+        where = next((f"{os.path.basename(f.filename)}:{f.lineno}" for f in reversed(tb) if os.path.basename(f.filename).startswith("ecr_")), "")
         return f"{e} [{where}]" if str(e) else f"assertion failed [{where}]\n" + "".join(traceback.format_exception(e)[-3:])
     return f"{type(e).__name__}: {e}\n" + "".join(traceback.format_exception(e)[-6:])
 

@@ -456,6 +456,7 @@ pub async fn put_image(ctx: &Ctx<'_>, input: PutImage) -> Result<Value, EcrError
 #[serde(rename_all = "camelCase")]
 pub struct ReferrerFilter {
     artifact_types: Option<Vec<String>>,
+    artifact_status: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -490,13 +491,15 @@ pub async fn list_image_referrers(
     let all = ctx
         .state
         .registry
-        .referrers(&repo, &subject, None)
+        .referrer_records(&repo, &subject)
         .await
         .map_err(|e| ctx.core_error(e, &repo))?;
-    let types = input
-        .filter
-        .and_then(|f| f.artifact_types)
-        .unwrap_or_default();
+    let (types, status) = match input.filter {
+        Some(f) => (f.artifact_types.unwrap_or_default(), f.artifact_status),
+        None => (Vec::new(), None),
+    };
+    // Only ACTIVE referrers unless the filter asks for others, as ECR does.
+    let status = status.unwrap_or_else(|| "ACTIVE".to_owned());
     let after = match &input.next_token {
         Some(t) => Some(decode_token(t)?),
         None => None,
@@ -514,6 +517,9 @@ pub async fn list_image_referrers(
         if !types.is_empty() && !r.artifact_type.as_ref().is_some_and(|t| types.contains(t)) {
             continue;
         }
+        if status != "ANY" && r.status != status {
+            continue;
+        }
         if out.len() == limit {
             more = true;
             break;
@@ -522,13 +528,17 @@ pub async fn list_image_referrers(
             "digest": r.digest.to_string(),
             "mediaType": r.media_type,
             "size": r.size,
-            "artifactStatus": "ACTIVE",
+            "artifactStatus": r.status,
         });
         if let Some(a) = &r.artifact_type {
             v["artifactType"] = json!(a);
         }
-        if let Some(a) = &r.annotations {
-            v["annotations"] = json!(a);
+        if let Some(a) = r
+            .annotations
+            .as_deref()
+            .and_then(|a| serde_json::from_str::<Value>(a).ok())
+        {
+            v["annotations"] = a;
         }
         out.push(v);
     }
