@@ -9,7 +9,14 @@
 #   oras         oras.land/oras/cmd/oras@v1.3.0
 #   conformance  the OCI distribution-spec conformance suite, pinned to a commit pseudo-version
 #                (the tagged releases are not served by the module proxy we can reach).
-# Requires Go >= 1.24 on PATH (or in /usr/local/go/bin); Debian's golang-go is too old.
+# Builds with cargo (crates.io) into the same bin directory, skipped the same way:
+#   garage       Garage v2.5.0, the S3-compatible store the S3 storage tests run against
+#                (scripts/garage.sh starts it). Built from source: the crates.io package is the only
+#                release we can fetch. Features: sqlite metadata only (bundled SQLite and
+#                libsodium, so no system libraries); no lmdb, k2v or Prometheus metrics.
+#                Set CARGO_BUILD_JOBS to limit the build's parallelism.
+# Requires Go >= 1.24 on PATH (or in /usr/local/go/bin); Debian's golang-go is too old. Requires
+# cargo (rustup's, on PATH or in ~/.cargo/bin) plus a C compiler and make, for garage.
 # Prints the tool directory's bin path last, so callers may do: PATH="$(scripts/install-test-deps.sh | tail -1):$PATH"
 set -euo pipefail
 
@@ -19,6 +26,8 @@ CRANE_VERSION="v0.20.6"
 ORAS_VERSION="v1.3.0"
 CONFORMANCE_MODULE="github.com/opencontainers/distribution-spec/conformance"
 CONFORMANCE_VERSION="v0.0.0-20260831232431-97274622c111"
+GARAGE_VERSION="2.5.0"
+GARAGE_FEATURES="bundled-libs,sqlite"
 
 log() { echo "install-test-deps: $*" >&2; }
 
@@ -100,6 +109,22 @@ else
   stamp_write conformance "$CONFORMANCE_VERSION"
 fi
 
-for t in crane oras conformance; do [[ -x "$BIN/$t" ]] || { log "ERROR: $BIN/$t missing"; exit 1; }; done
+# garage: `cargo install --locked` uses the Cargo.lock shipped in the crate. The stamp records the
+# version and the features, so a change to either rebuilds.
+if ! command -v cargo >/dev/null 2>&1 && [[ -x "$HOME/.cargo/bin/cargo" ]]; then
+  PATH="$HOME/.cargo/bin:$PATH"
+fi
+if stamp_ok garage "$GARAGE_VERSION $GARAGE_FEATURES"; then
+  log "garage $GARAGE_VERSION already built"
+else
+  command -v cargo >/dev/null 2>&1 || { log "ERROR: cargo is required to build garage"; exit 1; }
+  log "building garage $GARAGE_VERSION (features $GARAGE_FEATURES); this takes a while"
+  cargo install garage --locked --version "$GARAGE_VERSION" --no-default-features \
+    --features "$GARAGE_FEATURES" --root "$TOOLS_DIR" --force >&2
+  "$BIN/garage" --version | grep -qF -- "$GARAGE_VERSION" || { log "ERROR: $BIN/garage is not v$GARAGE_VERSION"; exit 1; }
+  stamp_write garage "$GARAGE_VERSION $GARAGE_FEATURES"
+fi
+
+for t in crane oras conformance garage; do [[ -x "$BIN/$t" ]] || { log "ERROR: $BIN/$t missing"; exit 1; }; done
 log "tools ready in $BIN"
 echo "$BIN"

@@ -7,7 +7,9 @@
 # 3. runs the Rust unit and in-process HTTP tests (cargo test);
 # 4. builds the release binary and runs the end-to-end suites against a real `wharf serve`:
 #    the OCI conformance suite, real clients (skopeo, crane, oras), the crash test, and the ECR
-#    API through boto3 and the AWS CLI (installed into a venv under ~/.cache/wharf-tools).
+#    API through boto3 and the AWS CLI (installed into a venv under ~/.cache/wharf-tools);
+#    then the conformance and client suites again with blobs in a real Garage (S3), which
+#    scripts/garage.sh starts before the Rust tests (the blob-store conformance test uses it too).
 # Ends with one line "N passed, N failed" counting the suites; exits non-zero if any failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -40,6 +42,25 @@ if ! tools_bin=$(bash scripts/install-test-deps.sh | tail -n 1); then
 fi
 export PATH="$tools_bin:$PATH"
 
+# A throwaway single-node Garage (S3-compatible) for the S3 blob-store tests. Its keys stay in
+# G_* shell variables, never exported as AWS_*, so they cannot leak into the ECR suite's clients.
+garage_dir=$(mktemp -d "${TMPDIR:-/tmp}/wharf-garage.XXXXXX")
+trap 'bash scripts/garage.sh stop "$garage_dir" >/dev/null 2>&1 || true' EXIT
+s3_env=()
+if bash scripts/garage.sh start "$garage_dir" >/dev/null; then
+  eval "$(sed -n 's/^\(S3_ENDPOINT\|S3_REGION\|S3_BUCKET\|AWS_ACCESS_KEY_ID\|AWS_SECRET_ACCESS_KEY\)=\([A-Za-z0-9:/._-]*\)$/G_\1=\2/p' "$garage_dir/env")"
+  export WHARF_TEST_S3_REQUIRED=1 WHARF_TEST_S3_ENDPOINT="$G_S3_ENDPOINT" WHARF_TEST_S3_BUCKET="$G_S3_BUCKET" \
+    WHARF_TEST_S3_REGION="$G_S3_REGION" WHARF_TEST_S3_ACCESS_KEY_ID="$G_AWS_ACCESS_KEY_ID" \
+    WHARF_TEST_S3_SECRET_ACCESS_KEY="$G_AWS_SECRET_ACCESS_KEY"
+  s3_env=(WHARF_BLOB_STORE=s3 WHARF_BLOB_STORE_ENDPOINT="$G_S3_ENDPOINT" WHARF_BLOB_STORE_BUCKET="$G_S3_BUCKET"
+    WHARF_BLOB_STORE_REGION="$G_S3_REGION" WHARF_BLOB_STORE_ACCESS_KEY_ID="$G_AWS_ACCESS_KEY_ID"
+    WHARF_BLOB_STORE_SECRET_ACCESS_KEY="$G_AWS_SECRET_ACCESS_KEY")
+else
+  failed=$((failed + 1))
+  failures+=("start Garage")
+  tail -n 20 "$garage_dir/garage.log" 2>/dev/null || true
+fi
+
 suite "cargo fmt" cargo fmt --all -- --check
 suite "cargo clippy" cargo clippy --workspace --all-targets --locked -- -D warnings
 suite "cargo test" cargo test --workspace --locked
@@ -48,6 +69,12 @@ if cargo build --release --locked -p wharf; then
   suite "clients (skopeo, crane, oras)" bash tests/e2e/clients.sh
   suite "crash (kill -9 during pushes)" bash tests/e2e/crash.sh
   suite "ECR API (boto3, AWS CLI, docker-login flow)" bash tests/e2e/ecr.sh
+  if ((${#s3_env[@]})); then
+    suite "OCI conformance, blobs on Garage (S3)" env "${s3_env[@]}" WHARF_BLOB_STORE_PREFIX=conformance \
+      RESULTS_DIR="$PWD/target/e2e-results/s3" bash tests/e2e/conformance.sh
+    suite "clients, blobs on Garage (S3)" env "${s3_env[@]}" WHARF_BLOB_STORE_PREFIX=clients \
+      RESULTS_DIR="$PWD/target/e2e-results/s3" bash tests/e2e/clients.sh
+  fi
 else
   failed=$((failed + 1))
   failures+=("release build")

@@ -1,12 +1,15 @@
 //! Blob storage: immutable, content-addressed bytes plus the scratch space uploads stream into.
 //!
-//! The `BlobStore` trait is what the rest of Wharf sees; `FsBlobStore` is the embedded backend.
+//! The `BlobStore` trait is what the rest of Wharf sees; `FsBlobStore` is the embedded backend and
+//! `ObjectBlobStore` the S3-compatible one (and in-memory, for tests).
 //! Stores know nothing of repositories or metadata: whether a blob is *visible* is decided by the
 //! metadata store, which records a blob only after `commit_upload` has made its bytes durable.
 
 mod fs;
+mod object;
 
 pub use fs::FsBlobStore;
+pub use object::{ObjectBlobStore, S3Config};
 
 use async_trait::async_trait;
 use bytes::Bytes;

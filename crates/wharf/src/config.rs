@@ -24,6 +24,9 @@ pub struct RawConfig {
     pub registry_domain: Option<String>,
     pub price_per_gb_month: Option<f64>,
     pub free_gb_month: Option<f64>,
+    /// The `[blob_store]` table.
+    #[serde(default)]
+    pub blob_store: crate::storage::RawBlobStore,
 }
 
 impl RawConfig {
@@ -69,6 +72,7 @@ impl RawConfig {
             registry_domain: get("WHARF_REGISTRY_DOMAIN"),
             price_per_gb_month: decimal("WHARF_PRICE_PER_GB_MONTH")?,
             free_gb_month: decimal("WHARF_FREE_GB_MONTH")?,
+            blob_store: crate::storage::RawBlobStore::from_env(&get)?,
         })
     }
 
@@ -93,6 +97,7 @@ impl RawConfig {
             registry_domain: over.registry_domain.or(self.registry_domain),
             price_per_gb_month: over.price_per_gb_month.or(self.price_per_gb_month),
             free_gb_month: over.free_gb_month.or(self.free_gb_month),
+            blob_store: self.blob_store.merge(over.blob_store),
         }
     }
 }
@@ -128,6 +133,8 @@ pub struct Settings {
     pub registry_domain: Option<String>,
     /// Storage price for `wharf usage` (default ECR's $0.10 per GB-month, 0.5 GB-month free).
     pub pricing: wharf_core::usage::Pricing,
+    /// Where blobs live.
+    pub blob_store: crate::storage::BlobStoreSettings,
 }
 
 /// A DNS name or `host:port`: letters, digits, dots, dashes, one optional port.
@@ -198,6 +205,7 @@ impl TryFrom<RawConfig> for Settings {
             free_gb_month: amount("free_gb_month", raw.free_gb_month, 0.5)?,
         };
         Ok(Settings {
+            blob_store: raw.blob_store.try_into()?,
             pricing,
             region,
             public_host,

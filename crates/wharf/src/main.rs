@@ -5,6 +5,7 @@ mod config;
 mod gc;
 mod lifecycle;
 mod serve;
+mod storage;
 mod usage;
 
 use clap::{Parser, Subcommand};

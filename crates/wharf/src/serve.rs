@@ -3,11 +3,9 @@
 
 use crate::config::Settings;
 use anyhow::Context;
-use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use wharf_api::{AppState, EcrSettings};
-use wharf_blob::FsBlobStore;
 use wharf_core::{Identity, Registry};
 use wharf_meta::MetaStore;
 
@@ -16,8 +14,12 @@ pub async fn open_registry(settings: &Settings) -> anyhow::Result<(Registry, Met
     let dir = &settings.data_dir;
     std::fs::create_dir_all(dir)
         .with_context(|| format!("creating data directory {}", dir.display()))?;
-    let blobs = FsBlobStore::open(dir.join("blobs-store"))
-        .with_context(|| format!("opening blob store under {}", dir.display()))?;
+    let blobs = crate::storage::open(&settings.blob_store, dir)?;
+    // Fail at start, not at the first push, when the store is unreachable or refuses the keys.
+    blobs
+        .stat(&wharf_oci::Digest::sha256(b""))
+        .await
+        .context("reaching the blob store")?;
     let db = dir.join("metadata.db");
     let meta = MetaStore::open_sqlite(&db)
         .await
@@ -28,7 +30,7 @@ pub async fn open_registry(settings: &Settings) -> anyhow::Result<(Registry, Met
         std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o600))
             .with_context(|| format!("restricting {}", db.display()))?;
     }
-    let registry = Registry::new(Arc::new(blobs), meta.clone()).with_region(&settings.region);
+    let registry = Registry::new(blobs, meta.clone()).with_region(&settings.region);
     Ok((registry, meta))
 }
 
@@ -76,7 +78,8 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     tracing::info!(
         listen = %listener.local_addr()?,
         data_dir = %settings.data_dir.display(),
-        "wharf is serving the OCI API; blobs on the filesystem and metadata in SQLite under the data directory"
+        blob_store = ?settings.blob_store,
+        "wharf is serving the OCI and ECR APIs; metadata in SQLite under the data directory"
     );
 
     let purge = tokio::spawn(purge_uploads(

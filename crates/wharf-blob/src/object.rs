@@ -1,0 +1,446 @@
+//! `ObjectBlobStore`: the blob store over any `object_store` backend — S3-compatible services
+//! (AWS S3, Garage, Ceph, MinIO) for many stateless nodes, and memory for tests.
+//!
+//! Layout under the configured prefix:
+//!
+//! ```text
+//! blobs/<alg>/<hex>                    committed blobs, at their content address
+//! uploads/<id>/created                 an upload's marker (so an empty upload exists)
+//! uploads/<id>/<offset, 20 digits>     one object per appended body, starting at that offset
+//! trash/<token, 16 hex>/<alg>/<hex>    bytes a garbage-collection pass is about to delete
+//! ```
+//!
+//! An upload is a sequence of chunk objects, so any node can append to, read or commit an upload
+//! another node started. Committing copies a single chunk server-side, or streams the chunks into
+//! one multipart upload; either way the blob is whole at its address before `commit_upload`
+//! returns (an S3 PUT is durable when acknowledged), and the chunks are deleted afterwards.
+
+use crate::{Appended, BlobError, BlobStore, ByteStream, FileInfo};
+use async_trait::async_trait;
+use bytes::{Bytes, BytesMut};
+use futures::{StreamExt, TryStreamExt};
+use object_store::path::Path;
+use object_store::{
+    GetOptions, GetRange, ObjectMeta, ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart,
+};
+use std::sync::Arc;
+use std::time::SystemTime;
+use wharf_oci::{Digest, Hasher};
+
+/// Bodies up to this size are stored with one PUT; larger ones stream as multipart uploads.
+const SINGLE_PUT_MAX: usize = 8 << 20;
+/// Objects up to this size are committed with a server-side copy (S3's CopyObject limit is 5 GiB).
+const COPY_MAX: u64 = 5 << 30;
+const MARKER: &str = "created";
+
+/// A blob store over an object store.
+#[derive(Debug, Clone)]
+pub struct ObjectBlobStore {
+    store: Arc<dyn ObjectStore>,
+    prefix: String,
+}
+
+/// Where an S3-compatible store is and how to reach it.
+#[derive(Debug, Clone, Default)]
+pub struct S3Config {
+    /// `http(s)://host:port`; AWS's regional endpoint when `None`.
+    pub endpoint: Option<String>,
+    pub region: String,
+    pub bucket: String,
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    /// Path-style addressing (`endpoint/bucket/key`), which Garage, Ceph and MinIO need.
+    pub path_style: bool,
+    /// Key prefix inside the bucket ("" for the bucket's root).
+    pub prefix: String,
+}
+
+fn io(e: object_store::Error) -> BlobError {
+    BlobError::Io(std::io::Error::other(e))
+}
+
+fn is_not_found(e: &object_store::Error) -> bool {
+    matches!(e, object_store::Error::NotFound { .. })
+}
+
+fn info(meta: &ObjectMeta) -> FileInfo {
+    FileInfo {
+        size: meta.size,
+        modified: SystemTime::from(meta.last_modified),
+    }
+}
+
+impl ObjectBlobStore {
+    /// A store over `store`, with every key under `prefix` (may be empty).
+    pub fn new(store: Arc<dyn ObjectStore>, prefix: &str) -> ObjectBlobStore {
+        let prefix = prefix.trim_matches('/');
+        ObjectBlobStore {
+            store,
+            prefix: if prefix.is_empty() {
+                String::new()
+            } else {
+                format!("{prefix}/")
+            },
+        }
+    }
+
+    /// A store in memory (tests, benchmarks).
+    pub fn memory() -> ObjectBlobStore {
+        ObjectBlobStore::new(Arc::new(object_store::memory::InMemory::new()), "")
+    }
+
+    /// A store in an S3-compatible bucket.
+    pub fn s3(config: &S3Config) -> Result<ObjectBlobStore, BlobError> {
+        let mut b = object_store::aws::AmazonS3Builder::new()
+            .with_region(&config.region)
+            .with_bucket_name(&config.bucket)
+            .with_access_key_id(&config.access_key_id)
+            .with_secret_access_key(&config.secret_access_key)
+            .with_virtual_hosted_style_request(!config.path_style);
+        if let Some(endpoint) = &config.endpoint {
+            b = b
+                .with_endpoint(endpoint)
+                .with_allow_http(endpoint.starts_with("http://"));
+        }
+        let store = b.build().map_err(io)?;
+        Ok(ObjectBlobStore::new(Arc::new(store), &config.prefix))
+    }
+
+    fn key(&self, rest: &str) -> Path {
+        Path::from(format!("{}{rest}", self.prefix))
+    }
+
+    fn blob_key(&self, d: &Digest) -> Path {
+        self.key(&format!("blobs/{}/{}", d.algorithm().as_str(), d.hex()))
+    }
+
+    fn trash_key(&self, d: &Digest, token: u64) -> Path {
+        self.key(&format!(
+            "trash/{token:016x}/{}/{}",
+            d.algorithm().as_str(),
+            d.hex()
+        ))
+    }
+
+    fn upload_dir(&self, id: &str) -> Path {
+        debug_assert!(id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
+        self.key(&format!("uploads/{id}"))
+    }
+
+    fn chunk_key(&self, id: &str, offset: u64) -> Path {
+        self.key(&format!("uploads/{id}/{offset:020}"))
+    }
+
+    async fn head(&self, key: &Path) -> Result<Option<ObjectMeta>, BlobError> {
+        match self.store.head(key).await {
+            Ok(m) => Ok(Some(m)),
+            Err(e) if is_not_found(&e) => Ok(None),
+            Err(e) => Err(io(e)),
+        }
+    }
+
+    async fn delete_key(&self, key: &Path) -> Result<(), BlobError> {
+        match self.store.delete(key).await {
+            Ok(()) => Ok(()),
+            Err(e) if is_not_found(&e) => Ok(()),
+            Err(e) => Err(io(e)),
+        }
+    }
+
+    async fn list(&self, prefix: &Path) -> Result<Vec<ObjectMeta>, BlobError> {
+        self.store
+            .list(Some(prefix))
+            .try_collect()
+            .await
+            .map_err(io)
+    }
+
+    /// An upload's chunks as (offset, meta), in order; `None` when the upload does not exist.
+    async fn chunks(&self, id: &str) -> Result<Option<Vec<(u64, ObjectMeta)>>, BlobError> {
+        let mut exists = false;
+        let mut chunks = Vec::new();
+        for meta in self.list(&self.upload_dir(id)).await? {
+            match meta.location.filename() {
+                Some(MARKER) => exists = true,
+                Some(name) => {
+                    if let Ok(offset) = name.parse::<u64>() {
+                        chunks.push((offset, meta));
+                    }
+                }
+                None => {}
+            }
+        }
+        chunks.sort_by_key(|(o, _)| *o);
+        Ok(exists.then_some(chunks))
+    }
+
+    /// Streams objects one after another.
+    fn concat(&self, keys: Vec<Path>) -> ByteStream {
+        let store = self.store.clone();
+        Box::pin(
+            futures::stream::iter(keys)
+                .then(move |key| {
+                    let store = store.clone();
+                    async move {
+                        store
+                            .get(&key)
+                            .await
+                            .map(|r| r.into_stream().map_err(std::io::Error::other))
+                            .map_err(std::io::Error::other)
+                    }
+                })
+                .try_flatten(),
+        )
+    }
+
+    /// Writes `body` to `key`, hashing it; one PUT for small bodies, multipart for large ones.
+    /// Nothing is left at `key` when the body fails.
+    async fn write_hashed(
+        &self,
+        key: &Path,
+        mut body: ByteStream,
+        mut hasher: Hasher,
+    ) -> Result<(u64, Hasher), BlobError> {
+        let mut first = BytesMut::new();
+        let mut ended = true;
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(BlobError::Body)?;
+            hasher.update(&chunk);
+            first.extend_from_slice(&chunk);
+            if first.len() > SINGLE_PUT_MAX {
+                ended = false;
+                break;
+            }
+        }
+        if ended {
+            let len = first.len() as u64;
+            if len > 0 {
+                self.store
+                    .put(key, PutPayload::from(first.freeze()))
+                    .await
+                    .map_err(io)?;
+            }
+            return Ok((len, hasher));
+        }
+        let mut len = first.len() as u64;
+        let mut upload = WriteMultipart::new(self.store.put_multipart(key).await.map_err(io)?);
+        upload.put(first.freeze());
+        while let Some(chunk) = body.next().await {
+            let chunk = match chunk {
+                Ok(c) => c,
+                Err(e) => {
+                    let _ = upload.abort().await;
+                    return Err(BlobError::Body(e));
+                }
+            };
+            hasher.update(&chunk);
+            len += chunk.len() as u64;
+            if let Err(e) = upload.wait_for_capacity(4).await {
+                let _ = upload.abort().await;
+                return Err(io(e));
+            }
+            upload.put(chunk);
+        }
+        upload.finish().await.map_err(io)?;
+        Ok((len, hasher))
+    }
+
+    /// Copies `from` to `to`: server-side when the object allows, streamed otherwise.
+    async fn copy(&self, from: &Path, size: u64, to: &Path) -> Result<(), BlobError> {
+        if size <= COPY_MAX {
+            return self.store.copy(from, to).await.map_err(io);
+        }
+        let stream = self.concat(vec![from.clone()]);
+        self.write_hashed(to, stream, wharf_oci::Algorithm::Sha256.hasher())
+            .await
+            .map(|_| ())
+    }
+}
+
+#[async_trait]
+impl BlobStore for ObjectBlobStore {
+    async fn stat(&self, digest: &Digest) -> Result<Option<u64>, BlobError> {
+        Ok(self.head(&self.blob_key(digest)).await?.map(|m| m.size))
+    }
+
+    async fn read(&self, digest: &Digest, offset: u64, len: u64) -> Result<ByteStream, BlobError> {
+        if len == 0 {
+            return match self.stat(digest).await? {
+                Some(_) => Ok(Box::pin(futures::stream::empty())),
+                None => Err(BlobError::NotFound),
+            };
+        }
+        let options = GetOptions {
+            range: Some(GetRange::Bounded(offset..offset + len)),
+            ..GetOptions::default()
+        };
+        match self.store.get_opts(&self.blob_key(digest), options).await {
+            Ok(r) => Ok(Box::pin(r.into_stream().map_err(std::io::Error::other))),
+            Err(e) if is_not_found(&e) => Err(BlobError::NotFound),
+            Err(e) => Err(io(e)),
+        }
+    }
+
+    async fn create_upload(&self, id: &str) -> Result<(), BlobError> {
+        let marker = self.key(&format!("uploads/{id}/{MARKER}"));
+        self.store
+            .put(&marker, PutPayload::from(Bytes::new()))
+            .await
+            .map_err(io)?;
+        Ok(())
+    }
+
+    async fn upload_size(&self, id: &str) -> Result<Option<u64>, BlobError> {
+        Ok(self
+            .chunks(id)
+            .await?
+            .map(|c| c.iter().map(|(_, m)| m.size).sum()))
+    }
+
+    async fn append_upload(
+        &self,
+        id: &str,
+        offset: u64,
+        body: ByteStream,
+        hasher: Hasher,
+    ) -> Result<Appended, BlobError> {
+        let chunks = self.chunks(id).await?.ok_or(BlobError::UploadNotFound)?;
+        // Cut the upload back to `offset`: drop chunks at or past it, shorten one across it.
+        for (start, meta) in &chunks {
+            let end = start + meta.size;
+            if *start >= offset {
+                self.delete_key(&meta.location).await?;
+            } else if end > offset {
+                let kept = self
+                    .store
+                    .get_range(&meta.location, 0..offset - start)
+                    .await
+                    .map_err(io)?;
+                self.store
+                    .put(&meta.location, PutPayload::from(kept))
+                    .await
+                    .map_err(io)?;
+            }
+        }
+        let (len, hasher) = self
+            .write_hashed(&self.chunk_key(id, offset), body, hasher)
+            .await?;
+        Ok(Appended {
+            size: offset + len,
+            hasher,
+        })
+    }
+
+    async fn read_upload(&self, id: &str) -> Result<ByteStream, BlobError> {
+        let chunks = self.chunks(id).await?.ok_or(BlobError::UploadNotFound)?;
+        Ok(self.concat(chunks.into_iter().map(|(_, m)| m.location).collect()))
+    }
+
+    async fn commit_upload(&self, id: &str, digest: &Digest) -> Result<(), BlobError> {
+        let chunks = self.chunks(id).await?.ok_or(BlobError::UploadNotFound)?;
+        let to = self.blob_key(digest);
+        match chunks.as_slice() {
+            [] => {
+                self.store
+                    .put(&to, PutPayload::from(Bytes::new()))
+                    .await
+                    .map_err(io)?;
+            }
+            [(_, only)] => self.copy(&only.location, only.size, &to).await?,
+            _ => {
+                let keys = chunks.iter().map(|(_, m)| m.location.clone()).collect();
+                self.write_hashed(&to, self.concat(keys), digest.algorithm().hasher())
+                    .await?;
+            }
+        }
+        self.delete_upload(id).await
+    }
+
+    async fn delete_upload(&self, id: &str) -> Result<(), BlobError> {
+        for meta in self.list(&self.upload_dir(id)).await? {
+            self.delete_key(&meta.location).await?;
+        }
+        Ok(())
+    }
+
+    async fn delete(&self, digest: &Digest) -> Result<(), BlobError> {
+        self.delete_key(&self.blob_key(digest)).await
+    }
+
+    async fn trash(&self, digest: &Digest, token: u64) -> Result<Option<FileInfo>, BlobError> {
+        let from = self.blob_key(digest);
+        let Some(meta) = self.head(&from).await? else {
+            return Ok(None);
+        };
+        self.copy(&from, meta.size, &self.trash_key(digest, token))
+            .await?;
+        self.delete_key(&from).await?;
+        Ok(Some(info(&meta)))
+    }
+
+    async fn restore(&self, digest: &Digest, token: u64) -> Result<bool, BlobError> {
+        let trash = self.trash_key(digest, token);
+        let Some(meta) = self.head(&trash).await? else {
+            return Ok(false);
+        };
+        let back = self.head(&self.blob_key(digest)).await?.is_none();
+        if back {
+            self.copy(&trash, meta.size, &self.blob_key(digest)).await?;
+        }
+        self.delete_key(&trash).await?;
+        Ok(back)
+    }
+
+    async fn purge_trash(&self, digest: &Digest, token: u64) -> Result<(), BlobError> {
+        self.delete_key(&self.trash_key(digest, token)).await
+    }
+
+    async fn list_trash(&self) -> Result<Vec<(Digest, u64)>, BlobError> {
+        let mut out = Vec::new();
+        for meta in self.list(&self.key("trash")).await? {
+            let parts: Vec<_> = meta.location.parts().collect();
+            let [.., token, alg, hex] = parts.as_slice() else {
+                continue;
+            };
+            let (Ok(token), Ok(digest)) = (
+                u64::from_str_radix(token.as_ref(), 16),
+                format!("{}:{}", alg.as_ref(), hex.as_ref()).parse::<Digest>(),
+            ) else {
+                continue;
+            };
+            out.push((digest, token));
+        }
+        Ok(out)
+    }
+
+    async fn list_blobs(&self) -> Result<Vec<(Digest, FileInfo)>, BlobError> {
+        let mut out = Vec::new();
+        for meta in self.list(&self.key("blobs")).await? {
+            let parts: Vec<_> = meta.location.parts().collect();
+            let [.., alg, hex] = parts.as_slice() else {
+                continue;
+            };
+            if let Ok(d) = format!("{}:{}", alg.as_ref(), hex.as_ref()).parse::<Digest>() {
+                out.push((d, info(&meta)));
+            }
+        }
+        Ok(out)
+    }
+
+    async fn list_uploads(&self) -> Result<Vec<(String, FileInfo)>, BlobError> {
+        let mut by_id: std::collections::BTreeMap<String, FileInfo> = Default::default();
+        for meta in self.list(&self.key("uploads")).await? {
+            let parts: Vec<_> = meta.location.parts().collect();
+            let [.., id, _] = parts.as_slice() else {
+                continue;
+            };
+            let entry = by_id.entry(id.as_ref().to_owned()).or_insert(FileInfo {
+                size: 0,
+                modified: SystemTime::UNIX_EPOCH,
+            });
+            entry.size += meta.size;
+            entry.modified = entry.modified.max(SystemTime::from(meta.last_modified));
+        }
+        Ok(by_id.into_iter().collect())
+    }
+}

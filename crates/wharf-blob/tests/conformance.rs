@@ -1,0 +1,290 @@
+//! One conformance suite for every `BlobStore`: the filesystem store, the in-memory object store
+//! and a real S3-compatible server (Garage in CI). The S3 run needs `WHARF_TEST_S3_ENDPOINT`,
+//! `WHARF_TEST_S3_BUCKET`, `WHARF_TEST_S3_REGION`, `WHARF_TEST_S3_ACCESS_KEY_ID` and
+//! `WHARF_TEST_S3_SECRET_ACCESS_KEY`; without them it is skipped, unless
+//! `WHARF_TEST_S3_REQUIRED=1` (as scripts/test.sh sets), which turns a missing server into a
+//! failure.
+
+use bytes::Bytes;
+use futures::StreamExt;
+use std::sync::Arc;
+use wharf_blob::{BlobError, BlobStore, ByteStream, FsBlobStore, ObjectBlobStore, S3Config};
+use wharf_oci::{Algorithm, Digest};
+
+fn body(parts: Vec<Vec<u8>>) -> ByteStream {
+    Box::pin(futures::stream::iter(
+        parts.into_iter().map(|p| Ok(Bytes::from(p))),
+    ))
+}
+
+/// A body that yields `good` and then fails.
+fn failing(good: Vec<u8>) -> ByteStream {
+    Box::pin(futures::stream::iter(vec![
+        Ok(Bytes::from(good)),
+        Err(std::io::Error::other("client went away")),
+    ]))
+}
+
+async fn collect(s: ByteStream) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut s = s;
+    while let Some(c) = s.next().await {
+        out.extend_from_slice(&c.unwrap());
+    }
+    out
+}
+
+fn pattern(len: usize, seed: u8) -> Vec<u8> {
+    (0..len)
+        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+        .collect()
+}
+
+/// Uploads `parts` as consecutive appends and commits them; returns the digest and bytes.
+async fn put(store: &dyn BlobStore, id: &str, parts: &[Vec<u8>]) -> (Digest, Vec<u8>) {
+    store.create_upload(id).await.unwrap();
+    let mut hasher = Algorithm::Sha256.hasher();
+    let mut offset = 0;
+    for p in parts {
+        let a = store
+            .append_upload(id, offset, body(vec![p.clone()]), hasher)
+            .await
+            .unwrap();
+        offset = a.size;
+        hasher = a.hasher;
+    }
+    let digest = hasher.finish();
+    let all = parts.concat();
+    assert_eq!(digest, Digest::of(Algorithm::Sha256, &all));
+    store.commit_upload(id, &digest).await.unwrap();
+    (digest, all)
+}
+
+async fn uploads_append_read_and_commit(store: &dyn BlobStore) {
+    assert_eq!(store.upload_size("u-none").await.unwrap(), None);
+    let missing = store
+        .append_upload(
+            "u-none",
+            0,
+            body(vec![b"x".to_vec()]),
+            Algorithm::Sha256.hasher(),
+        )
+        .await;
+    assert!(matches!(missing, Err(BlobError::UploadNotFound)));
+
+    store.create_upload("u-1").await.unwrap();
+    assert_eq!(store.upload_size("u-1").await.unwrap(), Some(0));
+    // Three appends, the middle one larger than a single PUT (so multipart on object stores).
+    let parts = [pattern(1000, 1), pattern(9 << 20, 2), pattern(777, 3)];
+    let mut hasher = Algorithm::Sha256.hasher();
+    let mut offset = 0u64;
+    for p in &parts {
+        let a = store
+            .append_upload(
+                "u-1",
+                offset,
+                body(vec![p[..p.len() / 2].to_vec(), p[p.len() / 2..].to_vec()]),
+                hasher,
+            )
+            .await
+            .unwrap();
+        assert_eq!(a.size, offset + p.len() as u64);
+        offset = a.size;
+        hasher = a.hasher;
+    }
+    let all = parts.concat();
+    assert_eq!(
+        store.upload_size("u-1").await.unwrap(),
+        Some(all.len() as u64)
+    );
+    assert_eq!(collect(store.read_upload("u-1").await.unwrap()).await, all);
+    let digest = hasher.finish();
+    assert_eq!(digest, Digest::of(Algorithm::Sha256, &all));
+    assert_eq!(
+        store.stat(&digest).await.unwrap(),
+        None,
+        "not visible before commit"
+    );
+    store.commit_upload("u-1", &digest).await.unwrap();
+    assert_eq!(
+        store.upload_size("u-1").await.unwrap(),
+        None,
+        "upload gone after commit"
+    );
+    assert_eq!(store.stat(&digest).await.unwrap(), Some(all.len() as u64));
+    let whole = collect(store.read(&digest, 0, all.len() as u64).await.unwrap()).await;
+    assert!(whole == all, "whole blob reads back");
+    let range = collect(store.read(&digest, 5000, 100).await.unwrap()).await;
+    assert_eq!(range, all[5000..5100]);
+    assert!(collect(store.read(&digest, 10, 0).await.unwrap())
+        .await
+        .is_empty());
+
+    // One-chunk and empty uploads.
+    let (d, bytes) = put(store, "u-2", &[b"single chunk".to_vec()]).await;
+    assert_eq!(collect(store.read(&d, 0, 12).await.unwrap()).await, bytes);
+    let (empty, _) = put(store, "u-3", &[]).await;
+    assert_eq!(store.stat(&empty).await.unwrap(), Some(0));
+
+    let unknown = Digest::of(Algorithm::Sha256, b"never stored");
+    assert!(matches!(
+        store.read(&unknown, 0, 1).await,
+        Err(BlobError::NotFound)
+    ));
+    assert_eq!(store.stat(&unknown).await.unwrap(), None);
+}
+
+async fn appends_truncate_and_failed_bodies_leave_nothing(store: &dyn BlobStore) {
+    store.create_upload("t-1").await.unwrap();
+    let h = Algorithm::Sha256.hasher();
+    let a = store
+        .append_upload("t-1", 0, body(vec![b"abcdef".to_vec()]), h)
+        .await
+        .unwrap();
+    assert_eq!(a.size, 6);
+    // A retry from offset 3 replaces what followed it.
+    let mut h = Algorithm::Sha256.hasher();
+    h.update(b"abc");
+    let a = store
+        .append_upload("t-1", 3, body(vec![b"XY".to_vec()]), h)
+        .await
+        .unwrap();
+    assert_eq!(a.size, 5);
+    assert_eq!(a.hasher.finish(), Digest::of(Algorithm::Sha256, b"abcXY"));
+    assert_eq!(
+        collect(store.read_upload("t-1").await.unwrap()).await,
+        b"abcXY"
+    );
+
+    // A body that fails midway leaves the upload as it was.
+    let r = store
+        .append_upload(
+            "t-1",
+            5,
+            failing(b"lost".to_vec()),
+            Algorithm::Sha256.hasher(),
+        )
+        .await;
+    assert!(matches!(r, Err(BlobError::Body(_))), "{:?}", r.err());
+    assert_eq!(store.upload_size("t-1").await.unwrap(), Some(5));
+    assert_eq!(
+        collect(store.read_upload("t-1").await.unwrap()).await,
+        b"abcXY"
+    );
+    let big = store
+        .append_upload(
+            "t-1",
+            5,
+            failing(pattern(9 << 20, 9)),
+            Algorithm::Sha256.hasher(),
+        )
+        .await;
+    assert!(matches!(big, Err(BlobError::Body(_))));
+    assert_eq!(store.upload_size("t-1").await.unwrap(), Some(5));
+
+    let listed = store.list_uploads().await.unwrap();
+    let t1 = listed
+        .iter()
+        .find(|(id, _)| id == "t-1")
+        .expect("t-1 listed");
+    assert_eq!(t1.1.size, 5);
+    store.delete_upload("t-1").await.unwrap();
+    assert_eq!(store.upload_size("t-1").await.unwrap(), None);
+    store.delete_upload("t-1").await.unwrap();
+    assert!(!store
+        .list_uploads()
+        .await
+        .unwrap()
+        .iter()
+        .any(|(id, _)| id == "t-1"));
+}
+
+async fn trash_restore_and_purge(store: &dyn BlobStore) {
+    let (d, bytes) = put(store, "g-1", &[b"garbage candidate".to_vec()]).await;
+    assert!(store
+        .list_blobs()
+        .await
+        .unwrap()
+        .iter()
+        .any(|(x, i)| x == &d && i.size == bytes.len() as u64));
+    let info = store.trash(&d, 7).await.unwrap().expect("trashed");
+    assert_eq!(info.size, bytes.len() as u64);
+    assert_eq!(store.stat(&d).await.unwrap(), None);
+    assert!(store.list_trash().await.unwrap().contains(&(d.clone(), 7)));
+    assert!(store.restore(&d, 7).await.unwrap(), "bytes go back");
+    assert_eq!(
+        collect(store.read(&d, 0, bytes.len() as u64).await.unwrap()).await,
+        bytes
+    );
+    assert!(!store.list_trash().await.unwrap().contains(&(d.clone(), 7)));
+
+    store.trash(&d, 8).await.unwrap().expect("trashed again");
+    store.purge_trash(&d, 8).await.unwrap();
+    assert!(
+        !store.restore(&d, 8).await.unwrap(),
+        "nothing to restore after a purge"
+    );
+    assert_eq!(store.stat(&d).await.unwrap(), None);
+    assert!(
+        store.trash(&d, 9).await.unwrap().is_none(),
+        "nothing at the address"
+    );
+
+    // A new upload of the same bytes while they sit in the trash: the restore drops the trash.
+    put(store, "g-2", std::slice::from_ref(&bytes)).await;
+    store.trash(&d, 10).await.unwrap().unwrap();
+    put(store, "g-3", std::slice::from_ref(&bytes)).await;
+    assert!(!store.restore(&d, 10).await.unwrap());
+    assert_eq!(store.stat(&d).await.unwrap(), Some(bytes.len() as u64));
+    assert!(!store.list_trash().await.unwrap().contains(&(d.clone(), 10)));
+
+    store.delete(&d).await.unwrap();
+    store.delete(&d).await.unwrap();
+    assert_eq!(store.stat(&d).await.unwrap(), None);
+}
+
+async fn suite(store: Arc<dyn BlobStore>) {
+    uploads_append_read_and_commit(store.as_ref()).await;
+    appends_truncate_and_failed_bodies_leave_nothing(store.as_ref()).await;
+    trash_restore_and_purge(store.as_ref()).await;
+}
+
+#[tokio::test]
+async fn filesystem_store_conforms() {
+    let dir = tempfile::tempdir().unwrap();
+    suite(Arc::new(FsBlobStore::open(dir.path()).unwrap())).await;
+}
+
+#[tokio::test]
+async fn memory_store_conforms() {
+    suite(Arc::new(ObjectBlobStore::memory())).await;
+}
+
+#[tokio::test]
+async fn s3_store_conforms() {
+    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let (Some(endpoint), Some(bucket), Some(key), Some(secret)) = (
+        var("WHARF_TEST_S3_ENDPOINT"),
+        var("WHARF_TEST_S3_BUCKET"),
+        var("WHARF_TEST_S3_ACCESS_KEY_ID"),
+        var("WHARF_TEST_S3_SECRET_ACCESS_KEY"),
+    ) else {
+        assert!(
+            var("WHARF_TEST_S3_REQUIRED").is_none(),
+            "WHARF_TEST_S3_REQUIRED is set but the S3 test server's settings are missing"
+        );
+        eprintln!("skipping the S3 run: WHARF_TEST_S3_ENDPOINT and friends are not set");
+        return;
+    };
+    let store = ObjectBlobStore::s3(&S3Config {
+        endpoint: Some(endpoint),
+        region: var("WHARF_TEST_S3_REGION").unwrap_or_else(|| "garage".into()),
+        bucket,
+        access_key_id: key,
+        secret_access_key: secret,
+        path_style: true,
+        prefix: format!("conformance-{}", std::process::id()),
+    })
+    .unwrap();
+    suite(Arc::new(store)).await;
+}

@@ -1,0 +1,189 @@
+//! Where blobs live: the `[blob_store]` table of the config file and its `WHARF_BLOB_STORE_*`
+//! variables — the filesystem under the data directory (the default) or an S3-compatible bucket.
+
+use anyhow::{bail, Context};
+use serde::Deserialize;
+use std::sync::Arc;
+use wharf_blob::{BlobStore, FsBlobStore, ObjectBlobStore, S3Config};
+
+/// The `[blob_store]` table as written (every field optional).
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBlobStore {
+    /// `filesystem` (default) or `s3`.
+    pub kind: Option<String>,
+    pub endpoint: Option<String>,
+    pub region: Option<String>,
+    pub bucket: Option<String>,
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<String>,
+    /// Path-style addressing (default true: what Garage, Ceph and MinIO need).
+    pub path_style: Option<bool>,
+    pub prefix: Option<String>,
+}
+
+impl RawBlobStore {
+    /// Reads `WHARF_BLOB_STORE_*` through `get`; the S3 keys also fall back to the standard
+    /// `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY`.
+    pub fn from_env(get: &impl Fn(&str) -> Option<String>) -> anyhow::Result<RawBlobStore> {
+        let path_style = get("WHARF_BLOB_STORE_PATH_STYLE")
+            .map(|v| match v.trim() {
+                "true" | "1" => Ok(true),
+                "false" | "0" => Ok(false),
+                other => bail!("WHARF_BLOB_STORE_PATH_STYLE={other:?} must be true or false"),
+            })
+            .transpose()?;
+        Ok(RawBlobStore {
+            kind: get("WHARF_BLOB_STORE"),
+            endpoint: get("WHARF_BLOB_STORE_ENDPOINT"),
+            region: get("WHARF_BLOB_STORE_REGION"),
+            bucket: get("WHARF_BLOB_STORE_BUCKET"),
+            access_key_id: get("WHARF_BLOB_STORE_ACCESS_KEY_ID")
+                .or_else(|| get("AWS_ACCESS_KEY_ID")),
+            secret_access_key: get("WHARF_BLOB_STORE_SECRET_ACCESS_KEY")
+                .or_else(|| get("AWS_SECRET_ACCESS_KEY")),
+            path_style,
+            prefix: get("WHARF_BLOB_STORE_PREFIX"),
+        })
+    }
+
+    /// Layers `over` on top of `self`, field by field.
+    pub fn merge(self, over: RawBlobStore) -> RawBlobStore {
+        RawBlobStore {
+            kind: over.kind.or(self.kind),
+            endpoint: over.endpoint.or(self.endpoint),
+            region: over.region.or(self.region),
+            bucket: over.bucket.or(self.bucket),
+            access_key_id: over.access_key_id.or(self.access_key_id),
+            secret_access_key: over.secret_access_key.or(self.secret_access_key),
+            path_style: over.path_style.or(self.path_style),
+            prefix: over.prefix.or(self.prefix),
+        }
+    }
+}
+
+/// The validated choice.
+#[derive(Clone)]
+pub enum BlobStoreSettings {
+    /// `<data-dir>/blobs-store`.
+    Filesystem,
+    S3(S3Config),
+}
+
+impl std::fmt::Debug for BlobStoreSettings {
+    // Never prints the secret key.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BlobStoreSettings::Filesystem => f.write_str("Filesystem"),
+            BlobStoreSettings::S3(c) => f
+                .debug_struct("S3")
+                .field("endpoint", &c.endpoint)
+                .field("region", &c.region)
+                .field("bucket", &c.bucket)
+                .field("access_key_id", &c.access_key_id)
+                .field("path_style", &c.path_style)
+                .field("prefix", &c.prefix)
+                .finish_non_exhaustive(),
+        }
+    }
+}
+
+impl TryFrom<RawBlobStore> for BlobStoreSettings {
+    type Error = anyhow::Error;
+
+    fn try_from(raw: RawBlobStore) -> anyhow::Result<BlobStoreSettings> {
+        match raw.kind.as_deref().unwrap_or("filesystem") {
+            "filesystem" => Ok(BlobStoreSettings::Filesystem),
+            "s3" => {
+                let need = |name: &str, v: Option<String>| -> anyhow::Result<String> {
+                    v.filter(|v| !v.is_empty()).with_context(|| {
+                        format!("blob_store.{name} is required when blob_store.kind = \"s3\"")
+                    })
+                };
+                if let Some(e) = &raw.endpoint {
+                    if !(e.starts_with("http://") || e.starts_with("https://")) {
+                        bail!("blob_store.endpoint = {e:?} must start with http:// or https://");
+                    }
+                }
+                Ok(BlobStoreSettings::S3(S3Config {
+                    endpoint: raw.endpoint,
+                    region: raw.region.unwrap_or_else(|| "us-east-1".into()),
+                    bucket: need("bucket", raw.bucket)?,
+                    access_key_id: need("access_key_id", raw.access_key_id)?,
+                    secret_access_key: need("secret_access_key", raw.secret_access_key)?,
+                    path_style: raw.path_style.unwrap_or(true),
+                    prefix: raw.prefix.unwrap_or_default(),
+                }))
+            }
+            other => bail!("blob_store.kind = {other:?} must be \"filesystem\" or \"s3\""),
+        }
+    }
+}
+
+/// Opens the configured blob store.
+pub fn open(
+    settings: &BlobStoreSettings,
+    data_dir: &std::path::Path,
+) -> anyhow::Result<Arc<dyn BlobStore>> {
+    Ok(match settings {
+        BlobStoreSettings::Filesystem => Arc::new(
+            FsBlobStore::open(data_dir.join("blobs-store"))
+                .with_context(|| format!("opening blob store under {}", data_dir.display()))?,
+        ),
+        BlobStoreSettings::S3(c) => Arc::new(
+            ObjectBlobStore::s3(c)
+                .with_context(|| format!("configuring S3 bucket {}", c.bucket))?,
+        ),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |k| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn filesystem_by_default_and_s3_needs_bucket_and_keys() {
+        let d = BlobStoreSettings::try_from(RawBlobStore::default()).unwrap();
+        assert!(matches!(d, BlobStoreSettings::Filesystem));
+        let raw = RawBlobStore::from_env(&env(&[("WHARF_BLOB_STORE", "s3")])).unwrap();
+        let e = BlobStoreSettings::try_from(raw).unwrap_err();
+        assert!(format!("{e:#}").contains("blob_store.bucket"), "{e:#}");
+        let raw = RawBlobStore::from_env(&env(&[
+            ("WHARF_BLOB_STORE", "s3"),
+            ("WHARF_BLOB_STORE_ENDPOINT", "http://127.0.0.1:3900"),
+            ("WHARF_BLOB_STORE_BUCKET", "wharf"),
+            ("AWS_ACCESS_KEY_ID", "GK123"),
+            ("AWS_SECRET_ACCESS_KEY", "very-secret"),
+        ]))
+        .unwrap();
+        let s = BlobStoreSettings::try_from(raw).unwrap();
+        let BlobStoreSettings::S3(c) = &s else {
+            panic!("{s:?}")
+        };
+        assert_eq!((c.bucket.as_str(), c.path_style), ("wharf", true));
+        assert!(
+            !format!("{s:?}").contains("very-secret"),
+            "Debug hides the secret"
+        );
+        let bad = RawBlobStore {
+            kind: Some("s3".into()),
+            endpoint: Some("127.0.0.1:3900".into()),
+            ..RawBlobStore::default()
+        };
+        assert!(BlobStoreSettings::try_from(bad).is_err());
+        let bad = RawBlobStore {
+            kind: Some("tape".into()),
+            ..RawBlobStore::default()
+        };
+        assert!(format!("{:#}", BlobStoreSettings::try_from(bad).unwrap_err()).contains("tape"));
+    }
+}
