@@ -9,7 +9,7 @@
 //! 3. if the trashed bytes were placed less than the grace period ago, an upload put them there
 //!    and has not recorded them yet: put them back and unmark;
 //! 4. otherwise delete the row in a transaction that checks the token is still there and no
-//!    manifest references the blob. If it did, drop the trash; if the blob was revived
+//!    manifest references the blob (one transaction for the whole batch, so one commit). If it did, drop the trash; if the blob was revived
 //!    meanwhile (`record_blob` clears the token), put the bytes back unless the address holds
 //!    them again.
 //!
@@ -116,10 +116,8 @@ impl Registry {
                 .meta
                 .gc_mark(token, cutoff, now - LEASE_SECS, after.as_ref(), BATCH)
                 .await?;
-            for blob in &batch {
-                self.gc_collect_one(token, &blob.digest, blob.size, opts.grace, &mut report)
-                    .await?;
-            }
+            self.gc_collect_batch(token, &batch, opts.grace, &mut report)
+                .await?;
             match batch.last() {
                 Some(last) if batch.len() as i64 == BATCH => after = Some(last.digest.clone()),
                 _ => break,
@@ -147,49 +145,75 @@ impl Registry {
         Ok(report)
     }
 
-    /// Steps 2–4 of the protocol for one marked blob.
-    async fn gc_collect_one(
+    /// Steps 2–4 of the protocol for a marked batch: trash each blob's bytes (putting fresh ones
+    /// back), then delete the rows in one transaction, then drop the trash of the deleted rows and
+    /// put back the bytes of the revived ones.
+    async fn gc_collect_batch(
         &self,
         token: u64,
-        digest: &Digest,
-        size: u64,
+        batch: &[wharf_meta::GcBlob],
         grace: Duration,
         report: &mut GcReport,
     ) -> Result<(), CoreError> {
-        let trashed = self.blobs.trash(digest, token).await?;
-        if let Some(t) = &trashed {
-            if !older_than(t.modified, grace) {
-                // Fresh bytes: an upload of this digest is between its rename and its record.
-                self.blobs.restore(digest, token).await?;
-                self.meta.gc_unmark(digest, token).await?;
-                report.revived += 1;
-                return Ok(());
+        // (digest, bytes freed if swept, whether its bytes are in the trash)
+        let mut pending: Vec<(Digest, u64, bool)> = Vec::with_capacity(batch.len());
+        for blob in batch {
+            let trashed = match self.blobs.trash(&blob.digest, token).await {
+                Ok(t) => t,
+                Err(e) => {
+                    self.gc_put_back(token, &pending).await;
+                    return Err(e.into());
+                }
+            };
+            match trashed {
+                Some(t) if !older_than(t.modified, grace) => {
+                    // Fresh bytes: an upload of this digest is between its rename and its record.
+                    self.blobs.restore(&blob.digest, token).await?;
+                    self.meta.gc_unmark(&blob.digest, token).await?;
+                    report.revived += 1;
+                }
+                Some(t) => pending.push((blob.digest.clone(), t.size, true)),
+                // Absent bytes (a row without a file is already broken) are swept all the same.
+                None => pending.push((blob.digest.clone(), blob.size, false)),
             }
         }
-        // Absent bytes (a row without a file is already broken) are swept all the same.
-        let swept = match self.meta.gc_sweep(digest, token).await {
+        let digests: Vec<Digest> = pending.iter().map(|(d, _, _)| d.clone()).collect();
+        let swept = match self.meta.gc_sweep_many(&digests, token).await {
             Ok(swept) => swept,
             Err(e) => {
-                // The row is still there: its bytes must be too.
-                if trashed.is_some() {
-                    self.blobs.restore(digest, token).await?;
-                }
+                // The rows are still there: their bytes must be too.
+                self.gc_put_back(token, &pending).await;
                 return Err(e.into());
             }
         };
-        if swept {
-            if trashed.is_some() {
-                self.blobs.purge_trash(digest, token).await?;
+        let swept: std::collections::HashSet<Digest> = swept.into_iter().collect();
+        for (digest, size, in_trash) in &pending {
+            if swept.contains(digest) {
+                if *in_trash {
+                    self.blobs.purge_trash(digest, token).await?;
+                }
+                report.blobs += 1;
+                report.blob_bytes += size;
+            } else {
+                if *in_trash {
+                    self.blobs.restore(digest, token).await?;
+                }
+                report.revived += 1;
             }
-            report.blobs += 1;
-            report.blob_bytes += trashed.map_or(size, |t| t.size);
-        } else {
-            if trashed.is_some() {
-                self.blobs.restore(digest, token).await?;
-            }
-            report.revived += 1;
         }
         Ok(())
+    }
+
+    /// Best effort after a failure: puts trashed bytes back (what fails here, the next pass's
+    /// trash recovery puts back, since the rows still name the blobs).
+    async fn gc_put_back(&self, token: u64, pending: &[(Digest, u64, bool)]) {
+        for (digest, _, in_trash) in pending {
+            if *in_trash {
+                if let Err(e) = self.blobs.restore(digest, token).await {
+                    tracing::warn!(%digest, error = %e, "putting trashed bytes back failed");
+                }
+            }
+        }
     }
 
     /// Puts back or drops what an interrupted pass left in the trash: bytes a row still names go

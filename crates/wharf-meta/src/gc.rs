@@ -119,29 +119,42 @@ impl MetaStore {
     /// carries `token` and no manifest references it. Returns whether it did; `false` means the
     /// blob was revived (recorded again, or referenced) and its bytes must stay.
     pub async fn gc_sweep(&self, digest: &Digest, token: u64) -> Result<bool> {
-        let d = digest.to_string();
+        Ok(!self
+            .gc_sweep_many(std::slice::from_ref(digest), token)
+            .await?
+            .is_empty())
+    }
+
+    /// `gc_sweep` for a batch, in one transaction (one commit, so one fsync, per batch): deletes
+    /// the rows that still carry `token` and that no manifest references, and answers which.
+    pub async fn gc_sweep_many(&self, digests: &[Digest], token: u64) -> Result<Vec<Digest>> {
+        let mut swept = Vec::new();
         let mut tx = self.writer.begin().await?;
-        let still: Option<i64> = sqlx::query_scalar(
-            "SELECT 1 FROM blobs b WHERE b.digest = ? AND b.gc_mark = ?
-             AND NOT EXISTS (SELECT 1 FROM manifest_blobs mb WHERE mb.blob_digest = b.digest)",
-        )
-        .bind(&d)
-        .bind(token as i64)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if still.is_none() {
-            return Ok(false);
+        for digest in digests {
+            let d = digest.to_string();
+            let still: Option<i64> = sqlx::query_scalar(
+                "SELECT 1 FROM blobs b WHERE b.digest = ? AND b.gc_mark = ?
+                 AND NOT EXISTS (SELECT 1 FROM manifest_blobs mb WHERE mb.blob_digest = b.digest)",
+            )
+            .bind(&d)
+            .bind(token as i64)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if still.is_none() {
+                continue;
+            }
+            sqlx::query("DELETE FROM repository_blobs WHERE digest = ?")
+                .bind(&d)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM blobs WHERE digest = ?")
+                .bind(&d)
+                .execute(&mut *tx)
+                .await?;
+            swept.push(digest.clone());
         }
-        sqlx::query("DELETE FROM repository_blobs WHERE digest = ?")
-            .bind(&d)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM blobs WHERE digest = ?")
-            .bind(&d)
-            .execute(&mut *tx)
-            .await?;
         tx.commit().await?;
-        Ok(true)
+        Ok(swept)
     }
 
     /// Clears `token` from a blob a pass decided to keep.
