@@ -11,7 +11,7 @@
 //! Each pass runs in a child process (this binary re-executed with `--gc-pass`), so its `VmHWM`
 //! is the pass's own peak plus the baseline of a process that opened the stores, which is
 //! reported beside it. After its pass the child also times, on its own, the loop the pass ends
-//! with (list every blob file, then one `blob_recorded` query per file), to show how much of the
+//! with (list every blob file, then look their rows up 500 at a time), to show how much of the
 //! pass that orphan scan is.
 //!
 //! `cargo bench -p wharf-core --bench gc` runs the full size; without `--bench` (as
@@ -272,8 +272,9 @@ async fn child_pass(dir: &Path, dry_run: bool) -> Result<(), Error> {
 
     let started = Instant::now();
     let files = wharf_blob::BlobStore::list_blobs(&store).await?;
-    for (digest, _) in &files {
-        meta.blob_recorded(digest).await?;
+    for chunk in files.chunks(500) {
+        let digests: Vec<_> = chunk.iter().map(|(d, _)| d.clone()).collect();
+        meta.blobs_recorded(&digests).await?;
     }
     let scan_secs = started.elapsed().as_secs_f64();
     println!(

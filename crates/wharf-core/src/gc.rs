@@ -126,10 +126,7 @@ impl Registry {
         }
 
         // Blob files no row names: a crash between an upload's rename and its record.
-        for (digest, info) in self.blobs.list_blobs().await? {
-            if !older_than(info.modified, opts.grace) || self.meta.blob_recorded(&digest).await? {
-                continue;
-            }
+        for (digest, _) in self.unrecorded_blob_files(opts.grace).await? {
             let Some(trashed) = self.blobs.trash(&digest, token).await? else {
                 continue;
             };
@@ -216,6 +213,27 @@ impl Registry {
         }
     }
 
+    /// Blob files older than `grace` that no row names, looked up a few hundred at a time.
+    async fn unrecorded_blob_files(
+        &self,
+        grace: Duration,
+    ) -> Result<Vec<(Digest, wharf_blob::FileInfo)>, CoreError> {
+        let old: Vec<_> = self
+            .blobs
+            .list_blobs()
+            .await?
+            .into_iter()
+            .filter(|(_, info)| older_than(info.modified, grace))
+            .collect();
+        let mut out = Vec::new();
+        for chunk in old.chunks(500) {
+            let digests: Vec<Digest> = chunk.iter().map(|(d, _)| d.clone()).collect();
+            let recorded = self.meta.blobs_recorded(&digests).await?;
+            out.extend(chunk.iter().filter(|(d, _)| !recorded.contains(d)).cloned());
+        }
+        Ok(out)
+    }
+
     /// Puts back or drops what an interrupted pass left in the trash: bytes a row still names go
     /// back (unless the address holds them again), the rest is dropped.
     async fn gc_recover_trash(&self) -> Result<(), CoreError> {
@@ -286,11 +304,9 @@ impl Registry {
             }
         }
         self.gc_uploads(opts, &mut report).await?;
-        for (digest, info) in self.blobs.list_blobs().await? {
-            if older_than(info.modified, opts.grace) && !self.meta.blob_recorded(&digest).await? {
-                report.orphans += 1;
-                report.orphan_bytes += info.size;
-            }
+        for (_, info) in self.unrecorded_blob_files(opts.grace).await? {
+            report.orphans += 1;
+            report.orphan_bytes += info.size;
         }
         Ok(report)
     }

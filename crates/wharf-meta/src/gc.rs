@@ -178,6 +178,27 @@ impl MetaStore {
         Ok(found.is_some())
     }
 
+    /// Which of `digests` have a blob row (one query for the lot; callers pass a few hundred).
+    pub async fn blobs_recorded(
+        &self,
+        digests: &[Digest],
+    ) -> Result<std::collections::HashSet<Digest>> {
+        if digests.is_empty() {
+            return Ok(Default::default());
+        }
+        let marks = vec!["?"; digests.len()].join(",");
+        let sql = format!("SELECT digest FROM blobs WHERE digest IN ({marks})");
+        let mut q = sqlx::query_scalar::<_, String>(&sql);
+        for d in digests {
+            q = q.bind(d.to_string());
+        }
+        q.fetch_all(&self.reader)
+            .await?
+            .iter()
+            .map(|d| parse_digest(d))
+            .collect()
+    }
+
     /// Every recorded blob whose `touched_at` is older than `cutoff` and that no manifest
     /// references: what must be gone after a full pass with that cutoff (for tests and checks).
     pub async fn gc_garbage_count(&self, cutoff: i64) -> Result<u64> {
