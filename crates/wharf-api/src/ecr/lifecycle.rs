@@ -8,6 +8,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use std::time::{SystemTime, UNIX_EPOCH};
 use wharf_core::{LifecycleAction, PlannedAction, Repo, StorageClass};
+use wharf_meta::LifecyclePolicyRecord;
 
 fn now() -> i64 {
     SystemTime::now()
@@ -26,6 +27,16 @@ pub struct PolicyInput {
 
 fn base(repo: &Repo) -> Value {
     json!({ "registryId": repo.account.as_str(), "repositoryName": repo.name.as_str() })
+}
+
+/// The answer of Get/DeleteLifecyclePolicy.
+fn policy_json(repo: &Repo, policy: &LifecyclePolicyRecord) -> Value {
+    let mut v = base(repo);
+    v["lifecyclePolicyText"] = json!(policy.text);
+    if let Some(t) = policy.evaluated_at {
+        v["lastEvaluatedAt"] = epoch(t);
+    }
+    v
 }
 
 pub async fn put_lifecycle_policy(ctx: &Ctx<'_>, input: PolicyInput) -> Result<Value, EcrError> {
@@ -52,12 +63,7 @@ pub async fn get_lifecycle_policy(ctx: &Ctx<'_>, input: PolicyInput) -> Result<V
         .lifecycle_policy(&repo)
         .await
         .map_err(|e| ctx.core_error(e, &repo))?;
-    let mut v = base(&repo);
-    v["lifecyclePolicyText"] = json!(policy.text);
-    if let Some(t) = policy.evaluated_at {
-        v["lastEvaluatedAt"] = epoch(t);
-    }
-    Ok(v)
+    Ok(policy_json(&repo, &policy))
 }
 
 pub async fn delete_lifecycle_policy(ctx: &Ctx<'_>, input: PolicyInput) -> Result<Value, EcrError> {
@@ -69,12 +75,7 @@ pub async fn delete_lifecycle_policy(ctx: &Ctx<'_>, input: PolicyInput) -> Resul
         .delete_lifecycle_policy(&repo)
         .await
         .map_err(|e| ctx.core_error(e, &repo))?;
-    let mut v = base(&repo);
-    v["lifecyclePolicyText"] = json!(policy.text);
-    if let Some(t) = policy.evaluated_at {
-        v["lastEvaluatedAt"] = epoch(t);
-    }
-    Ok(v)
+    Ok(policy_json(&repo, &policy))
 }
 
 pub async fn start_lifecycle_policy_preview(
