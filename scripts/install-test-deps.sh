@@ -2,7 +2,8 @@
 # install-test-deps.sh — install the third-party clients used by tests/e2e and bench/.
 #
 # Idempotent. Installs with apt (only running `apt-get update` when something is missing):
-#   skopeo, docker-registry (CNCF Distribution, the benchmark baseline), wrk, curl, jq, python3.
+#   skopeo, docker-registry (CNCF Distribution, the benchmark baseline), wrk, curl, jq, python3,
+#   postgresql (Debian's PostgreSQL server; scripts/postgres.sh starts throwaway clusters with it).
 # Builds with Go into ${WHARF_TOOLS_DIR:-~/.cache/wharf-tools}/bin, skipping any tool whose stamp
 # file (bin/.<tool>.version) already records the pinned version:
 #   crane        github.com/google/go-containerregistry/cmd/crane@v0.20.6
@@ -32,7 +33,7 @@ GARAGE_FEATURES="bundled-libs,sqlite"
 log() { echo "install-test-deps: $*" >&2; }
 
 # ---- apt packages ----------------------------------------------------------------------------
-APT_PKGS=(skopeo docker-registry wrk curl jq python3 ca-certificates)
+APT_PKGS=(skopeo docker-registry wrk curl jq python3 ca-certificates postgresql)
 missing=()
 for p in "${APT_PKGS[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
@@ -50,6 +51,9 @@ else
 fi
 # The Debian package enables a system docker-registry service on :5000; we never use it (the
 # tests start their own instances on free ports), so leave it as the package configured it.
+# Likewise postgresql creates a cluster "main" on :5432 that the system may start; the tests never
+# use it (scripts/postgres.sh initdb's its own under the test's directory and, when :5432 is taken,
+# picks a free port).
 
 # ---- Go toolchain ----------------------------------------------------------------------------
 if ! command -v go >/dev/null 2>&1 && [[ -x /usr/local/go/bin/go ]]; then

@@ -109,4 +109,14 @@ pub trait BlobStore: Send + Sync + 'static {
 
     /// Garbage collection: every upload's scratch space, by upload id.
     async fn list_uploads(&self) -> Result<Vec<(String, FileInfo)>, BlobError>;
+
+    /// A URL clients may GET the blob from directly for `expires_in` (a presigned object-store
+    /// URL), when the store offers one and is configured to; `None` means serve the bytes.
+    async fn download_url(
+        &self,
+        _digest: &Digest,
+        _expires_in: std::time::Duration,
+    ) -> Result<Option<String>, BlobError> {
+        Ok(None)
+    }
 }

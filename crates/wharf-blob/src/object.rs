@@ -20,6 +20,7 @@ use async_trait::async_trait;
 use bytes::{Bytes, BytesMut};
 use futures::{StreamExt, TryStreamExt};
 use object_store::path::Path;
+use object_store::signer::Signer;
 use object_store::{
     GetOptions, GetRange, ObjectMeta, ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart,
 };
@@ -38,6 +39,8 @@ const MARKER: &str = "created";
 pub struct ObjectBlobStore {
     store: Arc<dyn ObjectStore>,
     prefix: String,
+    /// Signs download URLs when blob GETs are to be redirected to the object store.
+    signer: Option<Arc<dyn Signer>>,
 }
 
 /// Where an S3-compatible store is and how to reach it.
@@ -53,6 +56,9 @@ pub struct S3Config {
     pub path_style: bool,
     /// Key prefix inside the bucket ("" for the bucket's root).
     pub prefix: String,
+    /// Redirect blob GETs to presigned URLs instead of streaming them through Wharf (clients
+    /// must reach the endpoint).
+    pub redirect: bool,
 }
 
 fn io(e: object_store::Error) -> BlobError {
@@ -81,6 +87,7 @@ impl ObjectBlobStore {
             } else {
                 format!("{prefix}/")
             },
+            signer: None,
         }
     }
 
@@ -102,8 +109,12 @@ impl ObjectBlobStore {
                 .with_endpoint(endpoint)
                 .with_allow_http(endpoint.starts_with("http://"));
         }
-        let store = b.build().map_err(io)?;
-        Ok(ObjectBlobStore::new(Arc::new(store), &config.prefix))
+        let store = Arc::new(b.build().map_err(io)?);
+        let mut blobs = ObjectBlobStore::new(store.clone(), &config.prefix);
+        if config.redirect {
+            blobs.signer = Some(store);
+        }
+        Ok(blobs)
     }
 
     fn key(&self, rest: &str) -> Path {
@@ -442,5 +453,24 @@ impl BlobStore for ObjectBlobStore {
             entry.modified = entry.modified.max(SystemTime::from(meta.last_modified));
         }
         Ok(by_id.into_iter().collect())
+    }
+
+    async fn download_url(
+        &self,
+        digest: &Digest,
+        expires_in: std::time::Duration,
+    ) -> Result<Option<String>, BlobError> {
+        let Some(signer) = &self.signer else {
+            return Ok(None);
+        };
+        let url = signer
+            .signed_url(
+                object_store::signer::Method::GET,
+                &self.blob_key(digest),
+                expires_in,
+            )
+            .await
+            .map_err(io)?;
+        Ok(Some(url.to_string()))
     }
 }

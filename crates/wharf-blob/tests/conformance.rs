@@ -243,7 +243,17 @@ async fn trash_restore_and_purge(store: &dyn BlobStore) {
     assert_eq!(store.stat(&d).await.unwrap(), None);
 }
 
+async fn no_download_urls_unless_configured(store: &dyn BlobStore) {
+    let (d, _) = put(store, "url-1", &[b"served by wharf".to_vec()]).await;
+    let url = store
+        .download_url(&d, std::time::Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(url, None);
+}
+
 async fn suite(store: Arc<dyn BlobStore>) {
+    no_download_urls_unless_configured(store.as_ref()).await;
     uploads_append_read_and_commit(store.as_ref()).await;
     appends_truncate_and_failed_bodies_leave_nothing(store.as_ref()).await;
     trash_restore_and_purge(store.as_ref()).await;
@@ -276,7 +286,7 @@ async fn s3_store_conforms() {
         eprintln!("skipping the S3 run: WHARF_TEST_S3_ENDPOINT and friends are not set");
         return;
     };
-    let store = ObjectBlobStore::s3(&S3Config {
+    let config = S3Config {
         endpoint: Some(endpoint),
         region: var("WHARF_TEST_S3_REGION").unwrap_or_else(|| "garage".into()),
         bucket,
@@ -284,7 +294,34 @@ async fn s3_store_conforms() {
         secret_access_key: secret,
         path_style: true,
         prefix: format!("conformance-{}", std::process::id()),
+        redirect: false,
+    };
+    suite(Arc::new(ObjectBlobStore::s3(&config).unwrap())).await;
+
+    // With redirects on, a presigned URL serves the bytes (and ranges) without credentials.
+    let store = ObjectBlobStore::s3(&S3Config {
+        redirect: true,
+        ..config
     })
     .unwrap();
-    suite(Arc::new(store)).await;
+    let (d, bytes) = put(&store, "url-2", &[pattern(4096, 7)]).await;
+    let url = store
+        .download_url(&d, std::time::Duration::from_secs(60))
+        .await
+        .unwrap()
+        .expect("a presigned URL");
+    let http = reqwest::Client::new();
+    let got = http.get(&url).send().await.unwrap();
+    assert_eq!(got.status(), 200);
+    assert_eq!(got.bytes().await.unwrap().to_vec(), bytes);
+    let part = http
+        .get(&url)
+        .header("range", "bytes=10-19")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(part.status(), 206);
+    assert_eq!(part.bytes().await.unwrap().to_vec(), bytes[10..20]);
+    let forged = url.replace("X-Amz-Signature=", "X-Amz-Signature=0");
+    assert_eq!(http.get(&forged).send().await.unwrap().status(), 403);
 }

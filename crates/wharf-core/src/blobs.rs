@@ -24,6 +24,14 @@ impl Registry {
         Ok(self.blobs.read(digest, offset, len).await?)
     }
 
+    /// A presigned URL to GET the blob from the object store, when the store redirects.
+    pub async fn blob_download_url(&self, digest: &Digest) -> Result<Option<String>, CoreError> {
+        Ok(self
+            .blobs
+            .download_url(digest, std::time::Duration::from_secs(15 * 60))
+            .await?)
+    }
+
     /// Removes a blob from a repository; its bytes stay until garbage collection.
     pub async fn delete_blob(&self, repo: &Repo, digest: &Digest) -> Result<(), CoreError> {
         if self.meta.unlink_blob(repo.key(), digest).await? {

@@ -20,19 +20,25 @@ pub struct RawBlobStore {
     /// Path-style addressing (default true: what Garage, Ceph and MinIO need).
     pub path_style: Option<bool>,
     pub prefix: Option<String>,
+    /// Redirect blob GETs to presigned URLs (default false: stream through Wharf).
+    pub redirect: Option<bool>,
 }
 
 impl RawBlobStore {
     /// Reads `WHARF_BLOB_STORE_*` through `get`; the S3 keys also fall back to the standard
     /// `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY`.
     pub fn from_env(get: &impl Fn(&str) -> Option<String>) -> anyhow::Result<RawBlobStore> {
-        let path_style = get("WHARF_BLOB_STORE_PATH_STYLE")
-            .map(|v| match v.trim() {
-                "true" | "1" => Ok(true),
-                "false" | "0" => Ok(false),
-                other => bail!("WHARF_BLOB_STORE_PATH_STYLE={other:?} must be true or false"),
-            })
-            .transpose()?;
+        let flag = |key: &str| {
+            get(key)
+                .map(|v| match v.trim() {
+                    "true" | "1" => Ok(true),
+                    "false" | "0" => Ok(false),
+                    other => bail!("{key}={other:?} must be true or false"),
+                })
+                .transpose()
+        };
+        let path_style = flag("WHARF_BLOB_STORE_PATH_STYLE")?;
+        let redirect = flag("WHARF_BLOB_STORE_REDIRECT")?;
         Ok(RawBlobStore {
             kind: get("WHARF_BLOB_STORE"),
             endpoint: get("WHARF_BLOB_STORE_ENDPOINT"),
@@ -44,6 +50,7 @@ impl RawBlobStore {
                 .or_else(|| get("AWS_SECRET_ACCESS_KEY")),
             path_style,
             prefix: get("WHARF_BLOB_STORE_PREFIX"),
+            redirect,
         })
     }
 
@@ -58,6 +65,7 @@ impl RawBlobStore {
             secret_access_key: over.secret_access_key.or(self.secret_access_key),
             path_style: over.path_style.or(self.path_style),
             prefix: over.prefix.or(self.prefix),
+            redirect: over.redirect.or(self.redirect),
         }
     }
 }
@@ -83,6 +91,7 @@ impl std::fmt::Debug for BlobStoreSettings {
                 .field("access_key_id", &c.access_key_id)
                 .field("path_style", &c.path_style)
                 .field("prefix", &c.prefix)
+                .field("redirect", &c.redirect)
                 .finish_non_exhaustive(),
         }
     }
@@ -113,6 +122,7 @@ impl TryFrom<RawBlobStore> for BlobStoreSettings {
                     secret_access_key: need("secret_access_key", raw.secret_access_key)?,
                     path_style: raw.path_style.unwrap_or(true),
                     prefix: raw.prefix.unwrap_or_default(),
+                    redirect: raw.redirect.unwrap_or(false),
                 }))
             }
             other => bail!("blob_store.kind = {other:?} must be \"filesystem\" or \"s3\""),

@@ -26,6 +26,19 @@ pub(super) async fn handle(
         ));
     }
     let size = state.registry.blob_size(name, &digest).await?;
+    if !is_head(req) {
+        if let Some(url) = state.registry.blob_download_url(&digest).await? {
+            // The object store serves the bytes (and the Range) itself.
+            let mut resp = empty(
+                StatusCode::TEMPORARY_REDIRECT,
+                &[("docker-content-digest", digest.to_string())],
+            );
+            if let Ok(v) = HeaderValue::from_str(&url) {
+                resp.headers_mut().insert(header::LOCATION, v);
+                return Ok(resp);
+            }
+        }
+    }
     let (status, start, len) = match header_str(&req.headers, header::RANGE) {
         Some(r) => match parse_range(r, size) {
             Some(RangeSpec::Satisfiable(s, e)) => (StatusCode::PARTIAL_CONTENT, s, e - s + 1),
