@@ -308,6 +308,32 @@ async fn transition_archives_then_the_archive_rule_expires_after_90_days() {
     );
     assert!(f.pullable(&new).await);
 
+    // Pushing the archived image again restores it, and its referrer with it.
+    let body: Vec<u8> = sqlx::query_scalar("SELECT body FROM manifests WHERE digest = ?")
+        .bind(old.to_string())
+        .fetch_one(&f.db)
+        .await
+        .unwrap();
+    let pushed = f
+        .reg
+        .put_manifest(
+            &f.repo,
+            &Reference::Digest(old.clone()),
+            &[],
+            Some(OCI_MANIFEST),
+            &body,
+        )
+        .await
+        .unwrap();
+    assert!(pushed.restored);
+    assert!(f.pullable(&old).await && f.pullable(&sig).await);
+    f.reg
+        .update_storage_class(&f.repo, &id(&old), StorageClass::Archive, NOW)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!f.pullable(&sig).await, "archived with its subject again");
+
     // 89 days in the archive: kept; 91: expired by the archive-class rule.
     let out = f
         .reg
