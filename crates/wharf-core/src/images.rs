@@ -1,7 +1,7 @@
 //! Images as the ECR API sees them: identified by digest and/or tag, described, fetched, deleted.
 
 use crate::{CoreError, Registry, Repo};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 /// How often a pull of the same image updates its recorded pull time.
 pub const PULL_RECORD_INTERVAL: Duration = Duration::from_secs(3600);
@@ -134,11 +134,10 @@ impl Registry {
         if !self.pull_due(repo, digest) {
             return Ok(());
         }
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0);
-        Ok(self.meta.record_pull(repo.key(), digest, now).await?)
+        Ok(self
+            .meta
+            .record_pull(repo.key(), digest, crate::unix_now())
+            .await?)
     }
 
     /// Records a pull when one is due, off the request path: `/v2/` pulls neither write nor wait.
@@ -148,11 +147,10 @@ impl Registry {
         }
         let (meta, repo, digest) = (self.meta.clone(), repo.clone(), digest.clone());
         tokio::spawn(async move {
-            let now = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map(|d| d.as_secs() as i64)
-                .unwrap_or(0);
-            if let Err(e) = meta.record_pull(repo.key(), &digest, now).await {
+            if let Err(e) = meta
+                .record_pull(repo.key(), &digest, crate::unix_now())
+                .await
+            {
                 tracing::warn!(error = %e, "recording a pull failed");
             }
         });

@@ -61,6 +61,13 @@ pub struct Registry {
 /// Bytes of manifests kept in memory.
 const MANIFEST_CACHE_BYTES: u64 = 64 << 20;
 
+/// The current time in Unix seconds (0 if the clock is before 1970).
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
 impl Registry {
     pub fn new(blobs: Arc<dyn BlobStore>, meta: MetaStore) -> Registry {
         Registry {

@@ -104,11 +104,9 @@ impl Registry {
         if outcome.restored {
             // Pushing an archived image again restores it, and its referrers with it, as
             // UpdateImageStorageClass does.
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs() as i64);
             for r in self.referrer_closure(repo, &digest).await? {
-                self.set_archived(repo, &r, false, now).await?;
+                self.set_archived(repo, &r, false, crate::unix_now())
+                    .await?;
             }
         }
         Ok(PushedManifest {

@@ -103,6 +103,25 @@ impl Fixture {
         digest
     }
 
+    /// Pushes a stored manifest again, by digest, with its exact bytes.
+    async fn repush(&self, d: &Digest, media_type: &str) -> wharf_core::PushedManifest {
+        let body: Vec<u8> = sqlx::query_scalar("SELECT body FROM manifests WHERE digest = ?")
+            .bind(d.to_string())
+            .fetch_one(&self.db)
+            .await
+            .unwrap();
+        self.reg
+            .put_manifest(
+                &self.repo,
+                &Reference::Digest(d.clone()),
+                &[],
+                Some(media_type),
+                &body,
+            )
+            .await
+            .unwrap()
+    }
+
     async fn policy(&self, rules: &str) {
         self.reg
             .put_lifecycle_policy(&self.repo, &format!(r#"{{"rules":[{rules}]}}"#))
@@ -309,22 +328,7 @@ async fn transition_archives_then_the_archive_rule_expires_after_90_days() {
     assert!(f.pullable(&new).await);
 
     // Pushing the archived image again restores it, and its referrer with it.
-    let body: Vec<u8> = sqlx::query_scalar("SELECT body FROM manifests WHERE digest = ?")
-        .bind(old.to_string())
-        .fetch_one(&f.db)
-        .await
-        .unwrap();
-    let pushed = f
-        .reg
-        .put_manifest(
-            &f.repo,
-            &Reference::Digest(old.clone()),
-            &[],
-            Some(OCI_MANIFEST),
-            &body,
-        )
-        .await
-        .unwrap();
+    let pushed = f.repush(&old, OCI_MANIFEST).await;
     assert!(pushed.restored);
     assert!(f.pullable(&old).await && f.pullable(&sig).await);
     f.reg
@@ -427,22 +431,7 @@ async fn storage_class_updates_archive_restore_and_refuse_what_ecr_refuses() {
         .unwrap()
         .unwrap();
     assert_eq!(body.status, "ARCHIVED");
-    let stored: Vec<u8> = sqlx::query_scalar("SELECT body FROM manifests WHERE digest = ?")
-        .bind(index.to_string())
-        .fetch_one(&f.db)
-        .await
-        .unwrap();
-    let pushed = f
-        .reg
-        .put_manifest(
-            &f.repo,
-            &Reference::Digest(index.clone()),
-            &[],
-            Some(OCI_INDEX),
-            &stored,
-        )
-        .await
-        .unwrap();
+    let pushed = f.repush(&index, OCI_INDEX).await;
     assert!(pushed.restored && !pushed.inserted);
     assert!(f.pullable(&index).await);
 }

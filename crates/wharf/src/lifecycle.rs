@@ -4,8 +4,8 @@
 use crate::config::Settings;
 use crate::gc::ReportFormat;
 use anyhow::Context;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use wharf_core::{AccountId, LifecycleAction, LifecycleOutcome, Registry, Repo};
+use std::time::Duration;
+use wharf_core::{unix_now, AccountId, LifecycleAction, LifecycleOutcome, Registry, Repo};
 
 /// Arguments of `wharf lifecycle run`.
 #[derive(Debug, clap::Args)]
@@ -34,13 +34,6 @@ pub enum LifecycleCommand {
     Run(RunArgs),
 }
 
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
 pub async fn run(settings: Settings, command: LifecycleCommand) -> anyhow::Result<()> {
     let LifecycleCommand::Run(args) = command;
     let (registry, meta) = crate::serve::open_registry(&settings).await?;
@@ -52,7 +45,7 @@ pub async fn run(settings: Settings, command: LifecycleCommand) -> anyhow::Resul
 }
 
 async fn apply(registry: &Registry, args: &RunArgs) -> anyhow::Result<Vec<LifecycleOutcome>> {
-    let at = args.at.unwrap_or_else(now);
+    let at = args.at.unwrap_or_else(unix_now);
     let account: Option<AccountId> = args
         .account
         .as_deref()
@@ -162,7 +155,7 @@ pub async fn interval(registry: Registry, settings: Settings) {
     loop {
         tick.tick().await;
         let started = std::time::Instant::now();
-        match registry.apply_lifecycle_all(None, now(), false).await {
+        match registry.apply_lifecycle_all(None, unix_now(), false).await {
             Ok(outcomes) => tracing::info!(
                 repositories = outcomes.len(),
                 expired = outcomes.iter().map(|o| o.expired).sum::<u64>(),

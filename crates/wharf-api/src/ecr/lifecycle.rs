@@ -6,16 +6,8 @@ use super::wire::{decode_token, encode_token, epoch};
 use super::{Ctx, EcrError};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use std::time::{SystemTime, UNIX_EPOCH};
-use wharf_core::{LifecycleAction, PlannedAction, Repo, StorageClass};
+use wharf_core::{unix_now, LifecycleAction, PlannedAction, Repo, StorageClass};
 use wharf_meta::LifecyclePolicyRecord;
-
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -89,7 +81,7 @@ pub async fn start_lifecycle_policy_preview(
     let preview = ctx
         .state
         .registry
-        .start_lifecycle_preview(&repo, input.lifecycle_policy_text.as_deref(), now())
+        .start_lifecycle_preview(&repo, input.lifecycle_policy_text.as_deref(), unix_now())
         .await
         .map_err(|e| ctx.core_error(e, &repo))?;
     let mut v = base(&repo);
@@ -230,7 +222,7 @@ pub async fn update_image_storage_class(
     let outcome = ctx
         .state
         .registry
-        .update_storage_class(&repo, &input.image_id.id(), target, now())
+        .update_storage_class(&repo, &input.image_id.id(), target, unix_now())
         .await
         .map_err(|e| ctx.core_error(e, &repo))?;
     let (image, status) = match outcome {
