@@ -48,6 +48,7 @@ from ecr.harness import (  # noqa: E402
     new_user,
     oras_cmd,
     password_of,
+    password_once,
     push_image,
     raw_ecr,
     run,
@@ -66,14 +67,9 @@ KEY, SECRET = admin_keys()
 ADMIN = client(KEY, SECRET)
 LAX = client(KEY, SECRET, validate=False)  # no client-side validation: bad values reach the server
 ACCOUNT = default_account()
-_PW = []
-
-
 def pw():
     """The administrator's /v2/ password (fetched once)."""
-    if not _PW:
-        _PW.append(password_of(ADMIN))
-    return _PW[0]
+    return password_once(ADMIN)
 
 
 def new_repo(c=ADMIN, prefix="e2e", **kw):

@@ -45,7 +45,7 @@ from ecr.harness import (  # noqa: E402
     expect_error,
     new_account_admin,
     new_user,
-    password_of,
+    password_once,
     push_image,
     run,
     run_cases,
@@ -61,14 +61,9 @@ ACCOUNT = default_account()
 DAY = 86_400
 FRAME = ("Invalid parameter at 'LifecyclePolicyText' failed to satisfy constraint: "
          "'Lifecycle policy validation failure: ")
-_PW = []
-
-
 def pw():
     """The administrator's /v2/ password (fetched once)."""
-    if not _PW:
-        _PW.append(password_of(ADMIN))
-    return _PW[0]
+    return password_once(ADMIN)
 
 
 def new_repo(c=ADMIN, prefix="lc"):

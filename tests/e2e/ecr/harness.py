@@ -272,6 +272,16 @@ def password_of(c):
     return pw
 
 
+_PASSWORDS = {}
+
+
+def password_once(c):
+    """password_of(c), fetched once per client (tokens last 12 h, longer than any run)."""
+    if id(c) not in _PASSWORDS:
+        _PASSWORDS[id(c)] = password_of(c)
+    return _PASSWORDS[id(c)]
+
+
 def basic(pw, user="AWS"):
     return "Basic " + base64.b64encode(f"{user}:{pw}".encode()).decode()
 
