@@ -308,9 +308,7 @@ mod tests {
 
     async fn identity() -> (tempfile::TempDir, Identity) {
         let dir = tempfile::tempdir().unwrap();
-        let meta = MetaStore::open_sqlite(&dir.path().join("m.db"))
-            .await
-            .unwrap();
+        let meta = wharf_meta::testing::store(dir.path()).await;
         (dir, Identity::open(meta).await.unwrap())
     }
 

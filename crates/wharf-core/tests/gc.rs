@@ -93,9 +93,7 @@ impl Fixture {
             inner: FsBlobStore::open(dir.path().join("blobs")).unwrap(),
             hook: Mutex::new(None),
         });
-        let meta = MetaStore::open_sqlite(&dir.path().join("meta.db"))
-            .await
-            .unwrap();
+        let meta = wharf_meta::testing::store(dir.path()).await;
         let reg = Registry::new(store.clone(), meta.clone());
         let account = meta.default_account().parse().unwrap();
         let repo = Repo::new(account, "gc/test".parse().unwrap());

@@ -18,7 +18,7 @@ const NOW: i64 = 2_000_000_000;
 struct Fixture {
     _dir: tempfile::TempDir,
     reg: Registry,
-    db: sqlx::SqlitePool,
+    meta: MetaStore,
     repo: Repo,
     n: usize,
 }
@@ -27,8 +27,7 @@ impl Fixture {
     async fn new() -> Fixture {
         let dir = tempfile::tempdir().unwrap();
         let blobs = FsBlobStore::open(dir.path().join("blobs")).unwrap();
-        let path = dir.path().join("meta.db");
-        let meta = MetaStore::open_sqlite(&path).await.unwrap();
+        let meta = wharf_meta::testing::store(dir.path()).await;
         let reg = Registry::new(Arc::new(blobs), meta.clone());
         let repo = Repo::new(
             meta.default_account().parse().unwrap(),
@@ -37,13 +36,10 @@ impl Fixture {
         reg.create_repository(&repo, &RepoSettings::default(), &[])
             .await
             .unwrap();
-        let db = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
-            .await
-            .unwrap();
         Fixture {
             _dir: dir,
             reg,
-            db,
+            meta,
             repo,
             n: 0,
         }
@@ -94,10 +90,7 @@ impl Fixture {
             )
             .await
             .unwrap();
-        sqlx::query("UPDATE manifests SET pushed_at = ? WHERE digest = ?")
-            .bind(NOW - age * DAY)
-            .bind(digest.to_string())
-            .execute(&self.db)
+        wharf_meta::testing::set_pushed_at(&self.meta, &digest.to_string(), NOW - age * DAY)
             .await
             .unwrap();
         digest
@@ -105,9 +98,7 @@ impl Fixture {
 
     /// Pushes a stored manifest again, by digest, with its exact bytes.
     async fn repush(&self, d: &Digest, media_type: &str) -> wharf_core::PushedManifest {
-        let body: Vec<u8> = sqlx::query_scalar("SELECT body FROM manifests WHERE digest = ?")
-            .bind(d.to_string())
-            .fetch_one(&self.db)
+        let body = wharf_meta::testing::manifest_body(&self.meta, &d.to_string())
             .await
             .unwrap();
         self.reg

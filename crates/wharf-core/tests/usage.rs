@@ -7,7 +7,7 @@ use std::sync::Arc;
 use wharf_blob::FsBlobStore;
 use wharf_core::usage::{Pricing, UsageFilter, BYTES_PER_GB};
 use wharf_core::{AccountId, Registry, Repo};
-use wharf_meta::{MetaStore, RepoSettings, UsageFigures};
+use wharf_meta::{RepoSettings, UsageFigures};
 use wharf_oci::{Algorithm, Digest, Reference};
 
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
@@ -19,7 +19,7 @@ const OTHER_ACCOUNT: &str = "000000000002";
 
 async fn open(dir: &std::path::Path) -> Registry {
     let blobs = FsBlobStore::open(dir.join("blobs")).unwrap();
-    let meta = MetaStore::open_sqlite(&dir.join("meta.db")).await.unwrap();
+    let meta = wharf_meta::testing::store(dir).await;
     Registry::new(Arc::new(blobs), meta)
 }
 

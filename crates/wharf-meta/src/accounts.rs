@@ -1,12 +1,14 @@
 //! Accounts and server-wide settings. The first start creates a default account with a random
 //! 12-digit id and remembers it in `settings`.
 
-use crate::{now, Result};
-use sqlx::SqlitePool;
+use crate::{dialect, now, Dialect, MetaError, Result};
+use sqlx::AnyPool;
 
-/// Returns the default account's id, creating the account on first start.
-pub(crate) async fn bootstrap_default(pool: &SqlitePool) -> Result<String> {
+/// Returns the default account's id, creating the account on first start (once, even when many
+/// nodes start together: the check and the insert share one write transaction).
+pub(crate) async fn bootstrap_default(pool: &AnyPool, dialect: Dialect) -> Result<String> {
     let mut tx = pool.begin().await?;
+    dialect::lock_writes(&mut tx, dialect).await?;
     let existing: Option<String> =
         sqlx::query_scalar("SELECT value FROM settings WHERE name = 'default_account'")
             .fetch_optional(&mut *tx)
@@ -14,17 +16,16 @@ pub(crate) async fn bootstrap_default(pool: &SqlitePool) -> Result<String> {
     if let Some(id) = existing {
         return Ok(id);
     }
-    // SQLite's random() is a 64-bit PRNG; 12 digits with no leading zero, like AWS account ids.
-    let id: String =
-        sqlx::query_scalar("SELECT CAST(100000000000 + (abs(random()) % 900000000000) AS TEXT)")
-            .fetch_one(&mut *tx)
-            .await?;
-    sqlx::query("INSERT INTO accounts (id, name, created_at) VALUES (?, 'default', ?)")
+    // 12 digits with no leading zero, like AWS account ids.
+    let mut bytes = [0u8; 8];
+    getrandom::fill(&mut bytes).map_err(|e| MetaError::Corrupt(format!("no randomness: {e}")))?;
+    let id = (100_000_000_000 + u64::from_le_bytes(bytes) % 900_000_000_000).to_string();
+    sqlx::query("INSERT INTO accounts (id, name, created_at) VALUES ($1, 'default', $2)")
         .bind(&id)
         .bind(now())
         .execute(&mut *tx)
         .await?;
-    sqlx::query("INSERT INTO settings (name, value) VALUES ('default_account', ?)")
+    sqlx::query("INSERT INTO settings (name, value) VALUES ('default_account', $1)")
         .bind(&id)
         .execute(&mut *tx)
         .await?;

@@ -8,7 +8,7 @@
 //! answered only after the commit that holds its record returned, so durability is unchanged.
 
 use crate::{now, repos, MetaError, MetaStore, RepoKey, Result};
-use sqlx::{Acquire, Sqlite, Transaction};
+use sqlx::{Acquire, Any, Transaction};
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::oneshot;
 use wharf_oci::Digest;
@@ -151,7 +151,7 @@ impl MetaStore {
     async fn commit_blob_group(&self, group: Vec<BlobRecord>) {
         let mut results: Vec<Result<()>> = Vec::with_capacity(group.len());
         let outcome: Result<()> = async {
-            let mut tx = self.writer.begin().await?;
+            let mut tx = self.begin_write().await?;
             for r in &group {
                 results.push(record_one(&mut tx, r).await);
             }
@@ -184,7 +184,7 @@ impl MetaStore {
             "SELECT b.size FROM repository_blobs rb
              JOIN repositories r ON r.id = rb.repository_id
              JOIN blobs b ON b.digest = rb.digest
-             WHERE r.account_id = ? AND r.name = ? AND rb.digest = ?",
+             WHERE r.account_id = $1 AND r.name = $2 AND rb.digest = $3",
         )
         .bind(repo.account)
         .bind(repo.name)
@@ -197,9 +197,9 @@ impl MetaStore {
     /// The size of a blob that at least one repository of the account holds.
     pub async fn linked_blob_size(&self, account: &str, digest: &Digest) -> Result<Option<u64>> {
         let size: Option<i64> = sqlx::query_scalar(
-            "SELECT size FROM blobs b WHERE digest = ?
+            "SELECT size FROM blobs b WHERE digest = $1
              AND EXISTS (SELECT 1 FROM repository_blobs rb JOIN repositories r ON r.id = rb.repository_id
-                         WHERE rb.digest = b.digest AND r.account_id = ?)",
+                         WHERE rb.digest = b.digest AND r.account_id = $2)",
         )
         .bind(digest.to_string())
         .bind(account)
@@ -212,7 +212,7 @@ impl MetaStore {
     pub async fn blob_referenced(&self, repo: RepoKey<'_>, digest: &Digest) -> Result<bool> {
         let found: Option<i64> = sqlx::query_scalar(
             "SELECT 1 FROM manifest_blobs mb JOIN repositories r ON r.id = mb.repository_id
-             WHERE r.account_id = ? AND r.name = ? AND mb.blob_digest = ? LIMIT 1",
+             WHERE r.account_id = $1 AND r.name = $2 AND mb.blob_digest = $3 LIMIT 1",
         )
         .bind(repo.account)
         .bind(repo.name)
@@ -231,7 +231,7 @@ impl MetaStore {
     ) -> Result<Vec<String>> {
         Ok(sqlx::query_scalar(
             "SELECT r.name FROM repository_blobs rb JOIN repositories r ON r.id = rb.repository_id
-             WHERE r.account_id = ? AND rb.digest = ? ORDER BY r.name LIMIT ?",
+             WHERE r.account_id = $1 AND rb.digest = $2 ORDER BY r.name LIMIT $3",
         )
         .bind(account)
         .bind(digest.to_string())
@@ -244,8 +244,8 @@ impl MetaStore {
     /// unreferenced. Returns whether the repository had the blob.
     pub async fn unlink_blob(&self, repo: RepoKey<'_>, digest: &Digest) -> Result<bool> {
         let res = sqlx::query(
-            "DELETE FROM repository_blobs WHERE digest = ?
-             AND repository_id = (SELECT id FROM repositories WHERE account_id = ? AND name = ?)",
+            "DELETE FROM repository_blobs WHERE digest = $1
+             AND repository_id = (SELECT id FROM repositories WHERE account_id = $2 AND name = $3)",
         )
         .bind(digest.to_string())
         .bind(repo.account)
@@ -257,7 +257,7 @@ impl MetaStore {
 }
 
 /// Writes one record inside its own savepoint of `tx`: an error undoes this record only.
-async fn record_one(tx: &mut Transaction<'_, Sqlite>, r: &BlobRecord) -> Result<()> {
+async fn record_one(tx: &mut Transaction<'_, Any>, r: &BlobRecord) -> Result<()> {
     let mut sp = tx.begin().await?;
     let res = record_in(&mut sp, r).await;
     match res {
@@ -267,7 +267,7 @@ async fn record_one(tx: &mut Transaction<'_, Sqlite>, r: &BlobRecord) -> Result<
     res
 }
 
-async fn record_in(tx: &mut Transaction<'_, Sqlite>, r: &BlobRecord) -> Result<()> {
+async fn record_in(tx: &mut Transaction<'_, Any>, r: &BlobRecord) -> Result<()> {
     let repo = RepoKey {
         account: &r.account,
         name: &r.name,
@@ -275,7 +275,7 @@ async fn record_in(tx: &mut Transaction<'_, Sqlite>, r: &BlobRecord) -> Result<(
     let repo_id = repos::ensure(tx, repo).await?;
     if r.existing_only {
         let revived = sqlx::query(
-            "UPDATE blobs SET touched_at = ?, gc_mark = NULL, gc_marked_at = NULL WHERE digest = ?",
+            "UPDATE blobs SET touched_at = $1, gc_mark = NULL, gc_marked_at = NULL WHERE digest = $2",
         )
         .bind(now())
         .bind(&r.digest)
@@ -289,7 +289,7 @@ async fn record_in(tx: &mut Transaction<'_, Sqlite>, r: &BlobRecord) -> Result<(
     // Recording an existing blob revives it: a collection pass that marked it must not delete
     // it (see gc.rs), and its grace period starts again.
     sqlx::query(
-        "INSERT INTO blobs (digest, size, created_at, touched_at) VALUES (?, ?, ?, ?)
+        "INSERT INTO blobs (digest, size, created_at, touched_at) VALUES ($1, $2, $3, $4)
          ON CONFLICT (digest) DO UPDATE SET touched_at = excluded.touched_at, gc_mark = NULL,
          gc_marked_at = NULL",
     )
@@ -300,7 +300,7 @@ async fn record_in(tx: &mut Transaction<'_, Sqlite>, r: &BlobRecord) -> Result<(
     .execute(&mut **tx)
     .await?;
     sqlx::query(
-        "INSERT INTO repository_blobs (repository_id, digest, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+        "INSERT INTO repository_blobs (repository_id, digest, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
     )
     .bind(repo_id)
     .bind(&r.digest)
@@ -308,7 +308,7 @@ async fn record_in(tx: &mut Transaction<'_, Sqlite>, r: &BlobRecord) -> Result<(
     .execute(&mut **tx)
     .await?;
     if let Some(id) = &r.upload {
-        sqlx::query("DELETE FROM uploads WHERE id = ?")
+        sqlx::query("DELETE FROM uploads WHERE id = $1")
             .bind(id)
             .execute(&mut **tx)
             .await?;

@@ -21,9 +21,13 @@ pub struct GcBlob {
     pub size: u64,
 }
 
-/// The garbage condition on `blobs b`, given the cutoff as the first parameter.
-const GARBAGE: &str = "b.touched_at < ?
-     AND NOT EXISTS (SELECT 1 FROM manifest_blobs mb WHERE mb.blob_digest = b.digest)";
+/// The garbage condition on `blobs b`, with the cutoff as parameter `$n`.
+fn garbage(n: usize) -> String {
+    format!(
+        "b.touched_at < ${n}
+         AND NOT EXISTS (SELECT 1 FROM manifest_blobs mb WHERE mb.blob_digest = b.digest)"
+    )
+}
 
 fn rows(rows: Vec<(String, i64)>) -> Result<Vec<GcBlob>> {
     rows.into_iter()
@@ -42,9 +46,9 @@ impl MetaStore {
     pub async fn gc_acquire_lease(&self, holder: u64, ttl_secs: i64) -> Result<bool> {
         let t = now();
         let res = sqlx::query(
-            "INSERT INTO gc_lease (id, holder, expires_at) VALUES (1, ?, ?)
+            "INSERT INTO gc_lease (id, holder, expires_at) VALUES (1, $1, $2)
              ON CONFLICT (id) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
-             WHERE gc_lease.expires_at < ? OR gc_lease.holder = excluded.holder",
+             WHERE gc_lease.expires_at < $3 OR gc_lease.holder = excluded.holder",
         )
         .bind(holder as i64)
         .bind(t + ttl_secs)
@@ -56,7 +60,7 @@ impl MetaStore {
 
     /// Gives the lease up, if `holder` still has it.
     pub async fn gc_release_lease(&self, holder: u64) -> Result<()> {
-        sqlx::query("DELETE FROM gc_lease WHERE id = 1 AND holder = ?")
+        sqlx::query("DELETE FROM gc_lease WHERE id = 1 AND holder = $1")
             .bind(holder as i64)
             .execute(&self.writer)
             .await?;
@@ -72,8 +76,9 @@ impl MetaStore {
         limit: i64,
     ) -> Result<Vec<GcBlob>> {
         let sql = format!(
-            "SELECT b.digest, b.size FROM blobs b WHERE {GARBAGE} AND b.digest > ?
-             ORDER BY b.digest LIMIT ?"
+            "SELECT b.digest, b.size FROM blobs b WHERE {} AND b.digest > $2
+             ORDER BY b.digest LIMIT $3",
+            garbage(1)
         );
         let found: Vec<(String, i64)> = sqlx::query_as(&sql)
             .bind(cutoff)
@@ -96,11 +101,12 @@ impl MetaStore {
         limit: i64,
     ) -> Result<Vec<GcBlob>> {
         let sql = format!(
-            "UPDATE blobs SET gc_mark = ?, gc_marked_at = ? WHERE digest IN (
-                 SELECT b.digest FROM blobs b WHERE {GARBAGE} AND b.digest > ?
-                 AND (b.gc_mark IS NULL OR b.gc_marked_at < ?)
-                 ORDER BY b.digest LIMIT ?)
-             RETURNING digest, size"
+            "UPDATE blobs SET gc_mark = $1, gc_marked_at = $2 WHERE digest IN (
+                 SELECT b.digest FROM blobs b WHERE {} AND b.digest > $4
+                 AND (b.gc_mark IS NULL OR b.gc_marked_at < $5)
+                 ORDER BY b.digest LIMIT $6)
+             RETURNING digest, size",
+            garbage(3)
         );
         let mut found: Vec<(String, i64)> = sqlx::query_as(&sql)
             .bind(token as i64)
@@ -129,11 +135,11 @@ impl MetaStore {
     /// the rows that still carry `token` and that no manifest references, and answers which.
     pub async fn gc_sweep_many(&self, digests: &[Digest], token: u64) -> Result<Vec<Digest>> {
         let mut swept = Vec::new();
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.begin_write().await?;
         for digest in digests {
             let d = digest.to_string();
             let still: Option<i64> = sqlx::query_scalar(
-                "SELECT 1 FROM blobs b WHERE b.digest = ? AND b.gc_mark = ?
+                "SELECT 1 FROM blobs b WHERE b.digest = $1 AND b.gc_mark = $2
                  AND NOT EXISTS (SELECT 1 FROM manifest_blobs mb WHERE mb.blob_digest = b.digest)",
             )
             .bind(&d)
@@ -143,11 +149,11 @@ impl MetaStore {
             if still.is_none() {
                 continue;
             }
-            sqlx::query("DELETE FROM repository_blobs WHERE digest = ?")
+            sqlx::query("DELETE FROM repository_blobs WHERE digest = $1")
                 .bind(&d)
                 .execute(&mut *tx)
                 .await?;
-            sqlx::query("DELETE FROM blobs WHERE digest = ?")
+            sqlx::query("DELETE FROM blobs WHERE digest = $1")
                 .bind(&d)
                 .execute(&mut *tx)
                 .await?;
@@ -160,7 +166,7 @@ impl MetaStore {
     /// Clears `token` from a blob a pass decided to keep.
     pub async fn gc_unmark(&self, digest: &Digest, token: u64) -> Result<()> {
         sqlx::query(
-            "UPDATE blobs SET gc_mark = NULL, gc_marked_at = NULL WHERE digest = ? AND gc_mark = ?",
+            "UPDATE blobs SET gc_mark = NULL, gc_marked_at = NULL WHERE digest = $1 AND gc_mark = $2",
         )
         .bind(digest.to_string())
         .bind(token as i64)
@@ -171,7 +177,7 @@ impl MetaStore {
 
     /// Whether a blob row exists (in any repository, referenced or not), as of the last commit.
     pub async fn blob_recorded(&self, digest: &Digest) -> Result<bool> {
-        let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM blobs WHERE digest = ?")
+        let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM blobs WHERE digest = $1")
             .bind(digest.to_string())
             .fetch_optional(&self.reader)
             .await?;
@@ -186,7 +192,7 @@ impl MetaStore {
         if digests.is_empty() {
             return Ok(Default::default());
         }
-        let marks = vec!["?"; digests.len()].join(",");
+        let marks = crate::dialect::placeholders(1, digests.len());
         let sql = format!("SELECT digest FROM blobs WHERE digest IN ({marks})");
         let mut q = sqlx::query_scalar::<_, String>(&sql);
         for d in digests {
@@ -202,7 +208,7 @@ impl MetaStore {
     /// Every recorded blob whose `touched_at` is older than `cutoff` and that no manifest
     /// references: what must be gone after a full pass with that cutoff (for tests and checks).
     pub async fn gc_garbage_count(&self, cutoff: i64) -> Result<u64> {
-        let sql = format!("SELECT count(*) FROM blobs b WHERE {GARBAGE}");
+        let sql = format!("SELECT count(*) FROM blobs b WHERE {}", garbage(1));
         let n: i64 = sqlx::query_scalar(&sql)
             .bind(cutoff)
             .fetch_one(&self.reader)

@@ -59,7 +59,7 @@ impl MetaStore {
     /// A server-wide setting.
     pub async fn setting(&self, name: &str) -> Result<Option<String>> {
         Ok(
-            sqlx::query_scalar("SELECT value FROM settings WHERE name = ?")
+            sqlx::query_scalar("SELECT value FROM settings WHERE name = $1")
                 .bind(name)
                 .fetch_optional(&self.writer)
                 .await?,
@@ -70,14 +70,14 @@ impl MetaStore {
     /// when several nodes race to initialize the same setting.
     pub async fn init_setting(&self, name: &str, value: &str) -> Result<String> {
         sqlx::query(
-            "INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
+            "INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
         )
         .bind(name)
         .bind(value)
         .execute(&self.writer)
         .await?;
         Ok(
-            sqlx::query_scalar("SELECT value FROM settings WHERE name = ?")
+            sqlx::query_scalar("SELECT value FROM settings WHERE name = $1")
                 .bind(name)
                 .fetch_one(&self.writer)
                 .await?,
@@ -87,7 +87,7 @@ impl MetaStore {
     /// Creates an account; false if the id is taken.
     pub async fn create_account(&self, id: &str, name: &str) -> Result<bool> {
         let res = sqlx::query(
-            "INSERT INTO accounts (id, name, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+            "INSERT INTO accounts (id, name, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
         )
         .bind(id)
         .bind(name)
@@ -108,7 +108,7 @@ impl MetaStore {
 
     /// Whether an account exists.
     pub async fn account_exists(&self, id: &str) -> Result<bool> {
-        let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM accounts WHERE id = ?")
+        let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM accounts WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.reader)
             .await?;
@@ -119,7 +119,7 @@ impl MetaStore {
     pub async fn create_user(&self, account: &str, name: &str) -> Result<Option<UserRecord>> {
         let t = now();
         let id: Option<i64> = sqlx::query_scalar(
-            "INSERT INTO users (account_id, name, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
+            "INSERT INTO users (account_id, name, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING id",
         )
         .bind(account)
         .bind(name)
@@ -137,7 +137,7 @@ impl MetaStore {
     /// A user by account and name.
     pub async fn user(&self, account: &str, name: &str) -> Result<Option<UserRecord>> {
         let row: Option<(i64, String, String, i64)> = sqlx::query_as(
-            "SELECT id, account_id, name, created_at FROM users WHERE account_id = ? AND name = ?",
+            "SELECT id, account_id, name, created_at FROM users WHERE account_id = $1 AND name = $2",
         )
         .bind(account)
         .bind(name)
@@ -154,7 +154,7 @@ impl MetaStore {
     /// A user by id.
     pub async fn user_by_id(&self, id: i64) -> Result<Option<UserRecord>> {
         let row: Option<(i64, String, String, i64)> =
-            sqlx::query_as("SELECT id, account_id, name, created_at FROM users WHERE id = ?")
+            sqlx::query_as("SELECT id, account_id, name, created_at FROM users WHERE id = $1")
                 .bind(id)
                 .fetch_optional(&self.reader)
                 .await?;
@@ -169,7 +169,7 @@ impl MetaStore {
     /// Users of an account, or of every account when `account` is `None`.
     pub async fn list_users(&self, account: Option<&str>) -> Result<Vec<UserRecord>> {
         let rows: Vec<(i64, String, String, i64)> = sqlx::query_as(
-            "SELECT id, account_id, name, created_at FROM users WHERE ?1 IS NULL OR account_id = ?1 ORDER BY account_id, name",
+            "SELECT id, account_id, name, created_at FROM users WHERE $1 IS NULL OR account_id = $1 ORDER BY account_id, name",
         )
         .bind(account)
         .fetch_all(&self.reader)
@@ -187,7 +187,7 @@ impl MetaStore {
 
     /// Deletes a user with its keys and policies.
     pub async fn delete_user(&self, id: i64) -> Result<bool> {
-        let res = sqlx::query("DELETE FROM users WHERE id = ?")
+        let res = sqlx::query("DELETE FROM users WHERE id = $1")
             .bind(id)
             .execute(&self.writer)
             .await?;
@@ -196,7 +196,7 @@ impl MetaStore {
 
     /// Stores a new access key for a user.
     pub async fn create_access_key(&self, user_id: i64, id: &str, secret: &str) -> Result<()> {
-        sqlx::query("INSERT INTO access_keys (id, user_id, secret, active, created_at) VALUES (?, ?, ?, 1, ?)")
+        sqlx::query("INSERT INTO access_keys (id, user_id, secret, active, created_at) VALUES ($1, $2, $3, 1, $4)")
             .bind(id)
             .bind(user_id)
             .bind(secret)
@@ -208,7 +208,7 @@ impl MetaStore {
 
     /// An access key with its user.
     pub async fn access_key(&self, id: &str) -> Result<Option<AccessKeyRecord>> {
-        let row: Option<KeyRow> = sqlx::query_as(&format!("{KEY_SELECT} WHERE k.id = ?"))
+        let row: Option<KeyRow> = sqlx::query_as(&format!("{KEY_SELECT} WHERE k.id = $1"))
             .bind(id)
             .fetch_optional(&self.reader)
             .await?;
@@ -218,7 +218,7 @@ impl MetaStore {
     /// A user's access keys.
     pub async fn list_access_keys(&self, user_id: i64) -> Result<Vec<AccessKeyRecord>> {
         let rows: Vec<KeyRow> = sqlx::query_as(&format!(
-            "{KEY_SELECT} WHERE u.id = ? ORDER BY k.created_at, k.id"
+            "{KEY_SELECT} WHERE u.id = $1 ORDER BY k.created_at, k.id"
         ))
         .bind(user_id)
         .fetch_all(&self.reader)
@@ -228,7 +228,7 @@ impl MetaStore {
 
     /// Activates or deactivates an access key. Returns whether it exists.
     pub async fn set_access_key_active(&self, id: &str, active: bool) -> Result<bool> {
-        let res = sqlx::query("UPDATE access_keys SET active = ? WHERE id = ?")
+        let res = sqlx::query("UPDATE access_keys SET active = $1 WHERE id = $2")
             .bind(active as i64)
             .bind(id)
             .execute(&self.writer)
@@ -238,7 +238,7 @@ impl MetaStore {
 
     /// Deletes an access key. Returns whether it existed.
     pub async fn delete_access_key(&self, id: &str) -> Result<bool> {
-        let res = sqlx::query("DELETE FROM access_keys WHERE id = ?")
+        let res = sqlx::query("DELETE FROM access_keys WHERE id = $1")
             .bind(id)
             .execute(&self.writer)
             .await?;
@@ -248,7 +248,7 @@ impl MetaStore {
     /// Attaches (or replaces) a named identity policy.
     pub async fn put_user_policy(&self, user_id: i64, name: &str, document: &str) -> Result<()> {
         sqlx::query(
-            "INSERT INTO user_policies (user_id, name, document) VALUES (?, ?, ?)
+            "INSERT INTO user_policies (user_id, name, document) VALUES ($1, $2, $3)
              ON CONFLICT (user_id, name) DO UPDATE SET document = excluded.document",
         )
         .bind(user_id)
@@ -261,7 +261,7 @@ impl MetaStore {
 
     /// Detaches a named identity policy. Returns whether it was attached.
     pub async fn delete_user_policy(&self, user_id: i64, name: &str) -> Result<bool> {
-        let res = sqlx::query("DELETE FROM user_policies WHERE user_id = ? AND name = ?")
+        let res = sqlx::query("DELETE FROM user_policies WHERE user_id = $1 AND name = $2")
             .bind(user_id)
             .bind(name)
             .execute(&self.writer)
@@ -272,7 +272,7 @@ impl MetaStore {
     /// A user's identity policies as (name, document).
     pub async fn user_policies(&self, user_id: i64) -> Result<Vec<(String, String)>> {
         Ok(sqlx::query_as(
-            "SELECT name, document FROM user_policies WHERE user_id = ? ORDER BY name",
+            "SELECT name, document FROM user_policies WHERE user_id = $1 ORDER BY name",
         )
         .bind(user_id)
         .fetch_all(&self.reader)

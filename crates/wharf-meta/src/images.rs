@@ -39,8 +39,8 @@ pub(crate) type ImageRow = (
 
 pub(crate) const IMAGE_SELECT: &str =
     "SELECT m.digest, m.media_type, m.artifact_type, m.image_size, m.pushed_at, m.last_pulled_at,
-        m.subject, (SELECT group_concat(name, char(10)) FROM (SELECT name FROM tags t
-                    WHERE t.repository_id = m.repository_id AND t.digest = m.digest ORDER BY name)),
+        m.subject, (SELECT string_agg(t.name, '\n' ORDER BY t.name) FROM tags t
+                    WHERE t.repository_id = m.repository_id AND t.digest = m.digest),
         m.image_status, m.archived_at, m.activated_at
      FROM manifests m";
 
@@ -89,7 +89,7 @@ impl MetaStore {
             .await?
             .ok_or(MetaError::RepositoryNotFound)?;
         let rows: Vec<ImageRow> = sqlx::query_as(&format!(
-            "{IMAGE_SELECT} WHERE m.repository_id = ? AND m.digest > ? ORDER BY m.digest LIMIT ?"
+            "{IMAGE_SELECT} WHERE m.repository_id = $1 AND m.digest > $2 ORDER BY m.digest LIMIT $3"
         ))
         .bind(id)
         .bind(after.unwrap_or(""))
@@ -106,7 +106,7 @@ impl MetaStore {
             .await?
             .ok_or(MetaError::RepositoryNotFound)?;
         let row: Option<ImageRow> = sqlx::query_as(&format!(
-            "{IMAGE_SELECT} WHERE m.repository_id = ? AND m.digest = ?"
+            "{IMAGE_SELECT} WHERE m.repository_id = $1 AND m.digest = $2"
         ))
         .bind(id)
         .bind(digest.to_string())
@@ -119,7 +119,7 @@ impl MetaStore {
     pub async fn tag_digest(&self, repo: RepoKey<'_>, tag: &str) -> Result<Option<Digest>> {
         let d: Option<String> = sqlx::query_scalar(
             "SELECT t.digest FROM tags t JOIN repositories r ON r.id = t.repository_id
-             WHERE r.account_id = ? AND r.name = ? AND t.name = ?",
+             WHERE r.account_id = $1 AND r.name = $2 AND t.name = $3",
         )
         .bind(repo.account)
         .bind(repo.name)
@@ -133,7 +133,7 @@ impl MetaStore {
     pub async fn is_child_of_index(&self, repo: RepoKey<'_>, digest: &Digest) -> Result<bool> {
         let found: Option<i64> = sqlx::query_scalar(
             "SELECT 1 FROM manifest_children c JOIN repositories r ON r.id = c.repository_id
-             WHERE r.account_id = ? AND r.name = ? AND c.child_digest = ? LIMIT 1",
+             WHERE r.account_id = $1 AND r.name = $2 AND c.child_digest = $3 LIMIT 1",
         )
         .bind(repo.account)
         .bind(repo.name)
@@ -146,8 +146,8 @@ impl MetaStore {
     /// Records a pull time (ECR's `lastRecordedPullTime`).
     pub async fn record_pull(&self, repo: RepoKey<'_>, digest: &Digest, at: i64) -> Result<()> {
         sqlx::query(
-            "UPDATE manifests SET last_pulled_at = ? WHERE digest = ?
-             AND repository_id = (SELECT id FROM repositories WHERE account_id = ? AND name = ?)",
+            "UPDATE manifests SET last_pulled_at = $1 WHERE digest = $2
+             AND repository_id = (SELECT id FROM repositories WHERE account_id = $3 AND name = $4)",
         )
         .bind(at)
         .bind(digest.to_string())

@@ -1,12 +1,20 @@
 //! The metadata store: the single source of truth for repositories, blobs, manifests, tags,
 //! references and uploads. It is the only crate that knows SQL.
 //!
-//! The embedded backend is SQLite in WAL mode with a writer/reader split: one connection writes
-//! (SQLite allows one writer at a time anyway, so queuing here beats lock retries) and a small pool
-//! reads concurrently. Every multi-row change is one transaction.
+//! Two backends share every query through sqlx's `Any` driver (see `dialect.rs` for the few
+//! spots where their SQL differs):
+//! - SQLite, the embedded default, in WAL mode with a writer/reader split: one connection writes
+//!   (SQLite allows one writer at a time anyway, so queuing here beats lock retries) and a small
+//!   pool reads concurrently.
+//! - PostgreSQL, shared by any number of nodes. Write transactions take one transaction-scoped
+//!   advisory lock, so they serialize across the cluster exactly as SQLite's single writer does
+//!   within one process; reads never wait for it.
+//!
+//! Every multi-row change is one transaction.
 
 mod accounts;
 mod blobs;
+mod dialect;
 mod gc;
 mod identity;
 mod images;
@@ -16,6 +24,7 @@ mod migrate;
 mod registry;
 mod repo_settings;
 mod repos;
+pub mod testing;
 mod uploads;
 mod usage;
 
@@ -29,8 +38,11 @@ pub use repo_settings::{RepoSettings, RepositoryRecord};
 pub use uploads::Upload;
 pub use usage::{AccountUsage, RepositoryUsage, ServerUsage, UsageFigures};
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::SqlitePool;
+pub use dialect::Dialect;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{Any, AnyPool, ConnectOptions, Executor, Transaction};
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use wharf_oci::Digest;
@@ -58,6 +70,8 @@ pub enum MetaError {
     BlobNotFound,
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    #[error("bad metadata url: {0}")]
+    BadUrl(String),
 }
 
 pub type Result<T, E = MetaError> = std::result::Result<T, E>;
@@ -72,40 +86,120 @@ pub struct RepoKey<'a> {
 /// Handle to the metadata database. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct MetaStore {
-    writer: SqlitePool,
-    reader: SqlitePool,
+    writer: AnyPool,
+    reader: AnyPool,
+    dialect: Dialect,
     default_account: String,
     /// Group commit of `record_blob`.
     blob_group: std::sync::Arc<blobs::BlobGroup>,
 }
 
 impl MetaStore {
+    /// Opens the store a URL names: `sqlite://PATH` (or a bare path) or `postgres://…`, creating
+    /// the SQLite file if needed and applying migrations either way.
+    pub async fn open(url: &str) -> Result<MetaStore> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Self::open_postgres(url).await
+        } else if let Some(path) = url.strip_prefix("sqlite://") {
+            Self::open_sqlite(Path::new(path)).await
+        } else if url.contains("://") {
+            Err(MetaError::BadUrl(
+                "expected sqlite://PATH or postgres://USER@HOST/DB".into(),
+            ))
+        } else {
+            Self::open_sqlite(Path::new(url)).await
+        }
+    }
+
     /// Opens (creating if needed) the SQLite database at `path` and applies migrations.
     pub async fn open_sqlite(path: &Path) -> Result<MetaStore> {
-        let options = SqliteConnectOptions::new()
-            .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            // FULL: a commit that returned is on disk, so an acknowledged push survives power loss.
-            .synchronous(SqliteSynchronous::Full)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
-        let writer = SqlitePoolOptions::new()
+        sqlx::any::install_default_drivers();
+        let url = |read_only: bool| {
+            let options = SqliteConnectOptions::new()
+                .filename(path)
+                .create_if_missing(!read_only)
+                .read_only(read_only);
+            AnyConnectOptions::from_url(&options.to_url_lossy())
+        };
+        let writer = AnyPoolOptions::new()
             .max_connections(1)
-            .connect_with(options.clone())
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    // WAL lets readers run beside the writer; FULL: a commit that returned is on
+                    // disk, so an acknowledged push survives power loss.
+                    conn.execute(
+                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;
+                         PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                    )
+                    .await?;
+                    Ok(())
+                })
+            })
+            .connect_with(url(false)?)
             .await?;
-        migrate::apply(&writer).await?;
-        let default_account = accounts::bootstrap_default(&writer).await?;
-        let reader = SqlitePoolOptions::new()
+        migrate::apply(&writer, Dialect::Sqlite).await?;
+        let default_account = accounts::bootstrap_default(&writer, Dialect::Sqlite).await?;
+        let reader = AnyPoolOptions::new()
             .max_connections(8)
-            .connect_with(options.read_only(true))
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    conn.execute("PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;")
+                        .await?;
+                    Ok(())
+                })
+            })
+            .connect_with(url(true)?)
             .await?;
         Ok(MetaStore {
             writer,
             reader,
+            dialect: Dialect::Sqlite,
             default_account,
             blob_group: Default::default(),
         })
+    }
+
+    /// Connects to PostgreSQL and applies migrations (one node at a time: migrations run under
+    /// a session advisory lock). Many nodes may share the database.
+    pub async fn open_postgres(url: &str) -> Result<MetaStore> {
+        sqlx::any::install_default_drivers();
+        let options: AnyConnectOptions = url
+            .parse()
+            .map_err(|e: sqlx::Error| MetaError::BadUrl(e.to_string()))?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await?;
+        migrate::apply(&pool, Dialect::Postgres).await?;
+        let default_account = accounts::bootstrap_default(&pool, Dialect::Postgres).await?;
+        Ok(MetaStore {
+            writer: pool.clone(),
+            reader: pool,
+            dialect: Dialect::Postgres,
+            default_account,
+            blob_group: Default::default(),
+        })
+    }
+
+    /// The schema version the database is at, and the newest this build knows.
+    pub async fn schema_version(&self) -> Result<(i64, i64)> {
+        let at = migrate::version(&self.writer, self.dialect).await?;
+        Ok((at, migrate::latest(self.dialect)))
+    }
+
+    /// Which backend this store runs on.
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    /// Begins a write transaction. On PostgreSQL it first takes the cluster-wide write lock
+    /// (released at commit or rollback), so read-check-write sequences inside it see every
+    /// earlier write and no concurrent one, as on SQLite.
+    pub(crate) async fn begin_write(&self) -> Result<Transaction<'static, Any>> {
+        let mut tx = self.writer.begin().await?;
+        dialect::lock_writes(&mut tx, self.dialect).await?;
+        Ok(tx)
     }
 
     /// The account `/v2/` serves when a request names none (created on first start).

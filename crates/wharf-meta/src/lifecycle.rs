@@ -41,7 +41,7 @@ impl MetaStore {
     ) -> Result<Option<LifecyclePolicyRecord>> {
         let row: Option<(Option<String>, Option<i64>)> = sqlx::query_as(
             "SELECT lifecycle_policy, lifecycle_evaluated_at FROM repositories
-             WHERE account_id = ? AND name = ?",
+             WHERE account_id = $1 AND name = $2",
         )
         .bind(repo.account)
         .bind(repo.name)
@@ -58,10 +58,10 @@ impl MetaStore {
         repo: RepoKey<'_>,
         text: Option<&str>,
     ) -> Result<Option<LifecyclePolicyRecord>> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.begin_write().await?;
         let row: Option<(Option<String>, Option<i64>)> = sqlx::query_as(
             "SELECT lifecycle_policy, lifecycle_evaluated_at FROM repositories
-             WHERE account_id = ? AND name = ?",
+             WHERE account_id = $1 AND name = $2",
         )
         .bind(repo.account)
         .bind(repo.name)
@@ -69,9 +69,9 @@ impl MetaStore {
         .await?;
         let (old, evaluated_at) = row.ok_or(MetaError::RepositoryNotFound)?;
         sqlx::query(
-            "UPDATE repositories SET lifecycle_policy = ?,
-                lifecycle_evaluated_at = CASE WHEN ? IS NULL THEN NULL ELSE lifecycle_evaluated_at END
-             WHERE account_id = ? AND name = ?",
+            "UPDATE repositories SET lifecycle_policy = $1,
+                lifecycle_evaluated_at = CASE WHEN $2 IS NULL THEN NULL ELSE lifecycle_evaluated_at END
+             WHERE account_id = $3 AND name = $4",
         )
         .bind(text)
         .bind(text)
@@ -86,7 +86,7 @@ impl MetaStore {
     /// Records that the repository's policy was applied at `at`.
     pub async fn mark_lifecycle_evaluated(&self, repo: RepoKey<'_>, at: i64) -> Result<()> {
         sqlx::query(
-            "UPDATE repositories SET lifecycle_evaluated_at = ? WHERE account_id = ? AND name = ?",
+            "UPDATE repositories SET lifecycle_evaluated_at = $1 WHERE account_id = $2 AND name = $3",
         )
         .bind(at)
         .bind(repo.account)
@@ -103,7 +103,7 @@ impl MetaStore {
     ) -> Result<Vec<LifecycleRepository>> {
         let rows: Vec<(String, String, String)> = sqlx::query_as(
             "SELECT account_id, name, lifecycle_policy FROM repositories
-             WHERE lifecycle_policy IS NOT NULL AND (? IS NULL OR account_id = ?)
+             WHERE lifecycle_policy IS NOT NULL AND ($1 IS NULL OR account_id = $2)
              ORDER BY account_id, name",
         )
         .bind(account)
@@ -127,7 +127,7 @@ impl MetaStore {
             .await?
             .ok_or(MetaError::RepositoryNotFound)?;
         let rows: Vec<ImageRow> = sqlx::query_as(&format!(
-            "{IMAGE_SELECT} WHERE m.repository_id = ? ORDER BY m.digest"
+            "{IMAGE_SELECT} WHERE m.repository_id = $1 ORDER BY m.digest"
         ))
         .bind(id)
         .fetch_all(&self.reader)
@@ -139,7 +139,7 @@ impl MetaStore {
     pub async fn index_children(&self, repo: RepoKey<'_>) -> Result<Vec<(String, String)>> {
         Ok(sqlx::query_as(
             "SELECT c.parent_digest, c.child_digest FROM manifest_children c
-             JOIN repositories r ON r.id = c.repository_id WHERE r.account_id = ? AND r.name = ?",
+             JOIN repositories r ON r.id = c.repository_id WHERE r.account_id = $1 AND r.name = $2",
         )
         .bind(repo.account)
         .bind(repo.name)
@@ -157,13 +157,13 @@ impl MetaStore {
         at: i64,
     ) -> Result<bool> {
         let sql = if archived {
-            "UPDATE manifests SET image_status = 'ARCHIVED', archived_at = ?
-             WHERE image_status <> 'ARCHIVED' AND digest = ?
-             AND repository_id = (SELECT id FROM repositories WHERE account_id = ? AND name = ?)"
+            "UPDATE manifests SET image_status = 'ARCHIVED', archived_at = $1
+             WHERE image_status <> 'ARCHIVED' AND digest = $2
+             AND repository_id = (SELECT id FROM repositories WHERE account_id = $3 AND name = $4)"
         } else {
-            "UPDATE manifests SET image_status = 'ACTIVE', activated_at = ?
-             WHERE image_status <> 'ACTIVE' AND digest = ?
-             AND repository_id = (SELECT id FROM repositories WHERE account_id = ? AND name = ?)"
+            "UPDATE manifests SET image_status = 'ACTIVE', activated_at = $1
+             WHERE image_status <> 'ACTIVE' AND digest = $2
+             AND repository_id = (SELECT id FROM repositories WHERE account_id = $3 AND name = $4)"
         };
         let res = sqlx::query(sql)
             .bind(at)
@@ -185,7 +185,7 @@ impl MetaStore {
     ) -> Result<()> {
         let res = sqlx::query(
             "INSERT INTO lifecycle_previews (repository_id, policy_text, status, started_at, results)
-             SELECT id, ?, ?, ?, ? FROM repositories WHERE account_id = ? AND name = ?
+             SELECT id, $1, $2, $3, $4 FROM repositories WHERE account_id = $5 AND name = $6
              ON CONFLICT (repository_id) DO UPDATE SET policy_text = excluded.policy_text,
                 status = excluded.status, started_at = excluded.started_at, results = excluded.results",
         )
@@ -207,7 +207,7 @@ impl MetaStore {
     pub async fn preview(&self, repo: RepoKey<'_>) -> Result<Option<PreviewRecord>> {
         let row: Option<(String, String, i64, String)> = sqlx::query_as(
             "SELECT p.policy_text, p.status, p.started_at, p.results FROM lifecycle_previews p
-             JOIN repositories r ON r.id = p.repository_id WHERE r.account_id = ? AND r.name = ?",
+             JOIN repositories r ON r.id = p.repository_id WHERE r.account_id = $1 AND r.name = $2",
         )
         .bind(repo.account)
         .bind(repo.name)

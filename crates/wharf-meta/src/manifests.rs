@@ -78,12 +78,12 @@ impl MetaStore {
     /// Stores a manifest (and moves the tag, if any) in one transaction, after checking that every
     /// referenced blob and child manifest is present in the repository.
     pub async fn put_manifest(&self, m: NewManifest<'_>) -> Result<PutOutcome> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.begin_write().await?;
         let repo_id = repos::ensure(&mut tx, m.repository).await?;
         let mut missing_blobs = Vec::new();
         for b in &m.blobs {
             let present: Option<i64> = sqlx::query_scalar(
-                "SELECT 1 FROM repository_blobs WHERE repository_id = ? AND digest = ?",
+                "SELECT 1 FROM repository_blobs WHERE repository_id = $1 AND digest = $2",
             )
             .bind(repo_id)
             .bind(b.to_string())
@@ -96,7 +96,7 @@ impl MetaStore {
         let mut missing_children = Vec::new();
         for c in &m.children {
             let present: Option<i64> = sqlx::query_scalar(
-                "SELECT 1 FROM manifests WHERE repository_id = ? AND digest = ?",
+                "SELECT 1 FROM manifests WHERE repository_id = $1 AND digest = $2",
             )
             .bind(repo_id)
             .bind(c.to_string())
@@ -115,12 +115,13 @@ impl MetaStore {
         let digest = m.digest.to_string();
         let t = now();
         for tag in &m.frozen_tags {
-            let current: Option<String> =
-                sqlx::query_scalar("SELECT digest FROM tags WHERE repository_id = ? AND name = ?")
-                    .bind(repo_id)
-                    .bind(*tag)
-                    .fetch_optional(&mut *tx)
-                    .await?;
+            let current: Option<String> = sqlx::query_scalar(
+                "SELECT digest FROM tags WHERE repository_id = $1 AND name = $2",
+            )
+            .bind(repo_id)
+            .bind(*tag)
+            .fetch_optional(&mut *tx)
+            .await?;
             if current.is_some_and(|c| c != digest) {
                 return Err(MetaError::TagImmutable(tag.to_string()));
             }
@@ -131,7 +132,7 @@ impl MetaStore {
                 let mut largest = 0i64;
                 for c in &m.children {
                     let size: Option<i64> = sqlx::query_scalar(
-                        "SELECT image_size FROM manifests WHERE repository_id = ? AND digest = ?",
+                        "SELECT image_size FROM manifests WHERE repository_id = $1 AND digest = $2",
                     )
                     .bind(repo_id)
                     .bind(c.to_string())
@@ -144,7 +145,7 @@ impl MetaStore {
         };
         let inserted = sqlx::query(
             "INSERT INTO manifests (repository_id, digest, media_type, artifact_type, subject, annotations, size, image_size, body, pushed_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING",
         )
         .bind(repo_id)
         .bind(&digest)
@@ -162,8 +163,8 @@ impl MetaStore {
             > 0;
         let restored = !inserted
             && sqlx::query(
-                "UPDATE manifests SET image_status = 'ACTIVE', activated_at = ?
-                 WHERE repository_id = ? AND digest = ? AND image_status <> 'ACTIVE'",
+                "UPDATE manifests SET image_status = 'ACTIVE', activated_at = $1
+                 WHERE repository_id = $2 AND digest = $3 AND image_status <> 'ACTIVE'",
             )
             .bind(t)
             .bind(repo_id)
@@ -175,7 +176,7 @@ impl MetaStore {
         if inserted {
             for b in &m.blobs {
                 sqlx::query(
-                    "INSERT INTO manifest_blobs (repository_id, manifest_digest, blob_digest) VALUES (?, ?, ?)
+                    "INSERT INTO manifest_blobs (repository_id, manifest_digest, blob_digest) VALUES ($1, $2, $3)
                      ON CONFLICT DO NOTHING",
                 )
                 .bind(repo_id)
@@ -186,7 +187,7 @@ impl MetaStore {
             }
             for c in &m.children {
                 sqlx::query(
-                    "INSERT INTO manifest_children (repository_id, parent_digest, child_digest) VALUES (?, ?, ?)
+                    "INSERT INTO manifest_children (repository_id, parent_digest, child_digest) VALUES ($1, $2, $3)
                      ON CONFLICT DO NOTHING",
                 )
                 .bind(repo_id)
@@ -199,7 +200,7 @@ impl MetaStore {
         let mut tags_changed = false;
         for tag in &m.tags {
             let changed = sqlx::query(
-                "INSERT INTO tags (repository_id, name, digest, updated_at) VALUES (?, ?, ?, ?)
+                "INSERT INTO tags (repository_id, name, digest, updated_at) VALUES ($1, $2, $3, $4)
                  ON CONFLICT (repository_id, name) DO UPDATE SET digest = excluded.digest, updated_at = excluded.updated_at
                  WHERE tags.digest <> excluded.digest",
             )
@@ -232,7 +233,7 @@ impl MetaStore {
                     "SELECT m.digest, m.media_type, m.body FROM tags t
                      JOIN repositories r ON r.id = t.repository_id
                      JOIN manifests m ON m.repository_id = t.repository_id AND m.digest = t.digest
-                     WHERE r.account_id = ? AND r.name = ? AND t.name = ?
+                     WHERE r.account_id = $1 AND r.name = $2 AND t.name = $3
                      AND m.image_status = 'ACTIVE'",
                 )
                 .bind(repo.account)
@@ -245,7 +246,7 @@ impl MetaStore {
                 sqlx::query_as(
                     "SELECT m.digest, m.media_type, m.body FROM manifests m
                      JOIN repositories r ON r.id = m.repository_id
-                     WHERE r.account_id = ? AND r.name = ? AND m.digest = ?
+                     WHERE r.account_id = $1 AND r.name = $2 AND m.digest = $3
                      AND m.image_status = 'ACTIVE'",
                 )
                 .bind(repo.account)
@@ -268,8 +269,8 @@ impl MetaStore {
     /// Deletes a manifest and every tag pointing at it. Returns whether it existed.
     pub async fn delete_manifest(&self, repo: RepoKey<'_>, digest: &Digest) -> Result<bool> {
         let res = sqlx::query(
-            "DELETE FROM manifests WHERE digest = ?
-             AND repository_id = (SELECT id FROM repositories WHERE account_id = ? AND name = ?)",
+            "DELETE FROM manifests WHERE digest = $1
+             AND repository_id = (SELECT id FROM repositories WHERE account_id = $2 AND name = $3)",
         )
         .bind(digest.to_string())
         .bind(repo.account)
@@ -282,8 +283,8 @@ impl MetaStore {
     /// Deletes one tag, leaving its manifest. Returns whether the tag existed.
     pub async fn delete_tag(&self, repo: RepoKey<'_>, tag: &str) -> Result<bool> {
         let res = sqlx::query(
-            "DELETE FROM tags WHERE name = ?
-             AND repository_id = (SELECT id FROM repositories WHERE account_id = ? AND name = ?)",
+            "DELETE FROM tags WHERE name = $1
+             AND repository_id = (SELECT id FROM repositories WHERE account_id = $2 AND name = $3)",
         )
         .bind(tag)
         .bind(repo.account)
@@ -306,7 +307,7 @@ impl MetaStore {
             .await?
             .ok_or(MetaError::RepositoryNotFound)?;
         Ok(sqlx::query_scalar(
-            "SELECT name FROM tags WHERE repository_id = ? AND name > ? ORDER BY name LIMIT ?",
+            "SELECT name FROM tags WHERE repository_id = $1 AND name > $2 ORDER BY name LIMIT $3",
         )
         .bind(id)
         .bind(last.unwrap_or(""))
@@ -344,30 +345,31 @@ impl MetaStore {
         }
         // The page's last name when the page is full, and the name after it when one exists.
         let bounds: Vec<String> = sqlx::query_scalar(
-            "SELECT name FROM tags WHERE repository_id = ? AND name > ? ORDER BY name LIMIT 2 OFFSET ?",
+            "SELECT name FROM tags WHERE repository_id = $1 AND name > $2 ORDER BY name LIMIT 2 OFFSET $3",
         )
         .bind(id)
         .bind(after)
         .bind(limit - 1)
         .fetch_all(&self.reader)
         .await?;
-        let json: String = match bounds.first() {
+        let names: Vec<String> = match bounds.first() {
             Some(end) => sqlx::query_scalar(
-                "SELECT json_group_array(name ORDER BY name) FROM tags
-                 WHERE repository_id = ? AND name > ? AND name <= ?",
+                "SELECT name FROM tags WHERE repository_id = $1 AND name > $2 AND name <= $3
+                 ORDER BY name",
             )
             .bind(id)
             .bind(after)
             .bind(end),
             None => sqlx::query_scalar(
-                "SELECT json_group_array(name ORDER BY name) FROM tags
-                 WHERE repository_id = ? AND name > ?",
+                "SELECT name FROM tags WHERE repository_id = $1 AND name > $2 ORDER BY name",
             )
             .bind(id)
             .bind(after),
         }
-        .fetch_one(&self.reader)
+        .fetch_all(&self.reader)
         .await?;
+        let json = serde_json::to_string(&names)
+            .map_err(|e| MetaError::Corrupt(format!("tag list: {e}")))?;
         let more = bounds.len() > 1;
         Ok(TagPage {
             json,
@@ -382,7 +384,7 @@ impl MetaStore {
             "SELECT m.digest, m.media_type, m.size, m.artifact_type, m.annotations, m.image_status
              FROM manifests m
              JOIN repositories r ON r.id = m.repository_id
-             WHERE r.account_id = ? AND r.name = ? AND m.subject = ? ORDER BY m.digest",
+             WHERE r.account_id = $1 AND r.name = $2 AND m.subject = $3 ORDER BY m.digest",
         )
         .bind(repo.account)
         .bind(repo.name)

@@ -15,7 +15,7 @@ pub struct TemplateRecord {
 impl MetaStore {
     pub async fn registry_policy(&self, account: &str) -> Result<Option<String>> {
         Ok(
-            sqlx::query_scalar("SELECT document FROM registry_policies WHERE account_id = ?")
+            sqlx::query_scalar("SELECT document FROM registry_policies WHERE account_id = $1")
                 .bind(account)
                 .fetch_optional(&self.reader)
                 .await?,
@@ -24,7 +24,7 @@ impl MetaStore {
 
     pub async fn put_registry_policy(&self, account: &str, document: &str) -> Result<()> {
         sqlx::query(
-            "INSERT INTO registry_policies (account_id, document) VALUES (?, ?)
+            "INSERT INTO registry_policies (account_id, document) VALUES ($1, $2)
              ON CONFLICT (account_id) DO UPDATE SET document = excluded.document",
         )
         .bind(account)
@@ -37,7 +37,7 @@ impl MetaStore {
     /// Removes the registry policy, returning it.
     pub async fn delete_registry_policy(&self, account: &str) -> Result<Option<String>> {
         Ok(sqlx::query_scalar(
-            "DELETE FROM registry_policies WHERE account_id = ? RETURNING document",
+            "DELETE FROM registry_policies WHERE account_id = $1 RETURNING document",
         )
         .bind(account)
         .fetch_optional(&self.writer)
@@ -46,7 +46,7 @@ impl MetaStore {
 
     pub async fn account_setting(&self, account: &str, name: &str) -> Result<Option<String>> {
         Ok(sqlx::query_scalar(
-            "SELECT value FROM account_settings WHERE account_id = ? AND name = ?",
+            "SELECT value FROM account_settings WHERE account_id = $1 AND name = $2",
         )
         .bind(account)
         .bind(name)
@@ -56,7 +56,7 @@ impl MetaStore {
 
     pub async fn put_account_setting(&self, account: &str, name: &str, value: &str) -> Result<()> {
         sqlx::query(
-            "INSERT INTO account_settings (account_id, name, value) VALUES (?, ?, ?)
+            "INSERT INTO account_settings (account_id, name, value) VALUES ($1, $2, $3)
              ON CONFLICT (account_id, name) DO UPDATE SET value = excluded.value",
         )
         .bind(account)
@@ -71,7 +71,7 @@ impl MetaStore {
     pub async fn create_template(&self, account: &str, prefix: &str, body: &str) -> Result<bool> {
         let t = now();
         let res = sqlx::query(
-            "INSERT INTO creation_templates (account_id, prefix, body, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
+            "INSERT INTO creation_templates (account_id, prefix, body, created_at, updated_at) VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT DO NOTHING",
         )
         .bind(account)
@@ -86,7 +86,7 @@ impl MetaStore {
 
     /// Replaces a template's body; false if it does not exist.
     pub async fn update_template(&self, account: &str, prefix: &str, body: &str) -> Result<bool> {
-        let res = sqlx::query("UPDATE creation_templates SET body = ?, updated_at = ? WHERE account_id = ? AND prefix = ?")
+        let res = sqlx::query("UPDATE creation_templates SET body = $1, updated_at = $2 WHERE account_id = $3 AND prefix = $4")
             .bind(body)
             .bind(now())
             .bind(account)
@@ -103,7 +103,7 @@ impl MetaStore {
         prefix: &str,
     ) -> Result<Option<TemplateRecord>> {
         let row: Option<(String, String, i64, i64)> = sqlx::query_as(
-            "DELETE FROM creation_templates WHERE account_id = ? AND prefix = ? RETURNING prefix, body, created_at, updated_at",
+            "DELETE FROM creation_templates WHERE account_id = $1 AND prefix = $2 RETURNING prefix, body, created_at, updated_at",
         )
         .bind(account)
         .bind(prefix)
@@ -122,7 +122,7 @@ impl MetaStore {
     /// An account's templates, sorted by prefix.
     pub async fn templates(&self, account: &str) -> Result<Vec<TemplateRecord>> {
         let rows: Vec<(String, String, i64, i64)> = sqlx::query_as(
-            "SELECT prefix, body, created_at, updated_at FROM creation_templates WHERE account_id = ? ORDER BY prefix",
+            "SELECT prefix, body, created_at, updated_at FROM creation_templates WHERE account_id = $1 ORDER BY prefix",
         )
         .bind(account)
         .fetch_all(&self.reader)

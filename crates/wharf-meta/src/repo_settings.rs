@@ -100,12 +100,12 @@ impl MetaStore {
         settings: &RepoSettings,
         tags: &[(String, String)],
     ) -> Result<Option<RepositoryRecord>> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.begin_write().await?;
         let t = now();
         let id: Option<i64> = sqlx::query_scalar(
             "INSERT INTO repositories (account_id, name, created_at, image_tag_mutability, mutability_exclusions,
                  scan_on_push, encryption_type, kms_key)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (account_id, name) DO NOTHING RETURNING id",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (account_id, name) DO NOTHING RETURNING id",
         )
         .bind(repo.account)
         .bind(repo.name)
@@ -122,7 +122,7 @@ impl MetaStore {
         };
         for (k, v) in tags {
             sqlx::query(
-                "INSERT INTO repository_tags (repository_id, key, value) VALUES (?, ?, ?)
+                "INSERT INTO repository_tags (repository_id, key, value) VALUES ($1, $2, $3)
                          ON CONFLICT (repository_id, key) DO UPDATE SET value = excluded.value",
             )
             .bind(id)
@@ -143,12 +143,13 @@ impl MetaStore {
 
     /// A repository with its settings.
     pub async fn repository(&self, repo: RepoKey<'_>) -> Result<Option<RepositoryRecord>> {
-        let row: Option<RepoRow> =
-            sqlx::query_as(&format!("{REPO_SELECT} WHERE account_id = ? AND name = ?"))
-                .bind(repo.account)
-                .bind(repo.name)
-                .fetch_optional(&self.reader)
-                .await?;
+        let row: Option<RepoRow> = sqlx::query_as(&format!(
+            "{REPO_SELECT} WHERE account_id = $1 AND name = $2"
+        ))
+        .bind(repo.account)
+        .bind(repo.name)
+        .fetch_optional(&self.reader)
+        .await?;
         row.map(record).transpose()
     }
 
@@ -160,7 +161,7 @@ impl MetaStore {
         limit: i64,
     ) -> Result<Vec<RepositoryRecord>> {
         let rows: Vec<RepoRow> = sqlx::query_as(&format!(
-            "{REPO_SELECT} WHERE account_id = ? AND name > ? ORDER BY name LIMIT ?"
+            "{REPO_SELECT} WHERE account_id = $1 AND name > $2 ORDER BY name LIMIT $3"
         ))
         .bind(account)
         .bind(last.unwrap_or(""))
@@ -173,11 +174,11 @@ impl MetaStore {
     /// Deletes a repository. Unless `force`, refuses (`Ok(false)`) when it still holds images.
     /// Blobs stay for garbage collection; uploads, manifests and tags go with it.
     pub async fn delete_repository(&self, repo: RepoKey<'_>, force: bool) -> Result<bool> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.begin_write().await?;
         let id = repos::existing_id(&mut tx, repo).await?;
         if !force {
             let images: i64 =
-                sqlx::query_scalar("SELECT count(*) FROM manifests WHERE repository_id = ?")
+                sqlx::query_scalar("SELECT count(*) FROM manifests WHERE repository_id = $1")
                     .bind(id)
                     .fetch_one(&mut *tx)
                     .await?;
@@ -187,13 +188,13 @@ impl MetaStore {
         }
         // Children first: tags and references point at manifests.
         for sql in [
-            "DELETE FROM tags WHERE repository_id = ?",
-            "DELETE FROM manifest_children WHERE repository_id = ?",
-            "DELETE FROM manifest_blobs WHERE repository_id = ?",
-            "DELETE FROM manifests WHERE repository_id = ?",
-            "DELETE FROM repository_blobs WHERE repository_id = ?",
-            "DELETE FROM uploads WHERE repository_id = ?",
-            "DELETE FROM repositories WHERE id = ?",
+            "DELETE FROM tags WHERE repository_id = $1",
+            "DELETE FROM manifest_children WHERE repository_id = $1",
+            "DELETE FROM manifest_blobs WHERE repository_id = $1",
+            "DELETE FROM manifests WHERE repository_id = $1",
+            "DELETE FROM repository_blobs WHERE repository_id = $1",
+            "DELETE FROM uploads WHERE repository_id = $1",
+            "DELETE FROM repositories WHERE id = $1",
         ] {
             sqlx::query(sql).bind(id).execute(&mut *tx).await?;
         }
@@ -210,7 +211,7 @@ impl MetaStore {
     ) -> Result<()> {
         self.update_repo(
             repo,
-            "UPDATE repositories SET image_tag_mutability = ?, mutability_exclusions = ? WHERE account_id = ? AND name = ?",
+            "UPDATE repositories SET image_tag_mutability = $1, mutability_exclusions = $2 WHERE account_id = $3 AND name = $4",
             |q| q.bind(mutability.to_string()).bind(join_filters(exclusions)),
         )
         .await
@@ -220,7 +221,7 @@ impl MetaStore {
     pub async fn set_scan_on_push(&self, repo: RepoKey<'_>, scan_on_push: bool) -> Result<()> {
         self.update_repo(
             repo,
-            "UPDATE repositories SET scan_on_push = ? WHERE account_id = ? AND name = ?",
+            "UPDATE repositories SET scan_on_push = $1 WHERE account_id = $2 AND name = $3",
             |q| q.bind(scan_on_push as i64),
         )
         .await
@@ -234,7 +235,7 @@ impl MetaStore {
     ) -> Result<()> {
         self.update_repo(
             repo,
-            "UPDATE repositories SET policy = ? WHERE account_id = ? AND name = ?",
+            "UPDATE repositories SET policy = $1 WHERE account_id = $2 AND name = $3",
             |q| q.bind(policy.map(str::to_owned)),
         )
         .await
@@ -242,12 +243,13 @@ impl MetaStore {
 
     /// The repository policy, `Ok(None)` when none is set.
     pub async fn repository_policy(&self, repo: RepoKey<'_>) -> Result<Option<String>> {
-        let row: Option<Option<String>> =
-            sqlx::query_scalar("SELECT policy FROM repositories WHERE account_id = ? AND name = ?")
-                .bind(repo.account)
-                .bind(repo.name)
-                .fetch_optional(&self.reader)
-                .await?;
+        let row: Option<Option<String>> = sqlx::query_scalar(
+            "SELECT policy FROM repositories WHERE account_id = $1 AND name = $2",
+        )
+        .bind(repo.account)
+        .bind(repo.name)
+        .fetch_optional(&self.reader)
+        .await?;
         row.ok_or(MetaError::RepositoryNotFound)
     }
 
@@ -256,9 +258,8 @@ impl MetaStore {
         repo: RepoKey<'q>,
         sql: &'q str,
         bind: impl FnOnce(
-            sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
-        )
-            -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
+            sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+        ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
     ) -> Result<()> {
         let res = bind(sqlx::query(sql))
             .bind(repo.account)
@@ -278,7 +279,7 @@ impl MetaStore {
             .await?
             .ok_or(MetaError::RepositoryNotFound)?;
         Ok(sqlx::query_as(
-            "SELECT key, value FROM repository_tags WHERE repository_id = ? ORDER BY key",
+            "SELECT key, value FROM repository_tags WHERE repository_id = $1 ORDER BY key",
         )
         .bind(id)
         .fetch_all(&self.reader)
@@ -292,11 +293,11 @@ impl MetaStore {
         tags: &[(String, String)],
         max: i64,
     ) -> Result<()> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.begin_write().await?;
         let id = repos::existing_id(&mut tx, repo).await?;
         for (k, v) in tags {
             sqlx::query(
-                "INSERT INTO repository_tags (repository_id, key, value) VALUES (?, ?, ?)
+                "INSERT INTO repository_tags (repository_id, key, value) VALUES ($1, $2, $3)
                          ON CONFLICT (repository_id, key) DO UPDATE SET value = excluded.value",
             )
             .bind(id)
@@ -306,7 +307,7 @@ impl MetaStore {
             .await?;
         }
         let count: i64 =
-            sqlx::query_scalar("SELECT count(*) FROM repository_tags WHERE repository_id = ?")
+            sqlx::query_scalar("SELECT count(*) FROM repository_tags WHERE repository_id = $1")
                 .bind(id)
                 .fetch_one(&mut *tx)
                 .await?;
@@ -319,10 +320,10 @@ impl MetaStore {
 
     /// Removes resource tags by key; absent keys are ignored.
     pub async fn untag_repository(&self, repo: RepoKey<'_>, keys: &[String]) -> Result<()> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.begin_write().await?;
         let id = repos::existing_id(&mut tx, repo).await?;
         for k in keys {
-            sqlx::query("DELETE FROM repository_tags WHERE repository_id = ? AND key = ?")
+            sqlx::query("DELETE FROM repository_tags WHERE repository_id = $1 AND key = $2")
                 .bind(id)
                 .bind(k)
                 .execute(&mut *tx)

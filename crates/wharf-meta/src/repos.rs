@@ -2,13 +2,13 @@
 //! account; its name is unique within that account.
 
 use crate::{now, MetaStore, RepoKey, Result};
-use sqlx::{Sqlite, Transaction};
+use sqlx::{Any, Transaction};
 
 impl MetaStore {
     /// The id of a repository, if it exists.
     pub async fn repository_id(&self, repo: RepoKey<'_>) -> Result<Option<i64>> {
         Ok(
-            sqlx::query_scalar("SELECT id FROM repositories WHERE account_id = ? AND name = ?")
+            sqlx::query_scalar("SELECT id FROM repositories WHERE account_id = $1 AND name = $2")
                 .bind(repo.account)
                 .bind(repo.name)
                 .fetch_optional(&self.reader)
@@ -24,7 +24,7 @@ impl MetaStore {
         limit: i64,
     ) -> Result<Vec<String>> {
         Ok(sqlx::query_scalar(
-            "SELECT name FROM repositories WHERE account_id = ? AND name > ? ORDER BY name LIMIT ?",
+            "SELECT name FROM repositories WHERE account_id = $1 AND name > $2 ORDER BY name LIMIT $3",
         )
         .bind(account)
         .bind(last.unwrap_or(""))
@@ -35,12 +35,9 @@ impl MetaStore {
 }
 
 /// The id of an existing repository inside a write transaction; `RepositoryNotFound` otherwise.
-pub(crate) async fn existing_id(
-    tx: &mut Transaction<'_, Sqlite>,
-    repo: RepoKey<'_>,
-) -> Result<i64> {
+pub(crate) async fn existing_id(tx: &mut Transaction<'_, Any>, repo: RepoKey<'_>) -> Result<i64> {
     let id: Option<i64> =
-        sqlx::query_scalar("SELECT id FROM repositories WHERE account_id = ? AND name = ?")
+        sqlx::query_scalar("SELECT id FROM repositories WHERE account_id = $1 AND name = $2")
             .bind(repo.account)
             .bind(repo.name)
             .fetch_optional(&mut **tx)
@@ -50,9 +47,9 @@ pub(crate) async fn existing_id(
 
 /// Returns the repository's id, creating the repository with default settings if needed, inside
 /// a write transaction.
-pub(crate) async fn ensure(tx: &mut Transaction<'_, Sqlite>, repo: RepoKey<'_>) -> Result<i64> {
+pub(crate) async fn ensure(tx: &mut Transaction<'_, Any>, repo: RepoKey<'_>) -> Result<i64> {
     sqlx::query(
-        "INSERT INTO repositories (account_id, name, created_at) VALUES (?, ?, ?)
+        "INSERT INTO repositories (account_id, name, created_at) VALUES ($1, $2, $3)
          ON CONFLICT (account_id, name) DO NOTHING",
     )
     .bind(repo.account)
@@ -61,7 +58,7 @@ pub(crate) async fn ensure(tx: &mut Transaction<'_, Sqlite>, repo: RepoKey<'_>) 
     .execute(&mut **tx)
     .await?;
     Ok(
-        sqlx::query_scalar("SELECT id FROM repositories WHERE account_id = ? AND name = ?")
+        sqlx::query_scalar("SELECT id FROM repositories WHERE account_id = $1 AND name = $2")
             .bind(repo.account)
             .bind(repo.name)
             .fetch_one(&mut **tx)

@@ -16,10 +16,10 @@ pub struct Upload {
 impl MetaStore {
     /// Registers a new upload in a repository (created if needed).
     pub async fn create_upload(&self, id: &str, repo: RepoKey<'_>) -> Result<()> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.begin_write().await?;
         let repo_id = repos::ensure(&mut tx, repo).await?;
         let t = now();
-        sqlx::query("INSERT INTO uploads (id, repository_id, size, created_at, updated_at) VALUES (?, ?, 0, ?, ?)")
+        sqlx::query("INSERT INTO uploads (id, repository_id, size, created_at, updated_at) VALUES ($1, $2, 0, $3, $4)")
             .bind(id)
             .bind(repo_id)
             .bind(t)
@@ -34,7 +34,7 @@ impl MetaStore {
     pub async fn upload(&self, id: &str) -> Result<Option<Upload>> {
         let row: Option<(String, String, String, i64, i64)> = sqlx::query_as(
             "SELECT u.id, r.account_id, r.name, u.size, u.created_at FROM uploads u
-             JOIN repositories r ON r.id = u.repository_id WHERE u.id = ?",
+             JOIN repositories r ON r.id = u.repository_id WHERE u.id = $1",
         )
         .bind(id)
         .fetch_optional(&self.reader)
@@ -52,7 +52,7 @@ impl MetaStore {
 
     /// Records the upload's new size after an append.
     pub async fn set_upload_size(&self, id: &str, size: u64) -> Result<()> {
-        sqlx::query("UPDATE uploads SET size = ?, updated_at = ? WHERE id = ?")
+        sqlx::query("UPDATE uploads SET size = $1, updated_at = $2 WHERE id = $3")
             .bind(size as i64)
             .bind(now())
             .bind(id)
@@ -63,7 +63,7 @@ impl MetaStore {
 
     /// Forgets an upload. Returns whether it existed.
     pub async fn delete_upload(&self, id: &str) -> Result<bool> {
-        let res = sqlx::query("DELETE FROM uploads WHERE id = ?")
+        let res = sqlx::query("DELETE FROM uploads WHERE id = $1")
             .bind(id)
             .execute(&self.writer)
             .await?;
@@ -73,7 +73,7 @@ impl MetaStore {
     /// Ids of uploads not touched since `before` (Unix seconds).
     pub async fn stale_uploads(&self, before: i64) -> Result<Vec<String>> {
         Ok(
-            sqlx::query_scalar("SELECT id FROM uploads WHERE updated_at < ?")
+            sqlx::query_scalar("SELECT id FROM uploads WHERE updated_at < $1")
                 .bind(before)
                 .fetch_all(&self.reader)
                 .await?,

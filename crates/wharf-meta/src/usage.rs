@@ -88,11 +88,11 @@ impl MetaStore {
         name: Option<&str>,
     ) -> Result<Vec<RepositoryUsage>> {
         let rows: Vec<(String, String, i64, i64, i64, i64, i64)> = sqlx::query_as(
-            "WITH ms AS (SELECT repository_id, count(*) AS n, sum(image_size) AS logical,
-                                sum(size) AS bytes
+            "WITH ms AS (SELECT repository_id, count(*) AS n, CAST(sum(image_size) AS BIGINT) AS logical,
+                                CAST(sum(size) AS BIGINT) AS bytes
                          FROM manifests GROUP BY repository_id),
                   rb AS (SELECT DISTINCT repository_id, blob_digest FROM manifest_blobs),
-                  bs AS (SELECT rb.repository_id, count(*) AS n, sum(b.size) AS bytes
+                  bs AS (SELECT rb.repository_id, count(*) AS n, CAST(sum(b.size) AS BIGINT) AS bytes
                          FROM rb JOIN blobs b ON b.digest = rb.blob_digest
                          GROUP BY rb.repository_id)
              SELECT r.account_id, r.name, coalesce(ms.n, 0), coalesce(ms.logical, 0),
@@ -100,7 +100,7 @@ impl MetaStore {
              FROM repositories r
              LEFT JOIN ms ON ms.repository_id = r.id
              LEFT JOIN bs ON bs.repository_id = r.id
-             WHERE (?1 IS NULL OR r.account_id = ?1) AND (?2 IS NULL OR r.name = ?2)
+             WHERE ($1 IS NULL OR r.account_id = $1) AND ($2 IS NULL OR r.name = $2)
              ORDER BY r.account_id, r.name",
         )
         .bind(account)
@@ -122,13 +122,13 @@ impl MetaStore {
     pub async fn account_usage(&self, account: Option<&str>) -> Result<Vec<AccountUsage>> {
         let rows: Vec<(String, i64, i64, i64, i64, i64, i64)> = sqlx::query_as(
             "WITH rs AS (SELECT account_id, count(*) AS n FROM repositories GROUP BY account_id),
-                  ms AS (SELECT r.account_id, count(*) AS n, sum(m.image_size) AS logical,
-                                sum(m.size) AS bytes
+                  ms AS (SELECT r.account_id, count(*) AS n, CAST(sum(m.image_size) AS BIGINT) AS logical,
+                                CAST(sum(m.size) AS BIGINT) AS bytes
                          FROM manifests m JOIN repositories r ON r.id = m.repository_id
                          GROUP BY r.account_id),
                   ab AS (SELECT DISTINCT r.account_id, mb.blob_digest
                          FROM manifest_blobs mb JOIN repositories r ON r.id = mb.repository_id),
-                  bs AS (SELECT ab.account_id, count(*) AS n, sum(b.size) AS bytes
+                  bs AS (SELECT ab.account_id, count(*) AS n, CAST(sum(b.size) AS BIGINT) AS bytes
                          FROM ab JOIN blobs b ON b.digest = ab.blob_digest
                          GROUP BY ab.account_id)
              SELECT a.id, coalesce(rs.n, 0), coalesce(ms.n, 0), coalesce(ms.logical, 0),
@@ -137,7 +137,7 @@ impl MetaStore {
              LEFT JOIN rs ON rs.account_id = a.id
              LEFT JOIN ms ON ms.account_id = a.id
              LEFT JOIN bs ON bs.account_id = a.id
-             WHERE ?1 IS NULL OR a.id = ?1
+             WHERE $1 IS NULL OR a.id = $1
              ORDER BY a.id",
         )
         .bind(account)
@@ -158,12 +158,14 @@ impl MetaStore {
         let (a, b, c, d, e, f, g): (i64, i64, i64, i64, i64, i64, i64) = sqlx::query_as(
             "WITH referenced AS (SELECT DISTINCT blob_digest AS digest FROM manifest_blobs)
              SELECT (SELECT count(*) FROM manifests),
-                    (SELECT coalesce(sum(image_size), 0) FROM manifests),
-                    (SELECT count(*) FROM blobs WHERE digest IN referenced),
-                    (SELECT coalesce(sum(size), 0) FROM blobs WHERE digest IN referenced),
-                    (SELECT coalesce(sum(size), 0) FROM manifests),
-                    (SELECT count(*) FROM blobs WHERE digest NOT IN referenced),
-                    (SELECT coalesce(sum(size), 0) FROM blobs WHERE digest NOT IN referenced)",
+                    (SELECT CAST(coalesce(sum(image_size), 0) AS BIGINT) FROM manifests),
+                    (SELECT count(*) FROM blobs WHERE digest IN (SELECT digest FROM referenced)),
+                    (SELECT CAST(coalesce(sum(size), 0) AS BIGINT) FROM blobs
+                     WHERE digest IN (SELECT digest FROM referenced)),
+                    (SELECT CAST(coalesce(sum(size), 0) AS BIGINT) FROM manifests),
+                    (SELECT count(*) FROM blobs WHERE digest NOT IN (SELECT digest FROM referenced)),
+                    (SELECT CAST(coalesce(sum(size), 0) AS BIGINT) FROM blobs
+                     WHERE digest NOT IN (SELECT digest FROM referenced))",
         )
         .fetch_one(&self.reader)
         .await?;

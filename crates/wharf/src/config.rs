@@ -27,6 +27,9 @@ pub struct RawConfig {
     /// The `[blob_store]` table.
     #[serde(default)]
     pub blob_store: crate::storage::RawBlobStore,
+    /// The `[metadata]` table.
+    #[serde(default)]
+    pub metadata: crate::metadata::RawMetadata,
 }
 
 impl RawConfig {
@@ -73,6 +76,7 @@ impl RawConfig {
             price_per_gb_month: decimal("WHARF_PRICE_PER_GB_MONTH")?,
             free_gb_month: decimal("WHARF_FREE_GB_MONTH")?,
             blob_store: crate::storage::RawBlobStore::from_env(&get)?,
+            metadata: crate::metadata::RawMetadata::from_env(&get),
         })
     }
 
@@ -98,6 +102,7 @@ impl RawConfig {
             price_per_gb_month: over.price_per_gb_month.or(self.price_per_gb_month),
             free_gb_month: over.free_gb_month.or(self.free_gb_month),
             blob_store: self.blob_store.merge(over.blob_store),
+            metadata: self.metadata.merge(over.metadata),
         }
     }
 }
@@ -135,6 +140,8 @@ pub struct Settings {
     pub pricing: wharf_core::usage::Pricing,
     /// Where blobs live.
     pub blob_store: crate::storage::BlobStoreSettings,
+    /// Where metadata lives.
+    pub metadata: crate::metadata::MetadataSettings,
 }
 
 /// A DNS name or `host:port`: letters, digits, dots, dashes, one optional port.
@@ -206,6 +213,7 @@ impl TryFrom<RawConfig> for Settings {
         };
         Ok(Settings {
             blob_store: raw.blob_store.try_into()?,
+            metadata: raw.metadata.try_into()?,
             pricing,
             region,
             public_host,

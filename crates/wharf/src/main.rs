@@ -4,6 +4,7 @@ mod admin;
 mod config;
 mod gc;
 mod lifecycle;
+mod metadata;
 mod serve;
 mod storage;
 mod usage;
@@ -61,6 +62,12 @@ enum Command {
         data_dir: Option<PathBuf>,
         #[command(subcommand)]
         command: lifecycle::LifecycleCommand,
+    },
+    /// Apply metadata schema migrations and report the version (`serve` migrates at start too).
+    Migrate {
+        /// Directory holding blobs and metadata [default: ./wharf-data].
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
     },
     /// Storage usage per repository and account, with ECR's monthly cost and what dedup saves.
     Usage {
@@ -143,6 +150,20 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Lifecycle { data_dir, command } => {
             let (s, rt) = offline(config, data_dir)?;
             rt.block_on(lifecycle::run(s, command))
+        }
+        Command::Migrate { data_dir } => {
+            let (s, rt) = offline(config, data_dir)?;
+            rt.block_on(async {
+                std::fs::create_dir_all(&s.data_dir)?;
+                let meta = metadata::open(&s.metadata, &s.data_dir).await?;
+                let (at, latest) = meta.schema_version().await?;
+                println!(
+                    "metadata ({:?}) is at schema version {at} (this build knows {latest})",
+                    meta.dialect()
+                );
+                meta.close().await;
+                anyhow::Ok(())
+            })
         }
         Command::Usage { data_dir, args } => {
             let (s, rt) = offline(config, data_dir)?;

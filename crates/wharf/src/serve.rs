@@ -20,16 +20,7 @@ pub async fn open_registry(settings: &Settings) -> anyhow::Result<(Registry, Met
         .stat(&wharf_oci::Digest::sha256(b""))
         .await
         .context("reaching the blob store")?;
-    let db = dir.join("metadata.db");
-    let meta = MetaStore::open_sqlite(&db)
-        .await
-        .with_context(|| format!("opening metadata database under {}", dir.display()))?;
-    // The database holds access-key secrets: only the owner may read it.
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o600))
-            .with_context(|| format!("restricting {}", db.display()))?;
-    }
+    let meta = crate::metadata::open(&settings.metadata, dir).await?;
     let registry = Registry::new(blobs, meta.clone()).with_region(&settings.region);
     Ok((registry, meta))
 }
@@ -79,7 +70,8 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         listen = %listener.local_addr()?,
         data_dir = %settings.data_dir.display(),
         blob_store = ?settings.blob_store,
-        "wharf is serving the OCI and ECR APIs; metadata in SQLite under the data directory"
+        metadata = ?settings.metadata,
+        "wharf is serving the OCI and ECR APIs"
     );
 
     let purge = tokio::spawn(purge_uploads(

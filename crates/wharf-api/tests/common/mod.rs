@@ -290,9 +290,7 @@ pub fn new_client(auth: &str) -> reqwest::Client {
 /// Opens the stores under `dir` and serves them on a fresh port until told to stop.
 async fn launch(dir: &Path) -> Running {
     let blobs = FsBlobStore::open(blob_root(dir)).expect("open blob store");
-    let meta = MetaStore::open_sqlite(&dir.join("meta.db"))
-        .await
-        .expect("open meta store");
+    let meta = wharf_meta::testing::store(dir).await;
     // As in ECR, pushes need an existing repository or a CREATE_ON_PUSH template; these tests push
     // to arbitrary names, so a catch-all template creates them (a no-op after a restart).
     let account = meta.default_account().to_string();

@@ -1,0 +1,52 @@
+//! What differs between the two SQL backends: the write lock, placeholder lists and the few
+//! functions whose names differ. Everything else is SQL both accept, with `$n` placeholders.
+
+use sqlx::{Any, Transaction};
+
+/// The SQL backend a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+/// The advisory lock key every write transaction takes on PostgreSQL ("wharf" in ASCII).
+const WRITE_LOCK: i64 = 0x0077_6861_7266;
+
+/// The advisory lock key migrations run under on PostgreSQL.
+pub(crate) const MIGRATE_LOCK: i64 = WRITE_LOCK + 1;
+
+/// Takes the cluster-wide write lock for the rest of `tx` (PostgreSQL); SQLite's single writer
+/// connection serializes writes already.
+pub(crate) async fn lock_writes(
+    tx: &mut Transaction<'_, Any>,
+    dialect: Dialect,
+) -> sqlx::Result<()> {
+    if dialect == Dialect::Postgres {
+        sqlx::query("SELECT CAST(pg_advisory_xact_lock($1) AS TEXT)")
+            .bind(WRITE_LOCK)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// `count` placeholders starting at `$first`, comma-separated: `$1,$2,$3`.
+pub(crate) fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholder_lists() {
+        assert_eq!(placeholders(1, 3), "$1,$2,$3");
+        assert_eq!(placeholders(4, 1), "$4");
+        assert_eq!(placeholders(1, 0), "");
+    }
+}
