@@ -6,8 +6,10 @@
 //! fetched a row just before a writer changed it and would otherwise cache the stale row after the
 //! writer's invalidation: readers only insert when no write happened since they started reading.
 //!
-//! The cache is per process. Several nodes over one database (the scale-out issue) must broadcast
-//! invalidations or stop caching tags; cached digests stay correct everywhere.
+//! The cache is per process, so it is only on when this process is the only writer (SQLite). Over
+//! a shared PostgreSQL database another node may move a tag, delete or archive a manifest at any
+//! moment, so there the cache is off and every manifest read asks the database: what one node
+//! writes, every node serves at once.
 
 use bytes::Bytes;
 use quick_cache::sync::Cache;
@@ -34,6 +36,8 @@ impl Weighter<(String, Digest), Arc<ServedManifest>> for ByteWeight {
 }
 
 pub(crate) struct ManifestCache {
+    /// Off when other processes write the same database.
+    enabled: bool,
     generation: AtomicU64,
     tags: Cache<(String, String), Digest>,
     manifests: Cache<(String, Digest), Arc<ServedManifest>, ByteWeight>,
@@ -47,9 +51,18 @@ impl ManifestCache {
     /// A cache holding up to `bytes` of manifests.
     pub(crate) fn new(bytes: u64) -> ManifestCache {
         ManifestCache {
+            enabled: true,
             generation: AtomicU64::new(0),
             tags: Cache::new(100_000),
             manifests: Cache::with_weighter(10_000, bytes, ByteWeight),
+        }
+    }
+
+    /// A cache that never holds anything (for a database other nodes write too).
+    pub(crate) fn disabled() -> ManifestCache {
+        ManifestCache {
+            enabled: false,
+            ..ManifestCache::new(0)
         }
     }
 
@@ -58,10 +71,16 @@ impl ManifestCache {
     }
 
     pub(crate) fn tag(&self, repo: &str, tag: &str) -> Option<Digest> {
+        if !self.enabled {
+            return None;
+        }
         self.tags.get(&(repo.to_string(), tag.to_string()))
     }
 
     pub(crate) fn manifest(&self, repo: &str, digest: &Digest) -> Option<Arc<ServedManifest>> {
+        if !self.enabled {
+            return None;
+        }
         self.manifests.get(&(repo.to_string(), digest.clone()))
     }
 
@@ -76,7 +95,7 @@ impl ManifestCache {
         m: &Arc<ServedManifest>,
     ) {
         let current = || self.generation.load(Ordering::Acquire) == token.0;
-        if !current() {
+        if !self.enabled || !current() {
             return;
         }
         let manifest_key = (repo.to_string(), m.digest.clone());
@@ -144,5 +163,13 @@ mod tests {
         c.invalidate_manifest("r", &m(2).digest);
         assert!(c.manifest("r", &m(2).digest).is_none());
         assert!(c.tag("r", "latest").is_none());
+    }
+
+    #[test]
+    fn a_disabled_cache_holds_nothing() {
+        let c = ManifestCache::disabled();
+        c.insert(c.begin_read(), "r", Some("latest"), &m(1));
+        assert!(c.tag("r", "latest").is_none());
+        assert!(c.manifest("r", &m(1).digest).is_none());
     }
 }

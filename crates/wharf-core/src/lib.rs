@@ -12,6 +12,7 @@ mod error;
 mod gc;
 mod identity;
 mod images;
+mod jobs;
 mod lifecycle;
 pub use images::{ImageFailure, ImageId, ImageResult};
 pub use lifecycle::{plan as lifecycle_plan, LifecycleOutcome, LifecyclePreview, PlannedAction};
@@ -56,6 +57,8 @@ pub struct Registry {
     authz_cache: Arc<authz_cache::AuthzCache>,
     /// When each image's pull time was last recorded by this process.
     pulls: Arc<quick_cache::sync::Cache<(String, wharf_oci::Digest), std::time::Instant>>,
+    /// This process's name in job claims.
+    node: Arc<str>,
 }
 
 /// Bytes of manifests kept in memory.
@@ -70,14 +73,20 @@ pub fn unix_now() -> i64 {
 
 impl Registry {
     pub fn new(blobs: Arc<dyn BlobStore>, meta: MetaStore) -> Registry {
+        // Other nodes write a shared database: a per-process manifest cache would go stale.
+        let cache = match meta.dialect() {
+            wharf_meta::Dialect::Sqlite => cache::ManifestCache::new(MANIFEST_CACHE_BYTES),
+            wharf_meta::Dialect::Postgres => cache::ManifestCache::disabled(),
+        };
         Registry {
             blobs,
             meta,
             hashers: Arc::default(),
-            cache: Arc::new(cache::ManifestCache::new(MANIFEST_CACHE_BYTES)),
+            cache: Arc::new(cache),
             region: Arc::from("us-east-1"),
             authz_cache: Arc::new(authz_cache::AuthzCache::new()),
             pulls: Arc::new(quick_cache::sync::Cache::new(100_000)),
+            node: Arc::from(jobs::node_name()),
         }
     }
 

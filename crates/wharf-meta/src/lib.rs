@@ -14,10 +14,12 @@
 
 mod accounts;
 mod blobs;
+mod copy;
 mod dialect;
 mod gc;
 mod identity;
 mod images;
+mod jobs;
 mod lifecycle;
 mod manifests;
 mod migrate;
@@ -28,6 +30,7 @@ pub mod testing;
 mod uploads;
 mod usage;
 
+pub use copy::CopyReport;
 pub use gc::GcBlob;
 pub use identity::{AccessKeyRecord, UserRecord};
 pub use images::ImageRecord;

@@ -80,6 +80,9 @@ pub async fn interval(registry: Registry, settings: Settings) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
+        if !crate::serve::claimed(&registry, "gc", settings.gc_interval_secs).await {
+            continue;
+        }
         let started = std::time::Instant::now();
         match registry.collect_garbage(opts).await {
             Ok(r) if !r.ran => {

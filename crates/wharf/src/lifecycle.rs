@@ -154,6 +154,9 @@ pub async fn interval(registry: Registry, settings: Settings) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
+        if !crate::serve::claimed(&registry, "lifecycle", settings.lifecycle_interval_secs).await {
+            continue;
+        }
         let started = std::time::Instant::now();
         match registry.apply_lifecycle_all(None, unix_now(), false).await {
             Ok(outcomes) => tracing::info!(

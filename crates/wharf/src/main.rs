@@ -5,6 +5,7 @@ mod config;
 mod gc;
 mod lifecycle;
 mod metadata;
+mod migrate_storage;
 mod serve;
 mod storage;
 mod usage;
@@ -68,6 +69,16 @@ enum Command {
         /// Directory holding blobs and metadata [default: ./wharf-data].
         #[arg(long)]
         data_dir: Option<PathBuf>,
+    },
+    /// Copy every blob and all metadata to the stores another config file names (for example
+    /// from filesystem and SQLite to S3 and PostgreSQL). Stop the server first; uploads in
+    /// progress are not migrated.
+    MigrateStorage {
+        /// Directory holding the source's blobs and metadata [default: ./wharf-data].
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        #[command(flatten)]
+        args: migrate_storage::MigrateStorageArgs,
     },
     /// Storage usage per repository and account, with ECR's monthly cost and what dedup saves.
     Usage {
@@ -164,6 +175,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 meta.close().await;
                 anyhow::Ok(())
             })
+        }
+        Command::MigrateStorage { data_dir, args } => {
+            let (s, rt) = offline(config, data_dir)?;
+            rt.block_on(migrate_storage::run(s, args))
         }
         Command::Usage { data_dir, args } => {
             let (s, rt) = offline(config, data_dir)?;

@@ -9,7 +9,8 @@ use wharf_api::{AppState, EcrSettings};
 use wharf_core::{Identity, Registry};
 use wharf_meta::MetaStore;
 
-/// Opens the embedded stores under the data directory.
+/// Opens the blob and metadata stores the settings name (by default both under the data
+/// directory), checking that the blob store answers.
 pub async fn open_registry(settings: &Settings) -> anyhow::Result<(Registry, MetaStore)> {
     let dir = &settings.data_dir;
     std::fs::create_dir_all(dir)
@@ -115,11 +116,30 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Whether this node runs the interval job `name` now: every node ticks, the first to claim the
+/// job in the database runs it, so it runs once per interval across the cluster.
+pub(crate) async fn claimed(registry: &Registry, name: &str, interval_secs: u64) -> bool {
+    match registry.claim_job(name, interval_secs).await {
+        Ok(true) => true,
+        Ok(false) => {
+            tracing::debug!(job = name, "job ran on another node within its interval");
+            false
+        }
+        Err(e) => {
+            tracing::warn!(job = name, error = %e, "claiming a background job failed");
+            false
+        }
+    }
+}
+
 /// Removes abandoned uploads on an interval.
 async fn purge_uploads(registry: Registry, max_age: u64, interval: u64) {
     let mut tick = tokio::time::interval(Duration::from_secs(interval));
     loop {
         tick.tick().await;
+        if !claimed(&registry, "upload-purge", interval).await {
+            continue;
+        }
         match registry.purge_stale_uploads(max_age).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(purged = n, "purged abandoned uploads"),

@@ -1,0 +1,256 @@
+//! One metadata conformance suite for both backends: SQLite always, PostgreSQL when
+//! `WHARF_TEST_POSTGRES_URL` names a server (`WHARF_TEST_POSTGRES_REQUIRED=1` makes its absence a
+//! failure). Besides single-store behaviour it opens two stores on one database, as two nodes do,
+//! and races them where the database must arbitrate: first start, repository creation, immutable
+//! tags, job claims.
+
+use wharf_meta::{testing, MetaError, MetaStore, NewManifest, RepoKey, RepoSettings};
+use wharf_oci::{Digest, Reference};
+
+/// Where a backend's database lives: a SQLite file, or a fresh PostgreSQL database.
+enum Db {
+    Sqlite(tempfile::TempDir),
+    Postgres(String),
+}
+
+impl Db {
+    async fn open(&self) -> MetaStore {
+        match self {
+            Db::Sqlite(dir) => MetaStore::open_sqlite(&dir.path().join("meta.db"))
+                .await
+                .unwrap(),
+            Db::Postgres(url) => MetaStore::open_postgres(url).await.unwrap(),
+        }
+    }
+}
+
+/// A fresh database per backend available.
+async fn backends() -> Vec<Db> {
+    let mut dbs = vec![Db::Sqlite(tempfile::tempdir().unwrap())];
+    match testing::postgres_url() {
+        Some(base) => {
+            let name = testing::create_database(&base).await.unwrap();
+            dbs.push(Db::Postgres(testing::with_database(&base, &name)));
+        }
+        None if std::env::var("WHARF_TEST_POSTGRES_REQUIRED").as_deref() == Ok("1") => {
+            panic!("WHARF_TEST_POSTGRES_REQUIRED=1 but WHARF_TEST_POSTGRES_URL is not set")
+        }
+        None => eprintln!("PostgreSQL not configured: metadata conformance runs on SQLite only"),
+    }
+    dbs
+}
+
+fn repo<'a>(store: &'a MetaStore, name: &'a str) -> RepoKey<'a> {
+    RepoKey {
+        account: store.default_account(),
+        name,
+    }
+}
+
+/// Stores a config-only image whose bytes are `body`, under `tags`.
+async fn push(
+    store: &MetaStore,
+    name: &str,
+    body: &[u8],
+    tags: &[&str],
+    frozen: bool,
+) -> Result<Digest, MetaError> {
+    let config = Digest::sha256(body);
+    store
+        .record_blob(repo(store, name), &config, body.len() as u64, None)
+        .await?;
+    let manifest = format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{config}","size":{}}},"layers":[]}}"#,
+        body.len()
+    );
+    let digest = Digest::sha256(manifest.as_bytes());
+    store
+        .put_manifest(NewManifest {
+            repository: repo(store, name),
+            digest: &digest,
+            media_type: "application/vnd.oci.image.manifest.v1+json",
+            artifact_type: None,
+            subject: None,
+            annotations: None,
+            body: manifest.as_bytes(),
+            blobs: vec![config],
+            children: vec![],
+            tags: tags.to_vec(),
+            frozen_tags: if frozen { tags.to_vec() } else { vec![] },
+            image_size: None,
+        })
+        .await?;
+    Ok(digest)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn metadata_conformance() {
+    for db in backends().await {
+        let a = db.open().await;
+        let kind = a.dialect();
+        eprintln!("metadata conformance on {kind:?}");
+        schema_is_current(&a).await;
+        round_trip_across_nodes(&a, &db.open().await).await;
+        tags_page_in_byte_order(&a).await;
+        racing_repository_creation(&a, &db.open().await).await;
+        racing_immutable_tags(&a, &db.open().await).await;
+        jobs_run_once_per_interval(&a, &db.open().await).await;
+        if let Db::Postgres(url) = &db {
+            nodes_starting_together_share_one_default_account(url).await;
+        }
+    }
+}
+
+async fn schema_is_current(store: &MetaStore) {
+    let (at, latest) = store.schema_version().await.unwrap();
+    assert_eq!(
+        at,
+        latest,
+        "{:?} schema is current after open",
+        store.dialect()
+    );
+    assert!(latest >= 1);
+}
+
+/// What one node writes, another reads at once; deletes show everywhere too.
+async fn round_trip_across_nodes(a: &MetaStore, b: &MetaStore) {
+    assert_eq!(a.default_account(), b.default_account());
+    let d = push(a, "shared/app", b"one", &["v1"], false).await.unwrap();
+    let got = b
+        .get_manifest(
+            repo(b, "shared/app"),
+            &Reference::Tag("v1".parse().unwrap()),
+        )
+        .await
+        .unwrap()
+        .expect("pushed through a, visible through b");
+    assert_eq!(got.digest, d);
+    assert!(b
+        .list_repositories(b.default_account(), None, 100)
+        .await
+        .unwrap()
+        .contains(&"shared/app".to_string()));
+    assert!(b.delete_manifest(repo(b, "shared/app"), &d).await.unwrap());
+    assert!(a
+        .get_manifest(repo(a, "shared/app"), &Reference::Digest(d))
+        .await
+        .unwrap()
+        .is_none());
+}
+
+/// Tags page in byte order (uppercase before lowercase), whatever the database's locale.
+async fn tags_page_in_byte_order(store: &MetaStore) {
+    let tags = ["b", "B", "a", "A", "_x", "1.0", "a-1", "a.1"];
+    push(store, "order/app", b"order", &tags, false)
+        .await
+        .unwrap();
+    let mut expected: Vec<String> = tags.iter().map(|t| t.to_string()).collect();
+    expected.sort();
+    let all = store
+        .list_tags(repo(store, "order/app"), None, 100)
+        .await
+        .unwrap();
+    assert_eq!(all, expected);
+    let first = store
+        .list_tags_json(repo(store, "order/app"), None, 3)
+        .await
+        .unwrap();
+    let names: Vec<String> = serde_json::from_str(&first.json).unwrap();
+    assert_eq!(names, expected[..3]);
+    assert!(first.more);
+    let rest = store
+        .list_tags(repo(store, "order/app"), first.last.as_deref(), 100)
+        .await
+        .unwrap();
+    assert_eq!(rest, expected[3..]);
+}
+
+/// Two nodes creating one repository at once: exactly one creates it.
+async fn racing_repository_creation(a: &MetaStore, b: &MetaStore) {
+    for round in 0..10 {
+        let name = format!("race/repo{round}");
+        let settings = RepoSettings::default();
+        let (ra, rb) = tokio::join!(
+            a.create_repository(repo(a, &name), &settings, &[]),
+            b.create_repository(repo(b, &name), &settings, &[])
+        );
+        let created = [ra.unwrap(), rb.unwrap()];
+        assert_eq!(created.iter().filter(|r| r.is_some()).count(), 1, "{name}");
+    }
+}
+
+/// Two nodes pushing different images under one immutable tag at once: exactly one wins, the
+/// other is refused, and the tag names the winner.
+async fn racing_immutable_tags(a: &MetaStore, b: &MetaStore) {
+    for round in 0..10 {
+        let name = format!("race/frozen{round}");
+        let (body_a, body_b) = (format!("a{round}"), format!("b{round}"));
+        let (ra, rb) = tokio::join!(
+            push(a, &name, body_a.as_bytes(), &["release"], true),
+            push(b, &name, body_b.as_bytes(), &["release"], true)
+        );
+        let (winner, loser) = match (ra, rb) {
+            (Ok(d), Err(e)) | (Err(e), Ok(d)) => (d, e),
+            other => panic!("exactly one push must win: {other:?}"),
+        };
+        assert!(
+            matches!(loser, MetaError::TagImmutable(ref t) if t == "release"),
+            "{loser:?}"
+        );
+        let tagged = a
+            .get_manifest(repo(a, &name), &Reference::Tag("release".parse().unwrap()))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(tagged.digest, winner);
+    }
+}
+
+/// Nodes ticking together claim a job once per interval.
+async fn jobs_run_once_per_interval(a: &MetaStore, b: &MetaStore) {
+    let t = 1_900_000_000;
+    let (ca, cb) = tokio::join!(
+        a.claim_job_at("gc", "node-a", 3600, t),
+        b.claim_job_at("gc", "node-b", 3600, t)
+    );
+    assert!(ca.unwrap() ^ cb.unwrap(), "exactly one node claims the job");
+    assert!(!a
+        .claim_job_at("gc", "node-a", 3600, t + 1800)
+        .await
+        .unwrap());
+    assert!(!b
+        .claim_job_at("gc", "node-b", 3600, t + 3598)
+        .await
+        .unwrap());
+    // A tick a second early still claims: timers on two nodes drift.
+    assert!(b
+        .claim_job_at("gc", "node-b", 3600, t + 3599)
+        .await
+        .unwrap());
+    assert_eq!(
+        a.job_last_run("gc").await.unwrap(),
+        Some((t + 3599, "node-b".to_string()))
+    );
+    // Another job has its own schedule.
+    assert!(a
+        .claim_job_at("lifecycle", "node-a", 3600, t + 3599)
+        .await
+        .unwrap());
+}
+
+/// Several nodes starting on an empty database migrate once and agree on the default account.
+async fn nodes_starting_together_share_one_default_account(url: &str) {
+    let base = url.to_string();
+    let name = testing::create_database(&base).await.unwrap();
+    let fresh = testing::with_database(&base, &name);
+    let (s1, s2, s3, s4) = tokio::join!(
+        MetaStore::open_postgres(&fresh),
+        MetaStore::open_postgres(&fresh),
+        MetaStore::open_postgres(&fresh),
+        MetaStore::open_postgres(&fresh)
+    );
+    let stores = [s1.unwrap(), s2.unwrap(), s3.unwrap(), s4.unwrap()];
+    let first = stores[0].default_account().to_string();
+    assert!(stores.iter().all(|s| s.default_account() == first));
+    assert_eq!(first.len(), 12);
+}

@@ -1,0 +1,612 @@
+//! `wharf migrate-storage`: moves an installation from one pair of stores (blob store, metadata
+//! store) to another — typically an embedded one (filesystem + SQLite) to S3 + PostgreSQL.
+//!
+//! The source is the usual configuration (`--config`, `WHARF_*`, `--data-dir`); the target is
+//! read from `--to-config` alone, so no environment variable meant for the source leaks into it.
+//! Stop the server first: the metadata is copied from one snapshot, and writes made after it are
+//! not migrated.
+//!
+//! The order keeps Wharf's invariant that no metadata row points at bytes that are not durable:
+//! 1. check the target metadata store is empty (before any byte moves);
+//! 2. copy every recorded blob's bytes into the target blob store, a few at a time, hashing
+//!    while they stream and comparing with the digest before committing them (`commit_upload`
+//!    does not verify); blobs the target already has are skipped. Blobs are content-addressed,
+//!    so a run that stops midway leaves only harmless extra bytes, and running it again skips
+//!    what is there;
+//! 3. copy the metadata in one target transaction (`MetaStore::copy_into`): all or nothing;
+//! 4. copy the bytes of any blob row the copy brought that step 2 did not see (the source was
+//!    written to meanwhile), then verify: every migrated table has as many rows in the target as
+//!    in the source, and the target's default account is the source's.
+//!
+//! Uploads in progress are not migrated; clients restart them against the new installation.
+//! `--dry-run` reports what would be copied and writes nothing (the target is not opened,
+//! except to look at which blobs its store already holds).
+
+use crate::config::{RawConfig, Settings};
+use crate::metadata::MetadataSettings;
+use crate::storage::BlobStoreSettings;
+use anyhow::{bail, Context};
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tokio::task::JoinSet;
+use wharf_blob::BlobStore;
+use wharf_meta::MetaStore;
+use wharf_oci::Digest;
+
+/// The arguments of `wharf migrate-storage`.
+#[derive(Debug, clap::Args)]
+pub struct MigrateStorageArgs {
+    /// Config file naming the target stores ([blob_store], [metadata], data_dir), in the same
+    /// format as --config. Read alone: WHARF_* variables and flags do not apply to it.
+    #[arg(long, value_name = "NEW.toml")]
+    pub to_config: PathBuf,
+    /// Report what would be copied (blobs, bytes, rows) without writing anything.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Blobs copied at a time.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
+}
+
+/// Blobs listed per metadata query.
+const PAGE: i64 = 500;
+/// A progress line every this many blobs.
+const PROGRESS_EVERY: u64 = 100;
+/// Missing blobs named in the error.
+const MISSING_SHOWN: usize = 10;
+
+pub async fn run(source: Settings, args: MigrateStorageArgs) -> anyhow::Result<()> {
+    let target = RawConfig::from_file(&args.to_config)
+        .and_then(Settings::try_from)
+        .with_context(|| format!("target configuration {}", args.to_config.display()))?;
+    if same_metadata(&source, &target) {
+        bail!(
+            "the source and the target name the same metadata store ({:?}); --to-config must name new stores",
+            target.metadata
+        );
+    }
+    if source.metadata == MetadataSettings::Embedded
+        && !source.data_dir.join("metadata.db").exists()
+    {
+        bail!(
+            "no metadata database at {}: point --data-dir (or --config) at the installation to migrate",
+            source.data_dir.join("metadata.db").display()
+        );
+    }
+    eprintln!(
+        "migrate-storage: source blob store {:?} and metadata {:?} (data dir {})",
+        source.blob_store,
+        source.metadata,
+        source.data_dir.display()
+    );
+    eprintln!(
+        "migrate-storage: target blob store {:?} and metadata {:?} (data dir {})",
+        target.blob_store,
+        target.metadata,
+        target.data_dir.display()
+    );
+    let from_blobs = crate::storage::open(&source.blob_store, &source.data_dir)?;
+    let from_meta = crate::metadata::open(&source.metadata, &source.data_dir).await?;
+    let result = if args.dry_run {
+        plan(&from_meta, from_blobs, &target, args.concurrency.into()).await
+    } else {
+        migrate(&from_meta, from_blobs, &target, args.concurrency.into()).await
+    };
+    from_meta.close().await;
+    result
+}
+
+/// Whether both settings name one metadata database.
+fn same_metadata(a: &Settings, b: &Settings) -> bool {
+    match (&a.metadata, &b.metadata) {
+        (MetadataSettings::Embedded, MetadataSettings::Embedded) => {
+            same_dir(&a.data_dir, &b.data_dir)
+        }
+        (MetadataSettings::Postgres(x), MetadataSettings::Postgres(y)) => x == y,
+        _ => false,
+    }
+}
+
+fn same_dir(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
+}
+
+/// `--dry-run`: what a migration would copy. Opens nothing of the target but its blob store (and
+/// a filesystem one only if its directory exists), to tell which blobs it already holds.
+async fn plan(
+    from_meta: &MetaStore,
+    from_blobs: Arc<dyn BlobStore>,
+    target: &Settings,
+    concurrency: usize,
+) -> anyhow::Result<()> {
+    let to_blobs = match &target.blob_store {
+        BlobStoreSettings::Filesystem if !target.data_dir.join("blobs-store").is_dir() => None,
+        settings => Some(crate::storage::open(settings, &target.data_dir)?),
+    };
+    let counts = from_meta.table_counts().await?;
+    let stats = copy_blobs(
+        from_meta,
+        from_blobs,
+        to_blobs,
+        concurrency,
+        BlobMode::Plan,
+        None,
+    )
+    .await?;
+    println!("dry run: nothing was written");
+    println!(
+        "blobs: would copy {} ({}), {} already in the target ({}), {} in all",
+        stats.copied,
+        bytes(stats.copied_bytes),
+        stats.skipped,
+        bytes(stats.skipped_bytes),
+        stats.seen
+    );
+    println!("metadata rows that would be copied:");
+    print_table(&counts, None);
+    println!("uploads in progress are not migrated");
+    stats.fail_on_missing()
+}
+
+/// The migration proper.
+async fn migrate(
+    from_meta: &MetaStore,
+    from_blobs: Arc<dyn BlobStore>,
+    target: &Settings,
+    concurrency: usize,
+) -> anyhow::Result<()> {
+    let local = target.metadata == MetadataSettings::Embedded
+        || matches!(target.blob_store, BlobStoreSettings::Filesystem);
+    if local {
+        std::fs::create_dir_all(&target.data_dir).with_context(|| {
+            format!(
+                "creating target data directory {}",
+                target.data_dir.display()
+            )
+        })?;
+    }
+    let to_blobs = crate::storage::open(&target.blob_store, &target.data_dir)?;
+    to_blobs
+        .stat(&Digest::sha256(b""))
+        .await
+        .context("reaching the target blob store")?;
+    let to_meta = crate::metadata::open(&target.metadata, &target.data_dir).await?;
+    let result = async {
+        // Refuse before moving any byte; copy_into checks again inside its transaction.
+        let target_counts = to_meta.table_counts().await?;
+        if let Some((table, n)) = target_counts
+            .iter()
+            .find(|(t, n)| *n > 0 && !matches!(t.as_str(), "settings" | "accounts"))
+        {
+            bail!(
+                "the target metadata store {:?} is not empty ({n} rows in table {table}); migrate into a freshly created database",
+                target.metadata
+            );
+        }
+        let mut stats = copy_blobs(
+            from_meta,
+            from_blobs.clone(),
+            Some(to_blobs.clone()),
+            concurrency,
+            BlobMode::Copy,
+            None,
+        )
+        .await?;
+        stats.fail_on_missing()?;
+        eprintln!("migrate-storage: copying metadata in one transaction");
+        let report = from_meta
+            .copy_into(&to_meta)
+            .await
+            .context("copying metadata")?;
+        // Rows the snapshot holds that the blob pass did not see: the source changed between the
+        // two. Their bytes are copied now; the verification below then reports the change.
+        let late = copy_blobs(
+            &to_meta,
+            from_blobs,
+            Some(to_blobs),
+            concurrency,
+            BlobMode::Copy,
+            Some(&stats.handled),
+        )
+        .await?;
+        if late.seen > 0 {
+            eprintln!(
+                "migrate-storage: warning: {} blobs were recorded in the source after the blob pass (is a server still running on it?)",
+                late.seen
+            );
+            stats.add(&late);
+            stats.fail_on_missing()?;
+        }
+        anyhow::Ok((stats, report))
+    }
+    .await;
+    to_meta.close().await;
+    let (stats, report) = result?;
+
+    // Verify through a fresh handle: the copy replaced the default account the old one holds.
+    let to_meta = crate::metadata::open(&target.metadata, &target.data_dir).await?;
+    let verified = verify(from_meta, &to_meta).await;
+    to_meta.close().await;
+    println!(
+        "blobs: copied {} ({}), {} already in the target ({}), {} in all",
+        stats.copied,
+        bytes(stats.copied_bytes),
+        stats.skipped,
+        bytes(stats.skipped_bytes),
+        stats.seen
+    );
+    println!("metadata rows copied ({} in all):", report.total());
+    print_table(&report.tables, None);
+    let account = verified?;
+    println!(
+        "verified: every table has as many rows in the target as in the source; default account {account}"
+    );
+    println!("uploads in progress were not migrated; start wharf with the new configuration");
+    Ok(())
+}
+
+/// Row counts and the default account of the target against the source's.
+async fn verify(from: &MetaStore, to: &MetaStore) -> anyhow::Result<String> {
+    let (ours, theirs) = (from.table_counts().await?, to.table_counts().await?);
+    if ours != theirs {
+        print_table(&ours, Some(&theirs));
+        bail!("the target's row counts differ from the source's (was the source written to during the migration?)");
+    }
+    if from.default_account() != to.default_account() {
+        bail!(
+            "the target's default account is {}, the source's {}",
+            to.default_account(),
+            from.default_account()
+        );
+    }
+    Ok(to.default_account().to_string())
+}
+
+/// Prints `table rows` lines; with `other`, a second column for comparison.
+fn print_table(rows: &[(String, i64)], other: Option<&[(String, i64)]>) {
+    for (i, (table, n)) in rows.iter().enumerate() {
+        match other.and_then(|o| o.get(i)) {
+            Some((_, m)) => println!("  {table:<20} {n:>10} {m:>10}"),
+            None => println!("  {table:<20} {n:>10}"),
+        }
+    }
+}
+
+/// `1234567 bytes (1.2 MiB)`.
+fn bytes(n: u64) -> String {
+    format!("{n} bytes ({:.1} MiB)", n as f64 / (1024.0 * 1024.0))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BlobMode {
+    /// Look only: stat the source and the target.
+    Plan,
+    Copy,
+}
+
+/// What one blob needed.
+enum Outcome {
+    /// Copied (or, planning, would be).
+    Copied,
+    /// Already in the target with the recorded size.
+    Skipped,
+    /// The source store does not have the bytes.
+    Missing,
+}
+
+/// Totals of a blob pass.
+#[derive(Default)]
+struct BlobStats {
+    seen: u64,
+    copied: u64,
+    copied_bytes: u64,
+    skipped: u64,
+    skipped_bytes: u64,
+    missing: Vec<String>,
+    missing_count: u64,
+    /// Every digest the pass handled.
+    handled: HashSet<String>,
+}
+
+impl BlobStats {
+    fn add(&mut self, other: &BlobStats) {
+        self.seen += other.seen;
+        self.copied += other.copied;
+        self.copied_bytes += other.copied_bytes;
+        self.skipped += other.skipped;
+        self.skipped_bytes += other.skipped_bytes;
+        self.missing_count += other.missing_count;
+        for d in &other.missing {
+            if self.missing.len() < MISSING_SHOWN {
+                self.missing.push(d.clone());
+            }
+        }
+    }
+
+    fn fail_on_missing(&self) -> anyhow::Result<()> {
+        if self.missing_count == 0 {
+            return Ok(());
+        }
+        bail!(
+            "{} recorded blobs have no bytes in the source blob store, e.g. {}; nothing of the metadata was copied \
+             (if garbage collection left them, run `wharf gc` on the source first)",
+            self.missing_count,
+            self.missing.join(", ")
+        )
+    }
+}
+
+/// Walks `meta`'s blob rows (skipping digests in `skip`) and copies each one's bytes from
+/// `from` to `to`, `concurrency` at a time, unless `to` has them. `to` is `None` only when
+/// planning for a target store that does not exist yet.
+async fn copy_blobs(
+    meta: &MetaStore,
+    from: Arc<dyn BlobStore>,
+    to: Option<Arc<dyn BlobStore>>,
+    concurrency: usize,
+    mode: BlobMode,
+    skip: Option<&HashSet<String>>,
+) -> anyhow::Result<BlobStats> {
+    let total = meta.table_counts().await?;
+    let total = total
+        .iter()
+        .find(|(t, _)| t == "blobs")
+        .map_or(0, |(_, n)| *n);
+    let mut stats = BlobStats::default();
+    let mut tasks: JoinSet<anyhow::Result<(String, u64, Outcome)>> = JoinSet::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = meta.blob_digests(after.as_deref(), PAGE).await?;
+        let full = page.len() as i64 == PAGE;
+        after = page.last().map(|(d, _)| d.clone());
+        for (digest, size) in page {
+            if skip.is_some_and(|s| s.contains(&digest)) {
+                continue;
+            }
+            while tasks.len() >= concurrency {
+                let done = tasks.join_next().await.expect("tasks are running");
+                record(&mut stats, done??, total, skip.is_some());
+            }
+            let (from, to) = (from.clone(), to.clone());
+            tasks.spawn(async move {
+                let parsed: Digest = digest
+                    .parse()
+                    .with_context(|| format!("blob row with a malformed digest {digest:?}"))?;
+                let size = u64::try_from(size)
+                    .with_context(|| format!("blob {digest} has a negative size"))?;
+                let outcome = one_blob(from.as_ref(), to.as_deref(), &parsed, size, mode)
+                    .await
+                    .with_context(|| format!("blob {digest}"))?;
+                Ok((digest, size, outcome))
+            });
+        }
+        if !full {
+            break;
+        }
+    }
+    while let Some(done) = tasks.join_next().await {
+        record(&mut stats, done??, total, skip.is_some());
+    }
+    if stats.seen > 0 && skip.is_none() {
+        progress(&stats, total, mode);
+    }
+    Ok(stats)
+}
+
+fn record(
+    stats: &mut BlobStats,
+    (digest, size, outcome): (String, u64, Outcome),
+    total: i64,
+    late: bool,
+) {
+    stats.seen += 1;
+    match outcome {
+        Outcome::Copied => {
+            stats.copied += 1;
+            stats.copied_bytes += size;
+        }
+        Outcome::Skipped => {
+            stats.skipped += 1;
+            stats.skipped_bytes += size;
+        }
+        Outcome::Missing => {
+            stats.missing_count += 1;
+            if stats.missing.len() < MISSING_SHOWN {
+                stats.missing.push(digest.clone());
+            }
+        }
+    }
+    stats.handled.insert(digest);
+    if !late && stats.seen % PROGRESS_EVERY == 0 {
+        progress(stats, total, BlobMode::Copy);
+    }
+}
+
+fn progress(stats: &BlobStats, total: i64, mode: BlobMode) {
+    let verb = if mode == BlobMode::Plan {
+        "checked"
+    } else {
+        "done"
+    };
+    eprintln!(
+        "migrate-storage: blobs {verb} {}/{total}: copied {} ({}), skipped {}, missing {}",
+        stats.seen,
+        stats.copied,
+        bytes(stats.copied_bytes),
+        stats.skipped,
+        stats.missing_count
+    );
+}
+
+/// Copies (or, planning, checks) one blob.
+async fn one_blob(
+    from: &dyn BlobStore,
+    to: Option<&dyn BlobStore>,
+    digest: &Digest,
+    size: u64,
+    mode: BlobMode,
+) -> anyhow::Result<Outcome> {
+    if let Some(to) = to {
+        match to.stat(digest).await.context("stat in the target")? {
+            Some(have) if have == size => return Ok(Outcome::Skipped),
+            Some(have) => bail!(
+                "the target store holds {have} bytes at this address, the metadata records {size}"
+            ),
+            None => {}
+        }
+    }
+    match from.stat(digest).await.context("stat in the source")? {
+        None => return Ok(Outcome::Missing),
+        Some(have) if have != size => bail!(
+            "the source store holds {have} bytes at this address, the metadata records {size}"
+        ),
+        Some(_) => {}
+    }
+    let Some(to) = to.filter(|_| mode == BlobMode::Copy) else {
+        return Ok(Outcome::Copied);
+    };
+    // One scratch upload per digest: a rerun after a crash overwrites its own leftovers.
+    let id = format!("migrate-{}", digest.hex());
+    to.create_upload(&id).await.context("creating an upload")?;
+    let result = async {
+        let body = from.read(digest, 0, size).await.context("reading")?;
+        let appended = to
+            .append_upload(&id, 0, body, digest.algorithm().hasher())
+            .await
+            .context("writing")?;
+        let actual = appended.hasher.finish();
+        if &actual != digest || appended.size != size {
+            bail!(
+                "the source bytes hash to {actual} ({} bytes): the source store is corrupt",
+                appended.size
+            );
+        }
+        to.commit_upload(&id, digest).await.context("committing")?;
+        anyhow::Ok(())
+    }
+    .await;
+    if result.is_err() {
+        // Best effort: scratch space only, and the purge job reclaims it anyway.
+        let _ = to.delete_upload(&id).await;
+    }
+    result.map(|()| Outcome::Copied)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(toml: &str) -> Settings {
+        Settings::try_from(toml::from_str::<RawConfig>(toml).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn same_metadata_is_refused() {
+        let a = settings("data_dir = \"/srv/a\"");
+        let b = settings("data_dir = \"/srv/b\"");
+        assert!(same_metadata(&a, &a));
+        assert!(!same_metadata(&a, &b));
+        let pg = settings("data_dir = \"/srv/a\"\n[metadata]\nurl = \"postgres://h/db\"");
+        assert!(!same_metadata(&a, &pg), "same directory, other database");
+        assert!(same_metadata(&pg, &pg));
+    }
+
+    /// `body` as a blob-store byte stream: written into the scratch space of a filesystem store
+    /// (`uploads/<id>`, the layout fs.rs draws) and read back with `read_upload`.
+    async fn stream_of(dir: &Path, body: &[u8]) -> wharf_blob::ByteStream {
+        let store = wharf_blob::FsBlobStore::open(dir).unwrap();
+        store.create_upload("s").await.unwrap();
+        std::fs::write(dir.join("uploads").join("s"), body).unwrap();
+        store.read_upload("s").await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn blobs_copy_verified_and_skipped() {
+        use wharf_blob::ObjectBlobStore;
+        let tmp = tempfile::tempdir().unwrap();
+        let from: Arc<dyn BlobStore> = Arc::new(ObjectBlobStore::memory());
+        let to: Arc<dyn BlobStore> = Arc::new(ObjectBlobStore::memory());
+        let body = b"hello, migration".to_vec();
+        let digest = Digest::sha256(&body);
+        let size = body.len() as u64;
+        from.create_upload("u").await.unwrap();
+        let stream = stream_of(tmp.path(), &body).await;
+        from.append_upload("u", 0, stream, digest.algorithm().hasher())
+            .await
+            .unwrap();
+        from.commit_upload("u", &digest).await.unwrap();
+
+        let planned = one_blob(
+            from.as_ref(),
+            Some(to.as_ref()),
+            &digest,
+            size,
+            BlobMode::Plan,
+        )
+        .await
+        .unwrap();
+        assert!(matches!(planned, Outcome::Copied));
+        assert_eq!(
+            to.stat(&digest).await.unwrap(),
+            None,
+            "planning writes nothing"
+        );
+        let copied = one_blob(
+            from.as_ref(),
+            Some(to.as_ref()),
+            &digest,
+            size,
+            BlobMode::Copy,
+        )
+        .await
+        .unwrap();
+        assert!(matches!(copied, Outcome::Copied));
+        assert_eq!(to.stat(&digest).await.unwrap(), Some(size));
+        let again = one_blob(
+            from.as_ref(),
+            Some(to.as_ref()),
+            &digest,
+            size,
+            BlobMode::Copy,
+        )
+        .await
+        .unwrap();
+        assert!(matches!(again, Outcome::Skipped));
+
+        let absent = Digest::sha256(b"absent");
+        let missing = one_blob(from.as_ref(), Some(to.as_ref()), &absent, 6, BlobMode::Copy)
+            .await
+            .unwrap();
+        assert!(matches!(missing, Outcome::Missing));
+        let wrong_size = one_blob(from.as_ref(), None, &digest, size + 1, BlobMode::Plan)
+            .await
+            .err()
+            .expect("a size mismatch fails");
+        assert!(format!("{wrong_size:#}").contains("metadata records"));
+
+        // Bytes that do not hash to their address are never committed in the target.
+        let liar = Digest::sha256(b"something else entirely");
+        from.create_upload("v").await.unwrap();
+        let stream = stream_of(tmp.path(), &body).await;
+        from.append_upload("v", 0, stream, digest.algorithm().hasher())
+            .await
+            .unwrap();
+        from.commit_upload("v", &liar).await.unwrap();
+        let err = one_blob(
+            from.as_ref(),
+            Some(to.as_ref()),
+            &liar,
+            size,
+            BlobMode::Copy,
+        )
+        .await
+        .err()
+        .expect("a corrupt source blob fails");
+        assert!(format!("{err:#}").contains("corrupt"), "{err:#}");
+        assert_eq!(to.stat(&liar).await.unwrap(), None);
+    }
+}
