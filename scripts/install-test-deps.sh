@@ -33,7 +33,7 @@ GARAGE_FEATURES="bundled-libs,sqlite"
 log() { echo "install-test-deps: $*" >&2; }
 
 # ---- apt packages ----------------------------------------------------------------------------
-APT_PKGS=(skopeo docker-registry wrk curl jq python3 ca-certificates postgresql)
+APT_PKGS=(skopeo docker-registry wrk curl jq python3 ca-certificates postgresql nginx-light)
 missing=()
 for p in "${APT_PKGS[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
@@ -53,7 +53,9 @@ fi
 # tests start their own instances on free ports), so leave it as the package configured it.
 # Likewise postgresql creates a cluster "main" on :5432 that the system may start; the tests never
 # use it (scripts/postgres.sh initdb's its own under the test's directory and, when :5432 is taken,
-# picks a free port).
+# picks a free port). nginx-light is the load balancer in front of the two-node cluster tests
+# (tests/e2e/cluster-serve.sh runs its own instance on a free port); the package's own site on :80
+# is never used.
 
 # ---- Go toolchain ----------------------------------------------------------------------------
 if ! command -v go >/dev/null 2>&1 && [[ -x /usr/local/go/bin/go ]]; then

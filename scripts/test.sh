@@ -9,7 +9,12 @@
 #    the OCI conformance suite, real clients (skopeo, crane, oras), the crash test, and the ECR
 #    API through boto3 and the AWS CLI (installed into a venv under ~/.cache/wharf-tools);
 #    then the conformance and client suites again with blobs in a real Garage (S3), which
-#    scripts/garage.sh starts before the Rust tests (the blob-store conformance test uses it too).
+#    scripts/garage.sh starts before the Rust tests (the blob-store conformance test uses it too);
+# 5. with a real PostgreSQL (scripts/postgres.sh): the metadata, core and API tests again with
+#    metadata on PostgreSQL, then a two-node cluster (two `wharf serve` over one PostgreSQL
+#    database and one Garage bucket, behind nginx round robin): the OCI conformance suite, the ECR
+#    suite, the cross-node suite (tests/e2e/cluster.sh) and `wharf migrate-storage` from an
+#    embedded install.
 # Ends with one line "N passed, N failed" counting the suites; exits non-zero if any failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -61,9 +66,28 @@ else
   tail -n 20 "$garage_dir/garage.log" 2>/dev/null || true
 fi
 
+# A throwaway PostgreSQL for the metadata tests and the cluster suites.
+pg_dir=$(mktemp -d "${TMPDIR:-/tmp}/wharf-pg.XXXXXX")
+chmod 755 "$pg_dir"
+trap 'bash scripts/garage.sh stop "$garage_dir" >/dev/null 2>&1 || true; bash scripts/postgres.sh stop "$pg_dir" >/dev/null 2>&1 || true' EXIT
+pg_url=""
+if bash scripts/postgres.sh start "$pg_dir" >/dev/null; then
+  pg_url=$(sed -n 's/^DATABASE_URL=\(postgres:[A-Za-z0-9:/@._-]*\)$/\1/p' "$pg_dir/env")
+else
+  failed=$((failed + 1))
+  failures+=("start PostgreSQL")
+  tail -n 20 "$pg_dir/postgres.log" 2>/dev/null || true
+fi
+
 suite "cargo fmt" cargo fmt --all -- --check
 suite "cargo clippy" cargo clippy --workspace --all-targets --locked -- -D warnings
 suite "cargo test" cargo test --workspace --locked
+if [[ -n "$pg_url" ]]; then
+  # The same metadata, core and API tests with every store on PostgreSQL (a database per test);
+  # the metadata conformance suite runs on both backends here.
+  suite "cargo test, metadata on PostgreSQL" env WHARF_TEST_POSTGRES_URL="$pg_url" \
+    WHARF_TEST_POSTGRES_REQUIRED=1 cargo test --locked -p wharf-meta -p wharf-core -p wharf-api
+fi
 if cargo build --release --locked -p wharf; then
   suite "OCI conformance" bash tests/e2e/conformance.sh
   suite "clients (skopeo, crane, oras)" bash tests/e2e/clients.sh
@@ -78,6 +102,15 @@ if cargo build --release --locked -p wharf; then
     suite "clients, blobs on Garage (S3) via presigned redirects" env "${s3_env[@]}" \
       WHARF_BLOB_STORE_REDIRECT=true WHARF_BLOB_STORE_PREFIX=clients \
       RESULTS_DIR="$PWD/target/e2e-results/s3" bash tests/e2e/clients.sh
+    if [[ -n "$pg_url" ]]; then
+      cluster_env=(env "${s3_env[@]}" WHARF_E2E_PG_URL="$pg_url" E2E_REGISTRY=wharf-cluster)
+      suite "OCI conformance, two nodes on PostgreSQL + Garage" "${cluster_env[@]}" \
+        RESULTS_DIR="$PWD/target/e2e-results/cluster" bash tests/e2e/conformance.sh
+      suite "ECR API, two nodes on PostgreSQL + Garage" "${cluster_env[@]}" \
+        RESULTS_DIR="$PWD/target/e2e-results/cluster" bash tests/e2e/ecr.sh
+      suite "cluster: cross-node pushes, chunked upload, node killed mid-upload" "${cluster_env[@]}" \
+        RESULTS_DIR="$PWD/target/e2e-results/cluster" bash tests/e2e/cluster.sh
+    fi
   fi
 else
   failed=$((failed + 1))

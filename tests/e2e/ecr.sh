@@ -45,7 +45,7 @@ fi
 log "$("$VENV/bin/aws" --version 2>&1); boto3 $("$VENV/bin/python" -c 'import boto3; print(boto3.__version__)')"
 
 need skopeo crane oras curl python3
-if [[ "$E2E_REGISTRY" != wharf ]]; then
+if [[ "$E2E_REGISTRY" != wharf && "$E2E_REGISTRY" != wharf-cluster ]]; then
   echo "ecr.sh tests Wharf's ECR API; E2E_REGISTRY=$E2E_REGISTRY has none" >&2
   exit 2
 fi

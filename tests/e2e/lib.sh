@@ -6,6 +6,10 @@
 #                               Sets REG_PID REG_PORT REG_HOST (host:port) REG_URL REG_DATA REG_LOG,
 #                               and exports REG_USER REG_PASS REG_AUTH (see registry_login).
 #                               E2E_REGISTRY=wharf (default) runs $WHARF_BIN serve;
+#                               E2E_REGISTRY=wharf-cluster runs two Wharf nodes behind nginx
+#                               (tests/e2e/cluster-serve.sh) on a fresh database of the PostgreSQL
+#                               server WHARF_E2E_PG_URL names and the S3 store WHARF_BLOB_STORE_*
+#                               names, under a fresh key prefix; DATA/cluster.env names the nodes;
 #                               E2E_REGISTRY=distribution runs CNCF Distribution (docker-registry);
 #                               E2E_REGISTRY=custom runs E2E_REGISTRY_CMD with {data} and {addr}
 #                               replaced, e.g. 'zot serve ...'; it must exec into the server.
@@ -134,6 +138,27 @@ registry_start() {
       fi
       "$WHARF_BIN" serve --data-dir "$REG_DATA" --listen "$REG_HOST" >>"$REG_LOG" 2>&1 &
       ;;
+    wharf-cluster)
+      [[ -x "$WHARF_BIN" ]] || { echo "wharf binary not found at $WHARF_BIN (build it or set WHARF_BIN)" >&2; return 2; }
+      [[ -n "${WHARF_E2E_PG_URL:-}" ]] || { echo "E2E_REGISTRY=wharf-cluster needs WHARF_E2E_PG_URL" >&2; return 2; }
+      [[ "${WHARF_BLOB_STORE:-}" == s3 ]] || { echo "E2E_REGISTRY=wharf-cluster needs WHARF_BLOB_STORE=s3 (nodes share one bucket)" >&2; return 2; }
+      if [[ ! -e "$REG_DATA/cluster-database" ]]; then
+        local db="wharf_e2e_$(date +%s)_$RANDOM"
+        psql "$WHARF_E2E_PG_URL" -qAt -c "CREATE DATABASE $db" >>"$REG_LOG" 2>&1 || { echo "creating database $db failed" >&2; return 1; }
+        echo "$db" >"$REG_DATA/cluster-database"
+        echo "$db" >"$REG_DATA/cluster-prefix"
+      fi
+      local base=$WHARF_E2E_PG_URL query=""
+      if [[ "$base" == *\?* ]]; then query="?${base#*\?}"; base=${base%%\?*}; fi
+      WHARF_METADATA_URL="${base%/*}/$(cat "$REG_DATA/cluster-database")$query"
+      WHARF_BLOB_STORE_PREFIX=$(cat "$REG_DATA/cluster-prefix")
+      export WHARF_METADATA_URL WHARF_BLOB_STORE_PREFIX
+      if [[ ! -e "$REG_DATA/template-created" ]]; then
+        "$WHARF_BIN" admin --data-dir "$REG_DATA" create-template --prefix ROOT --applied-for CREATE_ON_PUSH >>"$REG_LOG" 2>&1
+        touch "$REG_DATA/template-created"
+      fi
+      WHARF_BIN="$WHARF_BIN" bash "$E2E_LIB_DIR/cluster-serve.sh" "$REG_DATA" "$REG_HOST" >>"$REG_LOG" 2>&1 &
+      ;;
     distribution)
       local cfg
       cfg=$(distribution_config "$REG_DATA" "$REG_PORT")
@@ -145,7 +170,7 @@ registry_start() {
       cmd=${cmd//\{addr\}/$REG_HOST}
       bash -c "exec $cmd" >>"$REG_LOG" 2>&1 &
       ;;
-    *) echo "unknown E2E_REGISTRY=$E2E_REGISTRY (wharf|distribution|custom)" >&2; return 2 ;;
+    *) echo "unknown E2E_REGISTRY=$E2E_REGISTRY (wharf|wharf-cluster|distribution|custom)" >&2; return 2 ;;
   esac
   REG_PID=$!
   if ! wait_ready "$REG_URL" "$REG_PID"; then
@@ -164,7 +189,7 @@ registry_start() {
 registry_login() {
   REG_USER="" REG_PASS="" REG_AUTH=""
   case "$E2E_REGISTRY" in
-    wharf)
+    wharf | wharf-cluster)
       # A token for the administrator created on first start; valid 12 h, survives restarts.
       REG_PASS=$("$WHARF_BIN" admin --data-dir "$REG_DATA" login-password 2>>"$REG_LOG") || REG_PASS=""
       if [[ -z "$REG_PASS" ]]; then
