@@ -2,7 +2,8 @@
 //! resource tags per repository, the registry policy per account.
 //!
 //! Writes made through this process invalidate their entries at once; entries also expire after
-//! `TTL`, which bounds how long a change made elsewhere (another node, `wharf admin`) takes to apply.
+//! `TTL`, which bounds how long a change made elsewhere (`wharf admin`) takes to apply. Over a
+//! shared PostgreSQL database the cache is off: a policy another node changes applies at once.
 
 use quick_cache::sync::Cache;
 use std::sync::Arc;
@@ -22,26 +23,30 @@ struct Entry<T> {
 }
 
 pub(crate) struct AuthzCache {
+    enabled: bool,
     users: Cache<i64, Entry<Arc<Vec<PolicyDocument>>>>,
     repos: Cache<String, Entry<Arc<RepoInputs>>>,
     registries: Cache<String, Entry<Option<Arc<PolicyDocument>>>>,
 }
 
-fn fresh<T: Clone>(e: Option<Entry<T>>) -> Option<T> {
-    e.filter(|e| e.at.elapsed() < TTL).map(|e| e.value)
-}
-
 impl AuthzCache {
-    pub(crate) fn new() -> AuthzCache {
+    /// A cache, or (`enabled = false`) one that never answers.
+    pub(crate) fn new(enabled: bool) -> AuthzCache {
         AuthzCache {
+            enabled,
             users: Cache::new(10_000),
             repos: Cache::new(100_000),
             registries: Cache::new(10_000),
         }
     }
 
+    fn fresh<T: Clone>(&self, e: Option<Entry<T>>) -> Option<T> {
+        e.filter(|e| self.enabled && e.at.elapsed() < TTL)
+            .map(|e| e.value)
+    }
+
     pub(crate) fn user(&self, id: i64) -> Option<Arc<Vec<PolicyDocument>>> {
-        fresh(self.users.get(&id))
+        self.fresh(self.users.get(&id))
     }
 
     pub(crate) fn put_user(&self, id: i64, v: Arc<Vec<PolicyDocument>>) {
@@ -55,7 +60,7 @@ impl AuthzCache {
     }
 
     pub(crate) fn repo(&self, key: &str) -> Option<Arc<RepoInputs>> {
-        fresh(self.repos.get(key))
+        self.fresh(self.repos.get(key))
     }
 
     pub(crate) fn put_repo(&self, key: String, v: Arc<RepoInputs>) {
@@ -69,7 +74,7 @@ impl AuthzCache {
     }
 
     pub(crate) fn registry(&self, account: &str) -> Option<Option<Arc<PolicyDocument>>> {
-        fresh(self.registries.get(account))
+        self.fresh(self.registries.get(account))
     }
 
     pub(crate) fn put_registry(&self, account: String, v: Option<Arc<PolicyDocument>>) {

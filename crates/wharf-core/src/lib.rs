@@ -73,10 +73,13 @@ pub fn unix_now() -> i64 {
 
 impl Registry {
     pub fn new(blobs: Arc<dyn BlobStore>, meta: MetaStore) -> Registry {
-        // Other nodes write a shared database: a per-process manifest cache would go stale.
-        let cache = match meta.dialect() {
-            wharf_meta::Dialect::Sqlite => cache::ManifestCache::new(MANIFEST_CACHE_BYTES),
-            wharf_meta::Dialect::Postgres => cache::ManifestCache::disabled(),
+        // Other nodes write a shared database: per-process caches of what they change would go
+        // stale, so they are off there.
+        let single_writer = meta.dialect() == wharf_meta::Dialect::Sqlite;
+        let cache = if single_writer {
+            cache::ManifestCache::new(MANIFEST_CACHE_BYTES)
+        } else {
+            cache::ManifestCache::disabled()
         };
         Registry {
             blobs,
@@ -84,7 +87,7 @@ impl Registry {
             hashers: Arc::default(),
             cache: Arc::new(cache),
             region: Arc::from("us-east-1"),
-            authz_cache: Arc::new(authz_cache::AuthzCache::new()),
+            authz_cache: Arc::new(authz_cache::AuthzCache::new(single_writer)),
             pulls: Arc::new(quick_cache::sync::Cache::new(100_000)),
             node: Arc::from(jobs::node_name()),
         }
