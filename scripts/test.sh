@@ -94,13 +94,15 @@ if cargo build --release --locked -p wharf; then
   suite "crash (kill -9 during pushes)" bash tests/e2e/crash.sh
   suite "ECR API (boto3, AWS CLI, docker-login flow)" bash tests/e2e/ecr.sh
   if ((${#s3_env[@]})); then
-    suite "OCI conformance, blobs on Garage (S3)" env "${s3_env[@]}" WHARF_BLOB_STORE_PREFIX=conformance \
+    # A key prefix per suite and run: a bucket (prefix) belongs to one metadata database.
+    run_id=$(date +%s)
+    suite "OCI conformance, blobs on Garage (S3)" env "${s3_env[@]}" WHARF_BLOB_STORE_PREFIX="conformance-$run_id" \
       RESULTS_DIR="$PWD/target/e2e-results/s3" bash tests/e2e/conformance.sh
     # Clients follow the 307 to a presigned Garage URL. (The conformance suite wants
     # Docker-Content-Digest on the final blob response, which S3 cannot send, so it runs above
     # without redirects.)
     suite "clients, blobs on Garage (S3) via presigned redirects" env "${s3_env[@]}" \
-      WHARF_BLOB_STORE_REDIRECT=true WHARF_BLOB_STORE_PREFIX=clients \
+      WHARF_BLOB_STORE_REDIRECT=true WHARF_BLOB_STORE_PREFIX="clients-$run_id" \
       RESULTS_DIR="$PWD/target/e2e-results/s3" bash tests/e2e/clients.sh
     if [[ -n "$pg_url" ]]; then
       cluster_env=(env "${s3_env[@]}" WHARF_E2E_PG_URL="$pg_url" E2E_REGISTRY=wharf-cluster)
@@ -110,6 +112,10 @@ if cargo build --release --locked -p wharf; then
         RESULTS_DIR="$PWD/target/e2e-results/cluster" bash tests/e2e/ecr.sh
       suite "cluster: cross-node pushes, chunked upload, node killed mid-upload" "${cluster_env[@]}" \
         RESULTS_DIR="$PWD/target/e2e-results/cluster" bash tests/e2e/cluster.sh
+      suite "wharf migrate-storage: embedded install to PostgreSQL + Garage" env WHARF_E2E_PG_URL="$pg_url" \
+        G_S3_ENDPOINT="$G_S3_ENDPOINT" G_S3_REGION="$G_S3_REGION" G_S3_BUCKET="$G_S3_BUCKET" \
+        G_AWS_ACCESS_KEY_ID="$G_AWS_ACCESS_KEY_ID" G_AWS_SECRET_ACCESS_KEY="$G_AWS_SECRET_ACCESS_KEY" \
+        bash tests/e2e/migrate_storage.sh
     fi
   fi
 else

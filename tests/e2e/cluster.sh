@@ -12,7 +12,9 @@
 #  (e) background jobs run once per interval across the cluster, not once per node;
 #  (f) node 1 is killed (SIGKILL) in the middle of a blob upload: node 2 and the load balancer keep
 #      serving, the blob is not visible anywhere, the upload resumes on node 2 from the offset node 2
-#      reports, and completes with the right digest.
+#      reports, and completes with the right digest;
+#  (g) a node given the cluster's bucket but no metadata URL (an empty embedded database) refuses
+#      to start instead of treating every blob as garbage.
 # Prints "N passed, N failed"; exits non-zero on any failure.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -201,5 +203,17 @@ if grep -q '^HTTP/1.1 204' <<<"$status"; then
 else
   fail "(f) node 2 reports the interrupted upload's progress" "$(head -n 1 <<<"$status")"
 fi
+
+# ------------------------------------------------------------------------------------------------
+# (g) the bucket belongs to the cluster's database
+stray="$(mktemp_e2e)/stray"
+out=$(env -u WHARF_METADATA_URL timeout 20 "$WHARF_BIN" serve --data-dir "$stray" --listen "127.0.0.1:$(free_port)" 2>&1) && rc=0 || rc=$?
+if ((rc != 0)) && grep -q "belongs to another metadata database" <<<"$out"; then
+  pass "(g) a node on the cluster's bucket with an empty embedded database refuses to start"
+else
+  fail "(g) a node on the cluster's bucket with an empty embedded database refuses to start" "exit $rc: $(tail -n 2 <<<"$out")"
+fi
+check "(g) the cluster still serves its blobs" bash -c \
+  "reg_curl -sSf '$REG_URL/v2/cluster/chunked/blobs/$BIG' | cmp - '$work/big'"
 
 summary

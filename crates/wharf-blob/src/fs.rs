@@ -7,6 +7,7 @@
 //!   blobs/<algorithm>/<first two hex>/<hex>   immutable blob bytes, named by digest
 //!   uploads/<upload id>                        scratch space of uploads in progress
 //!   trash/<algorithm>-<hex>-<token>            bytes a garbage-collection pass is removing
+//!   owner                                      the id of the metadata database owning the store
 //! ```
 //!
 //! Writes go to `uploads/`, are fsynced, then renamed into `blobs/` (and the directory fsynced), so a
@@ -131,6 +132,29 @@ async fn join(h: JoinHandle<std::io::Result<Sink>>) -> std::io::Result<Sink> {
 
 #[async_trait]
 impl BlobStore for FsBlobStore {
+    async fn owner(&self) -> Result<Option<String>, BlobError> {
+        match tokio::fs::read_to_string(self.root.join("owner")).await {
+            Ok(id) => Ok(Some(id.trim().to_string())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn set_owner(&self, id: &str) -> Result<(), BlobError> {
+        let (root, id) = (self.root.clone(), id.to_string());
+        tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+            let tmp = root.join("owner.tmp");
+            let mut f = std::fs::File::create(&tmp)?;
+            f.write_all(id.as_bytes())?;
+            f.sync_all()?;
+            std::fs::rename(&tmp, root.join("owner"))?;
+            std::fs::File::open(&root)?.sync_all()
+        })
+        .await
+        .map_err(std::io::Error::other)??;
+        Ok(())
+    }
+
     async fn stat(&self, digest: &Digest) -> Result<Option<u64>, BlobError> {
         match tokio::fs::metadata(self.blob_path(digest)).await {
             Ok(m) => Ok(Some(m.len())),

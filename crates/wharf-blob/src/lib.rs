@@ -110,6 +110,14 @@ pub trait BlobStore: Send + Sync + 'static {
     /// Garbage collection: every upload's scratch space, by upload id.
     async fn list_uploads(&self) -> Result<Vec<(String, FileInfo)>, BlobError>;
 
+    /// The id of the metadata database this store belongs to, as `set_owner` wrote it (`None`
+    /// for a store that has none yet). A node refuses to run over a store another database owns:
+    /// its garbage collection would see every blob as unreferenced.
+    async fn owner(&self) -> Result<Option<String>, BlobError>;
+
+    /// Marks the store as belonging to the metadata database `id`.
+    async fn set_owner(&self, id: &str) -> Result<(), BlobError>;
+
     /// A URL clients may GET the blob from directly for `expires_in` (a presigned object-store
     /// URL), when the store offers one and is configured to; `None` means serve the bytes.
     async fn download_url(

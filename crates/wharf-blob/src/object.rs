@@ -8,6 +8,7 @@
 //! uploads/<id>/created                 an upload's marker (so an empty upload exists)
 //! uploads/<id>/<offset, 20 digits>     one object per appended body, starting at that offset
 //! trash/<token, 16 hex>/<alg>/<hex>    bytes a garbage-collection pass is about to delete
+//! owner                                the id of the metadata database owning the store
 //! ```
 //!
 //! An upload is a sequence of chunk objects, so any node can append to, read or commit an upload
@@ -272,6 +273,23 @@ impl ObjectBlobStore {
 impl BlobStore for ObjectBlobStore {
     async fn stat(&self, digest: &Digest) -> Result<Option<u64>, BlobError> {
         Ok(self.head(&self.blob_key(digest)).await?.map(|m| m.size))
+    }
+
+    async fn owner(&self) -> Result<Option<String>, BlobError> {
+        match self.store.get(&self.key("owner")).await {
+            Ok(r) => {
+                let bytes = r.bytes().await.map_err(io)?;
+                Ok(Some(String::from_utf8_lossy(&bytes).trim().to_string()))
+            }
+            Err(e) if is_not_found(&e) => Ok(None),
+            Err(e) => Err(io(e)),
+        }
+    }
+
+    async fn set_owner(&self, id: &str) -> Result<(), BlobError> {
+        let body = PutPayload::from(Bytes::copy_from_slice(id.as_bytes()));
+        self.store.put(&self.key("owner"), body).await.map_err(io)?;
+        Ok(())
     }
 
     async fn read(&self, digest: &Digest, offset: u64, len: u64) -> Result<ByteStream, BlobError> {

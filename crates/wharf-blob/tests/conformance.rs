@@ -252,7 +252,19 @@ async fn no_download_urls_unless_configured(store: &dyn BlobStore) {
     assert_eq!(url, None);
 }
 
+/// A fresh store has no owner; the mark reads back and can be replaced.
+async fn owner_mark(store: &dyn BlobStore) {
+    assert_eq!(store.owner().await.unwrap(), None);
+    store.set_owner("0123abcd").await.unwrap();
+    assert_eq!(store.owner().await.unwrap().as_deref(), Some("0123abcd"));
+    store.set_owner("4567ef").await.unwrap();
+    assert_eq!(store.owner().await.unwrap().as_deref(), Some("4567ef"));
+    // The mark is not a blob: listings and garbage collection never see it.
+    assert!(store.list_blobs().await.unwrap().is_empty());
+}
+
 async fn suite(store: Arc<dyn BlobStore>) {
+    owner_mark(store.as_ref()).await;
     no_download_urls_unless_configured(store.as_ref()).await;
     uploads_append_read_and_commit(store.as_ref()).await;
     appends_truncate_and_failed_bodies_leave_nothing(store.as_ref()).await;

@@ -58,6 +58,8 @@ impl BlobStore for Hooked {
     delegate!(restore<'d>(digest: &'d Digest, token: u64) -> bool);
     delegate!(purge_trash<'d>(digest: &'d Digest, token: u64) -> ());
     delegate!(list_trash<>() -> Vec<(Digest, u64)>);
+    delegate!(owner<>() -> Option<String>);
+    delegate!(set_owner<'i>(id: &'i str) -> ());
     delegate!(list_blobs<>() -> Vec<(Digest, FileInfo)>);
     delegate!(list_uploads<>() -> Vec<(String, FileInfo)>);
 

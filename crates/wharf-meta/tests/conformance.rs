@@ -231,6 +231,10 @@ async fn jobs_run_once_per_interval(a: &MetaStore, b: &MetaStore) {
         a.job_last_run("gc").await.unwrap(),
         Some((t + 3599, "node-b".to_string()))
     );
+    // Short intervals get no slack: two nodes a second apart do not both run a 2 s job.
+    assert!(a.claim_job_at("purge", "node-a", 2, t).await.unwrap());
+    assert!(!b.claim_job_at("purge", "node-b", 2, t + 1).await.unwrap());
+    assert!(b.claim_job_at("purge", "node-b", 2, t + 2).await.unwrap());
     // Another job has its own schedule.
     assert!(a
         .claim_job_at("lifecycle", "node-a", 3600, t + 3599)

@@ -22,8 +22,38 @@ pub async fn open_registry(settings: &Settings) -> anyhow::Result<(Registry, Met
         .await
         .context("reaching the blob store")?;
     let meta = crate::metadata::open(&settings.metadata, dir).await?;
+    check_owner(blobs.as_ref(), &meta).await?;
     let registry = Registry::new(blobs, meta.clone()).with_region(&settings.region);
     Ok((registry, meta))
+}
+
+/// Pairs the blob store with the metadata database: the first start marks the store with the
+/// database's id; later starts refuse a store another database marked. A node pointed at a shared
+/// bucket but (by a missing `metadata.url`) at an empty embedded database would otherwise see
+/// every blob as unreferenced, and its garbage collection would delete them all.
+async fn check_owner(blobs: &dyn wharf_blob::BlobStore, meta: &MetaStore) -> anyhow::Result<()> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+    let fresh: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let id = meta.init_setting("store_id", &fresh).await?;
+    match blobs
+        .owner()
+        .await
+        .context("reading the blob store's owner mark")?
+    {
+        None => blobs
+            .set_owner(&id)
+            .await
+            .context("marking the blob store with the metadata database's id")?,
+        Some(owner) if owner == id => {}
+        Some(owner) => anyhow::bail!(
+            "the blob store belongs to another metadata database (the store is marked {owner}, \
+             this database is {id}); refusing to start, since garbage collection here would \
+             delete that installation's blobs. Point metadata.url (WHARF_METADATA_URL) at the \
+             database the store was used with, or use an empty bucket or prefix"
+        ),
+    }
+    Ok(())
 }
 
 /// Creates the administrator on first start and writes its keys, in the AWS shared-credentials
