@@ -21,6 +21,8 @@ pub(crate) type Slot = Arc<AsyncMutex<Option<HashState>>>;
 pub(crate) struct HashState {
     size: u64,
     hasher: Hasher,
+    /// When this node last appended: states of uploads finished elsewhere are dropped by age.
+    at: std::time::Instant,
 }
 
 /// Where an upload stands.
@@ -49,6 +51,25 @@ impl Registry {
         self.hashers.lock().expect("hasher map poisoned").remove(id);
     }
 
+    /// Forgets this node's hash states that no request holds and that are unknown or older than
+    /// `max_age`: uploads another node finished (or a client abandoned) leave them behind. Returns
+    /// how many went. A forgotten state is rebuilt from the scratch bytes if the upload goes on.
+    pub fn forget_idle_hash_states(&self, max_age: std::time::Duration) -> usize {
+        let mut map = self.hashers.lock().expect("hasher map poisoned");
+        let before = map.len();
+        map.retain(|_, slot| {
+            // Only the map holds it (a request clones the Arc before locking), and it is free.
+            if Arc::strong_count(slot) > 1 {
+                return true;
+            }
+            match slot.try_lock() {
+                Ok(state) => state.as_ref().is_some_and(|s| s.at.elapsed() < max_age),
+                Err(_) => true,
+            }
+        });
+        before - map.len()
+    }
+
     /// Opens a new upload session in the repository.
     pub async fn start_upload(&self, repo: &Repo) -> Result<UploadState, CoreError> {
         self.push_target(repo).await?;
@@ -74,7 +95,8 @@ impl Registry {
         }
     }
 
-    /// A hasher positioned at the end of the upload, from memory or rebuilt from scratch bytes.
+    /// A hasher positioned at the end of the upload, from memory or rebuilt from scratch bytes
+    /// (at completion, once, when chunks went to other nodes or the process restarted).
     async fn hasher_at(
         &self,
         id: &str,
@@ -124,17 +146,28 @@ impl Registry {
                 return Err(CoreError::RangeInvalid { size: current.size });
             }
         }
-        let hasher = self
-            .hasher_at(id, &mut state, current.size, Algorithm::Sha256)
-            .await?;
+        // The hash state continues only when this node saw every byte so far (or there are none).
+        // Otherwise the bytes are appended with a throwaway hasher and the state stays unknown
+        // until completion rebuilds it with one read: rebuilding at every chunk would re-read the
+        // whole upload each time a load balancer sends a chunk to another node.
+        let known = match state.take() {
+            Some(s) if s.size == current.size && s.hasher.algorithm() == Algorithm::Sha256 => {
+                Some(s.hasher)
+            }
+            _ if current.size == 0 => Some(Algorithm::Sha256.hasher()),
+            _ => None,
+        };
+        let continues = known.is_some();
+        let hasher = known.unwrap_or_else(|| Algorithm::Sha256.hasher());
         let appended = self
             .blobs
             .append_upload(id, current.size, body, hasher)
             .await?;
         self.meta.set_upload_size(id, appended.size).await?;
-        *state = Some(HashState {
+        *state = continues.then_some(HashState {
             size: appended.size,
             hasher: appended.hasher,
+            at: std::time::Instant::now(),
         });
         Ok(UploadState {
             id: id.to_string(),
@@ -177,7 +210,11 @@ impl Registry {
         }
         let actual = hasher.clone().finish();
         if &actual != digest {
-            *state = Some(HashState { size, hasher });
+            *state = Some(HashState {
+                size,
+                hasher,
+                at: std::time::Instant::now(),
+            });
             return Err(CoreError::DigestInvalid(format!(
                 "content digest is {actual}, not {digest}"
             )));

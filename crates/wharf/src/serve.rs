@@ -167,6 +167,8 @@ async fn purge_uploads(registry: Registry, max_age: u64, interval: u64) {
     let mut tick = tokio::time::interval(Duration::from_secs(interval));
     loop {
         tick.tick().await;
+        // Every node: hash states of uploads finished on other nodes or abandoned.
+        registry.forget_idle_hash_states(Duration::from_secs(max_age));
         if !claimed(&registry, "upload-purge", interval).await {
             continue;
         }
