@@ -15,10 +15,31 @@
 #                                      pages), median of BENCH_TAGLIST_REPEAT (5) GETs
 #   peak RSS                           VmHWM of the server process at the end
 # BENCH_QUICK=1 shrinks everything for a smoke run (32 MiB blob, 200 small blobs, 2 s wrk, 500 tags).
-# Prints a Markdown table with the Wharf/Distribution ratio and writes it to target/bench/results.md.
+# Prints a Markdown table with the Wharf/Distribution ratio (and Wharf-cluster/Wharf, Wharf-s3/Wharf
+# when those run beside wharf) and writes it to target/bench/results.md.
 # Wharf requires authentication: every request (curl via reg_curl, wrk, driver.py) sends
 # `Authorization: $REG_AUTH` (lib.sh: Basic AWS + `wharf admin login-password`); Distribution gets none.
-# Requires: curl, wrk, python3, docker-registry (scripts/install-test-deps.sh) and a release wharf.
+#
+# Targets:
+#   wharf          one `wharf serve`, embedded: filesystem blobs + SQLite metadata.
+#   wharf-cluster  two `wharf serve` nodes behind nginx round robin (lib.sh E2E_REGISTRY=wharf-cluster,
+#                  tests/e2e/cluster-serve.sh) over a fresh database of the PostgreSQL server
+#                  WHARF_E2E_PG_URL names (dropped afterwards) and the S3 bucket WHARF_BLOB_STORE=s3
+#                  and WHARF_BLOB_STORE_{ENDPOINT,BUCKET,REGION,ACCESS_KEY_ID,SECRET_ACCESS_KEY} name,
+#                  under a fresh key prefix (the database's name). Peak RSS is the SUM of the two
+#                  nodes' VmHWM (nginx, PostgreSQL and the S3 server not counted); each node's is logged.
+#   wharf-s3       one `wharf serve`, SQLite metadata, blobs in that bucket under a fresh prefix
+#                  bench-s3-<time>-<random>.
+#   distribution   CNCF Distribution 2.8, filesystem storage, no auth.
+# The caller's WHARF_BLOB_STORE* settings go only to wharf-s3 and wharf-cluster, so `wharf` stays
+# embedded even when they are exported. Dropped for every target: WHARF_CONFIG, WHARF_DATA_DIR,
+# WHARF_LISTEN and WHARF_METADATA_URL (lib.sh sets the cluster's), WHARF_BLOB_STORE_PREFIX (each S3
+# target gets a fresh one) and WHARF_BLOB_STORE_REDIRECT (the pull figure needs Wharf to stream the
+# blob, not answer 307). Blobs pushed to S3 stay in the bucket under the logged prefix; delete them
+# with any S3 client.
+# Requires: curl, wrk, python3, docker-registry (scripts/install-test-deps.sh) and a release wharf
+# (WHARF_BIN, default target/release/wharf: lib.sh does not build it; a debug build measures the
+# wrong thing). wharf-cluster also needs psql and nginx.
 set -euo pipefail
 BENCH_DIR="$(cd "$(dirname "$0")" && pwd)"
 source "$BENCH_DIR/../tests/e2e/lib.sh"
@@ -38,6 +59,30 @@ TAGS=${BENCH_TAGS:-10000}
 TAGLIST_REPEAT=${BENCH_TAGLIST_REPEAT:-5}
 TARGETS=${BENCH_TARGETS:-wharf distribution}
 OUT_DIR="${BENCH_OUT_DIR:-$REPO_ROOT/target/bench}"
+
+# The store settings of the caller's environment: kept aside here and handed to the S3 targets only
+# (target_env), so the embedded `wharf` target never picks them up.
+STORE_ENV=()
+for v in $(compgen -e); do
+  case "$v" in
+    WHARF_BLOB_STORE_REDIRECT | WHARF_BLOB_STORE_PREFIX | WHARF_METADATA_URL | WHARF_CONFIG | WHARF_DATA_DIR | WHARF_LISTEN) unset "$v" ;;
+    WHARF_BLOB_STORE*) STORE_ENV+=("$v=${!v}"); unset "$v" ;;
+  esac
+done
+for impl in $TARGETS; do
+  case "$impl" in
+    wharf | distribution) ;;
+    wharf-s3 | wharf-cluster)
+      [[ " ${STORE_ENV[*]} " == *" WHARF_BLOB_STORE=s3 "* ]] ||
+        { echo "target $impl needs WHARF_BLOB_STORE=s3 and WHARF_BLOB_STORE_* in the environment" >&2; exit 2; }
+      if [[ "$impl" == wharf-cluster ]]; then
+        need psql nginx
+        [[ -n "${WHARF_E2E_PG_URL:-}" ]] || { echo "target wharf-cluster needs WHARF_E2E_PG_URL" >&2; exit 2; }
+      fi
+      ;;
+    *) echo "unknown target $impl (wharf | wharf-cluster | wharf-s3 | distribution)" >&2; exit 2 ;;
+  esac
+done
 mkdir -p "$OUT_DIR"
 work=$(mktemp_e2e)
 DRIVER=(python3 "$BENCH_DIR/driver.py")
@@ -46,15 +91,68 @@ now() { echo "$EPOCHREALTIME"; }
 calc() { python3 -c "print(f'{$1:.${2:-1}f}')"; }
 # record IMPL KEY VALUE
 record() { local v=${3:-FAIL}; echo "$2 $v" >>"$work/results-$1"; log "  $1 $2 = $v"; }
+# target_env IMPL: E2E_REGISTRY for lib.sh's registry_start, and the store settings IMPL gets.
+target_env() {
+  local v kv
+  for v in $(compgen -e); do
+    case "$v" in WHARF_METADATA_URL | WHARF_BLOB_STORE*) unset "$v" ;; esac
+  done
+  case "$1" in
+    wharf-s3 | wharf-cluster)
+      for kv in "${STORE_ENV[@]}"; do export "${kv?}"; done
+      ;;
+  esac
+  case "$1" in
+    # lib.sh picks a fresh database and uses its name as the key prefix.
+    wharf-cluster) E2E_REGISTRY=wharf-cluster ;;
+    wharf-s3)
+      E2E_REGISTRY=wharf
+      WHARF_BLOB_STORE_PREFIX="bench-s3-$(date +%s)-$RANDOM"
+      export WHARF_BLOB_STORE_PREFIX
+      log "wharf-s3: blobs under prefix $WHARF_BLOB_STORE_PREFIX"
+      ;;
+    *) E2E_REGISTRY=$1 ;;
+  esac
+  export E2E_REGISTRY
+}
+# node_pids: the wharf (or distribution) server processes of the running target; for the cluster,
+# its two nodes (REG_PID is then cluster-serve.sh, which outlives a dead node).
+node_pids() {
+  if [[ "$E2E_REGISTRY" == wharf-cluster ]]; then
+    (. "$REG_DATA/cluster.env" && echo "$NODE1_PID $NODE2_PID")
+  else
+    echo "$REG_PID"
+  fi
+}
+server_alive() {
+  local p
+  for p in "$REG_PID" $(node_pids); do kill -0 "$p" 2>/dev/null || return 1; done
+}
+server_logs() {
+  if [[ "$E2E_REGISTRY" == wharf-cluster ]]; then echo "$REG_LOG" "$REG_DATA.node1.log" "$REG_DATA.node2.log"; else echo "$REG_LOG"; fi
+}
 # step FN IMPL [ARGS]: run one benchmark unless the server is already dead; a failing step is
 # logged and the run goes on, so one broken figure never hides the others.
 step() {
-  local fn=$1 impl=$2
-  if ! kill -0 "$REG_PID" 2>/dev/null; then log "$impl: server not running, skipping $fn"; return 0; fi
+  local fn=$1 impl=$2 f
+  if ! server_alive; then log "$impl: server not running, skipping $fn"; return 0; fi
   "$@" || log "$impl: $fn failed"
-  if ! kill -0 "$REG_PID" 2>/dev/null; then
-    log "$impl: SERVER DIED during $fn; last log lines:"; tail -n 20 "$REG_LOG" >&2 || true
+  if ! server_alive; then
+    log "$impl: SERVER DIED during $fn; last log lines:"
+    for f in $(server_logs); do tail -n 20 "$f" >&2 || true; done
   fi
+}
+# peak_rss: VmHWM in MiB of the target's server, for the cluster the sum of its nodes.
+peak_rss() {
+  local p kib sum=0 each=()
+  for p in $(node_pids); do
+    kib=$(awk '/^VmHWM:/ {print $2}' "/proc/$p/status" 2>/dev/null) || kib=""
+    [[ -n "$kib" ]] || return 0
+    sum=$((sum + kib)); each+=("$(calc "$kib / 1024")")
+  done
+  ((${#each[@]} > 1)) && log "  per node VmHWM (MiB): ${each[*]}"
+  ((${#each[@]} > 1)) && echo "peak_rss_nodes ${each[*]}" >>"$work/results-$impl"
+  calc "$sum / 1024"
 }
 
 # Random test blobs: A for monolithic push/pull, B (A with a different first block) for chunked.
@@ -166,20 +264,31 @@ bench_tags() { # IMPL
 for impl in $TARGETS; do
   log "=== $impl"
   : >"$work/results-$impl"
-  E2E_REGISTRY=$impl # read by registry_start (lib.sh)
-  export E2E_REGISTRY
+  target_env "$impl" # E2E_REGISTRY, read by registry_start (lib.sh), and the store settings
   registry_start "$work/data-$impl"
+  if [[ "$E2E_REGISTRY" == wharf-cluster ]]; then
+    # cluster-serve.sh writes the node pids just after nginx starts answering.
+    for ((i = 0; i < 50; i++)); do [[ -s "$REG_DATA/cluster.env" ]] && break; sleep 0.1; done
+    log "wharf-cluster: $(tr '\n' ' ' <"$REG_DATA/cluster.env"), database and prefix $(cat "$REG_DATA/cluster-database")"
+  fi
   step bench_monolithic "$impl"
   step bench_chunked "$impl"
   step bench_pull "$impl"
   step bench_small "$impl"
   step bench_manifest_get "$impl"
   step bench_tags "$impl"
-  record "$impl" peak_rss_mib "$(awk '/^VmHWM:/ {printf "%.1f", $2/1024}' "/proc/$REG_PID/status" 2>/dev/null)"
+  record "$impl" peak_rss_mib "$(peak_rss)"
   log "$impl: stopping server, removing its data"
   registry_stop
   cp "$REG_LOG" "$OUT_DIR/server-$impl.log" 2>/dev/null || true
-  rm -rf "$work/data-$impl"
+  if [[ "$E2E_REGISTRY" == wharf-cluster ]]; then
+    cp "$REG_DATA.node1.log" "$OUT_DIR/server-$impl.node1.log" 2>/dev/null || true
+    cp "$REG_DATA.node2.log" "$OUT_DIR/server-$impl.node2.log" 2>/dev/null || true
+    db=$(cat "$REG_DATA/cluster-database")
+    psql "$WHARF_E2E_PG_URL" -X -q -c "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1 || log "could not drop database $db"
+    log "wharf-cluster: blobs stay in the bucket under prefix $db"
+  fi
+  rm -rf "$work/data-$impl" "$work/data-$impl".*
   log "$impl: done"
 done
 
@@ -208,9 +317,10 @@ rows += [
     ("peak_rss_mib", "server peak RSS, VmHWM (MiB, lower better)"),
 ]
 head = ["Benchmark"] + [t.capitalize() for t in targets]
-ratio = "wharf" in targets and "distribution" in targets
-if ratio:
-    head.append("Wharf/Distribution")
+# Ratio columns: each of the first target of a pair over the second, when both ran.
+pairs = [(a, b) for a, b in [("wharf", "distribution"), ("wharf-cluster", "wharf"), ("wharf-s3", "wharf")]
+         if a in targets and b in targets]
+head += [f"{a.capitalize()}/{b.capitalize()}" for a, b in pairs]
 lines = ["# Wharf vs CNCF Distribution", "",
          f"{datetime.datetime.now().isoformat(timespec='seconds')} on {platform.node()}, "
          f"{os.cpu_count()} CPUs, wrk {wrk_secs}s per point", "",
@@ -218,12 +328,23 @@ lines = ["# Wharf vs CNCF Distribution", "",
 for key, label in rows:
     vals = [res[t].get(key, "-") for t in targets]
     row = [label] + vals
-    if ratio:
+    for a, b in pairs:
         try:
-            row.append(f"{float(res['wharf'][key]) / float(res['distribution'][key]):.2f}")
+            row.append(f"{float(res[a][key]) / float(res[b][key]):.2f}")
         except (KeyError, ValueError, ZeroDivisionError):
             row.append("n/a")
     lines.append("| " + " | ".join(row) + " |")
+notes = {
+    "wharf": "wharf: one node, filesystem blobs + SQLite.",
+    "wharf-s3": "wharf-s3: one node, SQLite metadata, blobs in S3.",
+    "wharf-cluster": "wharf-cluster: two nodes behind nginx round robin, PostgreSQL metadata, blobs in S3; "
+                     "peak RSS is the sum of the nodes' VmHWM"
+                     + (f" ({' + '.join(res['wharf-cluster']['peak_rss_nodes'].split())} MiB)"
+                        if "peak_rss_nodes" in res.get("wharf-cluster", {}) else "")
+                     + ", nginx, PostgreSQL and the S3 server not counted.",
+}
+if any(t in ("wharf-s3", "wharf-cluster") for t in targets):
+    lines += [""] + [f"- {notes[t]}" for t in targets if t in notes]
 text = "\n".join(lines) + "\n"
 open(out, "w").write(text)
 print(text)

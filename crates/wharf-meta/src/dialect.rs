@@ -39,6 +39,15 @@ pub(crate) fn placeholders(first: usize, count: usize) -> String {
         .join(",")
 }
 
+/// An aggregate serializing `column` (text) of the group, in byte order, as a JSON array (NULL
+/// for no rows on PostgreSQL; callers map NULL to `[]`).
+pub(crate) fn json_array_agg(dialect: Dialect, column: &str) -> String {
+    match dialect {
+        Dialect::Sqlite => format!("json_group_array({column} ORDER BY {column})"),
+        Dialect::Postgres => format!("CAST(json_agg({column} ORDER BY {column}) AS TEXT)"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

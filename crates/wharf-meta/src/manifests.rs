@@ -350,24 +350,25 @@ impl MetaStore {
         .bind(limit - 1)
         .fetch_all(&self.reader)
         .await?;
-        let names: Vec<String> = match bounds.first() {
-            Some(end) => sqlx::query_scalar(
-                "SELECT name FROM tags WHERE repository_id = $1 AND name > $2 AND name <= $3
-                 ORDER BY name",
-            )
+        // The database serializes the page: one row crosses the driver instead of one per tag
+        // (through the Any driver a row costs far more than the bytes of a name).
+        let agg = crate::dialect::json_array_agg(self.dialect, "name");
+        let range = if bounds.is_empty() {
+            "name > $2"
+        } else {
+            "name > $2 AND name <= $3"
+        };
+        let sql = format!("SELECT {agg} FROM tags WHERE repository_id = $1 AND {range}");
+        let mut query = sqlx::query_scalar::<_, Option<String>>(&sql)
             .bind(id)
-            .bind(after)
-            .bind(end),
-            None => sqlx::query_scalar(
-                "SELECT name FROM tags WHERE repository_id = $1 AND name > $2 ORDER BY name",
-            )
-            .bind(id)
-            .bind(after),
+            .bind(after);
+        if let Some(end) = bounds.first() {
+            query = query.bind(end);
         }
-        .fetch_all(&self.reader)
-        .await?;
-        let json = serde_json::to_string(&names)
-            .map_err(|e| MetaError::Corrupt(format!("tag list: {e}")))?;
+        let json = query
+            .fetch_one(&self.reader)
+            .await?
+            .unwrap_or_else(|| "[]".to_string());
         let more = bounds.len() > 1;
         Ok(TagPage {
             json,
