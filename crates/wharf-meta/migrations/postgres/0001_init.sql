@@ -163,7 +163,7 @@ CREATE INDEX uploads_repository ON uploads(repository_id);
 -- Losing a reference restarts the blob's grace period and revives a blob a pass has marked.
 CREATE FUNCTION manifest_blobs_touch() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    UPDATE blobs SET touched_at = GREATEST(touched_at, CAST(EXTRACT(EPOCH FROM now()) AS BIGINT)),
+    UPDATE blobs SET touched_at = GREATEST(touched_at, CAST(FLOOR(EXTRACT(EPOCH FROM now())) AS BIGINT)),
         gc_mark = NULL, gc_marked_at = NULL
     WHERE digest = OLD.blob_digest;
     RETURN NULL;
