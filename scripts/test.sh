@@ -12,9 +12,9 @@
 #    scripts/garage.sh starts before the Rust tests (the blob-store conformance test uses it too);
 # 5. with a real PostgreSQL (scripts/postgres.sh): the metadata, core and API tests again with
 #    metadata on PostgreSQL, then a two-node cluster (two `wharf serve` over one PostgreSQL
-#    database and one Garage bucket, behind nginx round robin): the OCI conformance suite, the ECR
-#    suite, the cross-node suite (tests/e2e/cluster.sh) and `wharf migrate-storage` from an
-#    embedded install.
+#    database and one Garage bucket, behind nginx round robin): the OCI conformance suite, the
+#    clients suite, the ECR suite, the cross-node suite (tests/e2e/cluster.sh), and `wharf
+#    migrate-storage` from an embedded install.
 # Ends with one line "N passed, N failed" counting the suites; exits non-zero if any failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -108,6 +108,8 @@ if cargo build --release --locked -p wharf; then
       cluster_env=(env "${s3_env[@]}" WHARF_E2E_PG_URL="$pg_url" E2E_REGISTRY=wharf-cluster)
       suite "OCI conformance, two nodes on PostgreSQL + Garage" "${cluster_env[@]}" \
         RESULTS_DIR="$PWD/target/e2e-results/cluster" bash tests/e2e/conformance.sh
+      suite "clients (skopeo, crane, oras), two nodes on PostgreSQL + Garage" "${cluster_env[@]}" \
+        RESULTS_DIR="$PWD/target/e2e-results/cluster" bash tests/e2e/clients.sh
       suite "ECR API, two nodes on PostgreSQL + Garage" "${cluster_env[@]}" \
         RESULTS_DIR="$PWD/target/e2e-results/cluster" bash tests/e2e/ecr.sh
       suite "cluster: cross-node pushes, chunked upload, node killed mid-upload" "${cluster_env[@]}" \
