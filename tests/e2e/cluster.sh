@@ -29,16 +29,24 @@ registry_start
 source "$REG_DATA/cluster.env"
 log "node 1 $NODE1_URL (pid $NODE1_PID), node 2 $NODE2_URL (pid $NODE2_PID), balancer $REG_URL"
 
+# location_path: the path (with its query) of the Location header among the response headers on
+# stdin, whether the server sent it absolute or relative; empty when there is none.
+location_path() {
+  tr -d '\r' | awk -F': ' 'tolower($1)=="location"{print $2}' | sed -E 's|^https?://[^/]*||; s|^/*|/|'
+}
+
+# with_digest PATH DIGEST: PATH with the digest query parameter added.
+with_digest() { if [[ "$1" == *\?* ]]; then echo "$1&digest=$2"; else echo "$1?digest=$2"; fi; }
+
+# start_upload BASE REPO: POST a new upload; prints its path.
+start_upload() { reg_curl -sS -o /dev/null -D - -X POST "$1/v2/$2/blobs/uploads/" | location_path; }
+
 # upload_blob BASE REPO FILE: monolithic upload (POST, then PUT with the bytes); prints the digest.
 upload_blob() {
-  local base=$1 repo=$2 file=$3 digest loc
+  local base=$1 repo=$2 file=$3 digest
   digest="sha256:$(sha256_of "$file")"
-  loc=$(reg_curl -sS -o /dev/null -D - -X POST "$base/v2/$repo/blobs/uploads/" |
-    tr -d '\r' | awk -F': ' 'tolower($1)=="location"{print $2}')
-  [[ "$loc" == http* ]] || loc="$base$loc"
-  [[ "$loc" == *\?* ]] && loc="$loc&digest=$digest" || loc="$loc?digest=$digest"
   reg_curl -sSf -o /dev/null -X PUT -H 'Content-Type: application/octet-stream' \
-    --data-binary "@$file" "$loc"
+    --data-binary "@$file" "$base$(with_digest "$(start_upload "$base" "$repo")" "$digest")"
   echo "$digest"
 }
 
@@ -96,10 +104,7 @@ check "(b) deleted manifest is gone from node 2 at once (by tag)" \
 head -c $((3 * 1024 * 1024 + 17)) /dev/urandom >"$work/big"
 split -b $((1024 * 1024 + 5)) -d -a 1 "$work/big" "$work/part."
 BIG="sha256:$(sha256_of "$work/big")"
-loc=$(reg_curl -sS -o /dev/null -D - -X POST "$NODE1_URL/v2/cluster/chunked/blobs/uploads/" |
-  tr -d '\r' | awk -F': ' 'tolower($1)=="location"{print $2}')
-path=${loc#http://*/}
-path="/${path#/}"
+path=$(start_upload "$NODE1_URL" cluster/chunked)
 offset=0
 n=0
 for part in "$work"/part.*; do
@@ -110,18 +115,13 @@ for part in "$work"/part.*; do
   if ! grep -q "^HTTP/1.1 202" <<<"$out"; then
     fail "(c) chunk $n through $node" "$(head -n 1 <<<"$out")"
   fi
-  new=$(awk -F': ' 'tolower($1)=="location"{print $2}' <<<"$out")
-  path="/${new#http://*/}"
-  path="/${path#/}"
-  path=${path//\/\//\/}
+  path=$(location_path <<<"$out")
   offset=$((offset + size))
   n=$((n + 1))
 done
 check "(c) the upload's status on node 1 counts the chunks node 2 took" bash -c \
   "reg_curl -sS -D - -o /dev/null '$NODE1_URL$path' | tr -d '\r' | grep -qi '^range: 0-$((offset - 1))$'"
-sep='?'
-[[ "$path" == *\?* ]] && sep='&'
-check "(c) upload completes on node 2" reg_curl -sSf -o /dev/null -X PUT "$NODE2_URL$path${sep}digest=$BIG"
+check "(c) upload completes on node 2" reg_curl -sSf -o /dev/null -X PUT "$NODE2_URL$(with_digest "$path" "$BIG")"
 check "(c) node 1 serves the blob byte-identical" bash -c \
   "reg_curl -sSf -o '$work/big.back' '$NODE1_URL/v2/cluster/chunked/blobs/$BIG' && cmp '$work/big' '$work/big.back'"
 
@@ -157,11 +157,7 @@ check "(e) $passes GC passes over ${elapsed}s of two nodes ticking every 2 s (at
 # (f) kill node 1 in the middle of an upload
 head -c $((48 * 1024 * 1024)) /dev/urandom >"$work/huge"
 HUGE="sha256:$(sha256_of "$work/huge")"
-loc=$(reg_curl -sS -o /dev/null -D - -X POST "$NODE1_URL/v2/cluster/killed/blobs/uploads/" |
-  tr -d '\r' | awk -F': ' 'tolower($1)=="location"{print $2}')
-upath="/${loc#http://*/}"
-upath="/${upath#/}"
-upath=${upath//\/\//\/}
+upath=$(start_upload "$NODE1_URL" cluster/killed)
 # 8 MiB/s: the 48 MiB body takes about 6 s; node 1 dies after 2.
 reg_curl -sS -o /dev/null --limit-rate 8M -X PATCH -H 'Content-Type: application/octet-stream' \
   --data-binary "@$work/huge" "$NODE1_URL$upath" 2>/dev/null &
@@ -184,20 +180,15 @@ if grep -q '^HTTP/1.1 204' <<<"$status"; then
   [[ -n "$range" && "$range" != 0-0 ]] && done_bytes=$(( ${range#0-} + 1 ))
   log "node 2 says $done_bytes of $(stat -c %s "$work/huge") bytes arrived before the kill"
   tail -c +$((done_bytes + 1)) "$work/huge" >"$work/huge.rest"
-  npath=$(awk -F': ' 'tolower($1)=="location"{print $2}' <<<"$status")
-  npath="/${npath#http://*/}"
-  npath="/${npath#/}"
-  npath=${npath//\/\//\/}
-  [[ -n "${npath#/}" ]] || npath=$upath
+  npath=$(location_path <<<"$status")
+  [[ -n "$npath" ]] || npath=$upath
   out=$(reg_curl -sS -o /dev/null -D - -X PATCH -H 'Content-Type: application/octet-stream' \
     -H "Content-Range: $done_bytes-$(( $(stat -c %s "$work/huge") - 1 ))" \
     --data-binary "@$work/huge.rest" "$NODE2_URL$npath" | tr -d '\r')
   grep -q '^HTTP/1.1 202' <<<"$out" && pass "(f) the rest goes to node 2" || fail "(f) the rest goes to node 2" "$(head -n 1 <<<"$out")"
-  fpath="/$(awk -F': ' 'tolower($1)=="location"{print $2}' <<<"$out" | sed 's|^http://[^/]*/||; s|^/||')"
-  sep='?'
-  [[ "$fpath" == *\?* ]] && sep='&'
+  fpath=$(location_path <<<"$out")
   check "(f) the upload completes on node 2 with the whole blob's digest" \
-    reg_curl -sSf -o /dev/null -X PUT "$NODE2_URL$fpath${sep}digest=$HUGE"
+    reg_curl -sSf -o /dev/null -X PUT "$NODE2_URL$(with_digest "$fpath" "$HUGE")"
   check "(f) the blob reads back whole" bash -c \
     "reg_curl -sSf '$NODE2_URL/v2/cluster/killed/blobs/$HUGE' | cmp - '$work/huge'"
 else

@@ -29,27 +29,31 @@ pub(crate) struct AuthzCache {
     registries: Cache<String, Entry<Option<Arc<PolicyDocument>>>>,
 }
 
+fn fresh<T: Clone>(e: Option<Entry<T>>) -> Option<T> {
+    e.filter(|e| e.at.elapsed() < TTL).map(|e| e.value)
+}
+
 impl AuthzCache {
     /// A cache, or (`enabled = false`) one that never answers.
     pub(crate) fn new(enabled: bool) -> AuthzCache {
+        // Disabled, nothing is stored: the maps stay minimal.
+        let size = |n: usize| if enabled { n } else { 1 };
         AuthzCache {
             enabled,
-            users: Cache::new(10_000),
-            repos: Cache::new(100_000),
-            registries: Cache::new(10_000),
+            users: Cache::new(size(10_000)),
+            repos: Cache::new(size(100_000)),
+            registries: Cache::new(size(10_000)),
         }
     }
 
-    fn fresh<T: Clone>(&self, e: Option<Entry<T>>) -> Option<T> {
-        e.filter(|e| self.enabled && e.at.elapsed() < TTL)
-            .map(|e| e.value)
-    }
-
     pub(crate) fn user(&self, id: i64) -> Option<Arc<Vec<PolicyDocument>>> {
-        self.fresh(self.users.get(&id))
+        fresh(self.users.get(&id))
     }
 
     pub(crate) fn put_user(&self, id: i64, v: Arc<Vec<PolicyDocument>>) {
+        if !self.enabled {
+            return;
+        }
         self.users.insert(
             id,
             Entry {
@@ -60,10 +64,13 @@ impl AuthzCache {
     }
 
     pub(crate) fn repo(&self, key: &str) -> Option<Arc<RepoInputs>> {
-        self.fresh(self.repos.get(key))
+        fresh(self.repos.get(key))
     }
 
     pub(crate) fn put_repo(&self, key: String, v: Arc<RepoInputs>) {
+        if !self.enabled {
+            return;
+        }
         self.repos.insert(
             key,
             Entry {
@@ -74,10 +81,13 @@ impl AuthzCache {
     }
 
     pub(crate) fn registry(&self, account: &str) -> Option<Option<Arc<PolicyDocument>>> {
-        self.fresh(self.registries.get(account))
+        fresh(self.registries.get(account))
     }
 
     pub(crate) fn put_registry(&self, account: String, v: Option<Arc<PolicyDocument>>) {
+        if !self.enabled {
+            return;
+        }
         self.registries.insert(
             account,
             Entry {

@@ -10,11 +10,6 @@ impl Registry {
         let interval = i64::try_from(interval_secs).unwrap_or(i64::MAX);
         Ok(self.meta.claim_job(name, &self.node, interval).await?)
     }
-
-    /// This process's name in job claims: host name and process id.
-    pub fn node_name(&self) -> &str {
-        &self.node
-    }
 }
 
 /// A name for this process that differs between nodes and between restarts of one node.

@@ -272,15 +272,11 @@ fn bind<'q>(
     }
 }
 
-/// The error a copy into a store that already holds data fails with.
 fn not_empty(table: &str, rows: i64) -> MetaError {
-    MetaError::Db(sqlx::Error::Configuration(
-        format!(
-            "the target metadata store is not empty ({rows} rows in table {table}); \
-             migrate into a freshly created database"
-        )
-        .into(),
-    ))
+    MetaError::NotEmpty {
+        table: table.to_string(),
+        rows,
+    }
 }
 
 impl MetaStore {
@@ -337,6 +333,13 @@ impl MetaStore {
         tx.commit().await?;
         source.rollback().await?;
         Ok(report)
+    }
+
+    /// `NotEmpty` unless this store holds nothing but what opening it created: what `copy_into`
+    /// requires of its target (and checks again inside its transaction).
+    pub async fn ensure_empty(&self) -> Result<()> {
+        let mut tx = self.reader.begin().await?;
+        ensure_empty(&mut tx).await
     }
 
     /// Every migrated table with its row count, in copy order: what a copy must reproduce.

@@ -75,6 +75,9 @@ pub enum MetaError {
     Corrupt(String),
     #[error("bad metadata url: {0}")]
     BadUrl(String),
+    /// A copy's target already holds data (`copy_into`).
+    #[error("the target metadata store is not empty ({rows} rows in table {table}); migrate into a freshly created database")]
+    NotEmpty { table: String, rows: i64 },
 }
 
 pub type Result<T, E = MetaError> = std::result::Result<T, E>;
@@ -98,22 +101,6 @@ pub struct MetaStore {
 }
 
 impl MetaStore {
-    /// Opens the store a URL names: `sqlite://PATH` (or a bare path) or `postgres://…`, creating
-    /// the SQLite file if needed and applying migrations either way.
-    pub async fn open(url: &str) -> Result<MetaStore> {
-        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Self::open_postgres(url).await
-        } else if let Some(path) = url.strip_prefix("sqlite://") {
-            Self::open_sqlite(Path::new(path)).await
-        } else if url.contains("://") {
-            Err(MetaError::BadUrl(
-                "expected sqlite://PATH or postgres://USER@HOST/DB".into(),
-            ))
-        } else {
-            Self::open_sqlite(Path::new(url)).await
-        }
-    }
-
     /// Opens (creating if needed) the SQLite database at `path` and applies migrations.
     pub async fn open_sqlite(path: &Path) -> Result<MetaStore> {
         sqlx::any::install_default_drivers();

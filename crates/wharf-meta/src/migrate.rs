@@ -32,18 +32,9 @@ pub(crate) async fn apply(pool: &AnyPool, dialect: Dialect) -> Result<(i64, i64)
         }
     };
     let result = async {
-        let before: i64 = match dialect {
-            Dialect::Sqlite => {
-                sqlx::query_scalar("PRAGMA user_version")
-                    .fetch_one(&mut *conn)
-                    .await?
-            }
-            Dialect::Postgres => {
-                sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM wharf_schema")
-                    .fetch_one(&mut *conn)
-                    .await?
-            }
-        };
+        let before: i64 = sqlx::query_scalar(version_query(dialect))
+            .fetch_one(&mut *conn)
+            .await?;
         for (i, sql) in steps.iter().enumerate().skip(before.max(0) as usize) {
             let version = i as i64 + 1;
             let mut tx = conn.begin().await?;
@@ -82,17 +73,16 @@ pub(crate) async fn apply(pool: &AnyPool, dialect: Dialect) -> Result<(i64, i64)
 
 /// The schema version the database is at.
 pub(crate) async fn version(pool: &AnyPool, dialect: Dialect) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(version_query(dialect))
+        .fetch_one(pool)
+        .await
+}
+
+/// The query reading the schema version.
+fn version_query(dialect: Dialect) -> &'static str {
     match dialect {
-        Dialect::Sqlite => {
-            sqlx::query_scalar("PRAGMA user_version")
-                .fetch_one(pool)
-                .await
-        }
-        Dialect::Postgres => {
-            sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM wharf_schema")
-                .fetch_one(pool)
-                .await
-        }
+        Dialect::Sqlite => "PRAGMA user_version",
+        Dialect::Postgres => "SELECT COALESCE(MAX(version), 0) FROM wharf_schema",
     }
 }
 

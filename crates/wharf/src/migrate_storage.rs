@@ -151,6 +151,7 @@ async fn plan(
         concurrency,
         BlobMode::Plan,
         None,
+        blob_rows(&counts),
     )
     .await?;
     println!("dry run: nothing was written");
@@ -196,16 +197,11 @@ async fn migrate(
     let to_meta = crate::metadata::open(&target.metadata, &target.data_dir).await?;
     let result = async {
         // Refuse before moving any byte; copy_into checks again inside its transaction.
-        let target_counts = to_meta.table_counts().await?;
-        if let Some((table, n)) = target_counts
-            .iter()
-            .find(|(t, n)| *n > 0 && !matches!(t.as_str(), "settings" | "accounts"))
-        {
-            bail!(
-                "the target metadata store ({}) is not empty ({n} rows in table {table}); migrate into a freshly created database",
-                describe_metadata(target)
-            );
-        }
+        to_meta
+            .ensure_empty()
+            .await
+            .with_context(|| format!("target {}", describe_metadata(target)))?;
+        let total = blob_rows(&from_meta.table_counts().await?);
         let mut stats = copy_blobs(
             from_meta,
             from_blobs.clone(),
@@ -213,6 +209,7 @@ async fn migrate(
             concurrency,
             BlobMode::Copy,
             None,
+            total,
         )
         .await?;
         stats.fail_on_missing("nothing of the metadata was copied")?;
@@ -230,6 +227,7 @@ async fn migrate(
             concurrency,
             BlobMode::Copy,
             Some(&stats.handled),
+            0,
         )
         .await?;
         if late.seen > 0 {
@@ -364,9 +362,18 @@ impl BlobStats {
     }
 }
 
+/// The `blobs` row count among `table_counts`: the total progress lines count against.
+fn blob_rows(counts: &[(String, i64)]) -> i64 {
+    counts
+        .iter()
+        .find(|(t, _)| t == "blobs")
+        .map_or(0, |(_, n)| *n)
+}
+
 /// Walks `meta`'s blob rows (skipping digests in `skip`) and copies each one's bytes from
 /// `from` to `to`, `concurrency` at a time, unless `to` has them. `to` is `None` only when
-/// planning for a target store that does not exist yet.
+/// planning for a target store that does not exist yet. `total` is what progress lines count
+/// against.
 async fn copy_blobs(
     meta: &MetaStore,
     from: Arc<dyn BlobStore>,
@@ -374,12 +381,8 @@ async fn copy_blobs(
     concurrency: usize,
     mode: BlobMode,
     skip: Option<&HashSet<String>>,
+    total: i64,
 ) -> anyhow::Result<BlobStats> {
-    let total = meta.table_counts().await?;
-    let total = total
-        .iter()
-        .find(|(t, _)| t == "blobs")
-        .map_or(0, |(_, n)| *n);
     let mut stats = BlobStats::default();
     let mut tasks: JoinSet<anyhow::Result<(String, u64, Outcome)>> = JoinSet::new();
     let mut after: Option<String> = None;
@@ -539,26 +542,22 @@ mod tests {
         assert!(same_metadata(&pg, &pg));
     }
 
-    /// `body` as a blob-store byte stream: written into the scratch space of a filesystem store
-    /// (`uploads/<id>`, the layout fs.rs draws) and read back with `read_upload`.
-    async fn stream_of(dir: &Path, body: &[u8]) -> wharf_blob::ByteStream {
-        let store = wharf_blob::FsBlobStore::open(dir).unwrap();
-        store.create_upload("s").await.unwrap();
-        std::fs::write(dir.join("uploads").join("s"), body).unwrap();
-        store.read_upload("s").await.unwrap()
+    /// `body` as a blob-store byte stream.
+    fn stream_of(body: &[u8]) -> wharf_blob::ByteStream {
+        let bytes = bytes::Bytes::copy_from_slice(body);
+        Box::pin(futures::stream::once(async move { Ok(bytes) }))
     }
 
     #[tokio::test]
     async fn blobs_copy_verified_and_skipped() {
         use wharf_blob::ObjectBlobStore;
-        let tmp = tempfile::tempdir().unwrap();
         let from: Arc<dyn BlobStore> = Arc::new(ObjectBlobStore::memory());
         let to: Arc<dyn BlobStore> = Arc::new(ObjectBlobStore::memory());
         let body = b"hello, migration".to_vec();
         let digest = Digest::sha256(&body);
         let size = body.len() as u64;
         from.create_upload("u").await.unwrap();
-        let stream = stream_of(tmp.path(), &body).await;
+        let stream = stream_of(&body);
         from.append_upload("u", 0, stream, digest.algorithm().hasher())
             .await
             .unwrap();
@@ -615,7 +614,7 @@ mod tests {
         // Bytes that do not hash to their address are never committed in the target.
         let liar = Digest::sha256(b"something else entirely");
         from.create_upload("v").await.unwrap();
-        let stream = stream_of(tmp.path(), &body).await;
+        let stream = stream_of(&body);
         from.append_upload("v", 0, stream, digest.algorithm().hasher())
             .await
             .unwrap();
@@ -650,13 +649,13 @@ mod tests {
         let from: Arc<dyn BlobStore> = Arc::new(ObjectBlobStore::memory());
         let to: Arc<dyn BlobStore> = Arc::new(ObjectBlobStore::memory());
         let put = |i: u32| {
-            let (from, meta, dir) = (from.clone(), meta.clone(), tmp.path().join(format!("s{i}")));
+            let (from, meta) = (from.clone(), meta.clone());
             async move {
                 let body = format!("blob number {i}").into_bytes();
                 let digest = Digest::sha256(&body);
                 let id = format!("u{i}");
                 from.create_upload(&id).await.unwrap();
-                let stream = stream_of(&dir, &body).await;
+                let stream = stream_of(&body);
                 from.append_upload(&id, 0, stream, digest.algorithm().hasher())
                     .await
                     .unwrap();
@@ -682,6 +681,7 @@ mod tests {
             3,
             BlobMode::Copy,
             None,
+            8,
         )
         .await
         .unwrap();
@@ -699,6 +699,7 @@ mod tests {
             3,
             BlobMode::Copy,
             Some(&first.handled),
+            0,
         )
         .await
         .unwrap();
@@ -707,7 +708,7 @@ mod tests {
         assert!(to.stat(&late).await.unwrap().is_some());
 
         // A full pass again: everything present is skipped.
-        let third = copy_blobs(&meta, from, Some(to), 2, BlobMode::Copy, None)
+        let third = copy_blobs(&meta, from, Some(to), 2, BlobMode::Copy, None, 9)
             .await
             .unwrap();
         assert_eq!(
