@@ -233,6 +233,10 @@ listen_addresses = '127.0.0.1'
 port = $PORT
 unix_socket_directories = '$SOCK'
 unix_socket_permissions = 0700
+# Each test makes a database of its own, and CREATE DATABASE writes the whole template to the
+# WAL: a small cap checkpoints often and keeps the WAL directory small on a crowded disk.
+max_wal_size = '128MB'
+min_wal_size = '32MB'
 EOF
   [[ $(id -u) -ne 0 ]] || chown "$SERVER_USER:" "$DATA/wharf.conf"
 

@@ -21,6 +21,8 @@ cd "$(dirname "$0")/.."
 
 export PATH="/usr/local/go/bin:$HOME/.cargo/bin:$PATH"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+# Incremental caches double the size of target/ and buy nothing in a run that builds once.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 passed=0
 failed=0
 failures=()
@@ -39,6 +41,12 @@ suite() {
     echo "=== $name: FAILED ($((SECONDS - start)) s)"
   fi
 }
+
+# Free space where the build and the servers write: a full disk shows up first as odd compiler
+# or linker crashes, so say how much there was.
+disk_report() { df -h . "${TMPDIR:-/tmp}" 2>/dev/null | awk 'NR == 1 || !seen[$1]++' || true; }
+echo "=== disk at start"
+disk_report
 
 if ! tools_bin=$(bash scripts/install-test-deps.sh | tail -n 1); then
   echo "installing test dependencies failed"
@@ -69,7 +77,12 @@ fi
 # A throwaway PostgreSQL for the metadata tests and the cluster suites.
 pg_dir=$(mktemp -d "${TMPDIR:-/tmp}/wharf-pg.XXXXXX")
 chmod 755 "$pg_dir"
-trap 'bash scripts/garage.sh stop "$garage_dir" >/dev/null 2>&1 || true; bash scripts/postgres.sh stop "$pg_dir" >/dev/null 2>&1 || true' EXIT
+cleanup() {
+  bash scripts/garage.sh stop "$garage_dir" >/dev/null 2>&1 || true
+  bash scripts/postgres.sh stop "$pg_dir" >/dev/null 2>&1 || true
+  [[ "${KEEP_TMP:-0}" == 1 ]] || rm -rf "$garage_dir" "$pg_dir"
+}
+trap cleanup EXIT
 pg_url=""
 if bash scripts/postgres.sh start "$pg_dir" >/dev/null; then
   pg_url=$(sed -n 's/^DATABASE_URL=\(postgres:[A-Za-z0-9:/@._-]*\)$/\1/p' "$pg_dir/env")
@@ -87,6 +100,10 @@ if [[ -n "$pg_url" ]]; then
   # the metadata conformance suite runs on both backends here.
   suite "cargo test, metadata on PostgreSQL" env WHARF_TEST_POSTGRES_URL="$pg_url" \
     WHARF_TEST_POSTGRES_REQUIRED=1 cargo test --locked -p wharf-meta -p wharf-core -p wharf-api
+  # Those ~150 databases are done with; give their space back before the release build.
+  psql_bin="${PG_BIN_DIR:-$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -n 1)}/psql"
+  "$psql_bin" -X -q -At "$pg_url" -c "SELECT datname FROM pg_database WHERE datname LIKE 'wharf\_test\_%'" 2>/dev/null |
+    while read -r db; do "$psql_bin" -X -q "$pg_url" -c "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1 || true; done
 fi
 if cargo build --release --locked -p wharf; then
   suite "OCI conformance" bash tests/e2e/conformance.sh
@@ -125,6 +142,8 @@ else
   failures+=("release build")
 fi
 
+echo "=== disk at end"
+disk_report
 echo
 if ((failed)); then
   echo "failed suites: ${failures[*]}"
