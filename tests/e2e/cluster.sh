@@ -3,6 +3,7 @@
 # PostgreSQL database and one S3 bucket (lib.sh's E2E_REGISTRY=wharf-cluster; needs
 # WHARF_E2E_PG_URL and WHARF_BLOB_STORE_* for S3, as scripts/test.sh passes them).
 #
+#  both nodes answer /readyz (PostgreSQL and the bucket reachable);
 #  (a) a push through node 1 is pullable, listed and in the catalog through node 2 at once;
 #  (b) a tag moved through node 2 reads moved through node 1 at once; a manifest deleted through
 #      node 1 is gone through node 2 at once (no node serves from a stale cache);
@@ -66,6 +67,13 @@ manifest_digest() {
     "$1/v2/$2/manifests/$3" | tr -d '\r' |
     awk -F': ' 'NR==1 && $0 !~ / 200/ {exit} tolower($1)=="docker-content-digest"{print $2}'
 }
+
+# Both nodes report ready: each reaches PostgreSQL and the bucket (no credentials needed).
+for n in 1 2; do
+  url_var="NODE${n}_URL"
+  check "node $n /readyz: 200 ready" bash -c \
+    "curl -sSf '${!url_var}/readyz' | jq -e '.status == \"ready\"' >/dev/null"
+done
 
 # ------------------------------------------------------------------------------------------------
 # (a) push through node 1, read through node 2

@@ -1,8 +1,8 @@
 //! Wharf's HTTP skeleton: one listener and one middleware stack (tracing, request ids, common
-//! headers) for every surface. Today the surface is the OCI `/v2/` API; the ECR JSON API and the
-//! console join it here.
+//! headers) for every surface: the OCI `/v2/` API, the ECR JSON API and the health endpoints.
 
 pub mod ecr;
+pub mod health;
 pub mod oci;
 
 use axum::http::{HeaderName, HeaderValue, Request};
@@ -26,6 +26,8 @@ pub struct EcrSettings {
     pub region: String,
     /// `host[:port]` clients reach `/v2/` at.
     pub public_host: String,
+    /// `http` or `https`: the scheme of `proxyEndpoint`, download URLs and the auth realm.
+    pub public_scheme: String,
     /// With a domain, accounts are routed by `Host: <account>.dkr.ecr.<region>.<domain>`.
     pub registry_domain: Option<String>,
 }
@@ -50,7 +52,8 @@ pub fn app(state: AppState) -> Router {
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
 }
 
-/// Sends each request to its surface: the ECR JSON API (`POST /` with `X-Amz-Target`) or `/v2/`.
+/// Sends each request to its surface: the health endpoints, the ECR JSON API (`POST /` with
+/// `X-Amz-Target`) or `/v2/`.
 async fn route(
     state: axum::extract::State<AppState>,
     req: axum::extract::Request,
@@ -59,6 +62,9 @@ async fn route(
         .extensions()
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
         .map(|c| c.0.ip());
+    if let Some(endpoint) = health::endpoint(req.method(), req.uri().path()) {
+        return health::handle(&state, endpoint).await;
+    }
     if ecr::is_ecr_request(&req) {
         ecr::handle(state, source_ip, req).await
     } else {

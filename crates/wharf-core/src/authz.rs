@@ -54,12 +54,13 @@ impl Registry {
         if let Some(p) = self.authz_cache.user(user) {
             return Ok(p);
         }
+        let token = self.authz_cache.begin_read();
         let mut docs = Vec::new();
         for (_, text) in self.meta.user_policies(user).await? {
             docs.push(parse(&text, PolicyKind::Identity)?);
         }
         let docs = Arc::new(docs);
-        self.authz_cache.put_user(user, docs.clone());
+        self.authz_cache.put_user(token, user, docs.clone());
         Ok(docs)
     }
 
@@ -68,6 +69,7 @@ impl Registry {
         if let Some(v) = self.authz_cache.repo(&key) {
             return Ok(v);
         }
+        let token = self.authz_cache.begin_read();
         let inputs = match self.meta.repository(repo.key()).await? {
             None => None,
             Some(_) => {
@@ -81,7 +83,7 @@ impl Registry {
             }
         };
         let inputs = Arc::new(inputs);
-        self.authz_cache.put_repo(key, inputs.clone());
+        self.authz_cache.put_repo(token, key, inputs.clone());
         Ok(inputs)
     }
 
@@ -92,12 +94,13 @@ impl Registry {
         if let Some(v) = self.authz_cache.registry(account.as_str()) {
             return Ok(v);
         }
+        let token = self.authz_cache.begin_read();
         let policy = match self.meta.registry_policy(account.as_str()).await? {
             Some(text) => Some(Arc::new(parse(&text, PolicyKind::Resource)?)),
             None => None,
         };
         self.authz_cache
-            .put_registry(account.to_string(), policy.clone());
+            .put_registry(token, account.to_string(), policy.clone());
         Ok(policy)
     }
 
@@ -126,6 +129,7 @@ impl Registry {
 
     /// Allows the access or answers `AccessDenied` with AWS's message.
     pub async fn authorize(&self, access: &Access<'_>) -> Result<(), CoreError> {
+        self.sync_caches().await?;
         let (resource_account, repo) = match access.resource {
             Resource::Repository(r) => (&r.account, Some(r)),
             Resource::Registry(a) => (a, None),

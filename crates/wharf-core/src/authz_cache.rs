@@ -2,10 +2,13 @@
 //! resource tags per repository, the registry policy per account.
 //!
 //! Writes made through this process invalidate their entries at once; entries also expire after
-//! `TTL`, which bounds how long a change made elsewhere (`wharf admin`) takes to apply. Over a
-//! shared PostgreSQL database the cache is off: a policy another node changes applies at once.
+//! `TTL`, which bounds how long a change made elsewhere on SQLite (`wharf admin`) takes to apply.
+//! Over a shared PostgreSQL database the cache is flushed whenever the database's cache epoch
+//! moves (`epoch.rs`): a policy another node changes applies at once. A generation counter, as in
+//! the manifest cache, keeps a read that began before a flush from inserting what it read.
 
 use quick_cache::sync::Cache;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use wharf_policy::PolicyDocument;
@@ -16,6 +19,10 @@ pub const TTL: Duration = Duration::from_secs(5);
 /// A repository's authorization inputs; `None` when the repository does not exist.
 pub type RepoInputs = Option<(Option<Arc<PolicyDocument>>, Vec<(String, String)>)>;
 
+/// The cache's generation when a read began.
+#[derive(Clone, Copy)]
+pub(crate) struct ReadToken(u64);
+
 #[derive(Clone)]
 struct Entry<T> {
     at: Instant,
@@ -23,7 +30,7 @@ struct Entry<T> {
 }
 
 pub(crate) struct AuthzCache {
-    enabled: bool,
+    generation: AtomicU64,
     users: Cache<i64, Entry<Arc<Vec<PolicyDocument>>>>,
     repos: Cache<String, Entry<Arc<RepoInputs>>>,
     registries: Cache<String, Entry<Option<Arc<PolicyDocument>>>>,
@@ -34,74 +41,87 @@ fn fresh<T: Clone>(e: Option<Entry<T>>) -> Option<T> {
 }
 
 impl AuthzCache {
-    /// A cache, or (`enabled = false`) one that never answers.
-    pub(crate) fn new(enabled: bool) -> AuthzCache {
-        // Disabled, nothing is stored: the maps stay minimal.
-        let size = |n: usize| if enabled { n } else { 1 };
+    pub(crate) fn new() -> AuthzCache {
         AuthzCache {
-            enabled,
-            users: Cache::new(size(10_000)),
-            repos: Cache::new(size(100_000)),
-            registries: Cache::new(size(10_000)),
+            generation: AtomicU64::new(0),
+            users: Cache::new(10_000),
+            repos: Cache::new(100_000),
+            registries: Cache::new(10_000),
         }
+    }
+
+    /// A token taken before reading the database; a put with a stale token stores nothing.
+    pub(crate) fn begin_read(&self) -> ReadToken {
+        ReadToken(self.generation.load(Ordering::Acquire))
+    }
+
+    /// Stores the entry if no flush happened since `token`; takes it out again if one
+    /// slipped in while storing.
+    fn put<K, V>(&self, token: ReadToken, map: &Cache<K, Entry<V>>, key: K, value: V)
+    where
+        K: Eq + std::hash::Hash + Clone,
+        V: Clone,
+    {
+        let current = || self.generation.load(Ordering::Acquire) == token.0;
+        if !current() {
+            return;
+        }
+        map.insert(
+            key.clone(),
+            Entry {
+                at: Instant::now(),
+                value,
+            },
+        );
+        if !current() {
+            map.remove(&key);
+        }
+    }
+
+    /// Drops everything; reads begun before cannot store what they read.
+    pub(crate) fn flush(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        self.users.clear();
+        self.repos.clear();
+        self.registries.clear();
     }
 
     pub(crate) fn user(&self, id: i64) -> Option<Arc<Vec<PolicyDocument>>> {
         fresh(self.users.get(&id))
     }
 
-    pub(crate) fn put_user(&self, id: i64, v: Arc<Vec<PolicyDocument>>) {
-        if !self.enabled {
-            return;
-        }
-        self.users.insert(
-            id,
-            Entry {
-                at: Instant::now(),
-                value: v,
-            },
-        );
+    pub(crate) fn put_user(&self, token: ReadToken, id: i64, v: Arc<Vec<PolicyDocument>>) {
+        self.put(token, &self.users, id, v);
     }
 
     pub(crate) fn repo(&self, key: &str) -> Option<Arc<RepoInputs>> {
         fresh(self.repos.get(key))
     }
 
-    pub(crate) fn put_repo(&self, key: String, v: Arc<RepoInputs>) {
-        if !self.enabled {
-            return;
-        }
-        self.repos.insert(
-            key,
-            Entry {
-                at: Instant::now(),
-                value: v,
-            },
-        );
+    pub(crate) fn put_repo(&self, token: ReadToken, key: String, v: Arc<RepoInputs>) {
+        self.put(token, &self.repos, key, v);
     }
 
     pub(crate) fn registry(&self, account: &str) -> Option<Option<Arc<PolicyDocument>>> {
         fresh(self.registries.get(account))
     }
 
-    pub(crate) fn put_registry(&self, account: String, v: Option<Arc<PolicyDocument>>) {
-        if !self.enabled {
-            return;
-        }
-        self.registries.insert(
-            account,
-            Entry {
-                at: Instant::now(),
-                value: v,
-            },
-        );
+    pub(crate) fn put_registry(
+        &self,
+        token: ReadToken,
+        account: String,
+        v: Option<Arc<PolicyDocument>>,
+    ) {
+        self.put(token, &self.registries, account, v);
     }
 
     pub(crate) fn forget_repo(&self, key: &str) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
         self.repos.remove(key);
     }
 
     pub(crate) fn forget_registry(&self, account: &str) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
         self.registries.remove(account);
     }
 }

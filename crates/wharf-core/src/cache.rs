@@ -6,10 +6,10 @@
 //! fetched a row just before a writer changed it and would otherwise cache the stale row after the
 //! writer's invalidation: readers only insert when no write happened since they started reading.
 //!
-//! The cache is per process, so it is only on when this process is the only writer (SQLite). Over
-//! a shared PostgreSQL database another node may move a tag, delete or archive a manifest at any
-//! moment, so there the cache is off and every manifest read asks the database: what one node
-//! writes, every node serves at once.
+//! The cache is per process. Over a shared PostgreSQL database another node may move a tag, delete
+//! or archive a manifest at any moment: there every read first compares the database's cache
+//! epoch with the one the cache was filled at and flushes it when they differ (`epoch.rs`), so
+//! what one node commits, every node serves at once.
 
 use bytes::Bytes;
 use quick_cache::sync::Cache;
@@ -36,8 +36,6 @@ impl Weighter<(String, Digest), Arc<ServedManifest>> for ByteWeight {
 }
 
 pub(crate) struct ManifestCache {
-    /// Off when other processes write the same database.
-    enabled: bool,
     generation: AtomicU64,
     tags: Cache<(String, String), Digest>,
     manifests: Cache<(String, Digest), Arc<ServedManifest>, ByteWeight>,
@@ -51,20 +49,9 @@ impl ManifestCache {
     /// A cache holding up to `bytes` of manifests.
     pub(crate) fn new(bytes: u64) -> ManifestCache {
         ManifestCache {
-            enabled: true,
             generation: AtomicU64::new(0),
             tags: Cache::new(100_000),
             manifests: Cache::with_weighter(10_000, bytes, ByteWeight),
-        }
-    }
-
-    /// A cache that never holds anything (for a database other nodes write too).
-    pub(crate) fn disabled() -> ManifestCache {
-        ManifestCache {
-            enabled: false,
-            generation: AtomicU64::new(0),
-            tags: Cache::new(1),
-            manifests: Cache::with_weighter(1, 0, ByteWeight),
         }
     }
 
@@ -91,7 +78,7 @@ impl ManifestCache {
         m: &Arc<ServedManifest>,
     ) {
         let current = || self.generation.load(Ordering::Acquire) == token.0;
-        if !self.enabled || !current() {
+        if !current() {
             return;
         }
         let manifest_key = (repo.to_string(), m.digest.clone());
@@ -114,6 +101,13 @@ impl ManifestCache {
         for t in tags {
             self.tags.remove(&(repo.to_string(), t.to_string()));
         }
+    }
+
+    /// Everything goes, and reads begun before cannot insert what they read.
+    pub(crate) fn flush(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        self.manifests.clear();
+        self.tags.clear();
     }
 
     /// Called after a repository was deleted: everything goes.
@@ -162,10 +156,16 @@ mod tests {
     }
 
     #[test]
-    fn a_disabled_cache_holds_nothing() {
-        let c = ManifestCache::disabled();
+    fn a_flush_empties_the_cache_and_refuses_older_reads() {
+        let c = ManifestCache::new(1 << 20);
         c.insert(c.begin_read(), "r", Some("latest"), &m(1));
+        let before = c.begin_read();
+        c.flush();
         assert!(c.tag("r", "latest").is_none());
         assert!(c.manifest("r", &m(1).digest).is_none());
+        c.insert(before, "r", Some("latest"), &m(2));
+        assert!(c.tag("r", "latest").is_none());
+        c.insert(c.begin_read(), "r", Some("latest"), &m(2));
+        assert_eq!(c.tag("r", "latest"), Some(m(2).digest.clone()));
     }
 }

@@ -8,6 +8,7 @@ mod authz;
 mod authz_cache;
 mod blobs;
 mod cache;
+mod epoch;
 mod error;
 mod gc;
 mod identity;
@@ -53,6 +54,8 @@ pub struct Registry {
     /// Lost on restart; rebuilt from the scratch bytes when needed.
     hashers: Arc<Mutex<HashMap<String, uploads::Slot>>>,
     cache: Arc<cache::ManifestCache>,
+    /// The shared cache epoch the caches were last synced to (PostgreSQL).
+    epoch: Arc<epoch::SeenEpoch>,
     region: Arc<str>,
     authz_cache: Arc<authz_cache::AuthzCache>,
     /// When each image's pull time was last recorded by this process.
@@ -73,21 +76,15 @@ pub fn unix_now() -> i64 {
 
 impl Registry {
     pub fn new(blobs: Arc<dyn BlobStore>, meta: MetaStore) -> Registry {
-        // Other nodes write a shared database: per-process caches of what they change would go
-        // stale, so they are off there.
-        let single_writer = meta.dialect() == wharf_meta::Dialect::Sqlite;
-        let cache = if single_writer {
-            cache::ManifestCache::new(MANIFEST_CACHE_BYTES)
-        } else {
-            cache::ManifestCache::disabled()
-        };
+        // Over a shared database the caches follow the database's cache epoch (epoch.rs).
         Registry {
             blobs,
             meta,
             hashers: Arc::default(),
-            cache: Arc::new(cache),
+            cache: Arc::new(cache::ManifestCache::new(MANIFEST_CACHE_BYTES)),
+            epoch: Arc::new(epoch::SeenEpoch::default()),
             region: Arc::from("us-east-1"),
-            authz_cache: Arc::new(authz_cache::AuthzCache::new(single_writer)),
+            authz_cache: Arc::new(authz_cache::AuthzCache::new()),
             pulls: Arc::new(quick_cache::sync::Cache::new(100_000)),
             node: Arc::from(jobs::node_name()),
         }
@@ -102,6 +99,35 @@ impl Registry {
     /// The region ARNs name.
     pub fn region(&self) -> &str {
         &self.region
+    }
+
+    /// Whether this node can serve: the metadata database answers a query and the blob store
+    /// answers a read of its owner mark, each within `timeout`. On failure, each component that
+    /// failed (`"metadata"`, `"blob_store"`) with what went wrong.
+    pub async fn check_ready(
+        &self,
+        timeout: std::time::Duration,
+    ) -> Result<(), Vec<(&'static str, String)>> {
+        let meta = tokio::time::timeout(timeout, self.meta.ping());
+        let blobs = tokio::time::timeout(timeout, self.blobs.owner());
+        let (meta, blobs) = tokio::join!(meta, blobs);
+        let late = || format!("no answer within {timeout:?}");
+        let mut failed = Vec::new();
+        match meta {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => failed.push(("metadata", e.to_string())),
+            Err(_) => failed.push(("metadata", late())),
+        }
+        match blobs {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => failed.push(("blob_store", e.to_string())),
+            Err(_) => failed.push(("blob_store", late())),
+        }
+        if failed.is_empty() {
+            Ok(())
+        } else {
+            Err(failed)
+        }
     }
 
     pub fn meta(&self) -> &MetaStore {

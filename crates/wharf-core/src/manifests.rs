@@ -125,6 +125,7 @@ impl Registry {
         repo: &Repo,
         reference: &Reference,
     ) -> Result<Arc<ServedManifest>, CoreError> {
+        self.sync_caches().await?;
         let cached = match reference {
             Reference::Tag(t) => self
                 .cache

@@ -178,6 +178,29 @@ impl MetaStore {
         Ok((at, migrate::latest(self.dialect)))
     }
 
+    /// Answers once the database does: one trivial query on each pool (readiness probes).
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.reader).await?;
+        sqlx::query("SELECT 1").execute(&self.writer).await?;
+        Ok(())
+    }
+
+    /// The shared cache epoch: a counter every committed change to cached data (tags,
+    /// manifests, repositories, policies, users) moves, bumped by triggers in the changing
+    /// transaction. `None` on SQLite, where this process is the only writer and invalidates its
+    /// caches itself.
+    pub async fn cache_epoch(&self) -> Result<Option<i64>> {
+        match self.dialect {
+            Dialect::Sqlite => Ok(None),
+            Dialect::Postgres => {
+                let epoch: i64 = sqlx::query_scalar("SELECT epoch FROM cache_epoch WHERE id = 1")
+                    .fetch_one(&self.reader)
+                    .await?;
+                Ok(Some(epoch))
+            }
+        }
+    }
+
     /// Which backend this store runs on.
     pub fn dialect(&self) -> Dialect {
         self.dialect

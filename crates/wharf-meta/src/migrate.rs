@@ -13,7 +13,10 @@ const SQLITE: &[&str] = &[
     include_str!("../migrations/sqlite/0004_jobs.sql"),
 ];
 
-const POSTGRES: &[&str] = &[include_str!("../migrations/postgres/0001_init.sql")];
+const POSTGRES: &[&str] = &[
+    include_str!("../migrations/postgres/0001_init.sql"),
+    include_str!("../migrations/postgres/0002_cache_epoch.sql"),
+];
 
 /// Brings the schema up to date; returns the versions (before, after).
 pub(crate) async fn apply(pool: &AnyPool, dialect: Dialect) -> Result<(i64, i64), sqlx::Error> {

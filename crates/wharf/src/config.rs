@@ -21,6 +21,7 @@ pub struct RawConfig {
     pub shutdown_timeout_secs: Option<u64>,
     pub region: Option<String>,
     pub public_host: Option<String>,
+    pub public_scheme: Option<String>,
     pub registry_domain: Option<String>,
     pub price_per_gb_month: Option<f64>,
     pub free_gb_month: Option<f64>,
@@ -72,6 +73,7 @@ impl RawConfig {
             shutdown_timeout_secs: num("WHARF_SHUTDOWN_TIMEOUT_SECS")?,
             region: get("WHARF_REGION"),
             public_host: get("WHARF_PUBLIC_HOST"),
+            public_scheme: get("WHARF_PUBLIC_SCHEME"),
             registry_domain: get("WHARF_REGISTRY_DOMAIN"),
             price_per_gb_month: decimal("WHARF_PRICE_PER_GB_MONTH")?,
             free_gb_month: decimal("WHARF_FREE_GB_MONTH")?,
@@ -98,6 +100,7 @@ impl RawConfig {
             shutdown_timeout_secs: over.shutdown_timeout_secs.or(self.shutdown_timeout_secs),
             region: over.region.or(self.region),
             public_host: over.public_host.or(self.public_host),
+            public_scheme: over.public_scheme.or(self.public_scheme),
             registry_domain: over.registry_domain.or(self.registry_domain),
             price_per_gb_month: over.price_per_gb_month.or(self.price_per_gb_month),
             free_gb_month: over.free_gb_month.or(self.free_gb_month),
@@ -134,6 +137,8 @@ pub struct Settings {
     pub region: String,
     /// `host[:port]` clients use to reach `/v2/` (repository URIs, `proxyEndpoint`).
     pub public_host: String,
+    /// `http` or `https`: how clients reach `public_host` (`https` behind a TLS load balancer).
+    pub public_scheme: String,
     /// With a domain, accounts are routed by `Host: <account>.dkr.ecr.<region>.<domain>`.
     pub registry_domain: Option<String>,
     /// Storage price for `wharf usage` (default ECR's $0.10 per GB-month, 0.5 GB-month free).
@@ -196,6 +201,10 @@ impl TryFrom<RawConfig> for Settings {
         if !valid_host(&public_host) {
             bail!("public_host = {public_host:?} must be a host name or host:port");
         }
+        let public_scheme = raw.public_scheme.unwrap_or_else(|| "http".to_string());
+        if public_scheme != "http" && public_scheme != "https" {
+            bail!("public_scheme = {public_scheme:?} must be \"http\" or \"https\"");
+        }
         if let Some(d) = &raw.registry_domain {
             if d.contains(':') || !valid_host(d) {
                 bail!("registry_domain = {d:?} must be a DNS domain such as registry.example.com");
@@ -217,6 +226,7 @@ impl TryFrom<RawConfig> for Settings {
             pricing,
             region,
             public_host,
+            public_scheme,
             registry_domain: raw.registry_domain,
             data_dir,
             listen,
@@ -266,7 +276,20 @@ mod tests {
         assert_eq!(s.data_dir, PathBuf::from("./wharf-data"));
         assert_eq!(s.listen.to_string(), "127.0.0.1:5000");
         assert_eq!(s.upload_max_age_secs, 86400);
+        assert_eq!(s.public_scheme, "http");
         assert_eq!(s.pricing, wharf_core::usage::Pricing::default());
+    }
+
+    #[test]
+    fn public_scheme() {
+        let s = Settings::try_from(
+            RawConfig::from_env(env(&[("WHARF_PUBLIC_SCHEME", "https")])).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(s.public_scheme, "https");
+        let file: RawConfig = toml::from_str("public_scheme = \"ftp\"").unwrap();
+        let e = format!("{:#}", Settings::try_from(file).unwrap_err());
+        assert!(e.contains("public_scheme"), "{e}");
     }
 
     #[test]

@@ -118,6 +118,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let ecr = EcrSettings {
         region: settings.region.clone(),
         public_host: settings.public_host.clone(),
+        public_scheme: settings.public_scheme.clone(),
         registry_domain: settings.registry_domain.clone(),
     };
     let app = wharf_api::app(AppState {

@@ -1,6 +1,6 @@
 //! Authentication of ECR API requests (SigV4) and `GetAuthorizationToken`.
 
-use super::wire::registry_host;
+use super::wire::registry_url;
 use super::{Ctx, EcrError};
 use crate::AppState;
 use axum::http::request::Parts;
@@ -67,6 +67,6 @@ pub async fn get_authorization_token(ctx: &Ctx<'_>, _input: Value) -> Result<Val
     Ok(json!({ "authorizationData": [{
         "authorizationToken": STANDARD.encode(format!("AWS:{}", token.password)),
         "expiresAt": token.expires_at as f64,
-        "proxyEndpoint": format!("http://{}", registry_host(&ctx.state.ecr, account.as_str())),
+        "proxyEndpoint": registry_url(&ctx.state.ecr, account.as_str()),
     }]}))
 }

@@ -2,7 +2,7 @@
 //! BatchCheckLayerAvailability and GetDownloadUrlForLayer. It shares upload sessions and blobs with
 //! `/v2/`, so a layer pushed here pulls with any OCI client and the other way round.
 
-use super::wire::registry_host;
+use super::wire::registry_url;
 use super::{Ctx, EcrError};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -276,8 +276,8 @@ pub async fn get_download_url_for_layer(
         .identity
         .sign_download(repo.account.as_str(), &path, expires);
     let url = format!(
-        "http://{}{path}?X-Wharf-Account={}&X-Wharf-Expires={expires}&X-Wharf-Signature={signature}",
-        registry_host(&ctx.state.ecr, repo.account.as_str()),
+        "{}{path}?X-Wharf-Account={}&X-Wharf-Expires={expires}&X-Wharf-Signature={signature}",
+        registry_url(&ctx.state.ecr, repo.account.as_str()),
         repo.account
     );
     Ok(json!({ "downloadUrl": url, "layerDigest": digest.to_string() }))

@@ -16,7 +16,7 @@ mod repositories;
 mod wire;
 
 pub use error::EcrError;
-pub use wire::registry_host;
+pub use wire::{registry_host, registry_url};
 
 use crate::AppState;
 use axum::body::Body;

@@ -28,6 +28,15 @@ pub fn registry_host(settings: &EcrSettings, account: &str) -> String {
     }
 }
 
+/// The base URL clients reach an account's registry at: `public_scheme://host`.
+pub fn registry_url(settings: &EcrSettings, account: &str) -> String {
+    format!(
+        "{}://{}",
+        settings.public_scheme,
+        registry_host(settings, account)
+    )
+}
+
 pub fn repository_json(settings: &EcrSettings, r: &RepositoryRecord) -> Value {
     let mut v = json!({
         "repositoryArn": repository_arn(settings, &r.account, &r.name),
@@ -69,4 +78,32 @@ pub fn decode_token(token: &str) -> Result<String, EcrError> {
         .ok()
         .and_then(|b| String::from_utf8(b).ok())
         .ok_or_else(|| EcrError::invalid("Invalid parameter at 'nextToken' failed to satisfy constraint: 'Invalid NextToken'"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(scheme: &str, domain: Option<&str>) -> EcrSettings {
+        EcrSettings {
+            region: "eu-west-1".into(),
+            public_host: "registry.example.com:8443".into(),
+            public_scheme: scheme.into(),
+            registry_domain: domain.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn registry_url_uses_the_public_scheme_and_host() {
+        let s = settings("https", None);
+        assert_eq!(
+            registry_url(&s, "123456789012"),
+            "https://registry.example.com:8443"
+        );
+        let s = settings("http", Some("wharf.internal"));
+        assert_eq!(
+            registry_url(&s, "123456789012"),
+            "http://123456789012.dkr.ecr.eu-west-1.wharf.internal"
+        );
+    }
 }

@@ -25,11 +25,11 @@ fn now() -> u64 {
 
 /// The 401 that tells a client to authenticate, in ECR's words.
 pub fn challenge(state: &AppState, account: &AccountId, message: &str) -> OciError {
-    let host = crate::ecr::registry_host(&state.ecr, account.as_str());
+    let url = crate::ecr::registry_url(&state.ecr, account.as_str());
     let mut e = OciError::new(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", message);
     e.headers.push((
         header::WWW_AUTHENTICATE,
-        format!("Basic realm=\"http://{host}/\",service=\"ecr.amazonaws.com\""),
+        format!("Basic realm=\"{url}/\",service=\"ecr.amazonaws.com\""),
     ));
     e
 }

@@ -328,6 +328,7 @@ async fn launch(dir: &Path) -> Running {
         ecr: EcrSettings {
             region: "us-east-1".into(),
             public_host: "127.0.0.1".into(),
+            public_scheme: "http".into(),
             registry_domain: None,
         },
     })
