@@ -19,6 +19,8 @@ addr=${2:?usage: cluster-serve.sh DATA ADDR}
 bin=${WHARF_BIN:?set WHARF_BIN}
 : "${WHARF_METADATA_URL:?set WHARF_METADATA_URL (the cluster shares one PostgreSQL database)}"
 export WHARF_PUBLIC_HOST=$addr
+# nginx (on loopback) names the client in X-Forwarded-For and the scheme in X-Forwarded-Proto.
+export WHARF_TRUSTED_PROXIES=127.0.0.1
 
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
@@ -93,6 +95,8 @@ http {
       proxy_pass http://wharf;
       proxy_set_header Host \$http_host;
       proxy_set_header Connection "";
+      proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+      proxy_set_header X-Forwarded-Proto \$scheme;
       proxy_next_upstream error timeout http_502;
     }
   }

@@ -15,7 +15,9 @@
 #      serving, the blob is not visible anywhere, the upload resumes on node 2 from the offset node 2
 #      reports, and completes with the right digest;
 #  (g) a node given the cluster's bucket but no metadata URL (an empty embedded database) refuses
-#      to start instead of treating every blob as garbage.
+#      to start instead of treating every blob as garbage;
+#  (h) behind the balancer, policies see the scheme nginx sets (X-Forwarded-Proto, from a trusted
+#      proxy), not one a client claims.
 # Prints "N passed, N failed"; exits non-zero on any failure.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -214,5 +216,27 @@ else
 fi
 check "(g) the cluster still serves its blobs" bash -c \
   "reg_curl -sSf '$REG_URL/v2/cluster/chunked/blobs/$BIG' | cmp - '$work/big'"
+
+# ------------------------------------------------------------------------------------------------
+# (h) a user who may pull only over TLS (aws:SecureTransport). nginx here listens on plain HTTP
+# and sets X-Forwarded-Proto: http over whatever the client sent; a trusted peer that says https
+# (the nodes trust 127.0.0.1, as they would a TLS-terminating balancer) is believed.
+admin() { "$WHARF_BIN" admin --data-dir "$REG_DATA" "$@"; }
+echo '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ecr:*","Resource":"*","Condition":{"Bool":{"aws:SecureTransport":"true"}}}]}' >"$work/tls-only.json"
+if admin create-user tls-only >/dev/null && admin create-access-key tls-only >/dev/null &&
+  admin attach-policy --name tls --file "$work/tls-only.json" tls-only >/dev/null &&
+  tls_pass=$(admin login-password tls-only); then
+  tls_get() { # URL [HEADER]: the status of a GET of (a)'s manifest as user tls-only
+    curl -s -o /dev/null -w '%{http_code}' -u "AWS:$tls_pass" ${2:+-H "$2"} \
+      -H 'Accept: application/vnd.oci.image.manifest.v1+json' "$1/v2/cluster/app/manifests/$M1"
+  }
+  check "(h) through the balancer, a client's own X-Forwarded-Proto: https is not believed (403)" \
+    test "$(tls_get "$REG_URL" 'X-Forwarded-Proto: https')" = 403
+  check "(h) a trusted proxy's X-Forwarded-Proto: https satisfies aws:SecureTransport (200)" \
+    test "$(tls_get "$NODE2_URL" 'X-Forwarded-Proto: https')" = 200
+  check "(h) without it the same user is refused (403)" test "$(tls_get "$NODE2_URL")" = 403
+else
+  fail "(h) create a user limited to TLS" "wharf admin failed"
+fi
 
 summary

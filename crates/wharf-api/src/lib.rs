@@ -1,6 +1,7 @@
 //! Wharf's HTTP skeleton: one listener and one middleware stack (tracing, request ids, common
 //! headers) for every surface: the OCI `/v2/` API, the ECR JSON API and the health endpoints.
 
+pub mod client;
 pub mod ecr;
 pub mod health;
 pub mod oci;
@@ -17,6 +18,8 @@ pub struct AppState {
     pub registry: Registry,
     pub identity: Identity,
     pub ecr: EcrSettings,
+    /// Proxies whose `X-Forwarded-For`/`-Proto` name the client.
+    pub proxies: client::TrustedProxies,
 }
 
 /// How the ECR surface names things.
@@ -58,17 +61,18 @@ async fn route(
     state: axum::extract::State<AppState>,
     req: axum::extract::Request,
 ) -> axum::response::Response {
-    let source_ip = req
+    let peer = req
         .extensions()
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
         .map(|c| c.0.ip());
+    let client = state.proxies.resolve(peer, req.headers());
     if let Some(endpoint) = health::endpoint(req.method(), req.uri().path()) {
         return health::handle(&state, endpoint).await;
     }
     if ecr::is_ecr_request(&req) {
-        ecr::handle(state, source_ip, req).await
+        ecr::handle(state, client, req).await
     } else {
-        oci::handle(state, source_ip, req).await
+        oci::handle(state, client, req).await
     }
 }
 

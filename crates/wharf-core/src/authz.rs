@@ -21,6 +21,15 @@ pub enum Resource<'a> {
     Registry(&'a AccountId),
 }
 
+/// Where a request came from, as policy conditions see it (`aws:SourceIp`,
+/// `aws:SecureTransport`): the connection's peer, or the client a trusted proxy names.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Client {
+    pub ip: Option<IpAddr>,
+    /// The client reached the registry over TLS (at a trusted proxy; Wharf serves plain HTTP).
+    pub secure_transport: bool,
+}
+
 /// One access to check.
 #[derive(Debug, Clone)]
 pub struct Access<'a> {
@@ -28,7 +37,7 @@ pub struct Access<'a> {
     /// An `ecr:` action name.
     pub action: &'a str,
     pub resource: Resource<'a>,
-    pub source_ip: Option<IpAddr>,
+    pub client: Client,
     /// Tags a request asks to set (`aws:RequestTag/…`, `aws:TagKeys`).
     pub request_tags: &'a [(String, String)],
 }
@@ -128,8 +137,8 @@ impl Registry {
     }
 
     /// Allows the access or answers `AccessDenied` with AWS's message.
+    /// The request has already brought the caches up to date (`Registry::sync_caches`).
     pub async fn authorize(&self, access: &Access<'_>) -> Result<(), CoreError> {
-        self.sync_caches().await?;
         let (resource_account, repo) = match access.resource {
             Resource::Repository(r) => (&r.account, Some(r)),
             Resource::Registry(a) => (a, None),
@@ -142,8 +151,11 @@ impl Registry {
             .unwrap_or(0);
         keys.insert("aws:CurrentTime".into(), vec![rfc3339(now)]);
         keys.insert("aws:EpochTime".into(), vec![now.to_string()]);
-        keys.insert("aws:SecureTransport".into(), vec!["false".into()]);
-        if let Some(ip) = access.source_ip {
+        keys.insert(
+            "aws:SecureTransport".into(),
+            vec![access.client.secure_transport.to_string()],
+        );
+        if let Some(ip) = access.client.ip {
             keys.insert("aws:SourceIp".into(), vec![ip.to_string()]);
         }
         if let Principal::User(u) = access.principal {

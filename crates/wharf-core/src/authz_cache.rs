@@ -4,12 +4,13 @@
 //! Writes made through this process invalidate their entries at once; entries also expire after
 //! `TTL`, which bounds how long a change made elsewhere on SQLite (`wharf admin`) takes to apply.
 //! Over a shared PostgreSQL database the cache is flushed whenever the database's cache epoch
-//! moves (`epoch.rs`): a policy another node changes applies at once. A generation counter, as in
+//! moves (`epoch.rs`): a policy another node changes applies at once. A gate (`cache_gate.rs`), as in
 //! the manifest cache, keeps a read that began before a flush from inserting what it read.
 
 use quick_cache::sync::Cache;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+
+use crate::cache_gate::{Gate, ReadToken};
 use std::time::{Duration, Instant};
 use wharf_policy::PolicyDocument;
 
@@ -19,10 +20,6 @@ pub const TTL: Duration = Duration::from_secs(5);
 /// A repository's authorization inputs; `None` when the repository does not exist.
 pub type RepoInputs = Option<(Option<Arc<PolicyDocument>>, Vec<(String, String)>)>;
 
-/// The cache's generation when a read began.
-#[derive(Clone, Copy)]
-pub(crate) struct ReadToken(u64);
-
 #[derive(Clone)]
 struct Entry<T> {
     at: Instant,
@@ -30,7 +27,7 @@ struct Entry<T> {
 }
 
 pub(crate) struct AuthzCache {
-    generation: AtomicU64,
+    gate: Gate,
     users: Cache<i64, Entry<Arc<Vec<PolicyDocument>>>>,
     repos: Cache<String, Entry<Arc<RepoInputs>>>,
     registries: Cache<String, Entry<Option<Arc<PolicyDocument>>>>,
@@ -43,7 +40,7 @@ fn fresh<T: Clone>(e: Option<Entry<T>>) -> Option<T> {
 impl AuthzCache {
     pub(crate) fn new() -> AuthzCache {
         AuthzCache {
-            generation: AtomicU64::new(0),
+            gate: Gate::default(),
             users: Cache::new(10_000),
             repos: Cache::new(100_000),
             registries: Cache::new(10_000),
@@ -52,38 +49,33 @@ impl AuthzCache {
 
     /// A token taken before reading the database; a put with a stale token stores nothing.
     pub(crate) fn begin_read(&self) -> ReadToken {
-        ReadToken(self.generation.load(Ordering::Acquire))
+        self.gate.begin_read()
     }
 
-    /// Stores the entry if no flush happened since `token`; takes it out again if one
-    /// slipped in while storing.
+    /// Stores the entry unless a flush or forget happened since `token`.
     fn put<K, V>(&self, token: ReadToken, map: &Cache<K, Entry<V>>, key: K, value: V)
     where
         K: Eq + std::hash::Hash + Clone,
         V: Clone,
     {
-        let current = || self.generation.load(Ordering::Acquire) == token.0;
-        if !current() {
-            return;
-        }
-        map.insert(
-            key.clone(),
-            Entry {
-                at: Instant::now(),
-                value,
-            },
-        );
-        if !current() {
-            map.remove(&key);
-        }
+        self.gate.insert(token, || {
+            map.insert(
+                key,
+                Entry {
+                    at: Instant::now(),
+                    value,
+                },
+            );
+        });
     }
 
     /// Drops everything; reads begun before cannot store what they read.
     pub(crate) fn flush(&self) {
-        self.generation.fetch_add(1, Ordering::AcqRel);
-        self.users.clear();
-        self.repos.clear();
-        self.registries.clear();
+        self.gate.invalidate(|| {
+            self.users.clear();
+            self.repos.clear();
+            self.registries.clear();
+        });
     }
 
     pub(crate) fn user(&self, id: i64) -> Option<Arc<Vec<PolicyDocument>>> {
@@ -116,12 +108,14 @@ impl AuthzCache {
     }
 
     pub(crate) fn forget_repo(&self, key: &str) {
-        self.generation.fetch_add(1, Ordering::AcqRel);
-        self.repos.remove(key);
+        self.gate.invalidate(|| {
+            self.repos.remove(key);
+        });
     }
 
     pub(crate) fn forget_registry(&self, account: &str) {
-        self.generation.fetch_add(1, Ordering::AcqRel);
-        self.registries.remove(account);
+        self.gate.invalidate(|| {
+            self.registries.remove(account);
+        });
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! Two maps: `(repository, tag) → digest` and `(repository, digest) → manifest bytes`. A digest's
 //! bytes never change, so the second map only needs invalidating when a manifest is deleted; tags move,
-//! so every tag write invalidates its entry. A generation counter closes the race where a reader
+//! so every tag write invalidates its entry. A gate (`cache_gate.rs`) closes the race where a reader
 //! fetched a row just before a writer changed it and would otherwise cache the stale row after the
 //! writer's invalidation: readers only insert when no write happened since they started reading.
 //!
@@ -14,9 +14,10 @@
 use bytes::Bytes;
 use quick_cache::sync::Cache;
 use quick_cache::Weighter;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use wharf_oci::Digest;
+
+use crate::cache_gate::{Gate, ReadToken};
 
 /// A manifest as served: exact bytes, media type and digest.
 #[derive(Debug, Clone)]
@@ -36,27 +37,23 @@ impl Weighter<(String, Digest), Arc<ServedManifest>> for ByteWeight {
 }
 
 pub(crate) struct ManifestCache {
-    generation: AtomicU64,
+    gate: Gate,
     tags: Cache<(String, String), Digest>,
     manifests: Cache<(String, Digest), Arc<ServedManifest>, ByteWeight>,
 }
-
-/// A token taken before reading the database; inserting with a stale token does nothing.
-#[derive(Clone, Copy)]
-pub(crate) struct ReadToken(u64);
 
 impl ManifestCache {
     /// A cache holding up to `bytes` of manifests.
     pub(crate) fn new(bytes: u64) -> ManifestCache {
         ManifestCache {
-            generation: AtomicU64::new(0),
+            gate: Gate::default(),
             tags: Cache::new(100_000),
             manifests: Cache::with_weighter(10_000, bytes, ByteWeight),
         }
     }
 
     pub(crate) fn begin_read(&self) -> ReadToken {
-        ReadToken(self.generation.load(Ordering::Acquire))
+        self.gate.begin_read()
     }
 
     pub(crate) fn tag(&self, repo: &str, tag: &str) -> Option<Digest> {
@@ -67,9 +64,7 @@ impl ManifestCache {
         self.manifests.get(&(repo.to_string(), digest.clone()))
     }
 
-    /// Caches what a read found, unless a write happened since `token` was taken. The generation
-    /// is checked again after inserting: a write that slipped in between has bumped it, and the
-    /// possibly stale entries are taken out again.
+    /// Caches what a read found, unless a write happened since `token` was taken.
     pub(crate) fn insert(
         &self,
         token: ReadToken,
@@ -77,51 +72,44 @@ impl ManifestCache {
         tag: Option<&str>,
         m: &Arc<ServedManifest>,
     ) {
-        let current = || self.generation.load(Ordering::Acquire) == token.0;
-        if !current() {
-            return;
-        }
-        let manifest_key = (repo.to_string(), m.digest.clone());
-        let tag_key = tag.map(|t| (repo.to_string(), t.to_string()));
-        self.manifests.insert(manifest_key.clone(), m.clone());
-        if let Some(k) = &tag_key {
-            self.tags.insert(k.clone(), m.digest.clone());
-        }
-        if !current() {
-            self.manifests.remove(&manifest_key);
-            if let Some(k) = &tag_key {
-                self.tags.remove(k);
+        self.gate.insert(token, || {
+            self.manifests
+                .insert((repo.to_string(), m.digest.clone()), m.clone());
+            if let Some(t) = tag {
+                self.tags
+                    .insert((repo.to_string(), t.to_string()), m.digest.clone());
             }
-        }
+        });
     }
 
     /// Called after a write moved or removed these tags.
     pub(crate) fn invalidate_tags<'a>(&self, repo: &str, tags: impl IntoIterator<Item = &'a str>) {
-        self.generation.fetch_add(1, Ordering::AcqRel);
-        for t in tags {
-            self.tags.remove(&(repo.to_string(), t.to_string()));
-        }
+        self.gate.invalidate(|| {
+            for t in tags {
+                self.tags.remove(&(repo.to_string(), t.to_string()));
+            }
+        });
     }
 
     /// Everything goes, and reads begun before cannot insert what they read.
     pub(crate) fn flush(&self) {
-        self.generation.fetch_add(1, Ordering::AcqRel);
-        self.manifests.clear();
-        self.tags.clear();
+        self.gate.invalidate(|| {
+            self.manifests.clear();
+            self.tags.clear();
+        });
     }
 
     /// Called after a repository was deleted: everything goes.
     pub(crate) fn invalidate_repository(&self) {
-        self.generation.fetch_add(1, Ordering::AcqRel);
-        self.manifests.clear();
-        self.tags.clear();
+        self.flush();
     }
 
     /// Called after a manifest was deleted: its bytes and every cached tag go.
     pub(crate) fn invalidate_manifest(&self, repo: &str, digest: &Digest) {
-        self.generation.fetch_add(1, Ordering::AcqRel);
-        self.manifests.remove(&(repo.to_string(), digest.clone()));
-        self.tags.clear();
+        self.gate.invalidate(|| {
+            self.manifests.remove(&(repo.to_string(), digest.clone()));
+            self.tags.clear();
+        });
     }
 }
 

@@ -1,7 +1,8 @@
 //! Keeping this node's caches (manifests, authorization inputs) true to a database other nodes
 //! write. PostgreSQL keeps a cache epoch that triggers move in every transaction changing cached
-//! data; before a read trusts a cache, it fetches the epoch, and when it moved past the one the
-//! caches were filled at, both caches are flushed. A flush bumps each cache's generation, so a
+//! data; every request fetches it once, first thing (`sync_caches`, called by both API surfaces
+//! before authentication), and when it moved past the one the caches were filled at, both caches
+//! are flushed. A flush bumps each cache's generation, so a
 //! read that began before it cannot insert what it read: anything cached afterwards was read
 //! after this node saw the change committed. On SQLite this process is the only writer, it
 //! invalidates entries as it writes, and there is no epoch to fetch.
@@ -35,8 +36,9 @@ impl SeenEpoch {
 
 impl Registry {
     /// Makes the caches safe to read: what any node committed before this call is what they
-    /// answer. One small query on PostgreSQL; nothing on SQLite.
-    pub(crate) async fn sync_caches(&self) -> Result<(), CoreError> {
+    /// answer. One small query on PostgreSQL; nothing on SQLite. Every request calls it once,
+    /// before anything reads a cache (authorization included).
+    pub async fn sync_caches(&self) -> Result<(), CoreError> {
         if self.meta.dialect() == wharf_meta::Dialect::Sqlite {
             return Ok(());
         }

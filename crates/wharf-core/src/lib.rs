@@ -8,6 +8,7 @@ mod authz;
 mod authz_cache;
 mod blobs;
 mod cache;
+mod cache_gate;
 mod epoch;
 mod error;
 mod gc;
@@ -34,7 +35,7 @@ pub use repositories::MAX_RESOURCE_TAGS;
 mod uploads;
 pub mod usage;
 
-pub use authz::{Access, Resource};
+pub use authz::{Access, Client, Resource};
 pub use cache::ServedManifest;
 pub use error::CoreError;
 pub use gc::{GcOptions, GcReport};

@@ -119,13 +119,13 @@ impl Registry {
         })
     }
 
-    /// Fetches a manifest's exact bytes by tag or digest, from memory when possible.
+    /// Fetches a manifest's exact bytes by tag or digest, from memory when possible. The request
+    /// brought the caches up to date with the database when it began (`sync_caches`).
     pub async fn get_manifest(
         &self,
         repo: &Repo,
         reference: &Reference,
     ) -> Result<Arc<ServedManifest>, CoreError> {
-        self.sync_caches().await?;
         let cached = match reference {
             Reference::Tag(t) => self
                 .cache

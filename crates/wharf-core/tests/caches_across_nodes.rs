@@ -35,17 +35,24 @@ async fn push(node: &Registry, repo: &Repo, seed: &str, tag: &str) -> Digest {
     .digest
 }
 
-async fn by_tag(node: &Registry, repo: &Repo, tag: &str) -> Result<Digest, CoreError> {
-    let r = Reference::Tag(tag.parse().unwrap());
-    node.get_manifest(repo, &r).await.map(|m| m.digest.clone())
+/// A manifest GET as a request makes it: the caches brought up to date first, then read.
+async fn get(node: &Registry, repo: &Repo, r: &Reference) -> Result<Digest, CoreError> {
+    node.sync_caches().await.unwrap();
+    node.get_manifest(repo, r).await.map(|m| m.digest.clone())
 }
 
+async fn by_tag(node: &Registry, repo: &Repo, tag: &str) -> Result<Digest, CoreError> {
+    get(node, repo, &Reference::Tag(tag.parse().unwrap())).await
+}
+
+/// An authorization check as a request makes it: the caches brought up to date first.
 async fn pull_allowed(node: &Registry, principal: &Principal, repo: &Repo) -> bool {
+    node.sync_caches().await.unwrap();
     let access = Access {
         principal,
         action: "ecr:BatchGetImage",
         resource: Resource::Repository(repo),
-        source_ip: None,
+        client: Default::default(),
         request_tags: &[],
     };
     node.authorize(&access).await.is_ok()
@@ -81,10 +88,10 @@ async fn what_one_node_commits_the_other_serves_at_once() {
 
     // Cached by digest on b, deleted through a: gone on b.
     let d1 = Reference::Digest(m1.clone());
-    assert!(b.get_manifest(&repo, &d1).await.is_ok());
+    assert!(get(&b, &repo, &d1).await.is_ok());
     a.delete_manifest(&repo, &d1).await.unwrap();
     assert!(matches!(
-        b.get_manifest(&repo, &d1).await,
+        get(&b, &repo, &d1).await,
         Err(CoreError::ManifestUnknown)
     ));
 

@@ -10,7 +10,9 @@ pub enum Dialect {
     Postgres,
 }
 
-/// The advisory lock key every write transaction takes on PostgreSQL ("wharf" in ASCII).
+/// The advisory lock key every write transaction takes on PostgreSQL ("wharf" in ASCII). The
+/// cache-epoch triggers (migrations/postgres/0002) take it by its decimal value, 512852324966:
+/// never change it.
 const WRITE_LOCK: i64 = 0x0077_6861_7266;
 
 /// The advisory lock key migrations run under on PostgreSQL.

@@ -2,7 +2,7 @@
 //! `WHARF_TEST_POSTGRES_URL` names a server (`WHARF_TEST_POSTGRES_REQUIRED=1` makes its absence a
 //! failure). Besides single-store behaviour it opens two stores on one database, as two nodes do,
 //! and races them where the database must arbitrate: first start, repository creation, immutable
-//! tags, job claims.
+//! tags, job claims; and on PostgreSQL, the cache epoch every cached-data write moves.
 
 use wharf_meta::{testing, MetaError, MetaStore, NewManifest, RepoKey, RepoSettings};
 use wharf_oci::{Digest, Reference};
@@ -95,6 +95,8 @@ async fn metadata_conformance() {
         racing_repository_creation(&a, &db.open().await).await;
         racing_immutable_tags(&a, &db.open().await).await;
         jobs_run_once_per_interval(&a, &db.open().await).await;
+        cache_epoch_follows_cached_data(&a).await;
+        concurrent_writers_do_not_deadlock(&a, &db.open().await).await;
         if let Db::Postgres(url) = &db {
             nodes_starting_together_share_one_default_account(url).await;
         }
@@ -257,4 +259,152 @@ async fn nodes_starting_together_share_one_default_account(url: &str) {
     let first = stores[0].default_account().to_string();
     assert!(stores.iter().all(|s| s.default_account() == first));
     assert_eq!(first.len(), 12);
+}
+
+/// PostgreSQL's cache epoch moves with every committed change to what nodes cache (tags,
+/// manifests and their status, repositories, repository tags, policies, users), and not with
+/// writes that change nothing cached: bookkeeping (pull times, lifecycle evaluation times, blobs)
+/// or statements that change no row. SQLite has none.
+async fn cache_epoch_follows_cached_data(store: &MetaStore) {
+    if store.dialect() == wharf_meta::Dialect::Sqlite {
+        assert_eq!(store.cache_epoch().await.unwrap(), None);
+        return;
+    }
+    let epoch = || async { store.cache_epoch().await.unwrap().expect("an epoch") };
+    let account = store.default_account().to_string();
+    let name = "epoch/app";
+    let r = || repo(store, name);
+    let policy = r#"{"Version":"2012-10-17","Statement":[]}"#;
+    let mut last = epoch().await;
+    let mut moved = |what: &str, now: i64| {
+        assert!(now > last, "{what} moves the cache epoch ({last} -> {now})");
+        last = now;
+    };
+    store
+        .create_repository(r(), &RepoSettings::default(), &[])
+        .await
+        .unwrap();
+    moved("creating a repository", epoch().await);
+    let d = push(store, name, b"epoch one", &["v1"], false)
+        .await
+        .unwrap();
+    moved("pushing a tagged manifest", epoch().await);
+    push(store, name, b"epoch two", &["v1"], false)
+        .await
+        .unwrap();
+    moved("moving a tag to another manifest", epoch().await);
+    push(store, name, b"epoch one", &["v1"], false)
+        .await
+        .unwrap();
+    moved("moving it back", epoch().await);
+    store.delete_tag(r(), "v1").await.unwrap();
+    moved("deleting a tag", epoch().await);
+    store
+        .set_repository_policy(r(), Some(policy))
+        .await
+        .unwrap();
+    moved("setting a repository policy", epoch().await);
+    store
+        .tag_repository(r(), &[("team".into(), "a".into())], 50)
+        .await
+        .unwrap();
+    moved("tagging the repository", epoch().await);
+    store.untag_repository(r(), &["team".into()]).await.unwrap();
+    moved("untagging the repository", epoch().await);
+    store.put_registry_policy(&account, policy).await.unwrap();
+    moved("setting the registry policy", epoch().await);
+    store.delete_registry_policy(&account).await.unwrap();
+    moved("deleting the registry policy", epoch().await);
+    let user = store
+        .create_user(&account, "epoch-user")
+        .await
+        .unwrap()
+        .unwrap();
+    moved("creating a user", epoch().await);
+    store.put_user_policy(user.id, "p", policy).await.unwrap();
+    moved("attaching an identity policy", epoch().await);
+    store.delete_user_policy(user.id, "p").await.unwrap();
+    moved("detaching an identity policy", epoch().await);
+    store.delete_user(user.id).await.unwrap();
+    moved("deleting a user", epoch().await);
+    assert!(store.set_image_archived(r(), &d, true, 1).await.unwrap());
+    moved("archiving an image", epoch().await);
+
+    // Writes that change nothing cached leave it alone.
+    let still = epoch().await;
+    store.record_pull(r(), &d, 2).await.unwrap();
+    assert_eq!(epoch().await, still, "recording a pull");
+    store.mark_lifecycle_evaluated(r(), 3).await.unwrap();
+    assert_eq!(epoch().await, still, "recording a lifecycle evaluation");
+    store
+        .record_blob(r(), &Digest::sha256(b"a loose blob"), 12, None)
+        .await
+        .unwrap();
+    assert_eq!(epoch().await, still, "recording a blob");
+    assert!(!store.delete_tag(r(), "no-such-tag").await.unwrap());
+    assert_eq!(epoch().await, still, "deleting a tag that does not exist");
+    store.set_image_archived(r(), &d, true, 4).await.unwrap();
+    assert_eq!(epoch().await, still, "archiving an archived image");
+    store.set_image_archived(r(), &d, false, 5).await.unwrap();
+    moved("restoring the image", epoch().await);
+    push(store, name, b"epoch one", &["v1"], false)
+        .await
+        .unwrap();
+    moved("tagging it again", epoch().await);
+    let still = epoch().await;
+    push(store, name, b"epoch one", &["v1"], false)
+        .await
+        .unwrap();
+    assert_eq!(
+        epoch().await,
+        still,
+        "pushing the same manifest under the same tag again"
+    );
+
+    assert!(store.delete_manifest(r(), &d).await.unwrap());
+    moved("deleting a manifest", epoch().await);
+    assert!(store.delete_repository(r(), true).await.unwrap());
+    moved("deleting a repository", epoch().await);
+}
+
+/// Writers that lock rows in different orders, on two stores: pushes (a transaction under the
+/// write lock) against single-statement tag deletes, archives and pull records. The cache-epoch
+/// triggers take the write lock before any row, so none of this deadlocks.
+async fn concurrent_writers_do_not_deadlock(a: &MetaStore, b: &MetaStore) {
+    let name = "race/deadlock";
+    push(a, name, b"race base", &["t"], false).await.unwrap();
+    let pushes = {
+        let a = a.clone();
+        tokio::spawn(async move {
+            for i in 0..60 {
+                push(
+                    &a,
+                    name,
+                    format!("race {}", i % 3).as_bytes(),
+                    &["t", "u"],
+                    false,
+                )
+                .await
+                .expect("push");
+            }
+        })
+    };
+    let others = {
+        let b = b.clone();
+        tokio::spawn(async move {
+            let d = Digest::sha256(b"never pushed");
+            for i in 0..60 {
+                let r = repo(&b, name);
+                b.delete_tag(r, if i % 2 == 0 { "t" } else { "u" })
+                    .await
+                    .expect("delete tag");
+                b.set_image_archived(r, &d, i % 2 == 0, i)
+                    .await
+                    .expect("archive");
+                b.record_pull(r, &d, i).await.expect("record pull");
+            }
+        })
+    };
+    pushes.await.unwrap();
+    others.await.unwrap();
 }

@@ -22,6 +22,7 @@ pub struct RawConfig {
     pub region: Option<String>,
     pub public_host: Option<String>,
     pub public_scheme: Option<String>,
+    pub trusted_proxies: Option<Vec<String>>,
     pub registry_domain: Option<String>,
     pub price_per_gb_month: Option<f64>,
     pub free_gb_month: Option<f64>,
@@ -74,6 +75,13 @@ impl RawConfig {
             region: get("WHARF_REGION"),
             public_host: get("WHARF_PUBLIC_HOST"),
             public_scheme: get("WHARF_PUBLIC_SCHEME"),
+            // Comma-separated; an empty value trusts no proxy.
+            trusted_proxies: get("WHARF_TRUSTED_PROXIES").map(|v| {
+                v.split(',')
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            }),
             registry_domain: get("WHARF_REGISTRY_DOMAIN"),
             price_per_gb_month: decimal("WHARF_PRICE_PER_GB_MONTH")?,
             free_gb_month: decimal("WHARF_FREE_GB_MONTH")?,
@@ -101,6 +109,7 @@ impl RawConfig {
             region: over.region.or(self.region),
             public_host: over.public_host.or(self.public_host),
             public_scheme: over.public_scheme.or(self.public_scheme),
+            trusted_proxies: over.trusted_proxies.or(self.trusted_proxies),
             registry_domain: over.registry_domain.or(self.registry_domain),
             price_per_gb_month: over.price_per_gb_month.or(self.price_per_gb_month),
             free_gb_month: over.free_gb_month.or(self.free_gb_month),
@@ -139,6 +148,9 @@ pub struct Settings {
     pub public_host: String,
     /// `http` or `https`: how clients reach `public_host` (`https` behind a TLS load balancer).
     pub public_scheme: String,
+    /// Networks of the proxies whose `X-Forwarded-For` and `X-Forwarded-Proto` name the client
+    /// (`aws:SourceIp`, `aws:SecureTransport`). Empty: the connection's peer is the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// With a domain, accounts are routed by `Host: <account>.dkr.ecr.<region>.<domain>`.
     pub registry_domain: Option<String>,
     /// Storage price for `wharf usage` (default ECR's $0.10 per GB-month, 0.5 GB-month free).
@@ -205,6 +217,20 @@ impl TryFrom<RawConfig> for Settings {
         if public_scheme != "http" && public_scheme != "https" {
             bail!("public_scheme = {public_scheme:?} must be \"http\" or \"https\"");
         }
+        let trusted_proxies = raw
+            .trusted_proxies
+            .unwrap_or_default()
+            .iter()
+            .map(|p| {
+                p.parse::<ipnet::IpNet>()
+                    .or_else(|_| p.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| {
+                        anyhow::anyhow!(
+                            "trusted_proxies entry {p:?} must be an address or network such as 10.0.0.0/8"
+                        )
+                    })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
         if let Some(d) = &raw.registry_domain {
             if d.contains(':') || !valid_host(d) {
                 bail!("registry_domain = {d:?} must be a DNS domain such as registry.example.com");
@@ -227,6 +253,7 @@ impl TryFrom<RawConfig> for Settings {
             region,
             public_host,
             public_scheme,
+            trusted_proxies,
             registry_domain: raw.registry_domain,
             data_dir,
             listen,
@@ -290,6 +317,30 @@ mod tests {
         let file: RawConfig = toml::from_str("public_scheme = \"ftp\"").unwrap();
         let e = format!("{:#}", Settings::try_from(file).unwrap_err());
         assert!(e.contains("public_scheme"), "{e}");
+    }
+
+    #[test]
+    fn trusted_proxies() {
+        assert!(Settings::try_from(RawConfig::default())
+            .unwrap()
+            .trusted_proxies
+            .is_empty());
+        let s = Settings::try_from(
+            RawConfig::from_env(env(&[(
+                "WHARF_TRUSTED_PROXIES",
+                "10.0.0.0/8, 127.0.0.1,fd00::/8",
+            )]))
+            .unwrap(),
+        )
+        .unwrap();
+        let nets: Vec<String> = s.trusted_proxies.iter().map(|n| n.to_string()).collect();
+        assert_eq!(nets, ["10.0.0.0/8", "127.0.0.1/32", "fd00::/8"]);
+        let file: RawConfig = toml::from_str(r#"trusted_proxies = ["10.0.0.0/33"]"#).unwrap();
+        let e = format!("{:#}", Settings::try_from(file).unwrap_err());
+        assert!(
+            e.contains("trusted_proxies") && e.contains("10.0.0.0/33"),
+            "{e}"
+        );
     }
 
     #[test]

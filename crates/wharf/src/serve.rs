@@ -125,6 +125,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         registry,
         identity,
         ecr,
+        proxies: wharf_api::client::TrustedProxies::new(settings.trusted_proxies.clone()),
     })
     .into_make_service_with_connect_info::<std::net::SocketAddr>();
     let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();

@@ -24,7 +24,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use http_body_util::{BodyExt, Limited};
-use std::net::IpAddr;
+use wharf_core::Client;
 use wharf_core::{Access, AccountId, CoreError, Principal, Repo, Resource};
 use wharf_ecr_model::Operation;
 use wharf_oci::RepoName;
@@ -38,7 +38,7 @@ pub struct Ctx<'a> {
     pub principal: Principal,
     /// The caller's own account: the registry an operation acts on unless `registryId` says otherwise.
     pub caller_account: AccountId,
-    pub source_ip: Option<IpAddr>,
+    pub client: Client,
 }
 
 impl Ctx<'_> {
@@ -98,7 +98,7 @@ impl Ctx<'_> {
             principal: &self.principal,
             action,
             resource,
-            source_ip: self.source_ip,
+            client: self.client,
             request_tags: &[],
         }
     }
@@ -177,13 +177,9 @@ pub fn is_ecr_request(req: &Request) -> bool {
 }
 
 /// Entry point for every ECR API request.
-pub async fn handle(
-    State(state): State<AppState>,
-    source_ip: Option<IpAddr>,
-    req: Request,
-) -> Response {
+pub async fn handle(State(state): State<AppState>, client: Client, req: Request) -> Response {
     let request_id = uuid::Uuid::new_v4().to_string();
-    let mut resp = match serve(&state, source_ip, req).await {
+    let mut resp = match serve(&state, client, req).await {
         Ok(v) => {
             let mut r = (StatusCode::OK, v.to_string()).into_response();
             r.headers_mut().insert(
@@ -202,7 +198,7 @@ pub async fn handle(
 
 async fn serve(
     state: &AppState,
-    source_ip: Option<IpAddr>,
+    client: Client,
     req: Request,
 ) -> Result<serde_json::Value, EcrError> {
     if req.method() != axum::http::Method::POST {
@@ -219,6 +215,12 @@ async fn serve(
         .unwrap_or("")
         .to_string();
     let body = read_body(body).await?;
+    // Once per request, before anything reads a cache (authorization does).
+    state
+        .registry
+        .sync_caches()
+        .await
+        .map_err(|e| EcrError::from_core(e, "", ""))?;
     let principal = auth::authenticate(state, &parts, &body).await?;
     let Principal::User(user) = &principal else {
         return Err(EcrError::new(
@@ -230,7 +232,7 @@ async fn serve(
         state,
         caller_account: user.account.clone(),
         principal: principal.clone(),
-        source_ip,
+        client,
     };
     let Some(op) = Operation::from_target(&target) else {
         return Err(EcrError::new(

@@ -12,8 +12,8 @@ use axum::http::request::Parts;
 use axum::http::{header, Method, StatusCode};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use std::net::IpAddr;
 use std::time::{SystemTime, UNIX_EPOCH};
+use wharf_core::Client;
 use wharf_core::{Access, AccountId, CoreError, Principal, Repo, Resource, TokenError};
 
 fn now() -> u64 {
@@ -105,7 +105,7 @@ pub fn actions(endpoint: &Endpoint, method: &Method, has_body: bool) -> &'static
 pub async fn authorize(
     state: &AppState,
     principal: &Principal,
-    source_ip: Option<IpAddr>,
+    client: Client,
     actions: &[&str],
     repo: &Repo,
 ) -> Result<(), OciError> {
@@ -115,7 +115,7 @@ pub async fn authorize(
             principal,
             action,
             resource: Resource::Repository(repo),
-            source_ip,
+            client,
             request_tags: &[],
         };
         match state.registry.authorize(&access).await {

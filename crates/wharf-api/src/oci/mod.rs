@@ -19,8 +19,8 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures::TryStreamExt;
 use route::{Endpoint, RouteError};
-use std::net::IpAddr;
 use wharf_blob::ByteStream;
+use wharf_core::Client;
 use wharf_core::{AccountId, Principal};
 
 /// The account a request addresses: by `Host` when a registry domain is configured
@@ -45,11 +45,7 @@ fn account_of(state: &AppState, parts: &Parts) -> AccountId {
 }
 
 /// Entry point for every `/v2/` request.
-pub async fn handle(
-    State(state): State<AppState>,
-    source_ip: Option<IpAddr>,
-    req: Request,
-) -> Response {
+pub async fn handle(State(state): State<AppState>, client: Client, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let req = &parts;
     let endpoint = match route::route(&req.method, req.uri.path()) {
@@ -68,6 +64,10 @@ pub async fn handle(
     let repo = |name| wharf_core::Repo::new(account.clone(), name);
     let has_body = req.headers.contains_key(header::TRANSFER_ENCODING)
         || header_str(&req.headers, header::CONTENT_LENGTH).is_some_and(|l| l.trim() != "0");
+    // Once per request, before anything reads a cache (authorization does).
+    if let Err(e) = state.registry.sync_caches().await {
+        return OciError::from(e).into_response();
+    }
     let principal = match auth::authenticate(&state, &account, req).await {
         Ok(p) => p,
         Err(e) => return e.into_response(),
@@ -90,7 +90,7 @@ pub async fn handle(
         | (Endpoint::StartUpload { name }, _)
         | (Endpoint::Upload { name, .. }, _)
         | (Endpoint::Referrers { name, .. }, _) => {
-            auth::authorize(&state, &principal, source_ip, actions, &repo(name.clone())).await
+            auth::authorize(&state, &principal, client, actions, &repo(name.clone())).await
         }
     };
     if let Err(e) = checked {
@@ -98,7 +98,7 @@ pub async fn handle(
     }
     let ctx = Caller {
         principal: &principal,
-        source_ip,
+        client,
     };
     let result = match endpoint {
         Endpoint::Base => Ok((
@@ -127,7 +127,7 @@ pub async fn handle(
 /// Who is calling, for handlers that authorize more than their endpoint's actions.
 pub(crate) struct Caller<'a> {
     pub principal: &'a Principal,
-    pub source_ip: Option<IpAddr>,
+    pub client: Client,
 }
 
 /// The `Range` header value of an upload holding `size` bytes (`0-0` when empty, as Distribution).

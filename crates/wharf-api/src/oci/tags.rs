@@ -141,7 +141,7 @@ pub(super) async fn catalog(
                 principal: caller.principal,
                 action: "ecr:DescribeRepositories",
                 resource: wharf_core::Resource::Repository(&repo),
-                source_ip: caller.source_ip,
+                client: caller.client,
                 request_tags: &[],
             };
             match state.registry.authorize(&access).await {

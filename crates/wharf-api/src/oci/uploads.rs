@@ -104,7 +104,7 @@ async fn mount_source(
     };
     for source in candidates {
         let pull = ["ecr:GetDownloadUrlForLayer"];
-        if super::auth::authorize(state, caller.principal, caller.source_ip, &pull, &source)
+        if super::auth::authorize(state, caller.principal, caller.client, &pull, &source)
             .await
             .is_ok()
         {

@@ -42,6 +42,7 @@ pub struct Server {
     /// A handle on the running server's registry, for calls the HTTP API does not expose.
     pub registry: Registry,
     meta: MetaStore,
+    proxies: wharf_api::client::TrustedProxies,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
 }
@@ -49,8 +50,13 @@ pub struct Server {
 impl Server {
     /// Starts a server over a fresh temporary data directory.
     pub async fn start() -> Server {
+        Server::start_with(Default::default()).await
+    }
+
+    /// Starts a server that takes the client from `X-Forwarded-*` when the peer is in `proxies`.
+    pub async fn start_with(proxies: wharf_api::client::TrustedProxies) -> Server {
         let dir = tempfile::tempdir().expect("tempdir");
-        let running = launch(dir.path()).await;
+        let running = launch(dir.path(), proxies.clone()).await;
         Server {
             base: running.base,
             client: new_client(&running.auth),
@@ -58,6 +64,7 @@ impl Server {
             dir,
             registry: running.registry,
             meta: running.meta,
+            proxies,
             stop: Some(running.stop),
             task: Some(running.task),
         }
@@ -85,7 +92,7 @@ impl Server {
     /// Stops the server and starts a new one (on a new port) over the same data directory.
     pub async fn restart(&mut self) {
         self.stop().await;
-        let running = launch(self.dir.path()).await;
+        let running = launch(self.dir.path(), self.proxies.clone()).await;
         self.base = running.base;
         self.registry = running.registry;
         self.meta = running.meta;
@@ -288,7 +295,7 @@ pub fn new_client(auth: &str) -> reqwest::Client {
 }
 
 /// Opens the stores under `dir` and serves them on a fresh port until told to stop.
-async fn launch(dir: &Path) -> Running {
+async fn launch(dir: &Path, proxies: wharf_api::client::TrustedProxies) -> Running {
     let blobs = FsBlobStore::open(blob_root(dir)).expect("open blob store");
     let meta = wharf_meta::testing::store(dir).await;
     // As in ECR, pushes need an existing repository or a CREATE_ON_PUSH template; these tests push
@@ -331,6 +338,7 @@ async fn launch(dir: &Path) -> Running {
             public_scheme: "http".into(),
             registry_domain: None,
         },
+        proxies,
     })
     .into_make_service_with_connect_info::<std::net::SocketAddr>();
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
