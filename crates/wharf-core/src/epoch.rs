@@ -1,5 +1,5 @@
-//! Keeping this node's caches (manifests, authorization inputs) true to a database other nodes
-//! write. PostgreSQL keeps a cache epoch that triggers move in every transaction changing cached
+//! Keeping this node's caches (manifests, authorization inputs, and through `sync_caches_with`
+//! the access keys `Identity` caches) true to a database other nodes write. PostgreSQL keeps a cache epoch that triggers move in every transaction changing cached
 //! data; every request fetches it once, first thing (`sync_caches`, called by both API surfaces
 //! before authentication), and when it moved past the one the caches were filled at, both caches
 //! are flushed. A flush bumps each cache's generation, so a
@@ -39,6 +39,12 @@ impl Registry {
     /// answer. One small query on PostgreSQL; nothing on SQLite. Every request calls it once,
     /// before anything reads a cache (authorization included).
     pub async fn sync_caches(&self) -> Result<(), CoreError> {
+        self.sync_caches_with(|| {}).await
+    }
+
+    /// `sync_caches`, also running `flush_also` (another cache that follows the same epoch, such
+    /// as `Identity::flush_keys`) whenever the caches are flushed, before the epoch is recorded.
+    pub async fn sync_caches_with(&self, flush_also: impl FnOnce()) -> Result<(), CoreError> {
         if self.meta.dialect() == wharf_meta::Dialect::Sqlite {
             return Ok(());
         }
@@ -48,6 +54,7 @@ impl Registry {
             if self.epoch.is_new(epoch) {
                 self.cache.flush();
                 self.authz_cache.flush();
+                flush_also();
                 self.epoch.record(epoch);
             }
         }

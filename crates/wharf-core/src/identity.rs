@@ -99,8 +99,10 @@ pub struct Identity {
     meta: MetaStore,
     token_key: Arc<Vec<u8>>,
     /// Access keys read for token verification, kept `KEY_CACHE_TTL` so `/v2/` requests need no
-    /// database read; a deactivated key stops working within that time.
+    /// database read; a key deactivated by another process stops working within that time, or
+    /// at once over PostgreSQL, where a moved cache epoch flushes them (`flush_keys`).
     keys: Arc<quick_cache::sync::Cache<String, (std::time::Instant, Option<AccessKeyRecord>)>>,
+    gate: Arc<crate::cache_gate::Gate>,
 }
 
 /// How long a looked-up access key is trusted before it is read again.
@@ -156,7 +158,14 @@ impl Identity {
             meta,
             token_key: Arc::new(key),
             keys: Arc::new(quick_cache::sync::Cache::new(10_000)),
+            gate: Arc::default(),
         })
+    }
+
+    /// Forgets every cached access key (another node or process may have changed one); reads
+    /// begun before cannot cache what they read.
+    pub fn flush_keys(&self) {
+        self.gate.invalidate(|| self.keys.clear());
     }
 
     /// Creates the `admin` user with full access and a key in the default account when that
@@ -284,9 +293,12 @@ impl Identity {
         let key = match self.keys.get(&payload.k) {
             Some((at, key)) if at.elapsed() < KEY_CACHE_TTL => key,
             _ => {
+                let token = self.gate.begin_read();
                 let key = self.meta.access_key(&payload.k).await?;
-                self.keys
-                    .insert(payload.k.clone(), (std::time::Instant::now(), key.clone()));
+                self.gate.insert(token, || {
+                    self.keys
+                        .insert(payload.k.clone(), (std::time::Instant::now(), key.clone()));
+                });
                 key
             }
         };

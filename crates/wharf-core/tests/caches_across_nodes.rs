@@ -120,6 +120,28 @@ async fn what_one_node_commits_the_other_serves_at_once() {
     meta.delete_user_policy(user.id, "pull").await.unwrap();
     assert!(!pull_allowed(&b, &dev, &repo).await);
 
+    // A login token checked (and its key cached) on b stops working there as soon as the key is
+    // deactivated elsewhere, not 5 seconds later.
+    let Principal::User(dev_user) = &dev else {
+        panic!("a user")
+    };
+    let now = wharf_core::unix_now() as u64;
+    let token = identity.issue_token(dev_user, now);
+    let b_identity = Identity::open(meta.clone()).await.unwrap();
+    let check = || async {
+        b.sync_caches_with(|| b_identity.flush_keys())
+            .await
+            .unwrap();
+        b_identity.verify_token(&token.password, now).await.unwrap()
+    };
+    assert!(check().await.is_ok());
+    assert!(check().await.is_ok());
+    meta.set_access_key_active(&key.id, false).await.unwrap();
+    assert!(
+        check().await.is_err(),
+        "a deactivated key's token is refused at once"
+    );
+
     // Recording pulls does not move the epoch (caches survive a pull-only load).
     let before = meta.cache_epoch().await.unwrap();
     meta.record_pull(repo.key(), &m2, wharf_core::unix_now())

@@ -325,6 +325,21 @@ async fn cache_epoch_follows_cached_data(store: &MetaStore) {
     moved("attaching an identity policy", epoch().await);
     store.delete_user_policy(user.id, "p").await.unwrap();
     moved("detaching an identity policy", epoch().await);
+    store
+        .create_access_key(user.id, "AKIAEPOCHTEST0000001", "secret")
+        .await
+        .unwrap();
+    moved("creating an access key", epoch().await);
+    store
+        .set_access_key_active("AKIAEPOCHTEST0000001", false)
+        .await
+        .unwrap();
+    moved("deactivating an access key", epoch().await);
+    store
+        .delete_access_key("AKIAEPOCHTEST0000001")
+        .await
+        .unwrap();
+    moved("deleting an access key", epoch().await);
     store.delete_user(user.id).await.unwrap();
     moved("deleting a user", epoch().await);
     assert!(store.set_image_archived(r(), &d, true, 1).await.unwrap());

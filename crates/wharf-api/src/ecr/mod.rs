@@ -218,7 +218,7 @@ async fn serve(
     // Once per request, before anything reads a cache (authorization does).
     state
         .registry
-        .sync_caches()
+        .sync_caches_with(|| state.identity.flush_keys())
         .await
         .map_err(|e| EcrError::from_core(e, "", ""))?;
     let principal = auth::authenticate(state, &parts, &body).await?;

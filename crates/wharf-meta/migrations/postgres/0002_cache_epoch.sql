@@ -1,5 +1,6 @@
 -- One counter that every change to what nodes cache moves, in the same transaction as the change:
--- tags, manifests (not their pull times), repositories and their resource tags, and every policy.
+-- tags, manifests (not their pull times), repositories and their resource tags, every policy,
+-- users and access keys.
 -- A node compares it with the value its caches were filled at before it trusts them, so what one
 -- node commits, every node serves at once (MetaStore::cache_epoch, wharf-core's epoch.rs).
 CREATE TABLE cache_epoch (
@@ -76,7 +77,8 @@ CREATE TRIGGER repositories_update
           OR OLD.name IS DISTINCT FROM NEW.name OR OLD.policy IS DISTINCT FROM NEW.policy)
     EXECUTE FUNCTION cache_epoch_bump();
 
--- Authorization inputs: resource tags, registry and identity policies, users, accounts.
+-- Authorization inputs: resource tags, registry and identity policies, users, accounts, and the
+-- access keys login tokens are checked against.
 CREATE TRIGGER repository_tags_lock BEFORE INSERT OR UPDATE OR DELETE ON repository_tags
     FOR EACH STATEMENT EXECUTE FUNCTION cache_epoch_lock();
 CREATE TRIGGER repository_tags_change AFTER INSERT OR UPDATE OR DELETE ON repository_tags
@@ -96,4 +98,8 @@ CREATE TRIGGER users_change AFTER INSERT OR UPDATE OR DELETE ON users
 CREATE TRIGGER accounts_lock BEFORE INSERT OR UPDATE OR DELETE ON accounts
     FOR EACH STATEMENT EXECUTE FUNCTION cache_epoch_lock();
 CREATE TRIGGER accounts_change AFTER INSERT OR UPDATE OR DELETE ON accounts
+    FOR EACH ROW EXECUTE FUNCTION cache_epoch_bump();
+CREATE TRIGGER access_keys_lock BEFORE INSERT OR UPDATE OR DELETE ON access_keys
+    FOR EACH STATEMENT EXECUTE FUNCTION cache_epoch_lock();
+CREATE TRIGGER access_keys_change AFTER INSERT OR UPDATE OR DELETE ON access_keys
     FOR EACH ROW EXECUTE FUNCTION cache_epoch_bump();
