@@ -14,10 +14,10 @@
 //! blob path never holds partial bytes. Upload ids and digests are validated before they get here,
 //! so no path can escape the root.
 
-use crate::{Appended, BlobError, BlobStore, ByteStream, FileInfo};
+use crate::{Appended, BlobError, BlobListing, BlobStore, ByteStream, FileInfo};
 use async_trait::async_trait;
 use bytes::{Bytes, BytesMut};
-use futures::StreamExt;
+use futures::{StreamExt, TryStreamExt};
 use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
@@ -390,25 +390,45 @@ impl BlobStore for FsBlobStore {
         .await
     }
 
-    async fn list_blobs(&self) -> Result<Vec<(Digest, FileInfo)>, BlobError> {
+    fn blob_listing(&self) -> BlobListing<'_> {
         let root = self.root.join("blobs");
-        blocking(move || {
-            let mut out = Vec::new();
-            for (alg, _) in list_dirs(&root)? {
-                for (prefix, _) in list_dirs(&root.join(&alg))? {
-                    for (hex, info) in list_files(&root.join(&alg).join(&prefix))? {
-                        // Only names that are digests count; a stray file is left alone.
-                        if let Ok(d) = format!("{alg}:{hex}").parse::<Digest>() {
-                            if d.hex().starts_with(prefix.as_str()) {
-                                out.push((d, info));
-                            }
+        // The `<alg>/<prefix>` directories first (a few hundred), then one directory at a time.
+        let dirs = async move {
+            blocking(move || {
+                let mut dirs = Vec::new();
+                for (alg, _) in list_dirs(&root)? {
+                    for (prefix, _) in list_dirs(&root.join(&alg))? {
+                        dirs.push((root.join(&alg).join(&prefix), alg.clone(), prefix));
+                    }
+                }
+                Ok(dirs)
+            })
+            .await
+        };
+        let blobs_in = |(dir, alg, prefix): (PathBuf, String, String)| async move {
+            blocking(move || {
+                let mut out = Vec::new();
+                for (hex, info) in list_files(&dir)? {
+                    // Only names that are digests count; a stray file is left alone.
+                    if let Ok(d) = format!("{alg}:{hex}").parse::<Digest>() {
+                        if d.hex().starts_with(prefix.as_str()) {
+                            out.push(Ok((d, info)));
                         }
                     }
                 }
-            }
-            Ok(out)
-        })
-        .await
+                Ok(futures::stream::iter(out))
+            })
+            .await
+        };
+        Box::pin(
+            futures::stream::once(dirs)
+                .map_ok(move |dirs| {
+                    futures::stream::iter(dirs.into_iter().map(Ok))
+                        .and_then(blobs_in)
+                        .try_flatten()
+                })
+                .try_flatten(),
+        )
     }
 
     async fn list_uploads(&self) -> Result<Vec<(String, FileInfo)>, BlobError> {

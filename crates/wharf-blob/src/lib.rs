@@ -20,6 +20,11 @@ use wharf_oci::{Digest, Hasher};
 /// A stream of byte chunks, as request bodies and blob reads are passed around.
 pub type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, std::io::Error>> + Send>>;
 
+/// Every stored blob, produced as the store lists them (a bucket of millions is never held in
+/// memory at once).
+pub type BlobListing<'a> =
+    Pin<Box<dyn Stream<Item = Result<(Digest, FileInfo), BlobError>> + Send + 'a>>;
+
 /// Errors of a blob store.
 #[derive(Debug, thiserror::Error)]
 pub enum BlobError {
@@ -104,8 +109,14 @@ pub trait BlobStore: Send + Sync + 'static {
     /// Garbage collection: what is in the trash (left there by a pass that stopped midway).
     async fn list_trash(&self) -> Result<Vec<(Digest, u64)>, BlobError>;
 
-    /// Garbage collection: every stored blob. Nothing else lists the blob store.
-    async fn list_blobs(&self) -> Result<Vec<(Digest, FileInfo)>, BlobError>;
+    /// Garbage collection: every stored blob, as a stream. Nothing else lists the blob store.
+    fn blob_listing(&self) -> BlobListing<'_>;
+
+    /// Every stored blob, collected (tests and small stores; garbage collection streams).
+    async fn list_blobs(&self) -> Result<Vec<(Digest, FileInfo)>, BlobError> {
+        use futures::TryStreamExt;
+        self.blob_listing().try_collect().await
+    }
 
     /// Garbage collection: every upload's scratch space, by upload id.
     async fn list_uploads(&self) -> Result<Vec<(String, FileInfo)>, BlobError>;

@@ -16,7 +16,7 @@
 //! one multipart upload; either way the blob is whole at its address before `commit_upload`
 //! returns (an S3 PUT is durable when acknowledged), and the chunks are deleted afterwards.
 
-use crate::{Appended, BlobError, BlobStore, ByteStream, FileInfo};
+use crate::{Appended, BlobError, BlobListing, BlobStore, ByteStream, FileInfo};
 use async_trait::async_trait;
 use bytes::{Bytes, BytesMut};
 use futures::{StreamExt, TryStreamExt};
@@ -442,18 +442,23 @@ impl BlobStore for ObjectBlobStore {
         Ok(out)
     }
 
-    async fn list_blobs(&self) -> Result<Vec<(Digest, FileInfo)>, BlobError> {
-        let mut out = Vec::new();
-        for meta in self.list(&self.key("blobs")).await? {
-            let parts: Vec<_> = meta.location.parts().collect();
-            let [.., alg, hex] = parts.as_slice() else {
-                continue;
-            };
-            if let Ok(d) = format!("{}:{}", alg.as_ref(), hex.as_ref()).parse::<Digest>() {
-                out.push((d, info(&meta)));
-            }
-        }
-        Ok(out)
+    fn blob_listing(&self) -> BlobListing<'_> {
+        let prefix = self.key("blobs");
+        Box::pin(
+            self.store
+                .list(Some(&prefix))
+                .map_err(io)
+                .try_filter_map(|meta| async move {
+                    let parts: Vec<_> = meta.location.parts().collect();
+                    let [.., alg, hex] = parts.as_slice() else {
+                        return Ok(None);
+                    };
+                    Ok(format!("{}:{}", alg.as_ref(), hex.as_ref())
+                        .parse::<Digest>()
+                        .ok()
+                        .map(|d| (d, info(&meta))))
+                }),
+        )
     }
 
     async fn list_uploads(&self) -> Result<Vec<(String, FileInfo)>, BlobError> {

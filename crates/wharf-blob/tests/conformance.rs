@@ -263,12 +263,40 @@ async fn owner_mark(store: &dyn BlobStore) {
     assert!(store.list_blobs().await.unwrap().is_empty());
 }
 
+/// The listing garbage collection streams: every committed blob once, with its size, whatever
+/// directory or key prefix it sits under; uploads in progress are not blobs.
+async fn listing_streams_every_blob(store: &dyn BlobStore) {
+    let mut want = Vec::new();
+    for i in 0..6u8 {
+        let (d, bytes) = put(store, &format!("l-{i}"), &[pattern(100 + i as usize, i)]).await;
+        want.push((d, bytes.len() as u64));
+    }
+    store.create_upload("l-open").await.unwrap();
+    let mut listing = store.blob_listing();
+    let mut got = Vec::new();
+    while let Some(item) = listing.next().await {
+        let (d, info) = item.unwrap();
+        got.push((d, info.size));
+    }
+    for w in &want {
+        assert_eq!(
+            got.iter().filter(|g| g.0 == w.0).count(),
+            1,
+            "{} listed once",
+            w.0
+        );
+        assert!(got.contains(w), "{} listed with its size", w.0);
+    }
+    store.delete_upload("l-open").await.unwrap();
+}
+
 async fn suite(store: Arc<dyn BlobStore>) {
     owner_mark(store.as_ref()).await;
     no_download_urls_unless_configured(store.as_ref()).await;
     uploads_append_read_and_commit(store.as_ref()).await;
     appends_truncate_and_failed_bodies_leave_nothing(store.as_ref()).await;
     trash_restore_and_purge(store.as_ref()).await;
+    listing_streams_every_blob(store.as_ref()).await;
 }
 
 #[tokio::test]

@@ -24,6 +24,7 @@
 //! drops depending on whether a row still names the blob.
 
 use crate::{CoreError, Registry};
+use futures::StreamExt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use wharf_oci::Digest;
 
@@ -218,20 +219,26 @@ impl Registry {
         &self,
         grace: Duration,
     ) -> Result<Vec<(Digest, wharf_blob::FileInfo)>, CoreError> {
-        let old: Vec<_> = self
-            .blobs
-            .list_blobs()
-            .await?
-            .into_iter()
-            .filter(|(_, info)| older_than(info.modified, grace))
-            .collect();
+        // Streamed: only a batch and the orphans found are held, not the whole listing.
+        let mut listing = self.blobs.blob_listing();
+        let mut batch: Vec<(Digest, wharf_blob::FileInfo)> = Vec::with_capacity(500);
         let mut out = Vec::new();
-        for chunk in old.chunks(500) {
-            let digests: Vec<Digest> = chunk.iter().map(|(d, _)| d.clone()).collect();
-            let recorded = self.meta.blobs_recorded(&digests).await?;
-            out.extend(chunk.iter().filter(|(d, _)| !recorded.contains(d)).cloned());
+        loop {
+            let next = listing.next().await.transpose()?;
+            if let Some((digest, info)) = next.clone() {
+                if older_than(info.modified, grace) {
+                    batch.push((digest, info));
+                }
+            }
+            if batch.len() == 500 || (next.is_none() && !batch.is_empty()) {
+                let digests: Vec<Digest> = batch.iter().map(|(d, _)| d.clone()).collect();
+                let recorded = self.meta.blobs_recorded(&digests).await?;
+                out.extend(batch.drain(..).filter(|(d, _)| !recorded.contains(d)));
+            }
+            if next.is_none() {
+                return Ok(out);
+            }
         }
-        Ok(out)
     }
 
     /// Puts back or drops what an interrupted pass left in the trash: bytes a row still names go

@@ -60,7 +60,9 @@ impl BlobStore for Hooked {
     delegate!(list_trash<>() -> Vec<(Digest, u64)>);
     delegate!(owner<>() -> Option<String>);
     delegate!(set_owner<'i>(id: &'i str) -> ());
-    delegate!(list_blobs<>() -> Vec<(Digest, FileInfo)>);
+    fn blob_listing(&self) -> wharf_blob::BlobListing<'_> {
+        self.inner.blob_listing()
+    }
     delegate!(list_uploads<>() -> Vec<(String, FileInfo)>);
 
     fn trash<'s, 'd, 'a>(&'s self, digest: &'d Digest, token: u64) -> Fut<'a, Option<FileInfo>>
