@@ -184,8 +184,9 @@ else
   check "referrers API artifactType filter" bash -o pipefail -c \
     "reg_curl -fsS '$REG_URL/v2/e2e/skopeo/referrers/$IMG_DIGEST?artifactType=application/x-none' | jq -e '.manifests | length == 0'"
 fi
-check "oras repo tags" bash -o pipefail -c "oras repo tags --plain-http '$R/e2e/oras' | grep -qx art"
-check "oras repo ls" bash -o pipefail -c "oras repo ls --plain-http '$R/e2e' | grep -qx oras"
+# grep reads all the output (not -q): oras stopping on SIGPIPE would fail the pipeline.
+check "oras repo tags" bash -o pipefail -c "oras repo tags --plain-http '$R/e2e/oras' | grep -x art >/dev/null"
+check "oras repo ls" bash -o pipefail -c "oras repo ls --plain-http '$R/e2e' | grep -x oras >/dev/null"
 
 # ------------------------------------------------------------------------------------------------
 # (e) authentication is enforced

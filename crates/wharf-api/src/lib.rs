@@ -55,6 +55,15 @@ pub fn app(state: AppState) -> Router {
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
 }
 
+/// Brings this node's caches (manifests, authorization inputs, access keys) up to date with the
+/// database: once per request, before anything reads a cache (`Registry::sync_caches`).
+pub(crate) async fn sync_caches(state: &AppState) -> Result<(), wharf_core::CoreError> {
+    state
+        .registry
+        .sync_caches_with(|| state.identity.flush_keys())
+        .await
+}
+
 /// Sends each request to its surface: the health endpoints, the ECR JSON API (`POST /` with
 /// `X-Amz-Target`) or `/v2/`.
 async fn route(
@@ -65,10 +74,10 @@ async fn route(
         .extensions()
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
         .map(|c| c.0.ip());
-    let client = state.proxies.resolve(peer, req.headers());
     if let Some(endpoint) = health::endpoint(req.method(), req.uri().path()) {
         return health::handle(&state, endpoint).await;
     }
+    let client = state.proxies.resolve(peer, req.headers());
     if ecr::is_ecr_request(&req) {
         ecr::handle(state, client, req).await
     } else {

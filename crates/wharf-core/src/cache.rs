@@ -99,11 +99,6 @@ impl ManifestCache {
         });
     }
 
-    /// Called after a repository was deleted: everything goes.
-    pub(crate) fn invalidate_repository(&self) {
-        self.flush();
-    }
-
     /// Called after a manifest was deleted: its bytes and every cached tag go.
     pub(crate) fn invalidate_manifest(&self, repo: &str, digest: &Digest) {
         self.gate.invalidate(|| {

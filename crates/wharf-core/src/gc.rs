@@ -225,17 +225,18 @@ impl Registry {
         let mut out = Vec::new();
         loop {
             let next = listing.next().await.transpose()?;
-            if let Some((digest, info)) = next.clone() {
+            let done = next.is_none();
+            if let Some((digest, info)) = next {
                 if older_than(info.modified, grace) {
                     batch.push((digest, info));
                 }
             }
-            if batch.len() == 500 || (next.is_none() && !batch.is_empty()) {
+            if batch.len() == 500 || (done && !batch.is_empty()) {
                 let digests: Vec<Digest> = batch.iter().map(|(d, _)| d.clone()).collect();
                 let recorded = self.meta.blobs_recorded(&digests).await?;
                 out.extend(batch.drain(..).filter(|(d, _)| !recorded.contains(d)));
             }
-            if next.is_none() {
+            if done {
                 return Ok(out);
             }
         }

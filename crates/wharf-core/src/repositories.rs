@@ -56,7 +56,7 @@ impl Registry {
         if !self.meta.delete_repository(repo.key(), force).await? {
             return Err(CoreError::RepositoryNotEmpty);
         }
-        self.cache.invalidate_repository();
+        self.cache.flush();
         self.forget_repo_authz(repo);
         Ok(record)
     }

@@ -108,6 +108,10 @@ impl MetaStore {
              RETURNING digest, size",
             garbage(3)
         );
+        // Under the write lock: this statement locks many blob rows, in no set order, and so
+        // does a push or a manifest delete (which touches the blobs it released); without the
+        // lock they could deadlock (seen on PostgreSQL with pushes, deletes and passes in a loop).
+        let mut tx = self.begin_write().await?;
         let mut found: Vec<(String, i64)> = sqlx::query_as(&sql)
             .bind(token as i64)
             .bind(now())
@@ -115,8 +119,9 @@ impl MetaStore {
             .bind(after.map(|d| d.to_string()).unwrap_or_default())
             .bind(stale_before)
             .bind(limit)
-            .fetch_all(&self.writer)
+            .fetch_all(&mut *tx)
             .await?;
+        tx.commit().await?;
         found.sort();
         rows(found)
     }

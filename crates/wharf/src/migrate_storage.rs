@@ -548,6 +548,16 @@ mod tests {
         Box::pin(futures::stream::once(async move { Ok(bytes) }))
     }
 
+    /// Stores `body` in `store` under `digest` (which need not be its hash) through upload `id`.
+    async fn store_as(store: &dyn BlobStore, id: &str, body: &[u8], digest: &Digest) {
+        store.create_upload(id).await.unwrap();
+        store
+            .append_upload(id, 0, stream_of(body), digest.algorithm().hasher())
+            .await
+            .unwrap();
+        store.commit_upload(id, digest).await.unwrap();
+    }
+
     #[tokio::test]
     async fn blobs_copy_verified_and_skipped() {
         use wharf_blob::ObjectBlobStore;
@@ -556,12 +566,7 @@ mod tests {
         let body = b"hello, migration".to_vec();
         let digest = Digest::sha256(&body);
         let size = body.len() as u64;
-        from.create_upload("u").await.unwrap();
-        let stream = stream_of(&body);
-        from.append_upload("u", 0, stream, digest.algorithm().hasher())
-            .await
-            .unwrap();
-        from.commit_upload("u", &digest).await.unwrap();
+        store_as(from.as_ref(), "u", &body, &digest).await;
 
         let planned = one_blob(
             from.as_ref(),
@@ -613,12 +618,7 @@ mod tests {
 
         // Bytes that do not hash to their address are never committed in the target.
         let liar = Digest::sha256(b"something else entirely");
-        from.create_upload("v").await.unwrap();
-        let stream = stream_of(&body);
-        from.append_upload("v", 0, stream, digest.algorithm().hasher())
-            .await
-            .unwrap();
-        from.commit_upload("v", &liar).await.unwrap();
+        store_as(from.as_ref(), "v", &body, &liar).await;
         let err = one_blob(
             from.as_ref(),
             Some(to.as_ref()),
@@ -653,13 +653,7 @@ mod tests {
             async move {
                 let body = format!("blob number {i}").into_bytes();
                 let digest = Digest::sha256(&body);
-                let id = format!("u{i}");
-                from.create_upload(&id).await.unwrap();
-                let stream = stream_of(&body);
-                from.append_upload(&id, 0, stream, digest.algorithm().hasher())
-                    .await
-                    .unwrap();
-                from.commit_upload(&id, &digest).await.unwrap();
+                store_as(from.as_ref(), &format!("u{i}"), &body, &digest).await;
                 meta.record_blob(repo, &digest, body.len() as u64, None)
                     .await
                     .unwrap();

@@ -216,9 +216,7 @@ async fn serve(
         .to_string();
     let body = read_body(body).await?;
     // Once per request, before anything reads a cache (authorization does).
-    state
-        .registry
-        .sync_caches_with(|| state.identity.flush_keys())
+    crate::sync_caches(state)
         .await
         .map_err(|e| EcrError::from_core(e, "", ""))?;
     let principal = auth::authenticate(state, &parts, &body).await?;

@@ -65,12 +65,7 @@ pub async fn handle(State(state): State<AppState>, client: Client, req: Request)
     let has_body = req.headers.contains_key(header::TRANSFER_ENCODING)
         || header_str(&req.headers, header::CONTENT_LENGTH).is_some_and(|l| l.trim() != "0");
     // Once per request, before anything reads a cache (authorization does).
-    let identity = &state.identity;
-    if let Err(e) = state
-        .registry
-        .sync_caches_with(|| identity.flush_keys())
-        .await
-    {
+    if let Err(e) = crate::sync_caches(&state).await {
         return OciError::from(e).into_response();
     }
     let principal = match auth::authenticate(&state, &account, req).await {
