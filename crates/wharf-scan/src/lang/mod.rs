@@ -1,0 +1,1 @@
+//! Catalogers of language ecosystems' package metadata.

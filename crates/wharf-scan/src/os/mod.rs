@@ -1,0 +1,1 @@
+//! Catalogers of operating-system package databases: dpkg, apk, rpm; and `os-release`.
