@@ -287,6 +287,17 @@ impl Read for Capped<'_> {
             return Ok(0);
         };
         match self.inner.read(buf) {
+            Ok(0) if !buf.is_empty() => {
+                // The tar reader reports a stream that ends inside an entry's data as a plain
+                // end of file; the entry is shorter than its header says, so the layer is cut.
+                let err = io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "the stream ends inside a file's data",
+                );
+                let copy = io::Error::new(err.kind(), err.to_string());
+                self.stream_error = Some(err);
+                Err(copy)
+            }
             Ok(n) => {
                 self.remaining -= n as u64;
                 Ok(n)
@@ -431,7 +442,7 @@ impl Walk<'_> {
         let mut kept = None;
         if let ([only], false) = (wanting.as_slice(), keep) {
             packages = self.run_cataloger(*only, &info, entry)?;
-        } else if keep || info.size <= cap {
+        } else if keep || (!wanting.is_empty() && info.size <= cap) {
             // Several readers for one stream: hold the file (bounded by the caps above) once.
             let mut bytes = Vec::new();
             let limit = if keep { MAX_RELEASE_BYTES } else { cap };
@@ -439,6 +450,13 @@ impl Walk<'_> {
                 .take(limit)
                 .read_to_end(&mut bytes)
                 .map_err(|err| self.stream_error(&err))?;
+            if (bytes.len() as u64) < info.size.min(limit) {
+                let cut = io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "the stream ends inside a file's data",
+                );
+                return Err(self.stream_error(&cut));
+            }
             for &i in &wanting {
                 packages.extend(self.run_cataloger(i, &info, &mut bytes.as_slice())?);
             }

@@ -42,15 +42,22 @@ impl Cataloger for RpmCataloger {
         let copy = copy_database(file, reader, limits)?;
         let conn = open(copy.path())
             .map_err(|err| malformed(file, format!("cannot open the rpm database: {err}")))?;
-        let blobs = read_blobs(&conn)
-            .map_err(|err| malformed(file, format!("not an rpm database: {err}")))?;
+        let not_rpm = |err: rusqlite::Error| malformed(file, format!("not an rpm database: {err}"));
+        let mut statement = conn.prepare("SELECT blob FROM Packages").map_err(not_rpm)?;
+        let mut rows = statement.query([]).map_err(not_rpm)?;
         let mut packages = Vec::new();
-        for (row, blob) in blobs.iter().enumerate() {
-            let header = Header::parse(blob)
-                .map_err(|reason| malformed(file, format!("package row {}: {reason}", row + 1)))?;
-            if let Some(package) = package(file, &header)
-                .map_err(|reason| malformed(file, format!("package row {}: {reason}", row + 1)))?
-            {
+        let mut number = 0usize;
+        // One row at a time: the database may be as large as the file limit.
+        while let Some(row) = rows.next().map_err(not_rpm)? {
+            number += 1;
+            let bad_row =
+                |reason: String| malformed(file, format!("package row {number}: {reason}"));
+            let blob = row.get_ref(0).map_err(not_rpm)?;
+            let blob = blob
+                .as_blob()
+                .map_err(|_| bad_row("the blob column is not a blob".to_string()))?;
+            let header = Header::parse(blob).map_err(bad_row)?;
+            if let Some(package) = package(file, &header).map_err(bad_row)? {
                 packages.push(package);
             }
         }
@@ -125,12 +132,6 @@ fn open(path: &std::path::Path) -> rusqlite::Result<Connection> {
     conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_VIEW, false)?;
     conn.pragma_update(None, "cell_size_check", true)?;
     Ok(conn)
-}
-
-fn read_blobs(conn: &Connection) -> rusqlite::Result<Vec<Vec<u8>>> {
-    let mut statement = conn.prepare("SELECT blob FROM Packages")?;
-    let rows = statement.query_map([], |row| row.get::<_, Vec<u8>>(0))?;
-    rows.collect()
 }
 
 /// The package a header describes; `None` for the `gpg-pubkey` pseudo-packages rpm uses to
