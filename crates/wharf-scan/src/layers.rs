@@ -14,7 +14,7 @@ mod tree;
 
 use crate::catalog::{CatalogError, Cataloger, FileInfo};
 use crate::os::release;
-use crate::package::{Inventory, OsRelease};
+use crate::package::{Inventory, OsRelease, Package};
 use paths::{normalize_entry, resolve_symlink, whiteout, Whiteout};
 use std::cell::Cell;
 use std::io::{self, BufReader, Read};
@@ -370,7 +370,14 @@ impl Walk<'_> {
             }
         }
         let kind = entry.header().entry_type();
-        if kind.is_dir() {
+        // Old tar writers mark directories only by a trailing slash on a regular entry.
+        let is_dir = kind.is_dir() || (kind.is_file() && name.ends_with('/'));
+        if path == "/" {
+            // The root can only be a directory; any other entry type there is meaningless and
+            // must not wipe what the lower layers hold.
+            return Ok(());
+        }
+        if is_dir {
             // A directory over a directory merges; over anything else it replaces that one path.
             self.tree().remove_exact(&path);
         } else if kind.is_symlink() {
@@ -399,12 +406,23 @@ impl Walk<'_> {
             self.tree().remove_tree(&path, true, None);
             // The link shares its target's content, which the tar stream does not repeat: what
             // was read from the target stands for the link too.
-            if let Some(found) = self.tree().get(&resolved).cloned() {
-                let mut node = found;
-                node.layer = self.index;
-                for package in &mut node.packages {
-                    package.location.clone_from(&path);
-                }
+            // Kept content is copied only to the paths that keep content, so that a million
+            // hardlinks to one kept file cannot each hold a copy.
+            let keeps = release::is_release_path(&path);
+            let index = self.index;
+            let copy = self.builder.tree.get(&resolved).map(|found| Node {
+                layer: index,
+                packages: found
+                    .packages
+                    .iter()
+                    .map(|package| Package {
+                        location: path.clone(),
+                        ..package.clone()
+                    })
+                    .collect(),
+                kept: found.kept.clone().filter(|_| keeps),
+            });
+            if let Some(node) = copy.filter(|n| !n.packages.is_empty() || n.kept.is_some()) {
                 self.tree().insert(path, node);
                 self.check_package_count()?;
             }
@@ -488,7 +506,7 @@ impl Walk<'_> {
         which: usize,
         info: &FileInfo<'_>,
         reader: &mut dyn Read,
-    ) -> Result<Vec<crate::package::Package>, ScanError> {
+    ) -> Result<Vec<Package>, ScanError> {
         let Some(cataloger) = self.builder.catalogers.get(which) else {
             return Ok(Vec::new());
         };

@@ -183,6 +183,20 @@ fn a_later_entry_replaces_a_lower_one() {
 }
 
 #[test]
+fn odd_entries_do_not_replace_directories() {
+    let lower = plain(&[E::File(STATUS, &status(&[("a", "1")]))]);
+    // A regular entry naming the root, and an old-style directory (a regular entry with a
+    // trailing slash), leave what is below them alone.
+    for upper in [
+        plain(&[E::File(".", b"")]),
+        plain(&[E::File("var/lib/dpkg/", b"")]),
+    ] {
+        let inventory = scan(&[lower.clone(), upper]).unwrap();
+        assert_eq!(inventory.packages, vec![deb("a", "1")]);
+    }
+}
+
+#[test]
 fn duplicate_packages_are_merged_and_sorted() {
     let inventory = scan(&[plain(&[E::File(
         STATUS,
@@ -262,6 +276,17 @@ fn os_release_prefers_etc_and_follows_symlinks() {
             E::Symlink("etc/os-release", "os-release"),
             E::File("usr/lib/os-release", DEBIAN_RELEASE.as_bytes()),
         ])]),
+        Some(debian())
+    );
+    // A hardlink shares its target's content.
+    assert_eq!(
+        os(&[
+            plain(&[
+                E::File("usr/lib/os-release", DEBIAN_RELEASE.as_bytes()),
+                E::Hardlink("etc/os-release", "usr/lib/os-release"),
+            ]),
+            plain(&[E::File("usr/lib/.wh.os-release", b"")]),
+        ]),
         Some(debian())
     );
     // Deleted in an upper layer: no OS.

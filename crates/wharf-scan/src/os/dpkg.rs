@@ -59,6 +59,8 @@ fn package(
             format!("stanza at line {} has no Package field", stanza.line),
         ));
     };
+    // Removed and purged packages keep a stanza, and a purged one may have no Version: only
+    // installed stanzas are held to having one.
     if needs_status && !installed(stanza.get("Status")) {
         return Ok(None);
     }
