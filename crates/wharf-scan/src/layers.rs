@@ -311,7 +311,7 @@ impl Read for Capped<'_> {
                 Err(copy)
             }
             Ok(n) => {
-                self.remaining -= n as u64;
+                self.remaining = self.remaining.saturating_sub(n as u64);
                 Ok(n)
             }
             Err(err) => {
