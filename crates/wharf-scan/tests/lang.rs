@@ -643,6 +643,43 @@ fn java_zip_bombs_are_refused() {
     assert_eq!(nv(&packages), pairs(&[("fat", "")]));
 }
 
+#[test]
+fn java_directory_declaring_too_many_entries_is_refused() {
+    // Only the end records: a zip64 end record declaring a million entries, its locator, and a
+    // classic end record saturated to point at them. The zip reader is never handed this.
+    let mut bytes = Vec::new();
+    let zip64_at = bytes.len() as u64;
+    bytes.extend_from_slice(b"PK\x06\x06");
+    bytes.extend_from_slice(&44u64.to_le_bytes()); // size of the rest of the record
+    bytes.extend_from_slice(&[45, 0, 45, 0]); // versions
+    bytes.extend_from_slice(&[0; 8]); // disk numbers
+    bytes.extend_from_slice(&1_000_000u64.to_le_bytes()); // entries on this disk
+    bytes.extend_from_slice(&1_000_000u64.to_le_bytes()); // entries in total
+    bytes.extend_from_slice(&46_000_000u64.to_le_bytes()); // directory size
+    bytes.extend_from_slice(&0u64.to_le_bytes()); // directory offset
+    bytes.extend_from_slice(b"PK\x06\x07");
+    bytes.extend_from_slice(&0u32.to_le_bytes());
+    bytes.extend_from_slice(&zip64_at.to_le_bytes());
+    bytes.extend_from_slice(&1u32.to_le_bytes());
+    bytes.extend_from_slice(b"PK\x05\x06");
+    bytes.extend_from_slice(&[0; 4]);
+    bytes.extend_from_slice(&[0xff; 4]); // entry counts saturated
+    bytes.extend_from_slice(&[0xff; 8]); // directory size and offset saturated
+    bytes.extend_from_slice(&[0; 2]);
+    let err = run_with(
+        &JavaCataloger,
+        "/app/many.jar",
+        0o644,
+        &bytes,
+        &Limits::default(),
+    )
+    .expect_err("too many entries");
+    assert!(
+        matches!(&err, CatalogError::TooLarge { path, reason } if path == "/app/many.jar" && reason.contains("1000000 entries")),
+        "{err:?}"
+    );
+}
+
 // ---------------------------------------------------------------- rust
 
 /// A minimal little-endian ELF64 with sections: null, `.dep-v0`, `.shstrtab`.

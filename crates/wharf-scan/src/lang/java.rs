@@ -33,6 +33,8 @@ const EXTENSIONS: &[&str] = &[
 const MAX_DEPTH: usize = 4;
 /// Most entries one archive may list.
 pub const MAX_ENTRIES: usize = 200_000;
+/// Largest central directory accepted (about 300,000 entries with long names).
+const MAX_DIRECTORY_BYTES: u64 = 64 << 20;
 /// Largest manifest or pom.properties read; bigger ones are skipped.
 const MAX_METADATA_BYTES: u64 = 1 << 20;
 /// A declared inflation ratio above this, on an entry bigger than `RATIO_FLOOR`, is a bomb.
@@ -112,6 +114,20 @@ impl Scan<'_> {
         name: &str,
         depth: usize,
     ) -> Result<(), CatalogError> {
+        let mut source = source;
+        // The zip reader loads the whole central directory, so its declared size is checked
+        // before handing the archive over.
+        if let Some((entries, directory_bytes)) = declared_directory(&mut source) {
+            if entries > MAX_ENTRIES as u64 || directory_bytes > MAX_DIRECTORY_BYTES {
+                return Err(self.too_large(
+                    location,
+                    format!(
+                        "archive declares {entries} entries in a {directory_bytes}-byte directory, \
+                         more than the {MAX_ENTRIES} entries or {MAX_DIRECTORY_BYTES} bytes allowed"
+                    ),
+                ));
+            }
+        }
         // Not a zip (or a damaged one): like Syft, the archive yields nothing.
         let Ok(mut zip) = ZipArchive::new(source) else {
             return Ok(());
@@ -324,6 +340,59 @@ impl Scan<'_> {
         }
         Ok(Some(spool))
     }
+}
+
+/// The entry count and central-directory size an archive's end record declares (the zip64 record
+/// when the classic one is saturated), or `None` when there is no readable end record.
+fn declared_directory(source: &mut SpooledTempFile) -> Option<(u64, u64)> {
+    const EOCD: &[u8] = b"PK\x05\x06";
+    const ZIP64_LOCATOR: &[u8] = b"PK\x06\x07";
+    const ZIP64_EOCD: &[u8] = b"PK\x06\x06";
+    let len = source.seek(std::io::SeekFrom::End(0)).ok()?;
+    // The end record is 22 bytes plus a comment of at most 65,535 bytes; the zip64 locator
+    // (20 bytes) sits right before it.
+    let tail_len = len.min(22 + 65_535 + 20);
+    let tail = read_range(source, len - tail_len, tail_len as usize)?;
+    let at = memchr::memmem::rfind(&tail, EOCD)?;
+    let record = tail.get(at..)?;
+    let u16_at = |b: &[u8], i: usize| {
+        b.get(i..i + 2)
+            .and_then(|x| x.try_into().ok())
+            .map(|x| u64::from(u16::from_le_bytes(x)))
+    };
+    let u32_at = |b: &[u8], i: usize| {
+        b.get(i..i + 4)
+            .and_then(|x| x.try_into().ok())
+            .map(|x| u64::from(u32::from_le_bytes(x)))
+    };
+    let u64_at = |b: &[u8], i: usize| {
+        b.get(i..i + 8)
+            .and_then(|x| x.try_into().ok())
+            .map(u64::from_le_bytes)
+    };
+    let entries = u16_at(record, 10)?;
+    let size = u32_at(record, 12)?;
+    if entries != 0xFFFF && size != 0xFFFF_FFFF {
+        return Some((entries, size));
+    }
+    let locator = tail.get(at.checked_sub(20)?..at)?;
+    if !locator.starts_with(ZIP64_LOCATOR) {
+        return Some((entries, size));
+    }
+    let zip64_at = u64_at(locator, 8)?;
+    let zip64 = read_range(source, zip64_at, 56)?;
+    if !zip64.starts_with(ZIP64_EOCD) {
+        return None;
+    }
+    Some((u64_at(&zip64, 32)?, u64_at(&zip64, 40)?))
+}
+
+fn read_range(source: &mut SpooledTempFile, offset: u64, len: usize) -> Option<Vec<u8>> {
+    source.seek(std::io::SeekFrom::Start(offset)).ok()?;
+    let mut bytes = vec![0u8; len];
+    source.read_exact(&mut bytes).ok()?;
+    source.rewind().ok()?;
+    Some(bytes)
 }
 
 fn copy_bounded(mut from: impl Read, to: &mut SpooledTempFile) -> std::io::Result<u64> {
