@@ -101,8 +101,9 @@ fn python_metadata_headers_only() {
     );
     assert_eq!(
         summary(&packages),
+        // Reported under its normalized name, as Syft v1.57 reports it.
         vec![(
-            "Flask_SQLAlchemy".into(),
+            "flask-sqlalchemy".into(),
             "3.1.1".into(),
             vec!["BSD-3-Clause".into()]
         )]
@@ -136,12 +137,24 @@ fn python_variants() {
         "Metadata-Version: 1.1\nName: python-apt\nVersion: 2.4.0\nLicense: UNKNOWN\n",
         vec![("python-apt".into(), "2.4.0".into(), vec![])],
     );
-    // No version: nothing. Garbage: nothing.
+    // Blank lines before the headers are skipped; a repeated header keeps its last value.
+    check(
+        "/opt/venv/lib/python3.12/site-packages/zope.interface-6.1.dist-info/METADATA",
+        "\n\nName: zope.interface\nVersion: 6.0\nVersion: 6.1\n",
+        vec![("zope-interface".into(), "6.1".into(), vec![])],
+    );
+    // No version: kept with Syft's stub version. The interpreter's own egg-info: skipped.
     check(
         "/opt/venv/lib/python3.12/site-packages/x-1.dist-info/METADATA",
         "Metadata-Version: 2.1\nName: x\n\nVersion: 1\n",
+        vec![("x".into(), "UNKNOWN".into(), vec![])],
+    );
+    check(
+        "/usr/lib/python2.7/lib-dynload/Python-2.7.egg-info",
+        "Metadata-Version: 1.0\nName: Python\nVersion: 2.7.18\n",
         vec![],
     );
+    // Unreadable: nothing.
     check(
         "/opt/venv/lib/python3.12/site-packages/y-1.dist-info/METADATA",
         "\u{0}\u{1}binary",
@@ -191,7 +204,10 @@ fn npm_package_json_variants() {
             vec!["MIT".into(), "Apache-2.0".into()],
         )],
     );
-    check(r#"{"name":"app","private":true}"#, vec![]);
+    check(
+        r#"{"name":"app","private":true}"#,
+        vec![("app".into(), "UNKNOWN".into(), vec![])],
+    );
     check(r#"{"version":"1.0.0"}"#, vec![]);
     check(r#"{"name":"n","version":1}"#, vec![]);
     check("not json", vec![]);
@@ -243,7 +259,7 @@ end
     check(
         "/usr/local/bundle/specifications/broken.gemspec",
         "Gem::Specification.new do |s|\n  s.name = \"broken\"\nend\n",
-        vec![],
+        vec![("broken".into(), "UNKNOWN".into(), vec![])],
     );
     assert!(!wants(&GemCataloger, "/src/app/mygem.gemspec", 0o644, 10));
 }
@@ -315,7 +331,8 @@ fn go_build_info_across_chunk_boundary() {
             ("github.com/spf13/cobra", "v1.8.0"),
             ("golang.org/x/sys", "v0.15.0"),
             ("github.com/new/name", "v1.2.0"),
-            ("../thing", ""),
+            // Replaced by a local directory: the original path, no version.
+            ("github.com/local/thing", "UNKNOWN"),
             ("github.com/acme/tool", "v0.0.0-20240203040506-0123456789ab"),
             ("stdlib", "go1.22.1"),
         ])
@@ -336,7 +353,7 @@ fn go_build_info_across_chunk_boundary() {
         pairs(&[("example.com/app", "v2.3.4"), ("stdlib", "go1.21.6")])
     );
 
-    // `go build file.go`: only a path, no mod line; no VCS info leaves "(devel)".
+    // `go build file.go`: only a path, no mod line, no VCS info: the version is unknown.
     let binary = binary_with(
         &build_info_record("go1.23.0", "path\tcommand-line-arguments\n"),
         8192,
@@ -345,8 +362,25 @@ fn go_build_info_across_chunk_boundary() {
     assert_eq!(
         nv(&run(&GoBinaryCataloger, "/bin/x", 0o755, &binary)),
         pairs(&[
-            ("command-line-arguments", "(devel)"),
+            ("command-line-arguments", "UNKNOWN"),
             ("stdlib", "go1.23.0")
+        ])
+    );
+
+    // No mod line but one `(devel)` dependency: that is the main module, reported once. A
+    // version set by -ldflags in a package of the main module counts; one set in another
+    // module's package does not.
+    let modinfo = "path\tcommand-line-arguments\n\
+        dep\texample.com/real\t(devel)\t\n\
+        dep\tgithub.com/other/lib\tv0.4.0\th1:x=\n\
+        build\t-ldflags=\"-X github.com/other/lib.Version=9.9.9 -X example.com/real/internal/build.Version=1.5.0\"\n";
+    let binary = binary_with(&build_info_record("go1.22.5", modinfo), 8192, CHUNK / 2);
+    assert_eq!(
+        nv(&run(&GoBinaryCataloger, "/bin/real", 0o755, &binary)),
+        pairs(&[
+            ("example.com/real", "v1.5.0"),
+            ("github.com/other/lib", "v0.4.0"),
+            ("stdlib", "go1.22.5")
         ])
     );
 }
@@ -429,7 +463,8 @@ fn go_real_binary() {
     assert_eq!(
         nv(&packages),
         pairs(&[
-            ("example.com/wharftest", "(devel)"),
+            // Built without VCS stamping: Syft cannot tell the version.
+            ("example.com/wharftest", "UNKNOWN"),
             ("stdlib", version.as_str())
         ])
     );
@@ -531,7 +566,7 @@ fn java_jar_with_nested_archives() {
             ("org.yaml:snakeyaml", "2.0"),
             ("com.fasterxml.jackson.core:jackson-databind", "2.15.2"),
             ("some-lib", "1.0.0"),
-            ("admin", ""),
+            ("admin", "UNKNOWN"),
             ("commons-io:commons-io", "2.11.0"),
         ])
     );
@@ -640,7 +675,7 @@ fn java_zip_bombs_are_refused() {
     );
     // The same archive within a larger budget is fine.
     let packages = run(&JavaCataloger, "/app/fat.jar", 0o644, &outer);
-    assert_eq!(nv(&packages), pairs(&[("fat", "")]));
+    assert_eq!(nv(&packages), pairs(&[("fat", "UNKNOWN")]));
 }
 
 #[test]

@@ -27,7 +27,7 @@ pub struct JavaCataloger;
 
 /// The archive extensions Syft reads (its `archiveFormatGlobs`).
 const EXTENSIONS: &[&str] = &[
-    ".jar", ".war", ".ear", ".par", ".sar", ".nar", ".jpi", ".hpi", ".kar", ".lpkg",
+    ".jar", ".war", ".ear", ".par", ".sar", ".nar", ".jpi", ".hpi", ".kar", ".far", ".lpkg",
 ];
 /// How deep archives nest before the inner ones are ignored (ear → war → jar is depth 2).
 const MAX_DEPTH: usize = 4;
@@ -196,17 +196,27 @@ impl Scan<'_> {
     ) {
         let file = ArchiveFilename::parse(name);
         let artifacts: BTreeSet<&str> = poms.values().map(|p| p.artifact.as_str()).collect();
-        // Syft walks the pom.properties in path order and keeps the last whose artifactId
-        // matches the file name, stopping early at one that has a pom.xml beside it.
-        let mut matched: Option<&PomProperties> = None;
+        // Syft walks the pom.properties in path order, keeps the first whose artifactId matches
+        // the file name, prefers one with a pom.xml beside it, and stops at an exact match.
+        let has_pom_xml = |dir: &str| entries.contains(format!("{dir}/pom.xml").as_str());
+        let exact = |p: &PomProperties| file.name.contains(&p.group) || file.name == p.artifact;
+        let mut matched: Option<(&PomProperties, bool)> = None;
         for (dir, props) in poms {
-            if artifact_matches_filename(&props.artifact, &file.name, &artifacts) {
-                matched = Some(props);
-                if entries.contains(format!("{dir}/pom.xml").as_str()) {
-                    break;
-                }
+            if !artifact_matches_filename(&props.artifact, &file.name, &artifacts) {
+                continue;
+            }
+            let with_pom = has_pom_xml(dir);
+            matched = match matched {
+                None => Some((props, with_pom)),
+                Some((_, false)) if with_pom => Some((props, true)),
+                Some((_, true)) if with_pom && exact(props) => Some((props, true)),
+                keep => keep,
+            };
+            if matches!(matched, Some((_, true))) && exact(props) {
+                break;
             }
         }
+        let matched = matched.map(|(props, _)| props);
         let mut main_group = matched
             .map(|p| p.group.clone())
             .filter(|g| !g.is_empty())
@@ -405,8 +415,10 @@ fn entry_index(zip: &mut ZipArchive<SpooledTempFile>, name: &str) -> Option<usiz
     zip.index_for_name(name)
 }
 
+/// Syft's glob is `**/*pom.properties`: anywhere in the archive, usually under
+/// `META-INF/maven/<group>/<artifact>/`.
 fn is_pom_properties(name: &str) -> bool {
-    name.starts_with("META-INF/maven/") && name.ends_with("/pom.properties")
+    name.ends_with("pom.properties")
 }
 
 fn is_archive_name(name: &str) -> bool {
@@ -430,9 +442,8 @@ fn parse_pom_properties(text: &str) -> Option<PomProperties> {
         if line.is_empty() || line.starts_with('#') || line.starts_with('!') {
             continue;
         }
-        let Some(split) = line.find(['=', ':']) else {
-            continue;
-        };
+        // Like Syft, a line that is not `key=value` or `key: value` makes the file unreadable.
+        let split = line.find(['=', ':'])?;
         let (key, value) = (line.get(..split)?, line.get(split + 1..)?);
         fields.insert(key.trim(), value.trim());
     }
