@@ -386,6 +386,48 @@ fn go_build_info_across_chunk_boundary() {
 }
 
 #[test]
+fn go_main_version_helpers() {
+    use wharf_scan::lang::golang::{pseudo_timestamp, version_from_ldflags};
+    // Expected values are what Syft's Go patterns give (checked with Go's regexp), plus the `v`.
+    let check = |ldflags: &str, main: &str, expected: Option<&str>| {
+        assert_eq!(
+            version_from_ldflags(ldflags, main).as_deref(),
+            expected,
+            "{ldflags}"
+        );
+    };
+    check(
+        "-X github.com/other/lib.Version=9.9.9 -X example.com/real/internal/build.Version=1.5.0",
+        "example.com/real",
+        Some("v1.5.0"),
+    );
+    check(
+        "-X main.version=2.3.4 -X main.commit=abc",
+        "example.com/app",
+        Some("v2.3.4"),
+    );
+    check(
+        "-s -w -X github.com/acme/tool/pkg/version.gitVersion=v1.2.3-rc.1 -X main.buildDate=2024",
+        "github.com/acme/tool",
+        Some("v1.2.3-rc.1"),
+    );
+    check("-X main.Tag=release/1.0.7", "x", Some("v1.0.7"));
+    check("-s -w", "x", None);
+    check("", "x", None);
+
+    assert_eq!(pseudo_timestamp("2024-02-03T04:05:06Z"), "20240203040506");
+    assert_eq!(
+        pseudo_timestamp("2024-02-03T01:05:06.123-03:00"),
+        "20240203040506"
+    );
+    assert_eq!(
+        pseudo_timestamp("2024-03-01T00:30:00+01:00"),
+        "20240229233000"
+    );
+    assert_eq!(pseudo_timestamp("yesterday"), "00010101000000");
+}
+
+#[test]
 fn go_skips_non_binaries_and_old_formats() {
     // A script that happens to be executable: not an executable format, nothing read further.
     let mut script = b"#!/bin/sh\n".to_vec();
@@ -510,11 +552,12 @@ fn java_jar_with_nested_archives() {
         ],
         deflate,
     );
-    // A manifest-only jar: name and version from the file name.
+    // A manifest-only jar: name and version from the file name, group from the manifest.
     let manifest_only = zip_bytes(
         &[(
             "META-INF/MANIFEST.MF",
-            b"Manifest-Version: 1.0\nImplementation-Title: Some Lib\nImplementation-Version: 9.9\n",
+            b"Manifest-Version: 1.0\nImplementation-Title: Some Lib\nImplementation-Version: 9.9\n\
+              Implementation-Vendor: Example Corp\nBundle-SymbolicName: org.example.somelib;singleton:=true\n",
         )],
         deflate,
     );
@@ -565,7 +608,8 @@ fn java_jar_with_nested_archives() {
             ("com.acme:shop", "1.4.0"),
             ("org.yaml:snakeyaml", "2.0"),
             ("com.fasterxml.jackson.core:jackson-databind", "2.15.2"),
-            ("some-lib", "1.0.0"),
+            // Group from the manifest as Syft derives it, name and version from the file name.
+            ("org.example.somelib:some-lib", "1.0.0"),
             ("admin", "UNKNOWN"),
             ("commons-io:commons-io", "2.11.0"),
         ])

@@ -344,7 +344,7 @@ impl Scan<'_> {
                 format!("entry {entry_name} inflates beyond its declared {declared} bytes"),
             ));
         }
-        self.budget -= copied;
+        self.budget = self.budget.saturating_sub(copied);
         if spool.rewind().is_err() {
             return Ok(None);
         }
@@ -531,15 +531,44 @@ impl Manifest {
         })
     }
 
-    /// The Maven group a manifest states outright. (Syft guesses further from vendor and bundle
-    /// names; those guesses are not reproduced, so such archives are named by artifact alone.)
+    /// The Maven group Syft derives from a manifest: among the values of its primary fields
+    /// (then, failing those, its secondary ones) that start like a reverse domain name (`com`,
+    /// `org`, `net`, `io`, `be`, as a bare prefix), the alphabetically first, with OSGi directives
+    /// (`;…`) and fragments (`#…`) cut off. (Syft's table of known artifactId → groupId
+    /// corrections is not reproduced.)
     fn group_id(&self) -> Option<String> {
-        ["Group-Id", "Implementation-Vendor-Id"]
-            .iter()
-            .filter_map(|k| self.get(k))
-            .map(|v| v.split(';').next().unwrap_or(v).trim())
-            .find(|v| v.contains('.') && !v.contains(' '))
-            .map(str::to_string)
+        const DOMAINS: &[&str] = &["com", "org", "net", "io", "be"];
+        const PRIMARY: &[&str] = &[
+            "Group-Id",
+            "Bundle-SymbolicName",
+            "Extension-Name",
+            "Specification-Vendor",
+            "Implementation-Vendor",
+            "Implementation-Vendor-Id",
+            "Implementation-Title",
+            "Bundle-Activator",
+        ];
+        const SECONDARY: &[&str] = &["Automatic-Module-Name", "Main-Class", "Package"];
+        let candidates = |fields: &[&str]| -> Option<String> {
+            let mut found: Vec<String> = fields
+                .iter()
+                .flat_map(|field| {
+                    self.sections.iter().filter_map(move |section| {
+                        section.iter().find(|(k, _)| k == field).map(|(_, v)| v)
+                    })
+                })
+                .filter(|v| DOMAINS.iter().any(|d| v.starts_with(d)))
+                .map(|v| {
+                    let v = v.split(';').next().unwrap_or_default();
+                    v.split('#').next().unwrap_or_default().trim().to_string()
+                })
+                .collect();
+            found.sort();
+            found.into_iter().next()
+        };
+        candidates(PRIMARY)
+            .or_else(|| candidates(SECONDARY))
+            .filter(|g| !g.is_empty())
     }
 
     fn licenses(&self) -> Vec<String> {

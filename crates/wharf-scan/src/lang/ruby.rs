@@ -103,7 +103,10 @@ fn decode_unicode_escapes(line: &str) -> String {
                 .and_then(|h| u32::from_str_radix(h.as_str(), 16).ok())
                 .and_then(char::from_u32)
                 .map(String::from)
-                .unwrap_or_else(|| caps[0].to_string())
+                .unwrap_or_else(|| {
+                    caps.get(0)
+                        .map_or(String::new(), |m| m.as_str().to_string())
+                })
         })
         .into_owned()
 }
