@@ -32,7 +32,7 @@ pub enum PackageKind {
 pub struct Package {
     pub kind: PackageKind,
     /// The package's name as its ecosystem names it. Maven: `groupId:artifactId`; Go: the module
-    /// path; Python: the distribution name as written (not normalized).
+    /// path; Python: the PEP 503-normalized name, as Syft reports it.
     pub name: String,
     pub version: String,
     /// The OS source package it was built from when that differs or is known (dpkg `Source:`,
