@@ -87,7 +87,10 @@ def run(cmd, cwd=None, env=None, timeout=900):
     e = dict(os.environ)
     if env:
         e.update(env)
-    p = subprocess.run(cmd, cwd=cwd, env=e, capture_output=True, text=True, timeout=timeout)
+    try:
+        p = subprocess.run(cmd, cwd=cwd, env=e, capture_output=True, text=True, timeout=timeout)
+    except OSError as err:
+        raise SystemExit(f"mkscanimage: cannot run {cmd[0]}: {err}") from None
     if p.returncode != 0:
         raise SystemExit(
             f"mkscanimage: {' '.join(cmd)} exited {p.returncode}\n{p.stdout[-2000:]}\n{p.stderr[-2000:]}"
