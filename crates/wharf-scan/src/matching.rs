@@ -420,10 +420,12 @@ fn references(advisory: &Advisory) -> Vec<String> {
     out
 }
 
-/// The name ECR shows: the first CVE id among the record's id and aliases, else its id.
+/// The name ECR shows: the first CVE id among the record's id, aliases and upstream ids, else
+/// its id.
 fn display_name(advisory: &Advisory) -> &str {
     std::iter::once(&advisory.id)
         .chain(advisory.aliases.iter())
+        .chain(advisory.upstream.iter())
         .find(|id| id.starts_with("CVE-"))
         .unwrap_or(&advisory.id)
 }
