@@ -88,7 +88,10 @@ type Expected = (
     Option<&'static str>,
 );
 
-fn summary(findings: &[Finding]) -> Vec<(String, String, Severity, Option<f64>, Option<String>)> {
+/// The owned form of [`Expected`].
+type Row = (String, String, Severity, Option<f64>, Option<String>);
+
+fn summary(findings: &[Finding]) -> Vec<Row> {
     findings
         .iter()
         .map(|f| {
