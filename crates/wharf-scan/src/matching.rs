@@ -227,6 +227,13 @@ fn advisory_name(pkg: &Package) -> &str {
     }
 }
 
+/// A second name advisories may use: RPM distributions file some records under binary
+/// package names (`openssl-libs`) rather than the source RPM's (`openssl`).
+fn alternate_name(pkg: &Package) -> Option<&str> {
+    let primary = advisory_name(pkg);
+    (pkg.kind == PackageKind::Rpm && pkg.name != primary).then_some(pkg.name.as_str())
+}
+
 /// The version advisories compare: OS advisories are about source versions.
 fn advisory_version(pkg: &Package) -> &str {
     if is_os_kind(pkg.kind) {
@@ -297,7 +304,10 @@ pub fn lookup_keys(pkg: &Package, os: Option<&OsRelease>) -> Vec<(String, String
         Some(key) if key.suits(pkg.kind) => key
             .ecosystems()
             .into_iter()
-            .map(|eco| (eco, name.to_string()))
+            .flat_map(|eco| {
+                let alternate = alternate_name(pkg).map(|alt| (eco.clone(), alt.to_string()));
+                std::iter::once((eco, name.to_string())).chain(alternate)
+            })
             .collect(),
         _ => Vec::new(),
     }
@@ -314,7 +324,9 @@ fn applies(pkg: &Package, os: Option<&OsRelease>, affected: &Affected) -> bool {
             .and_then(os_key)
             .is_some_and(|key| key.suits(pkg.kind) && key.matches(&p.ecosystem)),
     };
-    eco_ok && same_name(&p.ecosystem, advisory_name(pkg), &p.name)
+    eco_ok
+        && (same_name(&p.ecosystem, advisory_name(pkg), &p.name)
+            || alternate_name(pkg).is_some_and(|alt| alt == p.name))
 }
 
 /// Compares two event versions, where an `introduced: "0"` sorts before everything.

@@ -18,7 +18,7 @@ fn load_index() -> Index {
         .map(|e| e.unwrap().path())
         .collect();
     paths.sort();
-    assert_eq!(paths.len(), 13, "fixture count");
+    assert_eq!(paths.len(), 14, "fixture count");
     for path in paths {
         let advisory = Advisory::parse(&std::fs::read(&path).unwrap())
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -251,6 +251,40 @@ fn os_packages_match_their_distribution_records() {
         &index,
         os_pkg(Rpm, "openssl-libs", "1:3.0.7-25.el9_3", "openssl", None),
         rocky(),
+        &[],
+    );
+    // AlmaLinux files this record under binary package names too; one finding per package.
+    let alma = || Some(os("almalinux", "9.3"));
+    let curl = (
+        "ALSA-2024:0002",
+        "CVE-2023-46218",
+        Medium,
+        Some(5.9),
+        Some("7.76.1-26.el9_3.2"),
+    );
+    check(
+        &index,
+        os_pkg(Rpm, "libcurl", "7.76.1-26.el9", "curl", None),
+        alma(),
+        &[curl],
+    );
+    check(
+        &index,
+        os_pkg(Rpm, "curl", "7.76.1-26.el9", "curl", None),
+        alma(),
+        &[curl],
+    );
+    check(
+        &index,
+        os_pkg(Rpm, "libcurl", "7.76.1-26.el9_3.2", "curl", None),
+        alma(),
+        &[],
+    );
+    // Rocky's records do not apply to AlmaLinux.
+    check(
+        &index,
+        os_pkg(Rpm, "openssl-libs", "1:3.0.7-24.el9", "openssl", None),
+        alma(),
         &[],
     );
 }

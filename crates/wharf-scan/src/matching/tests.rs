@@ -78,12 +78,15 @@ fn lookup_keys_per_os_and_kind() {
         (
             pkg(Rpm, "openssl-libs", "1:3.0.7-27.el9", Some("openssl")),
             Some(os("rocky", Some("9.3"), None)),
-            keys(&[("Rocky Linux:9", "openssl")]),
+            keys(&[
+                ("Rocky Linux:9", "openssl"),
+                ("Rocky Linux:9", "openssl-libs"),
+            ]),
         ),
         (
             pkg(Rpm, "openssl-libs", "1:3.0.7-27.el9", Some("openssl")),
             Some(os("almalinux", Some("8.9"), None)),
-            keys(&[("AlmaLinux:8", "openssl")]),
+            keys(&[("AlmaLinux:8", "openssl"), ("AlmaLinux:8", "openssl-libs")]),
         ),
         (
             pkg(Rpm, "curl", "7.76.1-26.el9", None),
