@@ -83,8 +83,10 @@ impl Cursor<'_> {
                     i += 1;
                 }
                 v = -(i as i64);
-                // Digits right after the zeros are read as a number of their own; anything
-                // else is read as after any number (so `1.0_alpha` stays below `1.0`).
+                // Digits right after the zeros are read as a number of their own. apk-tools'
+                // 2.x tokenizer also inserts an empty number before anything else that follows
+                // (so `1.0_alpha` would sort above `1.0`); that one deviation is dropped here so
+                // that a suffix after a zero means what it means after any other number.
                 forced = Some(Token::Digit);
             }
             Token::DigitOrZero | Token::Digit | Token::SuffixNo | Token::RevisionNo => {
