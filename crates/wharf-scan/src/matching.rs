@@ -27,7 +27,7 @@ pub struct Finding {
     /// CVSS base score of the vector the severity came from.
     pub cvss_score: Option<f64>,
     pub cvss_vector: Option<String>,
-    /// `3.0`, `3.1`, `4.0`, when a vector was scored.
+    /// `2.0`, `3.0`, `3.1`, `4.0`, when a vector was scored.
     pub cvss_version: Option<String>,
     pub package: Package,
     /// The lowest version that fixes it, when the advisory names one for the matched range.
