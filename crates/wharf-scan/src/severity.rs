@@ -1,8 +1,8 @@
 //! ECR's severities and how an advisory's CVSS vectors map to them. CVSS v3.x and v4.0 vectors
 //! are scored with RustSec's `cvss` crate (base metrics only), v2 vectors with the v2 base
-//! equation here (the crate has none); without a usable vector the
-//! words databases attach (GitHub's `severity`, Ubuntu's priority, Debian's `urgency`) decide;
-//! with neither the severity is `Undefined`.
+//! equation here (the crate has none); without a usable vector the words databases attach
+//! (GitHub's `severity`, Ubuntu's priority, Debian's `urgency`) decide; with neither the
+//! severity is `Undefined`.
 
 use crate::osv::{Advisory, Affected, SeverityWords};
 use serde::{Deserialize, Serialize};
