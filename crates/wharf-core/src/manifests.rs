@@ -91,6 +91,7 @@ impl Registry {
                 tags: tags.clone(),
                 frozen_tags,
                 image_size,
+                jobs: vec![],
             })
             .await
             .map_err(|e| match e {
