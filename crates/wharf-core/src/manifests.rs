@@ -91,6 +91,7 @@ impl Registry {
                 tags: tags.clone(),
                 frozen_tags,
                 image_size,
+                scan: None,
             })
             .await
             .map_err(|e| match e {

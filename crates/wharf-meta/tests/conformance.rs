@@ -40,7 +40,7 @@ async fn backends() -> Vec<Db> {
     dbs
 }
 
-fn repo<'a>(store: &'a MetaStore, name: &'a str) -> RepoKey<'a> {
+pub(crate) fn repo<'a>(store: &'a MetaStore, name: &'a str) -> RepoKey<'a> {
     RepoKey {
         account: store.default_account(),
         name,
@@ -48,7 +48,7 @@ fn repo<'a>(store: &'a MetaStore, name: &'a str) -> RepoKey<'a> {
 }
 
 /// Stores a config-only image whose bytes are `body`, under `tags`.
-async fn push(
+pub(crate) async fn push(
     store: &MetaStore,
     name: &str,
     body: &[u8],
@@ -78,10 +78,14 @@ async fn push(
             tags: tags.to_vec(),
             frozen_tags: if frozen { tags.to_vec() } else { vec![] },
             image_size: None,
+            scan: None,
         })
         .await?;
     Ok(digest)
 }
+
+#[path = "conformance/scanning.rs"]
+mod scanning;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn metadata_conformance() {
@@ -97,6 +101,10 @@ async fn metadata_conformance() {
         jobs_run_once_per_interval(&a, &db.open().await).await;
         cache_epoch_follows_cached_data(&a).await;
         concurrent_writers_do_not_deadlock(&a, &db.open().await).await;
+        scanning::registry_scanning_configuration(&a).await;
+        scanning::scan_results(&a).await;
+        scanning::vulnerability_database(&a).await;
+        scanning::continuous_rescan_candidates(&a).await;
         if let Db::Postgres(url) = &db {
             nodes_starting_together_share_one_default_account(url).await;
         }

@@ -42,6 +42,7 @@ fn manifest<'a>(
         tags,
         frozen_tags: Vec::new(),
         image_size: Some(1234),
+        scan: None,
     }
 }
 
@@ -161,6 +162,7 @@ async fn fill(store: &MetaStore) -> Fixture {
             media_type: OCI_INDEX,
             children: vec![image.clone()],
             image_size: None,
+            scan: None,
             ..manifest(
                 app,
                 &index,
