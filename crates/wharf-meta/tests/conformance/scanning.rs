@@ -412,7 +412,7 @@ pub async fn continuous_rescan_candidates(store: &MetaStore) {
             .collect::<Vec<_>>()
     };
     let mut both = vec![(name.to_string(), a.clone()), (name.to_string(), b.clone())];
-    both.sort_by(|x, y| x.1.to_string().cmp(&y.1.to_string()));
+    both.sort_by_key(|x| x.1.to_string());
     assert_eq!(since(1000).await, both);
     assert_eq!(since(1002).await, [(name.to_string(), a.clone())]);
     assert_eq!(since(1004).await, []);
