@@ -92,6 +92,7 @@ impl Registry {
                 frozen_tags,
                 image_size,
                 scan: None,
+                jobs: vec![],
             })
             .await
             .map_err(|e| match e {

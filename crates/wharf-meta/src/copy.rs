@@ -12,6 +12,8 @@
 //!   store); clients restart them.
 //! - `gc_lease` and `jobs`: per-installation coordination state that the new installation
 //!   builds up by itself.
+//! - `job_queue`: background work of the old installation; periodic jobs are enqueued again by
+//!   the new one's scheduler.
 //!
 //! The whole target side is one write transaction: it either holds the complete copy or nothing.
 //! The source is read inside one read transaction (a snapshot on both backends), so the copy is

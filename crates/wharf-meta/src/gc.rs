@@ -250,6 +250,7 @@ mod tests {
             frozen_tags: vec![],
             image_size: Some(0),
             scan: None,
+            jobs: vec![],
         }
     }
 

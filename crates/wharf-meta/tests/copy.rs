@@ -43,6 +43,7 @@ fn manifest<'a>(
         frozen_tags: Vec::new(),
         image_size: Some(1234),
         scan: None,
+        jobs: vec![],
     }
 }
 
@@ -163,6 +164,7 @@ async fn fill(store: &MetaStore) -> Fixture {
             children: vec![image.clone()],
             image_size: None,
             scan: None,
+            jobs: vec![],
             ..manifest(
                 app,
                 &index,

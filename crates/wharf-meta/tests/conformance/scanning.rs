@@ -189,6 +189,7 @@ pub async fn scan_results(store: &MetaStore) {
         frozen_tags: vec![],
         image_size: Some(0),
         scan: Some("ENHANCED"),
+        jobs: vec![],
     };
     store.put_manifest(new_manifest()).await.unwrap();
     let on_push = store
