@@ -45,6 +45,16 @@ impl JobHandler for StandardHandler {
             JobKind::Gc => self.gc(registry).await,
             JobKind::Lifecycle => lifecycle(registry).await,
             JobKind::UploadPurge => self.purge_uploads(registry).await,
+            JobKind::ImageScan {
+                account,
+                repository,
+                digest,
+            } => scan(registry, account, repository, digest, false).await,
+            JobKind::Rescan {
+                account,
+                repository,
+                digest,
+            } => scan(registry, account, repository, digest, true).await,
         }
     }
 }
@@ -83,6 +93,32 @@ impl StandardHandler {
             n => tracing::info!(purged = n, "purged abandoned uploads"),
         }
         Ok(())
+    }
+}
+
+/// Scans one image (`rescan`: re-matches its stored inventory). An image deleted meanwhile is
+/// nothing to do; a payload naming no valid image cannot succeed on retry.
+async fn scan(
+    registry: &Registry,
+    account: &str,
+    repository: &str,
+    digest: &str,
+    rescan: bool,
+) -> Result<(), JobError> {
+    match registry
+        .run_scan_job(account, repository, digest, rescan)
+        .await
+    {
+        Ok(Some(status)) => {
+            tracing::info!(%account, %repository, %digest, rescan, status = status.as_str(), "scan job finished");
+            Ok(())
+        }
+        Ok(None) => {
+            tracing::info!(%account, %repository, %digest, "scan job skipped: the image is gone");
+            Ok(())
+        }
+        Err(CoreError::InvalidParameter(m)) => Err(JobError::Permanent(m)),
+        Err(e) => Err(e.into()),
     }
 }
 

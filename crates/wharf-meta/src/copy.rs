@@ -204,6 +204,65 @@ const TABLES: &[Table] = &[
             ("results", Text),
         ],
     },
+    Table {
+        name: "registry_scanning",
+        key: &["account_id"],
+        columns: &[
+            ("account_id", Text),
+            ("scan_type", Text),
+            ("rules", Text),
+            ("updated_at", Int),
+        ],
+    },
+    Table {
+        name: "image_scans",
+        key: &["repository_id", "manifest_digest"],
+        columns: &[
+            ("repository_id", Int),
+            ("manifest_digest", Text),
+            ("status", Text),
+            ("description", Text),
+            ("scan_type", Text),
+            ("requested_at", Int),
+            ("started_at", Int),
+            ("completed_at", Int),
+            ("source_updated_at", Int),
+            ("inventory", Text),
+            ("findings", Text),
+            ("severity_counts", Text),
+            ("finding_count", Int),
+        ],
+    },
+    Table {
+        name: "image_scan_keys",
+        key: &["repository_id", "manifest_digest", "ecosystem", "name"],
+        columns: &[
+            ("repository_id", Int),
+            ("manifest_digest", Text),
+            ("ecosystem", Text),
+            ("name", Text),
+        ],
+    },
+    Table {
+        name: "advisories",
+        key: &["id"],
+        columns: &[
+            ("id", Text),
+            ("modified", Text),
+            ("document", Text),
+            ("changed_at", Int),
+        ],
+    },
+    Table {
+        name: "advisory_keys",
+        key: &["ecosystem", "name", "advisory_id"],
+        columns: &[("ecosystem", Text), ("name", Text), ("advisory_id", Text)],
+    },
+    Table {
+        name: "vulndb_state",
+        key: &["id"],
+        columns: &[("id", Int), ("updated_at", Int)],
+    },
 ];
 
 /// Tables a fresh store fills by itself (the default account and its settings row): the copy

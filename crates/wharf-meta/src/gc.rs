@@ -249,6 +249,7 @@ mod tests {
             tags: vec![],
             frozen_tags: vec![],
             image_size: Some(0),
+            scan: None,
             jobs: vec![],
         }
     }

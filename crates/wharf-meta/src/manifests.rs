@@ -38,6 +38,10 @@ pub struct NewManifest<'a> {
     /// The image size ECR reports: the layers' total for an image; `None` for an index, whose size
     /// is its largest child's.
     pub image_size: Option<i64>,
+    /// When the push starts a scan (scan on push): its scan type (`BASIC`, `ENHANCED`). A new
+    /// manifest then gets an `IN_PROGRESS` scan row in the push transaction, so a client asking
+    /// for findings right after the push never sees "no scan".
+    pub scan: Option<&'a str>,
     /// Jobs to enqueue in the same transaction (a scan of the pushed image): they exist exactly
     /// when the push committed. Enqueued on every push, new or repeated; a dedupe key keeps a
     /// repeated push from queueing the same work twice.
@@ -200,6 +204,18 @@ impl MetaStore {
                 .execute(&mut *tx)
                 .await?;
             }
+        }
+        if let (true, Some(scan_type)) = (inserted, m.scan) {
+            sqlx::query(
+                "INSERT INTO image_scans (repository_id, manifest_digest, status, scan_type, requested_at)
+                 VALUES ($1, $2, 'IN_PROGRESS', $3, $4) ON CONFLICT DO NOTHING",
+            )
+            .bind(repo_id)
+            .bind(&digest)
+            .bind(scan_type)
+            .bind(t)
+            .execute(&mut *tx)
+            .await?;
         }
         let mut tags_changed = false;
         for tag in &m.tags {

@@ -44,7 +44,7 @@ async fn backends() -> Vec<Db> {
     dbs
 }
 
-fn repo<'a>(store: &'a MetaStore, name: &'a str) -> RepoKey<'a> {
+pub(crate) fn repo<'a>(store: &'a MetaStore, name: &'a str) -> RepoKey<'a> {
     RepoKey {
         account: store.default_account(),
         name,
@@ -52,7 +52,7 @@ fn repo<'a>(store: &'a MetaStore, name: &'a str) -> RepoKey<'a> {
 }
 
 /// Stores a config-only image whose bytes are `body`, under `tags`.
-async fn push(
+pub(crate) async fn push(
     store: &MetaStore,
     name: &str,
     body: &[u8],
@@ -82,11 +82,15 @@ async fn push(
             tags: tags.to_vec(),
             frozen_tags: if frozen { tags.to_vec() } else { vec![] },
             image_size: None,
+            scan: None,
             jobs: vec![],
         })
         .await?;
     Ok(digest)
 }
+
+#[path = "conformance/scanning.rs"]
+mod scanning;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn metadata_conformance() {
@@ -102,6 +106,10 @@ async fn metadata_conformance() {
         jobs_run_once_per_interval(&a, &db.open().await).await;
         cache_epoch_follows_cached_data(&a).await;
         concurrent_writers_do_not_deadlock(&a, &db.open().await).await;
+        scanning::registry_scanning_configuration(&a).await;
+        scanning::scan_results(&a).await;
+        scanning::vulnerability_database(&a).await;
+        scanning::continuous_rescan_candidates(&a).await;
         queue_enqueue_claim_complete(&a).await;
         queue_concurrent_claims_are_disjoint(&a, &db.open().await).await;
         queue_lease_expiry_reclaims(&a, &db.open().await).await;
@@ -752,6 +760,7 @@ async fn queue_enqueue_with_push(store: &MetaStore) {
                 tags: vec![tag],
                 frozen_tags: vec![tag],
                 image_size: None,
+                scan: None,
                 jobs,
             })
             .await
@@ -856,6 +865,7 @@ async fn queue_claims_beside_pushes(a: &MetaStore, b: &MetaStore) {
                     tags: vec!["latest"],
                     frozen_tags: vec![],
                     image_size: None,
+                    scan: None,
                     jobs: vec![NewJob::new("q-beside", format!("{i}")).run_at(T)],
                 })
                 .await

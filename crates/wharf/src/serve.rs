@@ -23,7 +23,9 @@ pub async fn open_registry(settings: &Settings) -> anyhow::Result<(Registry, Met
         .context("reaching the blob store")?;
     let meta = crate::metadata::open(&settings.metadata, dir).await?;
     check_owner(blobs.as_ref(), &meta).await?;
-    let registry = Registry::new(blobs, meta.clone()).with_region(&settings.region);
+    let registry = Registry::new(blobs, meta.clone())
+        .with_region(&settings.region)
+        .with_registry_host(&settings.public_host);
     Ok((registry, meta))
 }
 
