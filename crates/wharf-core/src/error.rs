@@ -58,6 +58,15 @@ pub enum CoreError {
     /// The principal may not do this; the message is AWS's.
     #[error("{0}")]
     AccessDenied(String),
+    /// The image cannot be scanned (an index, an artifact, foreign layers); the message is ECR's.
+    #[error("{0}")]
+    UnsupportedImageType(String),
+    /// The image is archived, so it cannot be scanned until restored.
+    #[error("{0}")]
+    ImageArchived(String),
+    /// The image was never scanned.
+    #[error("{0}")]
+    ScanNotFound(String),
     #[error("request body ended early or failed")]
     BodyFailed,
     #[error("internal error: {0}")]

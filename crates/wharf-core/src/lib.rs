@@ -27,6 +27,7 @@ pub use identity::{
 };
 mod repo;
 mod repositories;
+pub mod scan;
 mod storage_class;
 pub mod templates;
 pub use manifests::PushedManifest;

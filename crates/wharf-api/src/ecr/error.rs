@@ -88,6 +88,9 @@ impl EcrError {
                 EcrError::new("ImageStorageClassUpdateNotSupportedException", m)
             }
             CoreError::AccessDenied(m) => EcrError::new("AccessDeniedException", m),
+            CoreError::UnsupportedImageType(m) => EcrError::new("UnsupportedImageTypeException", m),
+            CoreError::ImageArchived(m) => EcrError::new("ImageArchivedException", m),
+            CoreError::ScanNotFound(m) => EcrError::new("ScanNotFoundException", m),
             CoreError::InvalidParameter(m) => EcrError::invalid(m),
             CoreError::UploadUnknown => EcrError::new("UploadNotFoundException", "The upload could not be found, or the specified upload ID is not valid for this repository."),
             CoreError::DigestInvalid(m) => EcrError::new("InvalidLayerException", m),

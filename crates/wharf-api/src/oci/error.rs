@@ -100,9 +100,10 @@ impl From<CoreError> for OciError {
             | CoreError::TemplateNotFound
             | CoreError::LifecyclePolicyNotFound
             | CoreError::LifecyclePolicyPreviewNotFound
-            | CoreError::StorageClassUpdateNotSupported(_) => {
-                OciError::new(S::BAD_REQUEST, "UNSUPPORTED", msg)
-            }
+            | CoreError::StorageClassUpdateNotSupported(_)
+            | CoreError::UnsupportedImageType(_)
+            | CoreError::ImageArchived(_)
+            | CoreError::ScanNotFound(_) => OciError::new(S::BAD_REQUEST, "UNSUPPORTED", msg),
             CoreError::Internal(detail) => {
                 tracing::error!(%detail, "internal error");
                 OciError::new(S::INTERNAL_SERVER_ERROR, "UNKNOWN", "internal server error")
