@@ -10,6 +10,9 @@
 #   oras         oras.land/oras/cmd/oras@v1.3.0
 #   conformance  the OCI distribution-spec conformance suite, pinned to a commit pseudo-version
 #                (the tagged releases are not served by the module proxy we can reach).
+#   syft         github.com/anchore/syft/cmd/syft@v1.57.2, the reference SBOM generator that
+#                tests/e2e/scan.sh compares Wharf's package inventory against. Built with
+#                `go install`, so `syft version` prints no version: the stamp file records it.
 # Builds with cargo (crates.io) into the same bin directory, skipped the same way:
 #   garage       Garage v2.5.0, the S3-compatible store the S3 storage tests run against
 #                (scripts/garage.sh starts it). Built from source: the crates.io package is the only
@@ -25,6 +28,7 @@ TOOLS_DIR="${WHARF_TOOLS_DIR:-$HOME/.cache/wharf-tools}"
 BIN="$TOOLS_DIR/bin"
 CRANE_VERSION="v0.20.6"
 ORAS_VERSION="v1.3.0"
+SYFT_VERSION="v1.57.2"
 CONFORMANCE_MODULE="github.com/opencontainers/distribution-spec/conformance"
 CONFORMANCE_VERSION="v0.0.0-20260831232431-97274622c111"
 GARAGE_VERSION="2.5.0"
@@ -115,6 +119,15 @@ else
   stamp_write conformance "$CONFORMANCE_VERSION"
 fi
 
+# syft: a few minutes on two cores the first time (a large module graph).
+if stamp_ok syft "$SYFT_VERSION"; then
+  log "syft $SYFT_VERSION already built"
+else
+  log "building syft $SYFT_VERSION"
+  GOBIN="$BIN" go install "github.com/anchore/syft/cmd/syft@$SYFT_VERSION"
+  stamp_write syft "$SYFT_VERSION"
+fi
+
 # garage: `cargo install --locked` uses the Cargo.lock shipped in the crate. The stamp records the
 # version and the features, so a change to either rebuilds.
 if ! command -v cargo >/dev/null 2>&1 && [[ -x "$HOME/.cargo/bin/cargo" ]]; then
@@ -133,6 +146,6 @@ else
   stamp_write garage "$GARAGE_VERSION $GARAGE_FEATURES"
 fi
 
-for t in crane oras conformance garage; do [[ -x "$BIN/$t" ]] || { log "ERROR: $BIN/$t missing"; exit 1; }; done
+for t in crane oras conformance syft garage; do [[ -x "$BIN/$t" ]] || { log "ERROR: $BIN/$t missing"; exit 1; }; done
 log "tools ready in $BIN"
 echo "$BIN"

@@ -14,6 +14,7 @@ mod error;
 mod gc;
 mod identity;
 mod images;
+mod job_kind;
 mod jobs;
 mod lifecycle;
 pub use images::{ImageFailure, ImageId, ImageResult};
@@ -40,6 +41,8 @@ pub use authz::{Access, Client, Resource};
 pub use cache::ServedManifest;
 pub use error::CoreError;
 pub use gc::{GcOptions, GcReport};
+pub use job_kind::{JobDecodeError, JobKind};
+pub use jobs::{Backoff, ClaimedJob};
 pub use uploads::UploadState;
 
 use std::collections::HashMap;

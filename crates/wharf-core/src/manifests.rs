@@ -91,6 +91,8 @@ impl Registry {
                 tags: tags.clone(),
                 frozen_tags,
                 image_size,
+                scan: None,
+                jobs: vec![],
             })
             .await
             .map_err(|e| match e {

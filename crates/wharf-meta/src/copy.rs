@@ -12,6 +12,8 @@
 //!   store); clients restart them.
 //! - `gc_lease` and `jobs`: per-installation coordination state that the new installation
 //!   builds up by itself.
+//! - `job_queue`: background work of the old installation; periodic jobs are enqueued again by
+//!   the new one's scheduler.
 //!
 //! The whole target side is one write transaction: it either holds the complete copy or nothing.
 //! The source is read inside one read transaction (a snapshot on both backends), so the copy is
@@ -201,6 +203,65 @@ const TABLES: &[Table] = &[
             ("started_at", Int),
             ("results", Text),
         ],
+    },
+    Table {
+        name: "registry_scanning",
+        key: &["account_id"],
+        columns: &[
+            ("account_id", Text),
+            ("scan_type", Text),
+            ("rules", Text),
+            ("updated_at", Int),
+        ],
+    },
+    Table {
+        name: "image_scans",
+        key: &["repository_id", "manifest_digest"],
+        columns: &[
+            ("repository_id", Int),
+            ("manifest_digest", Text),
+            ("status", Text),
+            ("description", Text),
+            ("scan_type", Text),
+            ("requested_at", Int),
+            ("started_at", Int),
+            ("completed_at", Int),
+            ("source_updated_at", Int),
+            ("inventory", Text),
+            ("findings", Text),
+            ("severity_counts", Text),
+            ("finding_count", Int),
+        ],
+    },
+    Table {
+        name: "image_scan_keys",
+        key: &["repository_id", "manifest_digest", "ecosystem", "name"],
+        columns: &[
+            ("repository_id", Int),
+            ("manifest_digest", Text),
+            ("ecosystem", Text),
+            ("name", Text),
+        ],
+    },
+    Table {
+        name: "advisories",
+        key: &["id"],
+        columns: &[
+            ("id", Text),
+            ("modified", Text),
+            ("document", Text),
+            ("changed_at", Int),
+        ],
+    },
+    Table {
+        name: "advisory_keys",
+        key: &["ecosystem", "name", "advisory_id"],
+        columns: &[("ecosystem", Text), ("name", Text), ("advisory_id", Text)],
+    },
+    Table {
+        name: "vulndb_state",
+        key: &["id"],
+        columns: &[("id", Int), ("updated_at", Int)],
     },
 ];
 

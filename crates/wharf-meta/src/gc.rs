@@ -249,6 +249,8 @@ mod tests {
             tags: vec![],
             frozen_tags: vec![],
             image_size: Some(0),
+            scan: None,
+            jobs: vec![],
         }
     }
 

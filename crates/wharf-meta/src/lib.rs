@@ -23,12 +23,15 @@ mod jobs;
 mod lifecycle;
 mod manifests;
 mod migrate;
+mod queue;
 mod registry;
 mod repo_settings;
 mod repos;
+mod scans;
 pub mod testing;
 mod uploads;
 mod usage;
+mod vulndb;
 
 pub use copy::CopyReport;
 pub use gc::GcBlob;
@@ -36,10 +39,13 @@ pub use identity::{AccessKeyRecord, UserRecord};
 pub use images::ImageRecord;
 pub use lifecycle::{LifecyclePolicyRecord, LifecycleRepository, PreviewRecord};
 pub use manifests::{NewManifest, PutOutcome, Referrer, StoredManifest, TagPage};
+pub use queue::{JobCount, JobFilter, JobRecord, JobState, NewJob, DEFAULT_MAX_ATTEMPTS};
 pub use registry::TemplateRecord;
 pub use repo_settings::{RepoSettings, RepositoryRecord};
+pub use scans::{ScanRecord, ScanResult, ScannedImage};
 pub use uploads::Upload;
 pub use usage::{AccountUsage, RepositoryUsage, ServerUsage, UsageFigures};
+pub use vulndb::{AdvisoryHit, NewAdvisory, UpsertCounts, VulnDbCounts};
 
 pub use dialect::Dialect;
 

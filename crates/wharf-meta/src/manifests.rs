@@ -4,7 +4,7 @@
 //! checks, inside its write transaction, that every referenced blob and child manifest is present in
 //! the repository, so a concurrent delete can never leave a manifest pointing at nothing.
 
-use crate::{now, parse_digest, repos, MetaError, MetaStore, RepoKey, Result};
+use crate::{now, parse_digest, queue, repos, MetaError, MetaStore, NewJob, RepoKey, Result};
 use wharf_oci::{Digest, Reference};
 
 /// A page of tag names, serialized by the database.
@@ -38,6 +38,14 @@ pub struct NewManifest<'a> {
     /// The image size ECR reports: the layers' total for an image; `None` for an index, whose size
     /// is its largest child's.
     pub image_size: Option<i64>,
+    /// When the push starts a scan (scan on push): its scan type (`BASIC`, `ENHANCED`). A new
+    /// manifest then gets an `IN_PROGRESS` scan row in the push transaction, so a client asking
+    /// for findings right after the push never sees "no scan".
+    pub scan: Option<&'a str>,
+    /// Jobs to enqueue in the same transaction (a scan of the pushed image): they exist exactly
+    /// when the push committed. Enqueued on every push, new or repeated; a dedupe key keeps a
+    /// repeated push from queueing the same work twice.
+    pub jobs: Vec<NewJob>,
 }
 
 /// What storing a manifest changed.
@@ -197,6 +205,18 @@ impl MetaStore {
                 .await?;
             }
         }
+        if let (true, Some(scan_type)) = (inserted, m.scan) {
+            sqlx::query(
+                "INSERT INTO image_scans (repository_id, manifest_digest, status, scan_type, requested_at)
+                 VALUES ($1, $2, 'IN_PROGRESS', $3, $4) ON CONFLICT DO NOTHING",
+            )
+            .bind(repo_id)
+            .bind(&digest)
+            .bind(scan_type)
+            .bind(t)
+            .execute(&mut *tx)
+            .await?;
+        }
         let mut tags_changed = false;
         for tag in &m.tags {
             let changed = sqlx::query(
@@ -212,6 +232,9 @@ impl MetaStore {
             .await?
             .rows_affected();
             tags_changed |= changed > 0;
+        }
+        for job in &m.jobs {
+            queue::insert(&mut *tx, job, t).await?;
         }
         tx.commit().await?;
         Ok(PutOutcome {

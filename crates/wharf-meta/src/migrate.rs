@@ -11,11 +11,15 @@ const SQLITE: &[&str] = &[
     include_str!("../migrations/sqlite/0002_gc.sql"),
     include_str!("../migrations/sqlite/0003_lifecycle.sql"),
     include_str!("../migrations/sqlite/0004_jobs.sql"),
+    include_str!("../migrations/sqlite/0005_job_queue.sql"),
+    include_str!("../migrations/sqlite/0006_scanning.sql"),
 ];
 
 const POSTGRES: &[&str] = &[
     include_str!("../migrations/postgres/0001_init.sql"),
     include_str!("../migrations/postgres/0002_cache_epoch.sql"),
+    include_str!("../migrations/postgres/0003_job_queue.sql"),
+    include_str!("../migrations/postgres/0004_scanning.sql"),
 ];
 
 /// Brings the schema up to date; returns the versions (before, after).

@@ -42,6 +42,8 @@ fn manifest<'a>(
         tags,
         frozen_tags: Vec::new(),
         image_size: Some(1234),
+        scan: None,
+        jobs: vec![],
     }
 }
 
@@ -161,6 +163,8 @@ async fn fill(store: &MetaStore) -> Fixture {
             media_type: OCI_INDEX,
             children: vec![image.clone()],
             image_size: None,
+            scan: None,
+            jobs: vec![],
             ..manifest(
                 app,
                 &index,
