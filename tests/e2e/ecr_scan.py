@@ -92,8 +92,8 @@ def cli(key, secret, *args, check=True):
 
 
 def vulndb_import(path):
-    """`wharf vulndb import PATH` on the server's data dir; returns its stdout."""
-    p = subprocess.run([WHARF_BIN, "vulndb", "import", "--data-dir", DATA_DIR, path], capture_output=True,
+    """`wharf vulndb --data-dir DATA import PATH` on the server's data dir; returns its stdout."""
+    p = subprocess.run([WHARF_BIN, "vulndb", "--data-dir", DATA_DIR, "import", path], capture_output=True,
                        text=True, timeout=120)
     if p.returncode != 0:
         raise AssertionError(f"wharf vulndb import {path} exited {p.returncode}: {p.stderr.strip()[-800:]}")
@@ -628,7 +628,7 @@ def _():
 
     report = vulndb_import(os.path.join(FIXTURES, "later"))
     contains(report, "1", "later import report")
-    deadline = time.time() + 90
+    deadline = time.time() + 60
     while True:
         f = findings(c, repo, img.digest)["imageScanFindings"]
         if len(f.get("enhancedFindings", [])) == 4 or time.time() > deadline:
