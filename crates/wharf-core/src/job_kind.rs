@@ -46,6 +46,10 @@ job_kinds! {
     Lifecycle => "lifecycle",
     /// Abandoned upload sessions removed.
     UploadPurge => "upload_purge",
+    /// One image scanned: layers read, inventory matched, results and SBOMs stored.
+    ImageScan { account: String, repository: String, digest: String } => "image_scan",
+    /// One scanned image re-matched from its stored inventory after a database import.
+    Rescan { account: String, repository: String, digest: String } => "rescan",
 }
 
 /// A stored job that does not decode into a `JobKind`.
@@ -129,7 +133,19 @@ mod tests {
             "upload_purge",
             r#"{"kind":"upload_purge"}"#,
         );
-        assert_eq!(JobKind::NAMES, ["gc", "lifecycle", "upload_purge"]);
+        check(
+            JobKind::ImageScan {
+                account: "123456789012".into(),
+                repository: "team/app".into(),
+                digest: "sha256:ab".into(),
+            },
+            "image_scan",
+            r#"{"kind":"image_scan","account":"123456789012","repository":"team/app","digest":"sha256:ab"}"#,
+        );
+        assert_eq!(
+            JobKind::NAMES,
+            ["gc", "lifecycle", "upload_purge", "image_scan", "rescan"]
+        );
     }
 
     #[test]

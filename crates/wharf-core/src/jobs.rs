@@ -135,6 +135,12 @@ impl Registry {
         Ok(self.meta.renew_lease(job.id(), &self.node, lease).await?)
     }
 
+    /// Gives a job back without spending its attempt (this node is shutting down before it
+    /// finished); `false` when this node no longer held it.
+    pub async fn release_job(&self, job: &ClaimedJob) -> Result<bool, CoreError> {
+        Ok(self.meta.release(job.id(), &self.node).await?)
+    }
+
     /// Records that the job succeeded; `false` when this node no longer held it.
     pub async fn complete_job(&self, job: &ClaimedJob) -> Result<bool, CoreError> {
         Ok(self.meta.complete(job.id(), &self.node).await?)

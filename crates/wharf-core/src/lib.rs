@@ -67,6 +67,8 @@ pub struct Registry {
     pulls: Arc<quick_cache::sync::Cache<(String, wharf_oci::Digest), std::time::Instant>>,
     /// This process's name in job claims.
     node: Arc<str>,
+    /// The host clients reach the registry at, for the package URLs of SBOMs.
+    registry_host: Arc<str>,
 }
 
 /// Bytes of manifests kept in memory.
@@ -92,12 +94,20 @@ impl Registry {
             authz_cache: Arc::new(authz_cache::AuthzCache::new()),
             pulls: Arc::new(quick_cache::sync::Cache::new(100_000)),
             node: Arc::from(jobs::node_name()),
+            registry_host: Arc::from("localhost"),
         }
     }
 
     /// Sets the region ARNs name (default `us-east-1`).
     pub fn with_region(mut self, region: &str) -> Registry {
         self.region = Arc::from(region);
+        self
+    }
+
+    /// Sets the host clients reach the registry at (`registry.example.com:5000`), which SBOMs
+    /// name in their package URLs (default `localhost`).
+    pub fn with_registry_host(mut self, host: &str) -> Registry {
+        self.registry_host = Arc::from(host);
         self
     }
 

@@ -74,6 +74,7 @@ impl Registry {
             .copied()
             .filter(|t| crate::mutability::is_immutable(&record.settings, t))
             .collect();
+        let scan = self.scan_on_push(repo, &record, &manifest, &digest).await?;
         let image_size = (!manifest.media_type.is_index())
             .then(|| manifest.layers.iter().map(|l| l.size as i64).sum::<i64>());
         let outcome = self
@@ -91,8 +92,10 @@ impl Registry {
                 tags: tags.clone(),
                 frozen_tags,
                 image_size,
-                scan: None,
-                jobs: vec![],
+                scan: scan.map(|t| t.as_str()),
+                jobs: scan
+                    .map(|_| vec![crate::scan::scan_job(repo, &digest)])
+                    .unwrap_or_default(),
             })
             .await
             .map_err(|e| match e {

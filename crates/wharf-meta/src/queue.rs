@@ -354,6 +354,24 @@ impl MetaStore {
         Ok(changed > 0)
     }
 
+    /// Gives a running job back without counting the attempt (its node is shutting down): it is
+    /// queued again, due at once. `false` when the node no longer holds it.
+    pub async fn release(&self, id: i64, node: &str) -> Result<bool> {
+        let at = now();
+        let changed = sqlx::query(
+            "UPDATE job_queue SET state = 'queued', attempts = attempts - 1, run_at = $1,
+                 updated_at = $1, locked_by = NULL, locked_until = NULL
+             WHERE id = $2 AND locked_by = $3 AND state = 'running'",
+        )
+        .bind(at)
+        .bind(id)
+        .bind(node)
+        .execute(&self.writer)
+        .await?
+        .rows_affected();
+        Ok(changed > 0)
+    }
+
     /// Records a failed attempt of `node`'s running job: it runs again at `retry_at`, or is dead
     /// when that was its last attempt or `retry_at` is `None` (a failure retrying cannot fix).
     /// Returns the job's new state, `None` when the node no longer holds it.

@@ -517,6 +517,19 @@ async fn queue_enqueue_claim_complete(store: &MetaStore) {
     assert_eq!((done.locked_by, done.locked_until), (None, None));
     assert!(done.finished_at.is_some());
     assert_eq!(claim(store, "n1", "q-basic", T + 100).await, vec![late]);
+    // Released (its node stops), it is queued again without spending the attempt.
+    assert!(!store.release(late, "n2").await.unwrap());
+    assert!(store.release(late, "n1").await.unwrap());
+    let released = store.job(late).await.unwrap().unwrap();
+    assert_eq!(
+        (released.state, released.attempts, released.locked_by),
+        (JobState::Queued, 0, None)
+    );
+    let again = store
+        .claim_at("n1", Some(&["q-basic"]), 60, 10, released.run_at)
+        .await
+        .unwrap();
+    assert_eq!((again.len(), again[0].id, again[0].attempts), (1, late, 1));
     assert!(store.complete(late, "n1").await.unwrap());
     // A limit of two claims two, in due order.
     let ids = [

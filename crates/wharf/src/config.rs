@@ -17,6 +17,7 @@ pub struct RawConfig {
     pub upload_purge_interval_secs: Option<u64>,
     pub gc_interval_secs: Option<u64>,
     pub lifecycle_interval_secs: Option<u64>,
+    pub job_workers: Option<u64>,
     pub gc_grace_secs: Option<u64>,
     pub shutdown_timeout_secs: Option<u64>,
     pub region: Option<String>,
@@ -70,6 +71,7 @@ impl RawConfig {
             upload_purge_interval_secs: num("WHARF_UPLOAD_PURGE_INTERVAL_SECS")?,
             gc_interval_secs: num("WHARF_GC_INTERVAL_SECS")?,
             lifecycle_interval_secs: num("WHARF_LIFECYCLE_INTERVAL_SECS")?,
+            job_workers: num("WHARF_JOB_WORKERS")?,
             gc_grace_secs: num("WHARF_GC_GRACE_SECS")?,
             shutdown_timeout_secs: num("WHARF_SHUTDOWN_TIMEOUT_SECS")?,
             region: get("WHARF_REGION"),
@@ -104,6 +106,7 @@ impl RawConfig {
             lifecycle_interval_secs: over
                 .lifecycle_interval_secs
                 .or(self.lifecycle_interval_secs),
+            job_workers: over.job_workers.or(self.job_workers),
             gc_grace_secs: over.gc_grace_secs.or(self.gc_grace_secs),
             shutdown_timeout_secs: over.shutdown_timeout_secs.or(self.shutdown_timeout_secs),
             region: over.region.or(self.region),
@@ -138,6 +141,8 @@ pub struct Settings {
     pub gc_interval_secs: u64,
     /// How often the server applies every repository's lifecycle policy.
     pub lifecycle_interval_secs: u64,
+    /// Background job workers on this node (0: it runs none, but still schedules periodic jobs).
+    pub job_workers: usize,
     /// Seconds an unreferenced blob or orphan file is kept before collection, so an upload in
     /// flight never loses a blob it is about to reference.
     pub gc_grace_secs: u64,
@@ -246,7 +251,12 @@ impl TryFrom<RawConfig> for Settings {
             price_per_gb_month: amount("price_per_gb_month", raw.price_per_gb_month, 0.10)?,
             free_gb_month: amount("free_gb_month", raw.free_gb_month, 0.5)?,
         };
+        let job_workers = match raw.job_workers.unwrap_or(2) {
+            n @ 0..=64 => n as usize,
+            n => bail!("job_workers = {n} must be at most 64"),
+        };
         Ok(Settings {
+            job_workers,
             blob_store: raw.blob_store.try_into()?,
             metadata: raw.metadata.try_into()?,
             pricing,

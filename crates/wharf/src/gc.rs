@@ -1,9 +1,9 @@
 //! `wharf gc`: one garbage-collection pass over the data directory (safe while a server runs on
-//! it), and the server's interval job running the same pass.
+//! it), with the options the server's periodic pass (a `wharf-jobs` job) uses too.
 
 use crate::config::Settings;
 use std::time::Duration;
-use wharf_core::{GcOptions, GcReport, Registry};
+use wharf_core::{GcOptions, GcReport};
 
 /// How `wharf gc` prints its report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -68,38 +68,6 @@ fn render(r: &GcReport, dry_run: bool, format: ReportFormat) -> String {
                 r.blobs + r.uploads + r.orphans,
                 r.blob_bytes + r.upload_bytes + r.orphan_bytes,
             )
-        }
-    }
-}
-
-/// The server's job: a pass every `gc_interval_secs`, the first one at start (which also
-/// finishes whatever an interrupted pass left behind).
-pub async fn interval(registry: Registry, settings: Settings) {
-    let opts = options(&settings, false);
-    let mut tick = tokio::time::interval(Duration::from_secs(settings.gc_interval_secs));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tick.tick().await;
-        if !crate::serve::claimed(&registry, "gc", settings.gc_interval_secs).await {
-            continue;
-        }
-        let started = std::time::Instant::now();
-        match registry.collect_garbage(opts).await {
-            Ok(r) if !r.ran => {
-                tracing::info!("garbage collection skipped: another pass holds the lease")
-            }
-            Ok(r) => tracing::info!(
-                blobs = r.blobs,
-                blob_bytes = r.blob_bytes,
-                uploads = r.uploads,
-                upload_bytes = r.upload_bytes,
-                orphans = r.orphans,
-                orphan_bytes = r.orphan_bytes,
-                revived = r.revived,
-                millis = started.elapsed().as_millis() as u64,
-                "garbage collection pass finished"
-            ),
-            Err(e) => tracing::warn!(error = %e, "garbage collection pass failed"),
         }
     }
 }

@@ -1,10 +1,9 @@
 //! `wharf lifecycle run`: applies repositories' lifecycle policies on demand (safe while a server
-//! runs on the data directory), and the server's interval job applying them all.
+//! runs on the data directory); the server applies them all periodically as a `wharf-jobs` job.
 
 use crate::config::Settings;
 use crate::gc::ReportFormat;
 use anyhow::Context;
-use std::time::Duration;
 use wharf_core::{unix_now, AccountId, LifecycleAction, LifecycleOutcome, Registry, Repo};
 
 /// Arguments of `wharf lifecycle run`.
@@ -140,33 +139,5 @@ fn action_name(a: LifecycleAction) -> &'static str {
     match a {
         LifecycleAction::Expire => "expire",
         LifecycleAction::Transition { .. } => "archive",
-    }
-}
-
-/// The server's job: every repository's policy every `lifecycle_interval_secs`, the first pass a
-/// minute after start so a restart loop does not hammer the database.
-pub async fn interval(registry: Registry, settings: Settings) {
-    let period = Duration::from_secs(settings.lifecycle_interval_secs);
-    let mut tick = tokio::time::interval_at(
-        tokio::time::Instant::now() + period.min(Duration::from_secs(60)),
-        period,
-    );
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tick.tick().await;
-        if !crate::serve::claimed(&registry, "lifecycle", settings.lifecycle_interval_secs).await {
-            continue;
-        }
-        let started = std::time::Instant::now();
-        match registry.apply_lifecycle_all(None, unix_now(), false).await {
-            Ok(outcomes) => tracing::info!(
-                repositories = outcomes.len(),
-                expired = outcomes.iter().map(|o| o.expired).sum::<u64>(),
-                archived = outcomes.iter().map(|o| o.archived).sum::<u64>(),
-                millis = started.elapsed().as_millis() as u64,
-                "lifecycle policies applied"
-            ),
-            Err(e) => tracing::warn!(error = %e, "applying lifecycle policies failed"),
-        }
     }
 }

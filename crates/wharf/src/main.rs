@@ -3,6 +3,7 @@
 mod admin;
 mod config;
 mod gc;
+mod jobs;
 mod lifecycle;
 mod metadata;
 mod migrate_storage;
@@ -63,6 +64,14 @@ enum Command {
         data_dir: Option<PathBuf>,
         #[command(subcommand)]
         command: lifecycle::LifecycleCommand,
+    },
+    /// Show the background job queue: jobs by state and kind, and counts (safe while serving).
+    Jobs {
+        /// Directory holding blobs and metadata [default: ./wharf-data].
+        #[arg(long, global = true)]
+        data_dir: Option<PathBuf>,
+        #[command(subcommand)]
+        command: jobs::JobsCommand,
     },
     /// Apply metadata schema migrations and report the version (`serve` migrates at start too).
     Migrate {
@@ -161,6 +170,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Lifecycle { data_dir, command } => {
             let (s, rt) = offline(config, data_dir)?;
             rt.block_on(lifecycle::run(s, command))
+        }
+        Command::Jobs { data_dir, command } => {
+            let (s, rt) = offline(config, data_dir)?;
+            rt.block_on(jobs::run(s, command))
         }
         Command::Migrate { data_dir } => {
             let (s, rt) = offline(config, data_dir)?;

@@ -1,12 +1,12 @@
-//! `wharf serve`: open the stores under the data directory, start background jobs, serve HTTP, and
-//! shut down gracefully on SIGINT/SIGTERM.
+//! `wharf serve`: open the stores under the data directory, start the background job runner
+//! (`wharf-jobs`), serve HTTP, and shut down gracefully on SIGINT/SIGTERM.
 
 use crate::config::Settings;
 use anyhow::Context;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use wharf_api::{AppState, EcrSettings};
-use wharf_core::{Identity, Registry};
+use wharf_core::{Identity, JobKind, Registry};
 use wharf_meta::MetaStore;
 
 /// Opens the blob and metadata stores the settings name (by default both under the data
@@ -23,7 +23,9 @@ pub async fn open_registry(settings: &Settings) -> anyhow::Result<(Registry, Met
         .context("reaching the blob store")?;
     let meta = crate::metadata::open(&settings.metadata, dir).await?;
     check_owner(blobs.as_ref(), &meta).await?;
-    let registry = Registry::new(blobs, meta.clone()).with_region(&settings.region);
+    let registry = Registry::new(blobs, meta.clone())
+        .with_region(&settings.region)
+        .with_registry_host(&settings.public_host);
     Ok((registry, meta))
 }
 
@@ -105,16 +107,14 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         "wharf is serving the OCI and ECR APIs"
     );
 
-    let purge = tokio::spawn(purge_uploads(
+    let jobs = wharf_jobs::start(
         registry.clone(),
-        settings.upload_max_age_secs,
-        settings.upload_purge_interval_secs,
-    ));
-    let gc = tokio::spawn(crate::gc::interval(registry.clone(), settings.clone()));
-    let lifecycle = tokio::spawn(crate::lifecycle::interval(
-        registry.clone(),
-        settings.clone(),
-    ));
+        std::sync::Arc::new(wharf_jobs::StandardHandler {
+            gc: crate::gc::options(&settings, false),
+            upload_max_age: Duration::from_secs(settings.upload_max_age_secs),
+        }),
+        runner_config(&settings),
+    );
     let ecr = EcrSettings {
         region: settings.region.clone(),
         public_host: settings.public_host.clone(),
@@ -140,45 +140,39 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
             tracing::warn!(seconds = grace.as_secs(), "in-flight requests did not finish in time; stopping anyway");
         }
     }
-    purge.abort();
-    gc.abort();
-    lifecycle.abort();
+    // Jobs in flight get the same grace as requests; what is still running then goes back to
+    // the queue for another node (or this one's next start).
+    jobs.shutdown(grace).await;
     meta.close().await;
     tracing::info!("wharf stopped");
     Ok(())
 }
 
-/// Whether this node runs the interval job `name` now: every node ticks, the first to claim the
-/// job in the database runs it, so it runs once per interval across the cluster.
-pub(crate) async fn claimed(registry: &Registry, name: &str, interval_secs: u64) -> bool {
-    match registry.claim_job(name, interval_secs).await {
-        Ok(true) => true,
-        Ok(false) => {
-            tracing::debug!(job = name, "job ran on another node within its interval");
-            false
-        }
-        Err(e) => {
-            tracing::warn!(job = name, error = %e, "claiming a background job failed");
-            false
-        }
-    }
-}
-
-/// Removes abandoned uploads on an interval.
-async fn purge_uploads(registry: Registry, max_age: u64, interval: u64) {
-    let mut tick = tokio::time::interval(Duration::from_secs(interval));
-    loop {
-        tick.tick().await;
+/// The job runner the settings describe: the periodic jobs at their intervals (garbage collection
+/// and upload purge at start, which also finishes whatever an interrupted pass left behind;
+/// lifecycle a minute after start, so a restart loop does not hammer the database).
+pub(crate) fn runner_config(settings: &Settings) -> wharf_jobs::RunnerConfig {
+    let secs = Duration::from_secs;
+    let lifecycle = secs(settings.lifecycle_interval_secs);
+    let purge = secs(settings.upload_purge_interval_secs);
+    let periodic = |kind, every, first_after| wharf_jobs::Periodic {
+        kind,
+        every,
+        first_after,
+    };
+    wharf_jobs::RunnerConfig {
+        workers: settings.job_workers,
+        periodic: vec![
+            periodic(JobKind::Gc, secs(settings.gc_interval_secs), Duration::ZERO),
+            periodic(JobKind::Lifecycle, lifecycle, lifecycle.min(secs(60))),
+            periodic(JobKind::UploadPurge, purge, Duration::ZERO),
+        ],
         // Every node: hash states of uploads finished on other nodes or abandoned.
-        registry.forget_idle_hash_states(Duration::from_secs(max_age));
-        if !claimed(&registry, "upload-purge", interval).await {
-            continue;
-        }
-        match registry.purge_stale_uploads(max_age).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(purged = n, "purged abandoned uploads"),
-            Err(e) => tracing::warn!(error = %e, "purging abandoned uploads failed"),
-        }
+        hash_state_sweep: Some(wharf_jobs::HashStateSweep {
+            every: purge,
+            max_age: secs(settings.upload_max_age_secs),
+        }),
+        ..wharf_jobs::RunnerConfig::default()
     }
 }
 

@@ -7,12 +7,16 @@
 //! The types here are the contract the ECR operations build their wire shapes from; they know
 //! nothing of AWS JSON.
 
-mod config;
+pub mod config;
+mod matcher;
 mod pipeline;
 mod results;
 mod sbom;
 mod vulndb;
 
+pub(crate) use results::scan_job;
+pub use results::MAX_FINDINGS_PAGE;
+pub use sbom::SBOM_ANNOTATION;
 pub use vulndb::AdvisoryImport;
 pub use wharf_scan::{Finding, Inventory, Package, PackageKind, Severity};
 
@@ -208,6 +212,8 @@ pub struct VulnDbStatus {
     pub advisories: u64,
     /// (ecosystem, package) keys advisories are filed under.
     pub keys: u64,
+    /// Advisories per OSV ecosystem (`Debian:12`, `PyPI`, …), by ecosystem name.
+    pub ecosystems: Vec<(String, u64)>,
     /// When the last import that changed something finished.
     pub updated_at: Option<i64>,
 }
@@ -220,7 +226,6 @@ pub enum SbomFormat {
 }
 
 /// Severities in report order: most severe first, UNDEFINED last.
-#[allow(dead_code)] // Used by the results and pipeline code that follows.
 pub(crate) fn severity_rank(s: Severity) -> u8 {
     match s {
         Severity::Critical => 0,

@@ -17,7 +17,7 @@
 
 use super::license::{classify, License};
 use super::purl::{image_purl, purl};
-use super::{document_uuid, Subject, TOOL_NAME, TOOL_VERSION};
+use super::{document_uuid, kind_name, Subject, TOOL_NAME, TOOL_VERSION};
 use crate::package::{Inventory, OsRelease, Package, PackageKind};
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
@@ -177,19 +177,4 @@ fn licenses(recorded: &[String]) -> Vec<Value> {
 
 fn property(name: &str, value: &str) -> Value {
     json!({"name": name, "value": value})
-}
-
-/// The inventory's own name for a kind (its serde name), so the property matches the API.
-pub(super) fn kind_name(kind: PackageKind) -> &'static str {
-    match kind {
-        PackageKind::Deb => "deb",
-        PackageKind::Apk => "apk",
-        PackageKind::Rpm => "rpm",
-        PackageKind::Python => "python",
-        PackageKind::Npm => "npm",
-        PackageKind::GoModule => "go-module",
-        PackageKind::Java => "java",
-        PackageKind::Rust => "rust",
-        PackageKind::Gem => "gem",
-    }
 }

@@ -16,7 +16,7 @@ mod spdx;
 #[cfg(test)]
 mod tests;
 
-use crate::package::Inventory;
+use crate::package::{Inventory, PackageKind};
 
 pub use purl::{image_purl, purl};
 
@@ -66,4 +66,19 @@ fn document_uuid(inventory: &Inventory, subject: &Subject<'_>) -> uuid::Uuid {
         name.extend_from_slice(&json);
     }
     uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, &name)
+}
+
+/// The inventory's own name for a kind (its serde name), so the property matches the API.
+fn kind_name(kind: PackageKind) -> &'static str {
+    match kind {
+        PackageKind::Deb => "deb",
+        PackageKind::Apk => "apk",
+        PackageKind::Rpm => "rpm",
+        PackageKind::Python => "python",
+        PackageKind::Npm => "npm",
+        PackageKind::GoModule => "go-module",
+        PackageKind::Java => "java",
+        PackageKind::Rust => "rust",
+        PackageKind::Gem => "gem",
+    }
 }

@@ -33,7 +33,17 @@ pub fn purl(pkg: &Package, os: Option<&OsRelease>) -> String {
             let path = pkg.name.to_lowercase();
             let mut segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
             let name = segments.pop().unwrap_or_default();
-            build("golang", &segments, name, &pkg.version, &[])
+            // A main module built from a working tree has no release version: Go's build info
+            // says `(devel)` and the cataloger may write `UNKNOWN`. Neither names a version the
+            // module proxy knows, so the purl leaves the version out.
+            // The standard library's version is the toolchain's (`go1.22.1`); its purl writes
+            // the release number alone (`pkg:golang/stdlib@1.22.1`), as Syft and Grype do.
+            let version = match pkg.version.as_str() {
+                "(devel)" | "UNKNOWN" => "",
+                v if path == "stdlib" => v.strip_prefix("go").unwrap_or(v),
+                v => v,
+            };
+            build("golang", &segments, name, version, &[])
         }
         PackageKind::Java => match pkg.name.split_once(':') {
             Some((group, artifact)) => build("maven", &[group], artifact, &pkg.version, &[]),
@@ -346,7 +356,17 @@ mod tests {
         check(
             pkg(PackageKind::GoModule, "stdlib", "go1.22.1"),
             None,
-            "pkg:golang/stdlib@go1.22.1",
+            "pkg:golang/stdlib@1.22.1",
+        );
+        check(
+            pkg(PackageKind::GoModule, "example.com/app", "(devel)"),
+            None,
+            "pkg:golang/example.com/app",
+        );
+        check(
+            pkg(PackageKind::GoModule, "example.com/app", "UNKNOWN"),
+            None,
+            "pkg:golang/example.com/app",
         );
         check(
             pkg(

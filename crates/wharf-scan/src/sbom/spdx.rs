@@ -18,10 +18,9 @@
 //!   relationships: [ DOCUMENT DESCRIBES Image, Image CONTAINS …, … ] }
 //! ```
 
-use super::cyclonedx::kind_name;
 use super::license::{classify, license_ref, License};
 use super::purl::{image_purl, purl};
-use super::{document_uuid, Subject, TOOL_NAME, TOOL_VERSION};
+use super::{document_uuid, kind_name, Subject, TOOL_NAME, TOOL_VERSION};
 use crate::package::{Inventory, OsRelease, Package};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;

@@ -400,3 +400,21 @@ fn license_texts_that_sanitize_alike_get_distinct_refs() {
         ])
     );
 }
+
+#[test]
+fn kind_names_are_the_serde_names() {
+    use super::kind_name;
+    for kind in [
+        PackageKind::Deb,
+        PackageKind::Apk,
+        PackageKind::Rpm,
+        PackageKind::Python,
+        PackageKind::Npm,
+        PackageKind::GoModule,
+        PackageKind::Java,
+        PackageKind::Rust,
+        PackageKind::Gem,
+    ] {
+        assert_eq!(json!(kind_name(kind)), json!(kind));
+    }
+}

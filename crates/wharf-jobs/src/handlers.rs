@@ -1,0 +1,139 @@
+//! What each job kind does: the `JobHandler` contract the runner calls, and `StandardHandler`,
+//! the server's handlers (a garbage-collection pass, every lifecycle policy applied, abandoned
+//! uploads purged). Tests give the runner handlers of their own.
+
+use std::time::{Duration, Instant};
+use wharf_core::{unix_now, CoreError, GcOptions, JobKind, Registry};
+
+/// Why an attempt failed.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    /// Worth another attempt after the backoff delay (the database or blob store was away).
+    #[error("{0}")]
+    Transient(String),
+    /// Retrying cannot help: the job is dead at once.
+    #[error("{0}")]
+    Permanent(String),
+}
+
+impl From<CoreError> for JobError {
+    fn from(e: CoreError) -> JobError {
+        JobError::Transient(e.to_string())
+    }
+}
+
+/// Runs one attempt of a job. Called by the runner's workers, several at once.
+#[async_trait::async_trait]
+pub trait JobHandler: Send + Sync + 'static {
+    async fn handle(&self, registry: &Registry, job: &JobKind) -> Result<(), JobError>;
+}
+
+/// The server's handlers, with the settings they need.
+#[derive(Debug, Clone, Copy)]
+pub struct StandardHandler {
+    /// What a garbage-collection pass may do.
+    pub gc: GcOptions,
+    /// Upload sessions untouched this long are purged.
+    pub upload_max_age: Duration,
+}
+
+#[async_trait::async_trait]
+impl JobHandler for StandardHandler {
+    async fn handle(&self, registry: &Registry, job: &JobKind) -> Result<(), JobError> {
+        // Exhaustive on purpose: a new kind does not build until it has a handler.
+        match job {
+            JobKind::Gc => self.gc(registry).await,
+            JobKind::Lifecycle => lifecycle(registry).await,
+            JobKind::UploadPurge => self.purge_uploads(registry).await,
+            JobKind::ImageScan {
+                account,
+                repository,
+                digest,
+            } => scan(registry, account, repository, digest, false).await,
+            JobKind::Rescan {
+                account,
+                repository,
+                digest,
+            } => scan(registry, account, repository, digest, true).await,
+        }
+    }
+}
+
+impl StandardHandler {
+    /// One garbage-collection pass; one already running elsewhere (its lease held) counts as
+    /// done, since that pass does the work.
+    async fn gc(&self, registry: &Registry) -> Result<(), JobError> {
+        let started = Instant::now();
+        let r = registry.collect_garbage(self.gc).await?;
+        if !r.ran {
+            tracing::info!("garbage collection skipped: another pass holds the lease");
+            return Ok(());
+        }
+        tracing::info!(
+            blobs = r.blobs,
+            blob_bytes = r.blob_bytes,
+            uploads = r.uploads,
+            upload_bytes = r.upload_bytes,
+            orphans = r.orphans,
+            orphan_bytes = r.orphan_bytes,
+            revived = r.revived,
+            millis = started.elapsed().as_millis() as u64,
+            "garbage collection pass finished"
+        );
+        Ok(())
+    }
+
+    /// Removes upload sessions untouched for `upload_max_age`.
+    async fn purge_uploads(&self, registry: &Registry) -> Result<(), JobError> {
+        match registry
+            .purge_stale_uploads(self.upload_max_age.as_secs())
+            .await?
+        {
+            0 => {}
+            n => tracing::info!(purged = n, "purged abandoned uploads"),
+        }
+        Ok(())
+    }
+}
+
+/// Scans one image (`rescan`: re-matches its stored inventory). An image deleted meanwhile is
+/// nothing to do; a payload naming no valid image cannot succeed on retry.
+async fn scan(
+    registry: &Registry,
+    account: &str,
+    repository: &str,
+    digest: &str,
+    rescan: bool,
+) -> Result<(), JobError> {
+    match registry
+        .run_scan_job(account, repository, digest, rescan)
+        .await
+    {
+        Ok(Some(status)) => {
+            tracing::info!(%account, %repository, %digest, rescan, status = status.as_str(), "scan job finished");
+            Ok(())
+        }
+        Ok(None) => {
+            tracing::info!(%account, %repository, %digest, "scan job skipped: the image is gone");
+            Ok(())
+        }
+        Err(CoreError::InvalidParameter(m)) => Err(JobError::Permanent(m)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Applies every repository's lifecycle policy as of now.
+async fn lifecycle(registry: &Registry) -> Result<(), JobError> {
+    let started = Instant::now();
+    let outcomes = registry
+        .apply_lifecycle_all(None, unix_now(), false)
+        .await?;
+    tracing::info!(
+        repositories = outcomes.len(),
+        expired = outcomes.iter().map(|o| o.expired).sum::<u64>(),
+        archived = outcomes.iter().map(|o| o.archived).sum::<u64>(),
+        millis = started.elapsed().as_millis() as u64,
+        "lifecycle policies applied"
+    );
+    Ok(())
+}
