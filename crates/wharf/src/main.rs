@@ -7,9 +7,11 @@ mod jobs;
 mod lifecycle;
 mod metadata;
 mod migrate_storage;
+mod scan;
 mod serve;
 mod storage;
 mod usage;
+mod vulndb;
 
 use clap::{Parser, Subcommand};
 use config::{LogFormat, RawConfig, Settings};
@@ -72,6 +74,22 @@ enum Command {
         data_dir: Option<PathBuf>,
         #[command(subcommand)]
         command: jobs::JobsCommand,
+    },
+    /// The offline vulnerability database: import OSV records, show its status.
+    Vulndb {
+        /// Directory holding blobs and metadata [default: ./wharf-data].
+        #[arg(long, global = true)]
+        data_dir: Option<PathBuf>,
+        #[command(subcommand)]
+        command: vulndb::VulnDbCommand,
+    },
+    /// Image scanning: print an image's SBOM, scan an image now.
+    Scan {
+        /// Directory holding blobs and metadata [default: ./wharf-data].
+        #[arg(long, global = true)]
+        data_dir: Option<PathBuf>,
+        #[command(subcommand)]
+        command: scan::ScanCommand,
     },
     /// Apply metadata schema migrations and report the version (`serve` migrates at start too).
     Migrate {
@@ -174,6 +192,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Jobs { data_dir, command } => {
             let (s, rt) = offline(config, data_dir)?;
             rt.block_on(jobs::run(s, command))
+        }
+        Command::Vulndb { data_dir, command } => {
+            let (s, rt) = offline(config, data_dir)?;
+            rt.block_on(vulndb::run(s, command))
+        }
+        Command::Scan { data_dir, command } => {
+            let (s, rt) = offline(config, data_dir)?;
+            rt.block_on(scan::run(s, command))
         }
         Command::Migrate { data_dir } => {
             let (s, rt) = offline(config, data_dir)?;

@@ -27,6 +27,11 @@ pub struct AdvisoryImport {
 }
 
 impl AdvisoryImport {
+    /// Counts a document that could not even be read (the report names it with `reason`).
+    pub fn reject(&mut self, source: &str, reason: &str) {
+        self.invalid(source, reason.to_string());
+    }
+
     fn invalid(&mut self, source: &str, reason: String) {
         self.report.invalid += 1;
         if self.report.invalid_reasons.len() < MAX_INVALID_REASONS {
