@@ -55,6 +55,8 @@ pub struct StartImageScan {
 pub async fn start_image_scan(ctx: &Ctx<'_>, input: StartImageScan) -> Result<Value, EcrError> {
     let repo = ctx.repo(input.registry_id.as_deref(), &input.repository_name)?;
     ctx.authorize("ecr:StartImageScan", &repo).await?;
+    // A missing repository is RepositoryNotFound, not an unknown image in it.
+    ctx.require_repo(&repo).await?;
     let (image, status) = ctx
         .state
         .registry
