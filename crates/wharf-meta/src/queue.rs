@@ -178,6 +178,12 @@ pub struct JobCount {
 const COLUMNS: &str = "id, kind, payload, dedupe_key, state, attempts, max_attempts, run_at, \
      locked_by, locked_until, last_error, created_at, updated_at, finished_at";
 
+/// Which jobs a claim at `$1` may take: queued and failed jobs whose time has come, and running
+/// jobs whose lease ran out (a running job's `run_at` is never after its claim). The first term
+/// is the due index's predicate word for word, so SQLite uses the partial index.
+const DUE: &str = "state IN ('queued', 'running', 'failed') AND run_at <= $1
+     AND (state <> 'running' OR locked_until <= $1)";
+
 fn record(row: &AnyRow) -> Result<JobRecord> {
     let state: String = row.try_get("state")?;
     Ok(JobRecord {
@@ -266,6 +272,20 @@ impl MetaStore {
         };
         let lock = self.skip_locked();
 
+        // Workers poll: when nothing is due, a read on the read pool answers without queueing on
+        // the writer (SQLite's single connection, shared with pushes).
+        let sql = format!(
+            "SELECT id FROM job_queue WHERE {DUE}{} LIMIT 1",
+            kind_filter(2)
+        );
+        let mut q = sqlx::query_scalar::<_, i64>(&sql).bind(at);
+        for k in kinds {
+            q = q.bind(*k);
+        }
+        if q.fetch_optional(&self.reader).await?.is_none() {
+            return Ok(Vec::new());
+        }
+
         // A lease that ran out on the last attempt: the job dies rather than run once more (a job
         // that kills its node would otherwise take down one node after another).
         let sql = format!(
@@ -273,8 +293,7 @@ impl MetaStore {
                  last_error = 'the lease of ' || locked_by || ' ran out on the last attempt',
                  locked_by = NULL, locked_until = NULL
              WHERE id IN (SELECT id FROM job_queue
-                 WHERE state = 'running' AND locked_until <= $1
-                 AND attempts >= max_attempts{}{lock})",
+                 WHERE {DUE} AND state = 'running' AND attempts >= max_attempts{}{lock})",
             kind_filter(2)
         );
         let mut q = sqlx::query(&sql).bind(at);
@@ -287,9 +306,7 @@ impl MetaStore {
         let sql = format!(
             "UPDATE job_queue SET state = 'running', attempts = attempts + 1, locked_by = $2,
                  locked_until = $3, updated_at = $1
-             WHERE id IN (SELECT id FROM job_queue
-                 WHERE ((state IN ('queued', 'failed') AND run_at <= $1)
-                        OR (state = 'running' AND locked_until <= $1)){}
+             WHERE id IN (SELECT id FROM job_queue WHERE {DUE}{}
                  ORDER BY run_at, id LIMIT ${}{lock})
              RETURNING {COLUMNS}",
             kind_filter(4),

@@ -27,7 +27,7 @@ pub struct Finding {
     /// CVSS base score of the vector the severity came from.
     pub cvss_score: Option<f64>,
     pub cvss_vector: Option<String>,
-    /// `3.0`, `3.1`, `4.0`, when a vector was scored.
+    /// `2.0`, `3.0`, `3.1`, `4.0`, when a vector was scored.
     pub cvss_version: Option<String>,
     pub package: Package,
     /// The lowest version that fixes it, when the advisory names one for the matched range.
@@ -273,9 +273,22 @@ fn same_name(ecosystem: &str, a: &str, b: &str) -> bool {
     }
 }
 
+/// The language ecosystems OSV may suffix with `:<repository URL>` (`Maven:https://maven.google.com`):
+/// the part before the first `:`, when it is one this crate matches.
+fn language_base(ecosystem: &str) -> Option<&str> {
+    let base = ecosystem.split(':').next().unwrap_or(ecosystem);
+    matches!(
+        base,
+        "PyPI" | "npm" | "Go" | "Maven" | "crates.io" | "RubyGems"
+    )
+    .then_some(base)
+}
+
 /// The key a store should index an advisory's `(ecosystem, name)` pair under so that
-/// [`lookup_keys`] finds it: PyPI names PEP 503 normalized, everything else as written.
+/// [`lookup_keys`] finds it: language ecosystems without a repository suffix, PyPI names PEP 503
+/// normalized, everything else as written.
 pub fn index_key(ecosystem: &str, name: &str) -> (String, String) {
+    let ecosystem = language_base(ecosystem).unwrap_or(ecosystem);
     let name = if ecosystem == "PyPI" {
         pep503(name).collect()
     } else {
@@ -319,7 +332,7 @@ fn applies(pkg: &Package, os: Option<&OsRelease>, affected: &Affected) -> bool {
         return false;
     };
     let eco_ok = match language_ecosystem(pkg.kind) {
-        Some(eco) => p.ecosystem == eco,
+        Some(eco) => language_base(&p.ecosystem) == Some(eco),
         None => os
             .and_then(os_key)
             .is_some_and(|key| key.suits(pkg.kind) && key.matches(&p.ecosystem)),

@@ -64,12 +64,13 @@ pub(crate) fn count_severities(findings: &[ScanFinding]) -> Vec<(Severity, u64)>
 
 impl Registry {
     /// Matches `inventory` against the database. `previous` is the image's last findings JSON,
-    /// whose first-observed times carry over.
+    /// whose first-observed times carry over. The inner `Err` is the FAILED reason when matching
+    /// itself broke (a panic on some advisory): retrying would break the same way.
     pub(crate) async fn match_inventory(
         &self,
         inventory: &Inventory,
         previous: Option<&str>,
-    ) -> Result<Matched, CoreError> {
+    ) -> Result<Result<Matched, String>, CoreError> {
         let source_updated_at = self.meta.vulndb_updated_at().await?;
         let os = inventory.os.as_ref();
         let per_package: Vec<Vec<(String, String)>> = inventory
@@ -93,7 +94,7 @@ impl Registry {
             .map(|f| (finding_key(f), f.first_observed_at))
             .collect();
         let now = unix_now();
-        let findings = tokio::task::spawn_blocking(move || {
+        let task = tokio::task::spawn_blocking(move || {
             // Each advisory is parsed once, however many keys filed it.
             let mut advisories: HashMap<String, Advisory> = HashMap::new();
             let mut by_key: HashMap<(String, String), Vec<String>> = HashMap::new();
@@ -109,7 +110,10 @@ impl Registry {
                         }
                     }
                 }
-                by_key.entry((hit.ecosystem, hit.name)).or_default().push(hit.id);
+                by_key
+                    .entry((hit.ecosystem, hit.name))
+                    .or_default()
+                    .push(hit.id);
             }
             let os = inventory.os.as_ref();
             let mut findings = Vec::new();
@@ -136,14 +140,21 @@ impl Registry {
             }
             sort_findings(&mut findings);
             findings
-        })
-        .await
-        .map_err(|e| CoreError::Internal(format!("matching stopped: {e}")))?;
-        Ok(Matched {
+        });
+        let findings = match task.await {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::error!(error = %e, "vulnerability matching panicked");
+                return Ok(Err(
+                    "the scanner stopped unexpectedly while matching advisories".into(),
+                ));
+            }
+        };
+        Ok(Ok(Matched {
             counts: count_severities(&findings),
             findings,
             keys,
             source_updated_at,
-        })
+        }))
     }
 }

@@ -287,12 +287,27 @@ impl Registry {
             }
         };
         let previous = self.meta.image_scan(repo.key(), digest).await?;
-        let matched = self
+        let matched = match self
             .match_inventory(
                 &inventory,
                 previous.as_ref().and_then(|p| p.findings.as_deref()),
             )
-            .await?;
+            .await?
+        {
+            Ok(m) => m,
+            Err(reason) => {
+                return self
+                    .store_outcome(
+                        repo,
+                        digest,
+                        ScanStatus::Failed,
+                        &reason,
+                        scan_type,
+                        started_at,
+                    )
+                    .await
+            }
+        };
         if !self
             .store_matched(repo, digest, scan_type, started_at, &inventory, &matched)
             .await?
@@ -346,9 +361,14 @@ impl Registry {
             .map_err(|e| CoreError::Internal(format!("stored inventory: {e}")))?;
         let scan_type = ScanType::parse(&record.scan_type).unwrap_or_default();
         let started_at = unix_now();
-        let matched = self
+        let matched = match self
             .match_inventory(&inventory, record.findings.as_deref())
-            .await?;
+            .await?
+        {
+            Ok(m) => m,
+            // The previous result stands; the reason is logged where matching broke.
+            Err(_) => return Ok(status),
+        };
         if !self
             .store_matched(repo, digest, scan_type, started_at, &inventory, &matched)
             .await?
