@@ -14,6 +14,9 @@
 #    lib.sh's, and the last line is lib.sh's `N passed, N failed`.
 # 4. Runs tests/e2e/ecr_lifecycle.py the same way (its own results file): lifecycle policies,
 #    previews, `wharf lifecycle run` and the archive storage class.
+# 5. Runs tests/e2e/ecr_scan.py the same way: image scanning (registry and repository scanning
+#    configuration, scan on push, StartImageScan, the waiter, BASIC and ENHANCED findings with
+#    paging, continuous rescans after `wharf vulndb import` of tests/e2e/fixtures/osv-ecr/).
 #
 # Environment: WHARF_BIN, KEEP_TMP, READY_TIMEOUT (lib.sh); ECR_CASES=REGEX runs only the matching
 # cases; ECR_CASE_TIMEOUT (90 s per case); ECR_SKIP_VENV=1 uses the venv as it is.
@@ -100,6 +103,20 @@ if [[ -s "$work/lifecycle-results.json" ]]; then
   ((rc == 0)) || (($(jq .failed "$work/lifecycle-results.json") > 0)) || fail "ecr_lifecycle.py exited $rc with no failed case"
 else
   fail "ecr_lifecycle.py crashed before reporting (exit $rc)"
+fi
+
+log "--- ecr_scan.py"
+rc=0
+E2E_REGISTRY="$E2E_REGISTRY" WHARF_ENDPOINT="$REG_URL" WHARF_REGISTRY_HOST="$REG_HOST" WHARF_DATA_DIR="$REG_DATA" WHARF_BIN="$WHARF_BIN" \
+  WHARF_E2E_TMP="$work" AWS_CLI="$VENV/bin/aws" ECR_RESULTS="$work/scan-results.json" \
+  AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE="$work/none" AWS_EC2_METADATA_DISABLED=true \
+  "$VENV/bin/python" "$E2E_LIB_DIR/ecr_scan.py" || rc=$?
+if [[ -s "$work/scan-results.json" ]]; then
+  E2E_PASSED=$((E2E_PASSED + $(jq .passed "$work/scan-results.json")))
+  E2E_FAILED=$((E2E_FAILED + $(jq .failed "$work/scan-results.json")))
+  ((rc == 0)) || (($(jq .failed "$work/scan-results.json") > 0)) || fail "ecr_scan.py exited $rc with no failed case"
+else
+  fail "ecr_scan.py crashed before reporting (exit $rc)"
 fi
 
 if ! kill -0 "$REG_PID" 2>/dev/null; then

@@ -1,10 +1,13 @@
 //! Image operations: ListImages, DescribeImages, BatchGetImage, BatchDeleteImage, PutImage and
 //! ListImageReferrers.
 
+use super::findings::{status_json, summary_json};
 use super::wire::{decode_token, encode_token, epoch};
 use super::{Ctx, EcrError};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use std::collections::HashMap;
+use wharf_core::scan::ScanSummary;
 use wharf_core::{CoreError, ImageFailure, ImageId, Repo};
 use wharf_meta::ImageRecord;
 use wharf_oci::{Digest, MediaType, Reference, Tag};
@@ -181,7 +184,7 @@ pub async fn list_images(ctx: &Ctx<'_>, input: ListImages) -> Result<Value, EcrE
     Ok(v)
 }
 
-fn detail(repo: &Repo, image: &ImageRecord) -> Value {
+fn detail(repo: &Repo, image: &ImageRecord, scans: &HashMap<Digest, ScanSummary>) -> Value {
     let mut v = json!({
         "registryId": repo.account.as_str(),
         "repositoryName": repo.name.as_str(),
@@ -209,7 +212,28 @@ fn detail(repo: &Repo, image: &ImageRecord) -> Value {
     if let Some(s) = &image.subject {
         v["subjectManifestDigest"] = json!(s);
     }
+    // Images never scanned carry neither member, as in ECR.
+    if let Some(scan) = scans.get(&image.digest) {
+        v["imageScanStatus"] = status_json(scan.status, scan.description.as_deref());
+        if let Some(summary) = summary_json(scan) {
+            v["imageScanFindingsSummary"] = summary;
+        }
+    }
     v
+}
+
+/// The scan summaries of a page of images, in one query.
+async fn scan_summaries(
+    ctx: &Ctx<'_>,
+    repo: &Repo,
+    images: &[ImageRecord],
+) -> Result<HashMap<Digest, ScanSummary>, EcrError> {
+    let digests: Vec<Digest> = images.iter().map(|i| i.digest.clone()).collect();
+    ctx.state
+        .registry
+        .scan_summaries(repo, &digests)
+        .await
+        .map_err(|e| ctx.core_error(e, repo))
 }
 
 #[derive(Deserialize)]
@@ -233,7 +257,7 @@ pub async fn describe_images(ctx: &Ctx<'_>, input: DescribeImages) -> Result<Val
                 "Invalid parameter: nextToken and maxResults cannot be used with imageIds",
             ));
         }
-        let mut out = Vec::new();
+        let mut images = Vec::new();
         for id in &ids {
             match ctx
                 .state
@@ -242,10 +266,12 @@ pub async fn describe_images(ctx: &Ctx<'_>, input: DescribeImages) -> Result<Val
                 .await
                 .map_err(|e| ctx.core_error(e, &repo))?
             {
-                Ok(image) => out.push(detail(&repo, &image)),
+                Ok(image) => images.push(image),
                 Err(_) => return Err(id.not_found(&repo)),
             }
         }
+        let scans = scan_summaries(ctx, &repo, &images).await?;
+        let out: Vec<Value> = images.iter().map(|i| detail(&repo, i, &scans)).collect();
         return Ok(json!({ "imageDetails": out }));
     }
     let (images, next) = page(
@@ -256,8 +282,10 @@ pub async fn describe_images(ctx: &Ctx<'_>, input: DescribeImages) -> Result<Val
         &input.filter,
     )
     .await?;
-    let mut v =
-        json!({ "imageDetails": images.iter().map(|i| detail(&repo, i)).collect::<Vec<_>>() });
+    let scans = scan_summaries(ctx, &repo, &images).await?;
+    let mut v = json!({
+        "imageDetails": images.iter().map(|i| detail(&repo, i, &scans)).collect::<Vec<_>>()
+    });
     if let Some(n) = next {
         v["nextToken"] = json!(n);
     }

@@ -6,6 +6,7 @@
 
 mod auth;
 mod error;
+mod findings;
 mod images;
 mod layers;
 mod lifecycle;
@@ -13,6 +14,7 @@ mod ops;
 mod policies;
 mod registry;
 mod repositories;
+mod scanning;
 mod wire;
 
 pub use error::EcrError;

@@ -1,6 +1,8 @@
 //! Dispatch of ECR operations to their handlers.
 
-use super::{auth, images, layers, lifecycle, policies, registry, repositories, Ctx, EcrError};
+use super::{
+    auth, images, layers, lifecycle, policies, registry, repositories, scanning, Ctx, EcrError,
+};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -24,6 +26,19 @@ pub async fn dispatch(ctx: &Ctx<'_>, op: &str, body: Value) -> Result<Value, Ecr
         "PutImageTagMutability" => repositories::put_image_tag_mutability(ctx, input(body)?).await,
         "PutImageScanningConfiguration" => {
             repositories::put_image_scanning_configuration(ctx, input(body)?).await
+        }
+        "StartImageScan" => scanning::start_image_scan(ctx, input(body)?).await,
+        "DescribeImageScanFindings" => {
+            scanning::describe_image_scan_findings(ctx, input(body)?).await
+        }
+        "PutRegistryScanningConfiguration" => {
+            scanning::put_registry_scanning_configuration(ctx, input(body)?).await
+        }
+        "GetRegistryScanningConfiguration" => {
+            scanning::get_registry_scanning_configuration(ctx, body).await
+        }
+        "BatchGetRepositoryScanningConfiguration" => {
+            scanning::batch_get_repository_scanning_configuration(ctx, input(body)?).await
         }
         "TagResource" => repositories::tag_resource(ctx, input(body)?).await,
         "UntagResource" => repositories::untag_resource(ctx, input(body)?).await,
