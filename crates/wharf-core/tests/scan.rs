@@ -580,3 +580,47 @@ async fn a_scan_replaces_the_sboms_wharf_attached_and_leaves_others_alone() {
     assert!(digests.contains(&&users), "a user's SBOM stays");
     assert_eq!(refs.len(), 3, "the user's, and Wharf's CycloneDX and SPDX");
 }
+
+#[tokio::test]
+async fn a_scan_job_that_can_no_longer_run_leaves_failed_with_its_reason() {
+    let f = Fixture::new().await;
+    let repo = f.repo("flagged/dies", true).await;
+    let image = f.debian_image(&repo, "v1").await;
+    let account = repo.account.to_string();
+    let name = repo.name.to_string();
+    f.reg
+        .fail_scan_job(
+            &account,
+            &name,
+            &image.to_string(),
+            "The scan could not run: boom",
+        )
+        .await
+        .unwrap();
+    let summary = f
+        .reg
+        .image_scan(&repo, &image, None, 10)
+        .await
+        .unwrap()
+        .summary;
+    assert_eq!(
+        (summary.status, summary.description.as_deref()),
+        (ScanStatus::Failed, Some("The scan could not run: boom"))
+    );
+    // A payload naming nothing, or an image gone meanwhile, is nothing to record.
+    f.reg
+        .fail_scan_job(&account, "Bad Name", "sha256:zz", "x")
+        .await
+        .unwrap();
+    let gone = format!("sha256:{}", "e".repeat(64));
+    f.reg
+        .fail_scan_job(&account, &name, &gone, "x")
+        .await
+        .unwrap();
+    assert!(matches!(
+        f.reg
+            .image_scan(&repo, &gone.parse().unwrap(), None, 10)
+            .await,
+        Err(CoreError::ScanNotFound(_))
+    ));
+}

@@ -26,6 +26,9 @@ impl From<CoreError> for JobError {
 #[async_trait::async_trait]
 pub trait JobHandler: Send + Sync + 'static {
     async fn handle(&self, registry: &Registry, job: &JobKind) -> Result<(), JobError>;
+
+    /// Called once when the job has failed for the last time (it is dead), with the last error.
+    async fn gave_up(&self, _registry: &Registry, _job: &JobKind, _error: &str) {}
 }
 
 /// The server's handlers, with the settings they need.
@@ -55,6 +58,29 @@ impl JobHandler for StandardHandler {
                 repository,
                 digest,
             } => scan(registry, account, repository, digest, true).await,
+        }
+    }
+
+    /// A scan that can no longer run leaves FAILED with the reason, not IN_PROGRESS forever.
+    async fn gave_up(&self, registry: &Registry, job: &JobKind, error: &str) {
+        if let JobKind::ImageScan {
+            account,
+            repository,
+            digest,
+        }
+        | JobKind::Rescan {
+            account,
+            repository,
+            digest,
+        } = job
+        {
+            let reason = format!("The scan could not run: {error}");
+            if let Err(e) = registry
+                .fail_scan_job(account, repository, digest, &reason)
+                .await
+            {
+                tracing::warn!(%account, %repository, %digest, error = %e, "marking a dead scan FAILED failed");
+            }
         }
     }
 }

@@ -71,7 +71,7 @@ async fn run_one(shared: &Shared, job: ClaimedJob, phase: &mut watch::Receiver<P
         Ok(kind) => kind,
         Err(e) => {
             // A payload this build cannot read will not read better later.
-            record_failure(shared, &job, &e.to_string(), false).await;
+            record_failure(shared, &job, None, &e.to_string(), false).await;
             return;
         }
     };
@@ -116,10 +116,10 @@ async fn run_one(shared: &Shared, job: ClaimedJob, phase: &mut watch::Receiver<P
             Err(e) => tracing::warn!(error = %e, "recording a finished job failed"),
         },
         Ended::Finished(Ok(Err(JobError::Transient(message)))) => {
-            record_failure(shared, &job, &message, true).await
+            record_failure(shared, &job, Some(&kind), &message, true).await
         }
         Ended::Finished(Ok(Err(JobError::Permanent(message)))) => {
-            record_failure(shared, &job, &message, false).await
+            record_failure(shared, &job, Some(&kind), &message, false).await
         }
         Ended::Finished(Err(e)) => {
             let message = if e.is_panic() {
@@ -127,7 +127,7 @@ async fn run_one(shared: &Shared, job: ClaimedJob, phase: &mut watch::Receiver<P
             } else {
                 "handler was cancelled".to_string()
             };
-            record_failure(shared, &job, &message, true).await
+            record_failure(shared, &job, Some(&kind), &message, true).await
         }
         Ended::LeaseLost => {
             tracing::warn!("job lease lost to another node; attempt stopped")
@@ -139,15 +139,28 @@ async fn run_one(shared: &Shared, job: ClaimedJob, phase: &mut watch::Receiver<P
     }
 }
 
-/// Records a failed attempt and logs where the job went.
-async fn record_failure(shared: &Shared, job: &ClaimedJob, message: &str, retry: bool) {
+/// Records a failed attempt and logs where the job went; a job that failed for the last time
+/// is handed to the handler's `gave_up`, so what it promised (a scan's IN_PROGRESS) is settled.
+async fn record_failure(
+    shared: &Shared,
+    job: &ClaimedJob,
+    kind: Option<&JobKind>,
+    message: &str,
+    retry: bool,
+) {
     match shared
         .registry
         .fail_job(job, message, &shared.config.backoff, retry)
         .await
     {
         Ok(Some(JobState::Dead)) => {
-            tracing::warn!(error = message, "job failed for the last time; it is dead")
+            tracing::warn!(error = message, "job failed for the last time; it is dead");
+            if let Some(kind) = kind {
+                shared
+                    .handler
+                    .gave_up(&shared.registry, kind, message)
+                    .await;
+            }
         }
         Ok(Some(_)) => tracing::info!(error = message, "job failed; it will be retried"),
         Ok(None) => tracing::warn!(error = message, "job failed after its lease was lost"),

@@ -26,6 +26,8 @@ enum Step {
 struct Scripted {
     script: fn(&JobKind, usize) -> Step,
     calls: Mutex<HashMap<&'static str, Vec<Instant>>>,
+    /// The kinds and last errors `gave_up` was told about.
+    gave_up: Mutex<Vec<(&'static str, String)>>,
 }
 
 impl Scripted {
@@ -33,6 +35,7 @@ impl Scripted {
         Arc::new(Scripted {
             script,
             calls: Mutex::new(HashMap::new()),
+            gave_up: Mutex::new(Vec::new()),
         })
     }
 
@@ -65,6 +68,13 @@ impl JobHandler for Scripted {
                 Ok(())
             }
         }
+    }
+
+    async fn gave_up(&self, _registry: &Registry, job: &JobKind, error: &str) {
+        self.gave_up
+            .lock()
+            .unwrap()
+            .push((job.as_str(), error.to_string()));
     }
 }
 
@@ -176,6 +186,17 @@ async fn jobs_out_of_attempts_are_dead_with_their_last_error() {
     runner.shutdown(Duration::from_secs(5)).await;
     assert_eq!(handler.calls("gc").len(), 3);
     assert_eq!(handler.calls("lifecycle").len(), 1);
+    // The handler heard of each death once, with the last error (a dead scan is marked FAILED
+    // through this).
+    let mut gave_up = handler.gave_up.lock().unwrap().clone();
+    gave_up.sort();
+    assert_eq!(
+        gave_up,
+        vec![
+            ("gc", "still broken 3".to_string()),
+            ("lifecycle", "cannot ever work".to_string())
+        ]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -403,6 +403,39 @@ impl Registry {
         Ok(Some(config.scan_type))
     }
 
+    /// Records FAILED with `reason` for the image a scan job named, when that job will never run
+    /// again (its attempts are spent). Nothing to do when the payload or the image is gone.
+    pub async fn fail_scan_job(
+        &self,
+        account: &str,
+        repository: &str,
+        digest: &str,
+        reason: &str,
+    ) -> Result<(), CoreError> {
+        let (Ok(account), Ok(name), Ok(digest)) = (
+            account.parse(),
+            repository.parse(),
+            digest.parse::<Digest>(),
+        ) else {
+            return Ok(());
+        };
+        let repo = Repo::new(account, name);
+        if self.meta.image(repo.key(), &digest).await?.is_none() {
+            return Ok(());
+        }
+        let scan_type = self.scan_type(&repo).await?;
+        self.store_outcome(
+            &repo,
+            &digest,
+            ScanStatus::Failed,
+            reason,
+            scan_type,
+            unix_now(),
+        )
+        .await?;
+        Ok(())
+    }
+
     /// Runs an `image_scan` (`rescan` false) or `rescan` job's payload. `Ok(None)` when the
     /// image or repository is gone (nothing to do); `InvalidParameter` for a payload that names
     /// no image (retrying cannot help).
