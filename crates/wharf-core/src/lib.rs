@@ -69,6 +69,9 @@ pub struct Registry {
     node: Arc<str>,
     /// The host clients reach the registry at, for the package URLs of SBOMs.
     registry_host: Arc<str>,
+    /// Days an image of a continuously scanned repository stays eligible for rescans after its
+    /// last push, pull or requested scan; 0 is its lifetime (`scan/eligibility.rs`).
+    scan_eligibility_days: u32,
 }
 
 /// Bytes of manifests kept in memory.
@@ -95,6 +98,7 @@ impl Registry {
             pulls: Arc::new(quick_cache::sync::Cache::new(100_000)),
             node: Arc::from(jobs::node_name()),
             registry_host: Arc::from("localhost"),
+            scan_eligibility_days: 0,
         }
     }
 

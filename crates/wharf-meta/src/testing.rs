@@ -82,6 +82,26 @@ pub async fn set_pushed_at(store: &MetaStore, digest: &str, at: i64) -> Result<(
     Ok(())
 }
 
+/// Moves an image's last use back to `at` (scan eligibility tests): its push time, its pull
+/// time when it was pulled, and its scan's request time when it has a scan.
+pub async fn age_image(store: &MetaStore, digest: &str, at: i64) -> Result<()> {
+    sqlx::query(
+        "UPDATE manifests SET pushed_at = $1,
+             last_pulled_at = CASE WHEN last_pulled_at IS NULL THEN NULL ELSE $1 END
+         WHERE digest = $2",
+    )
+    .bind(at)
+    .bind(digest)
+    .execute(&store.writer)
+    .await?;
+    sqlx::query("UPDATE image_scans SET requested_at = $1 WHERE manifest_digest = $2")
+        .bind(at)
+        .bind(digest)
+        .execute(&store.writer)
+        .await?;
+    Ok(())
+}
+
 /// A manifest's stored bytes, whatever its status.
 pub async fn manifest_body(store: &MetaStore, digest: &str) -> Result<Vec<u8>> {
     Ok(

@@ -27,6 +27,7 @@ pub struct RawConfig {
     pub registry_domain: Option<String>,
     pub price_per_gb_month: Option<f64>,
     pub free_gb_month: Option<f64>,
+    pub scan_eligibility_days: Option<u64>,
     /// The `[blob_store]` table.
     #[serde(default)]
     pub blob_store: crate::storage::RawBlobStore,
@@ -87,6 +88,7 @@ impl RawConfig {
             registry_domain: get("WHARF_REGISTRY_DOMAIN"),
             price_per_gb_month: decimal("WHARF_PRICE_PER_GB_MONTH")?,
             free_gb_month: decimal("WHARF_FREE_GB_MONTH")?,
+            scan_eligibility_days: num("WHARF_SCAN_ELIGIBILITY_DAYS")?,
             blob_store: crate::storage::RawBlobStore::from_env(&get)?,
             metadata: crate::metadata::RawMetadata::from_env(&get),
         })
@@ -116,6 +118,7 @@ impl RawConfig {
             registry_domain: over.registry_domain.or(self.registry_domain),
             price_per_gb_month: over.price_per_gb_month.or(self.price_per_gb_month),
             free_gb_month: over.free_gb_month.or(self.free_gb_month),
+            scan_eligibility_days: over.scan_eligibility_days.or(self.scan_eligibility_days),
             blob_store: self.blob_store.merge(over.blob_store),
             metadata: self.metadata.merge(over.metadata),
         }
@@ -160,11 +163,17 @@ pub struct Settings {
     pub registry_domain: Option<String>,
     /// Storage price for `wharf usage` (default ECR's $0.10 per GB-month, 0.5 GB-month free).
     pub pricing: wharf_core::usage::Pricing,
+    /// Days an image of a continuously scanned repository stays eligible for rescans after its
+    /// last push or pull (Amazon Inspector's ECR re-scan duration); 0, the default: lifetime.
+    pub scan_eligibility_days: u32,
     /// Where blobs live.
     pub blob_store: crate::storage::BlobStoreSettings,
     /// Where metadata lives.
     pub metadata: crate::metadata::MetadataSettings,
 }
+
+/// The longest scan eligibility window, in days (ten years).
+const MAX_SCAN_ELIGIBILITY_DAYS: u64 = 3650;
 
 /// A DNS name or `host:port`: letters, digits, dots, dashes, one optional port.
 fn valid_host(h: &str) -> bool {
@@ -251,12 +260,19 @@ impl TryFrom<RawConfig> for Settings {
             price_per_gb_month: amount("price_per_gb_month", raw.price_per_gb_month, 0.10)?,
             free_gb_month: amount("free_gb_month", raw.free_gb_month, 0.5)?,
         };
+        let scan_eligibility_days = match raw.scan_eligibility_days.unwrap_or(0) {
+            n @ 0..=MAX_SCAN_ELIGIBILITY_DAYS => n as u32,
+            n => bail!(
+                "scan_eligibility_days = {n} must be at most {MAX_SCAN_ELIGIBILITY_DAYS} (0: lifetime)"
+            ),
+        };
         let job_workers = match raw.job_workers.unwrap_or(2) {
             n @ 0..=64 => n as usize,
             n => bail!("job_workers = {n} must be at most 64"),
         };
         Ok(Settings {
             job_workers,
+            scan_eligibility_days,
             blob_store: raw.blob_store.try_into()?,
             metadata: raw.metadata.try_into()?,
             pricing,
@@ -437,5 +453,29 @@ mod tests {
         let zero = RawConfig::from_env(env(&[("WHARF_GC_GRACE_SECS", "0")])).unwrap();
         let e = Settings::try_from(zero).unwrap_err();
         assert!(format!("{e:#}").contains("gc_grace_secs"));
+    }
+
+    #[test]
+    fn scan_eligibility_days() {
+        let days = |raw: RawConfig| Settings::try_from(raw).map(|s| s.scan_eligibility_days);
+        assert_eq!(
+            days(RawConfig::default()).unwrap(),
+            0,
+            "lifetime by default"
+        );
+        let file: RawConfig = toml::from_str("scan_eligibility_days = 30").unwrap();
+        assert_eq!(days(file).unwrap(), 30);
+        let file: RawConfig = toml::from_str("scan_eligibility_days = 30").unwrap();
+        let envs = RawConfig::from_env(env(&[("WHARF_SCAN_ELIGIBILITY_DAYS", "90")])).unwrap();
+        assert_eq!(days(file.merge(envs)).unwrap(), 90, "the environment wins");
+        let envs = RawConfig::from_env(env(&[("WHARF_SCAN_ELIGIBILITY_DAYS", "3650")])).unwrap();
+        assert_eq!(days(envs).unwrap(), 3650);
+        let envs = RawConfig::from_env(env(&[("WHARF_SCAN_ELIGIBILITY_DAYS", "3651")])).unwrap();
+        assert_eq!(
+            format!("{:#}", days(envs).unwrap_err()),
+            "scan_eligibility_days = 3651 must be at most 3650 (0: lifetime)"
+        );
+        let e = RawConfig::from_env(env(&[("WHARF_SCAN_ELIGIBILITY_DAYS", "-1")])).unwrap_err();
+        assert!(format!("{e:#}").contains("WHARF_SCAN_ELIGIBILITY_DAYS"));
     }
 }

@@ -25,7 +25,8 @@ pub async fn open_registry(settings: &Settings) -> anyhow::Result<(Registry, Met
     check_owner(blobs.as_ref(), &meta).await?;
     let registry = Registry::new(blobs, meta.clone())
         .with_region(&settings.region)
-        .with_registry_host(&settings.public_host);
+        .with_registry_host(&settings.public_host)
+        .with_scan_eligibility_days(settings.scan_eligibility_days);
     Ok((registry, meta))
 }
 

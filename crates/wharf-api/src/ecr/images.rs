@@ -228,10 +228,9 @@ async fn scan_summaries(
     repo: &Repo,
     images: &[ImageRecord],
 ) -> Result<HashMap<Digest, ScanSummary>, EcrError> {
-    let digests: Vec<Digest> = images.iter().map(|i| i.digest.clone()).collect();
     ctx.state
         .registry
-        .scan_summaries(repo, &digests)
+        .scan_summaries(repo, images)
         .await
         .map_err(|e| ctx.core_error(e, repo))
 }

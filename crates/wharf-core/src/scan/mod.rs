@@ -2,12 +2,15 @@
 //! (`config.rs`), the scan pipeline that streams an image's layers into `wharf-scan` and matches
 //! the inventory against the stored vulnerability database (`pipeline.rs`), scan results and
 //! their paging (`results.rs`), the vulnerability database import with continuous rescans
-//! (`vulndb.rs`) and SBOM documents attached to images as OCI referrers (`sbom.rs`).
+//! (`vulndb.rs`), SBOM documents attached to images as OCI referrers (`sbom.rs`), and the
+//! statuses a read reports for archived images and images past the scan eligibility window
+//! (`eligibility.rs`).
 //!
 //! The types here are the contract the ECR operations build their wire shapes from; they know
 //! nothing of AWS JSON.
 
 pub mod config;
+mod eligibility;
 mod matcher;
 mod pipeline;
 mod results;

@@ -340,7 +340,8 @@ impl Registry {
 
     /// Re-matches an image's stored inventory against the current database (continuous
     /// scanning), without reading layers. An image whose last scan has no inventory (it failed
-    /// or was not an image) keeps its result; answers its status.
+    /// or was not an image), or that is archived or past the scan eligibility window, keeps its
+    /// result; answers its status.
     pub async fn rescan_image(
         &self,
         repo: &Repo,
@@ -357,6 +358,16 @@ impl Registry {
         let Some(inventory) = record.inventory.as_deref() else {
             return Ok(status);
         };
+        // An image archived or past the eligibility window since the rescan was queued keeps
+        // its stored result; reads report it as IMAGE_ARCHIVED or SCAN_ELIGIBILITY_EXPIRED.
+        let image = self
+            .meta
+            .image(repo.key(), digest)
+            .await?
+            .ok_or(CoreError::ManifestUnknown)?;
+        if !self.rescan_eligible(&image, Some(record.requested_at)) {
+            return Ok(status);
+        }
         let inventory: Inventory = serde_json::from_str(inventory)
             .map_err(|e| CoreError::Internal(format!("stored inventory: {e}")))?;
         let scan_type = ScanType::parse(&record.scan_type).unwrap_or_default();

@@ -135,7 +135,8 @@ impl Registry {
         Ok(Ok((image, ScanStatus::InProgress)))
     }
 
-    /// A scan's summary and one page of its findings (only a COMPLETE scan has findings).
+    /// A scan's summary and one page of its findings (only a COMPLETE scan has findings; an
+    /// archived or expired image reads IMAGE_ARCHIVED or SCAN_ELIGIBILITY_EXPIRED without them).
     /// `token` is a previous report's `next_token`; `max_results` is clamped to 1..=1000.
     /// `ScanNotFound` if the image was never scanned; `InvalidParameter` for a bad token.
     pub async fn image_scan(
@@ -153,7 +154,17 @@ impl Registry {
                 repo.name, repo.account
             )));
         };
-        let summary = summary(&record)?;
+        let mut summary = summary(&record)?;
+        // An archived or expired image reads its read-time status, without findings.
+        if let Some(image) = self.meta.image(repo.key(), digest).await? {
+            let mut one = HashMap::from([(digest.clone(), summary)]);
+            let requested = HashMap::from([(digest.clone(), record.requested_at)]);
+            self.read_time_statuses(repo, &mut one, &[&image], &requested)
+                .await?;
+            summary = one
+                .remove(digest)
+                .ok_or_else(|| CoreError::Internal("scan summary lost".into()))?;
+        }
         let offset = match token {
             Some(t) => page_offset(t)
                 .filter(|o| *o <= record.finding_count.max(0) as usize)
@@ -191,17 +202,27 @@ impl Registry {
     }
 
     /// Summaries of many images of one repository in one query; images never scanned are
-    /// absent.
+    /// absent. Archived images and images past the scan eligibility window read their
+    /// read-time status (`eligibility.rs`).
     pub async fn scan_summaries(
         &self,
         repo: &Repo,
-        digests: &[Digest],
+        images: &[ImageRecord],
     ) -> Result<HashMap<Digest, ScanSummary>, CoreError> {
-        let records = self.meta.scan_summaries(repo.key(), digests).await?;
-        records
+        let digests: Vec<Digest> = images.iter().map(|i| i.digest.clone()).collect();
+        let records = self.meta.scan_summaries(repo.key(), &digests).await?;
+        let requested: HashMap<Digest, i64> = records
+            .iter()
+            .map(|r| (r.digest.clone(), r.requested_at))
+            .collect();
+        let mut summaries = records
             .iter()
             .map(|r| Ok((r.digest.clone(), summary(r)?)))
-            .collect()
+            .collect::<Result<HashMap<_, _>, CoreError>>()?;
+        let images: Vec<&ImageRecord> = images.iter().collect();
+        self.read_time_statuses(repo, &mut summaries, &images, &requested)
+            .await?;
+        Ok(summaries)
     }
 }
 

@@ -1,7 +1,8 @@
 //! The vulnerability database: OSV documents imported in batches (one transaction each), and
 //! continuous scanning after an import that changed something — images in repositories under
 //! an ENHANCED CONTINUOUS_SCAN rule whose packages fall under a key an imported advisory touched
-//! are queued for re-matching. BASIC scanning never rescans on its own, as in ECR.
+//! are queued for re-matching, unless archived or past the scan eligibility window. BASIC
+//! scanning never rescans on its own, as in ECR.
 
 use super::config::effective;
 use super::results::rescan_job;
@@ -166,6 +167,9 @@ impl Registry {
                 continue;
             };
             let repo = Repo::new(account, name);
+            if !self.due_for_rescan(&repo, &image.digest).await? {
+                continue;
+            }
             if self
                 .enqueue_job(&rescan_job(&repo, &image.digest))
                 .await?
@@ -177,9 +181,29 @@ impl Registry {
         Ok(queued)
     }
 
+    /// Whether an image of a continuously scanned repository is rescanned: it still exists, is
+    /// not archived and is within the scan eligibility window.
+    async fn due_for_rescan(
+        &self,
+        repo: &Repo,
+        digest: &wharf_oci::Digest,
+    ) -> Result<bool, CoreError> {
+        let Some(image) = self.meta.image(repo.key(), digest).await? else {
+            return Ok(false);
+        };
+        // The summary query leaves the inventory and findings unread.
+        let requested_at = self
+            .meta
+            .scan_summaries(repo.key(), std::slice::from_ref(digest))
+            .await?
+            .first()
+            .map(|s| s.requested_at);
+        Ok(self.rescan_eligible(&image, requested_at))
+    }
+
     /// Whether a repository is under an ENHANCED CONTINUOUS_SCAN rule (`configs` caches each
     /// account's configuration).
-    async fn continuously_scanned(
+    pub(super) async fn continuously_scanned(
         &self,
         account: &str,
         repository: &str,
