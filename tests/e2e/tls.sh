@@ -11,13 +11,15 @@
 #  (d) crane with SSL_CERT_FILE: login, push a tarball, digest, pull; without it, refused;
 #  (e) oras with --ca-file: login, push a file, pull it back byte-identical;
 #  (f) podman (when installed) with --cert-dir: login, pull what skopeo pushed;
-#  (g) a restart reuses the CA (clients keep trusting it) and a bad --tls-key stops start-up
+#  (g) a restart reuses the CA (clients keep trusting it); with --tls-client-ca (a client CA made
+#      with openssl) curl and skopeo get in with a certificate from it and are refused without one
+#      or with one from another CA; a bad --tls-key, or a key that does not match, stops start-up
 #      with a message naming the file.
 # The AWS CLI comes from ecr.sh's venv (${WHARF_TOOLS_DIR:-~/.cache/wharf-tools}/venv) when it
 # exists, else from PATH. Prints "N passed, N failed"; exits non-zero on any failure.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-need skopeo crane oras curl jq python3 sha256sum cmp
+need skopeo crane oras curl jq python3 sha256sum cmp openssl
 if [[ "$E2E_REGISTRY" != wharf ]]; then
   echo "tls.sh tests Wharf's own TLS listener; E2E_REGISTRY=$E2E_REGISTRY is not supported" >&2
   exit 2
@@ -37,15 +39,17 @@ R=$REG_HOST
 mkdir -p "$REG_DATA"
 "$WHARF_BIN" admin --data-dir "$REG_DATA" create-template --prefix ROOT --applied-for CREATE_ON_PUSH >>"$REG_LOG" 2>&1
 
-# tls_start: start `wharf serve --tls-self-signed` on the same data dir and port; wait until
-# GET /v2/ answers 401 over HTTPS (trusting only the CA it wrote).
+# tls_start [SERVE_ARGS...]: start `wharf serve --tls-self-signed` on the same data dir and port;
+# wait until GET /v2/ answers 401 over HTTPS (trusting only the CA it wrote, presenting the
+# client certificate CURL_ID names, if any).
+CURL_ID=()
 tls_start() {
-  "$WHARF_BIN" serve --data-dir "$REG_DATA" --listen "$REG_HOST" --tls-self-signed >>"$REG_LOG" 2>&1 &
+  "$WHARF_BIN" serve --data-dir "$REG_DATA" --listen "$REG_HOST" --tls-self-signed "$@" >>"$REG_LOG" 2>&1 &
   REG_PID=$!
   local deadline=$((SECONDS + READY_TIMEOUT)) code
   while ((SECONDS < deadline)); do
     if [[ -s "$CA" ]]; then
-      code=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 2 --cacert "$CA" "$REG_URL/v2/" 2>/dev/null) || true
+      code=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 2 --cacert "$CA" "${CURL_ID[@]}" "$REG_URL/v2/" 2>/dev/null) || true
       [[ "$code" == 401 ]] && return 0
     fi
     kill -0 "$REG_PID" 2>/dev/null || { log "wharf exited before serving"; tail -n 20 "$REG_LOG" >&2; return 1; }
@@ -180,6 +184,42 @@ tls_start || fail "wharf restarts with --tls-self-signed"
 check "a restart reuses the CA" eq "$(sha256_of "$CA")" "$CA_SUM"
 check "crane digest after the restart" eq "$(SSL_CERT_FILE="$CA" crane digest "$R/e2e/tls-crane:v1" 2>&1)" "$TAR_DIGEST"
 registry_stop
+
+log "--- client certificates"
+cc="$work/client-certs"
+mkdir -p "$cc"
+make_client_certs() {
+  local ca=$1 name=$2
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=$ca" \
+    -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign \
+    -keyout "$cc/$ca.key" -out "$cc/$ca.pem" 2>/dev/null &&
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$name" \
+      -keyout "$cc/$name.key" -out "$cc/$name.csr" 2>/dev/null &&
+    openssl x509 -req -in "$cc/$name.csr" -CA "$cc/$ca.pem" -CAkey "$cc/$ca.key" -CAcreateserial -days 2 \
+      -extfile <(printf 'basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n') -out "$cc/$name.pem" 2>/dev/null
+}
+make_client_certs clients-ca ci-runner && make_client_certs other-ca intruder || fail "openssl made the client certificates"
+CURL_ID=(--cert "$cc/ci-runner.pem" --key "$cc/ci-runner.key")
+if tls_start --tls-client-ca "$cc/clients-ca.pem"; then
+  pass "wharf serve --tls-self-signed --tls-client-ca starts"
+  check "curl with a certificate from the client CA" eq \
+    "$(curl -sS -o /dev/null -w '%{http_code}' --cacert "$CA" "${CURL_ID[@]}" "$REG_URL/v2/")" 401
+  check "curl without a client certificate is refused" fails \
+    curl -sS -o /dev/null --max-time 5 --cacert "$CA" "$REG_URL/v2/"
+  check "curl with a certificate from another CA is refused" fails \
+    curl -sS -o /dev/null --max-time 5 --cacert "$CA" --cert "$cc/intruder.pem" --key "$cc/intruder.key" "$REG_URL/v2/"
+  # skopeo reads the client certificate from the cert dir (NAME.cert + NAME.key).
+  cp "$certs/ca.crt" "$cc/ca.crt" && cp "$cc/ci-runner.pem" "$cc/ci-runner.cert"
+  check "skopeo inspect with a client certificate (--cert-dir)" eq \
+    "sha256:$(sk inspect --raw --cert-dir "$cc" --creds "AWS:$PW" "docker://$R/e2e/tls-skopeo:index" | sha256sum | cut -d' ' -f1)" "$IDX_DIGEST"
+  check "skopeo without a client certificate is refused" fails \
+    sk inspect --raw --cert-dir "$certs" --creds "AWS:$PW" "docker://$R/e2e/tls-skopeo:index"
+else
+  fail "wharf serve --tls-self-signed --tls-client-ca starts"
+fi
+CURL_ID=()
+registry_stop
+
 printf 'not a key\n' >"$work/bad.key"
 out=$("$WHARF_BIN" serve --data-dir "$REG_DATA" --listen "$REG_HOST" --tls-cert "$REG_DATA/tls/server.pem" \
   --tls-key "$work/bad.key" 2>&1) && rc=0 || rc=$?
