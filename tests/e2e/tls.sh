@@ -72,7 +72,8 @@ aws_ecr() { "$AWS" ecr "$@" --endpoint-url "$REG_URL" --ca-bundle "$CA" --output
 # ------------------------------------------------------------------------------------------------
 # (a) the quick start and the protocols
 log "--- quick start"
-check "the log names the CA file for clients" grep -q "ca=$CA" "$REG_LOG"
+check "the log names the CA file for clients" bash -o pipefail -c \
+  "grep -F 'clients trust the CA file' '$REG_LOG' | grep -qF '$CA'"
 check "server.key and ca.key are mode 0600" bash -c \
   "[[ \$(stat -c %a '$REG_DATA/tls/server.key') == 600 && \$(stat -c %a '$REG_DATA/tls/ca.key') == 600 ]]"
 check "HTTP/2 by ALPN (curl --http2)" eq \
@@ -208,10 +209,12 @@ if tls_start --tls-client-ca "$cc/clients-ca.pem"; then
     curl -sS -o /dev/null --max-time 5 --cacert "$CA" "$REG_URL/v2/"
   check "curl with a certificate from another CA is refused" fails \
     curl -sS -o /dev/null --max-time 5 --cacert "$CA" --cert "$cc/intruder.pem" --key "$cc/intruder.key" "$REG_URL/v2/"
-  # skopeo reads the client certificate from the cert dir (NAME.cert + NAME.key).
-  cp "$certs/ca.crt" "$cc/ca.crt" && cp "$cc/ci-runner.pem" "$cc/ci-runner.cert"
+  # skopeo reads the client certificate from the cert dir (NAME.cert + NAME.key, nothing else).
+  mine="$work/client-dir"
+  mkdir -p "$mine" && cp "$certs/ca.crt" "$mine/ca.crt" && cp "$cc/ci-runner.pem" "$mine/ci-runner.cert" &&
+    cp "$cc/ci-runner.key" "$mine/ci-runner.key"
   check "skopeo inspect with a client certificate (--cert-dir)" eq \
-    "sha256:$(sk inspect --raw --cert-dir "$cc" --creds "AWS:$PW" "docker://$R/e2e/tls-skopeo:index" | sha256sum | cut -d' ' -f1)" "$IDX_DIGEST"
+    "sha256:$(sk inspect --raw --cert-dir "$mine" --creds "AWS:$PW" "docker://$R/e2e/tls-skopeo:index" | sha256sum | cut -d' ' -f1)" "$IDX_DIGEST"
   check "skopeo without a client certificate is refused" fails \
     sk inspect --raw --cert-dir "$certs" --creds "AWS:$PW" "docker://$R/e2e/tls-skopeo:index"
 else
