@@ -11,7 +11,9 @@
 #  (d) crane with SSL_CERT_FILE: login, push a tarball, digest, pull; without it, refused;
 #  (e) oras with --ca-file: login, push a file, pull it back byte-identical;
 #  (f) podman (when installed) with --cert-dir: login, pull what skopeo pushed;
-#  (g) a restart reuses the CA (clients keep trusting it); with --tls-client-ca (a client CA made
+#  (g) a restart reuses the CA (clients keep trusting it); a certificate renewed in place (openssl,
+#      same CA) is served to new connections after SIGHUP, and a broken key on reload is logged
+#      while the renewed certificate stays in service; with --tls-client-ca (a client CA made
 #      with openssl) curl and skopeo get in with a certificate from it and are refused without one
 #      or with one from another CA; a bad --tls-key, or a key that does not match, stops start-up
 #      with a message naming the file.
@@ -184,6 +186,50 @@ registry_stop
 tls_start || fail "wharf restarts with --tls-self-signed"
 check "a restart reuses the CA" eq "$(sha256_of "$CA")" "$CA_SUM"
 check "crane digest after the restart" eq "$(SSL_CERT_FILE="$CA" crane digest "$R/e2e/tls-crane:v1" 2>&1)" "$TAR_DIGEST"
+
+log "--- reload on SIGHUP"
+# served_serial: the serial of the certificate a new connection is given.
+served_serial() {
+  openssl s_client -connect "$REG_HOST" -servername localhost </dev/null 2>/dev/null | openssl x509 -noout -serial
+}
+# A new server certificate from the same CA, with openssl, swapped in by rename.
+tlsdir="$REG_DATA/tls"
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=renewed" \
+  -keyout "$work/renewed.key" -out "$work/renewed.csr" 2>/dev/null
+openssl x509 -req -in "$work/renewed.csr" -CA "$tlsdir/ca.pem" -CAkey "$tlsdir/ca.key" -CAcreateserial -days 2 \
+  -extfile <(printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n') \
+  -out "$work/renewed.pem" 2>/dev/null
+NEW_SERIAL=$(openssl x509 -in "$work/renewed.pem" -noout -serial)
+OLD_SERIAL=$(served_serial || true)
+cp "$tlsdir/server.key" "$work/original.key" && cp "$tlsdir/server.pem" "$work/original.pem"
+cp "$work/renewed.key" "$tlsdir/server.key.new" && mv "$tlsdir/server.key.new" "$tlsdir/server.key"
+cp "$work/renewed.pem" "$tlsdir/server.pem.new" && mv "$tlsdir/server.pem.new" "$tlsdir/server.pem"
+kill -HUP "$REG_PID"
+# waits_for_serial SERIAL: new connections get SERIAL within 5 s.
+waits_for_serial() {
+  local i got=""
+  for ((i = 0; i < 50; i++)); do
+    got=$(served_serial || true)
+    [[ "$got" == "$1" ]] && return 0
+    sleep 0.1
+  done
+  echo "served '$got', expected '$1'"
+  return 1
+}
+check "the old certificate was served before the reload" bash -c "[[ -n '$OLD_SERIAL' && '$OLD_SERIAL' != '$NEW_SERIAL' ]]"
+check "after SIGHUP new connections get the renewed certificate" waits_for_serial "$NEW_SERIAL"
+check "curl verifies the renewed certificate" eq \
+  "$(curl -sS -o /dev/null -w '%{http_code}' --cacert "$CA" "$REG_URL/v2/")" 401
+check "wharf still running after the reload" kill -0 "$REG_PID"
+# A broken key: the reload fails, is logged, and the renewed certificate stays in service.
+printf 'not a key\n' >"$tlsdir/server.key"
+kill -HUP "$REG_PID"
+sleep 1
+check "a bad key on reload is logged as an error" grep -q "still serving the previous certificate" "$REG_LOG"
+check "after a failed reload the renewed certificate is still served" waits_for_serial "$NEW_SERIAL"
+check "crane still pulls after the failed reload" eq "$(SSL_CERT_FILE="$CA" crane digest "$R/e2e/tls-crane:v1" 2>&1)" "$TAR_DIGEST"
+# Back to the quick start's own pair for the next start.
+cp "$work/original.key" "$tlsdir/server.key" && cp "$work/original.pem" "$tlsdir/server.pem"
 registry_stop
 
 log "--- client certificates"
