@@ -4,7 +4,7 @@
 
 use crate::config::{Settings, Tls};
 use std::sync::Arc;
-use wharf_api::tls::{self_signed, TlsReloader, TlsSettings};
+use wharf_api::tls::{self_signed, ClientAuth, TlsReloader, TlsSettings};
 
 /// How often the certificate files are checked for changes (SIGHUP reloads at once).
 pub const POLL: std::time::Duration = std::time::Duration::from_secs(5);
@@ -36,10 +36,14 @@ pub fn start(settings: &Settings) -> anyhow::Result<Option<Arc<TlsReloader>>> {
         }
     };
     let reloader = TlsReloader::new(files.clone())?;
+    let client_certificates = match (&files.client_ca, files.client_auth) {
+        (None, _) => "not asked for".to_string(),
+        (Some(ca), ClientAuth::Required) => format!("required, from {}", ca.display()),
+        (Some(ca), ClientAuth::Optional) => format!("optional, from {}", ca.display()),
+    };
     tracing::info!(
         cert = %files.cert.display(),
-        client_ca = ?files.client_ca,
-        client_auth = ?files.client_auth,
+        client_certificates,
         "TLS on: HTTP/2 and HTTP/1.1; certificate files are reloaded when they change or on SIGHUP"
     );
     Ok(Some(reloader))
