@@ -18,8 +18,9 @@ pub struct Authority {
     key_pem: String,
 }
 
-/// A certificate an `Authority` issued and its private key, both PEM.
-#[derive(Debug, Clone)]
+/// A certificate an `Authority` issued and its private key, both PEM. (No `Debug`: it holds a
+/// private key.)
+#[derive(Clone)]
 pub struct Issued {
     pub cert_pem: String,
     pub key_pem: String,
