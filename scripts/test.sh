@@ -2,13 +2,14 @@
 # scripts/test.sh — the whole Wharf test suite, runnable on a fresh machine.
 #
 # 1. installs what the tests need (scripts/install-test-deps.sh: skopeo, CNCF Distribution, wrk,
-#    crane, oras and the OCI conformance suite, cached under ~/.cache/wharf-tools);
+#    crane, oras, syft and the OCI conformance suite, cached under ~/.cache/wharf-tools);
 # 2. checks formatting and clippy (warnings are errors);
 # 3. runs the Rust unit and in-process HTTP tests (cargo test);
 # 4. builds the release binary and runs the end-to-end suites against a real `wharf serve`:
-#    the OCI conformance suite, real clients (skopeo, crane, oras), the crash test, and the ECR
-#    API through boto3 and the AWS CLI (installed into a venv under ~/.cache/wharf-tools), and
-#    image scanning (tests/e2e/scan.sh: scan on push, findings, SBOMs, Syft cross-check);
+#    the OCI conformance suite, real clients (skopeo, crane, oras), the crash test, the ECR
+#    API through boto3 and the AWS CLI (installed into a venv under ~/.cache/wharf-tools), image
+#    scanning (tests/e2e/scan.sh: scan on push, findings, SBOMs, Syft cross-check), and the same
+#    clients over Wharf's own TLS listener (`serve --tls-self-signed`);
 #    then the conformance and client suites again with blobs in a real Garage (S3), which
 #    scripts/garage.sh starts before the Rust tests (the blob-store conformance test uses it too);
 # 5. with a real PostgreSQL (scripts/postgres.sh): the metadata, core and API tests again with
@@ -112,6 +113,7 @@ if cargo build --release --locked -p wharf; then
   suite "crash (kill -9 during pushes)" bash tests/e2e/crash.sh
   suite "ECR API (boto3, AWS CLI, docker-login flow)" bash tests/e2e/ecr.sh
   suite "image scanning (scan on push, findings, SBOMs, Syft cross-check)" bash tests/e2e/scan.sh
+  suite "TLS (serve --tls-self-signed: skopeo, crane, oras, podman, AWS CLI)" bash tests/e2e/tls.sh
   if ((${#s3_env[@]})); then
     # A key prefix per suite and run: a bucket (prefix) belongs to one metadata database.
     run_id=$(date +%s)

@@ -2,13 +2,19 @@
 //! trusted proxy (`trusted_proxies`), in which case `X-Forwarded-For` names the client and
 //! `X-Forwarded-Proto` whether it came over TLS. What policies see as `aws:SourceIp` and
 //! `aws:SecureTransport`. Headers from peers that are not trusted are ignored, so a client cannot
-//! claim another address.
+//! claim another address. A request on a connection Wharf itself terminated TLS for carries
+//! `TlsConnection`, and is secure transport whatever the headers say, unless a trusted proxy
+//! reports with `X-Forwarded-Proto` that its own client came over plain HTTP.
 
 use axum::http::HeaderMap;
 use ipnet::IpNet;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use wharf_core::Client;
+
+/// Marks a request that arrived on a TLS connection to Wharf's own listener (a request extension).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TlsConnection;
 
 /// The networks whose connections may speak for a client. Empty: every peer is the client.
 #[derive(Debug, Clone, Default)]
@@ -24,7 +30,24 @@ impl TrustedProxies {
         self.0.iter().any(|n| n.contains(&ip))
     }
 
-    /// The client of a request that arrived from `peer` with `headers`.
+    /// The client of a request that arrived from `peer` over a connection that is TLS (`tls`) or
+    /// not, with `headers`.
+    pub fn resolve_connection(
+        &self,
+        peer: Option<IpAddr>,
+        tls: bool,
+        headers: &HeaderMap,
+    ) -> Client {
+        let mut client = self.resolve(peer, headers);
+        let proxy_says =
+            peer.is_some_and(|p| self.trusts(p)) && headers.contains_key("x-forwarded-proto");
+        if tls && !proxy_says {
+            client.secure_transport = true;
+        }
+        client
+    }
+
+    /// The client of a request that arrived from `peer` with `headers` on a plain connection.
     pub fn resolve(&self, peer: Option<IpAddr>, headers: &HeaderMap) -> Client {
         let Some(peer) = peer.map(canonical) else {
             return Client::default();
@@ -178,6 +201,29 @@ mod tests {
         let c = p.resolve(ip("10.0.0.7"), &h);
         assert_eq!(c.ip, ip("203.0.113.9"));
         assert!(c.secure_transport);
+    }
+
+    #[test]
+    fn a_tls_connection_is_secure_transport_unless_a_trusted_proxy_says_otherwise() {
+        let p = proxies(&["10.0.0.0/8"]);
+        let none = HeaderMap::new();
+        let http = headers(&[("x-forwarded-proto", "http")]);
+        let https = headers(&[("x-forwarded-proto", "https")]);
+        let check = |peer: &str, tls: bool, h: &HeaderMap, secure: bool| {
+            let c = p.resolve_connection(ip(peer), tls, h);
+            assert_eq!(c.secure_transport, secure, "{peer} tls={tls} {h:?}");
+            assert_eq!(c.ip, ip(peer));
+        };
+        // A direct client: only the connection counts; its own header claims are ignored.
+        check("198.51.100.4", true, &none, true);
+        check("198.51.100.4", true, &http, true);
+        check("198.51.100.4", false, &https, false);
+        check("198.51.100.4", false, &none, false);
+        // A trusted proxy speaks for its client's hop when it says; otherwise the connection.
+        check("10.0.0.7", true, &none, true);
+        check("10.0.0.7", true, &http, false);
+        check("10.0.0.7", false, &https, true);
+        check("10.0.0.7", false, &none, false);
     }
 
     #[test]

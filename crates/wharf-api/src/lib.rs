@@ -5,6 +5,7 @@ pub mod client;
 pub mod ecr;
 pub mod health;
 pub mod oci;
+pub mod tls;
 
 use axum::http::{HeaderName, HeaderValue, Request};
 use axum::Router;
@@ -77,7 +78,8 @@ async fn route(
     if let Some(endpoint) = health::endpoint(req.method(), req.uri().path()) {
         return health::handle(&state, endpoint).await;
     }
-    let client = state.proxies.resolve(peer, req.headers());
+    let tls = req.extensions().get::<client::TlsConnection>().is_some();
+    let client = state.proxies.resolve_connection(peer, tls, req.headers());
     if ecr::is_ecr_request(&req) {
         ecr::handle(state, client, req).await
     } else {
@@ -86,19 +88,21 @@ async fn route(
 }
 
 /// An error answered before a request body was read leaves unread bytes on the connection; hyper
-/// then closes it. Saying `Connection: close` tells the client not to reuse it.
+/// then closes it. Saying `Connection: close` tells the client not to reuse it. (HTTP/2 has no
+/// such header: the stream is reset and the connection lives on.)
 async fn close_after_unread_error(
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
-    let has_body = req
-        .headers()
-        .contains_key(axum::http::header::TRANSFER_ENCODING)
-        || req
+    let has_body = req.version() < axum::http::Version::HTTP_2
+        && (req
             .headers()
-            .get(axum::http::header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.trim() != "0");
+            .contains_key(axum::http::header::TRANSFER_ENCODING)
+            || req
+                .headers()
+                .get(axum::http::header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.trim() != "0"));
     let mut resp = next.run(req).await;
     if has_body && (resp.status().is_client_error() || resp.status().is_server_error()) {
         resp.headers_mut().insert(

@@ -26,7 +26,7 @@ pub enum Resource<'a> {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Client {
     pub ip: Option<IpAddr>,
-    /// The client reached the registry over TLS (at a trusted proxy; Wharf serves plain HTTP).
+    /// The client reached the registry over TLS (Wharf's own listener, or a trusted proxy's).
     pub secure_transport: bool,
 }
 

@@ -28,6 +28,15 @@ pub struct RawConfig {
     pub price_per_gb_month: Option<f64>,
     pub free_gb_month: Option<f64>,
     pub scan_eligibility_days: Option<u64>,
+    /// PEM certificate chain: with `tls_key`, `wharf serve` speaks HTTPS.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    /// PEM bundle of the CAs client certificates must be signed by.
+    pub tls_client_ca: Option<PathBuf>,
+    /// `required` (default) or `optional`: whether clients must present a certificate.
+    pub tls_client_auth: Option<String>,
+    /// Serve HTTPS with a CA and certificate generated under `<data_dir>/tls/`.
+    pub tls_self_signed: Option<bool>,
     /// The `[blob_store]` table.
     #[serde(default)]
     pub blob_store: crate::storage::RawBlobStore,
@@ -89,6 +98,17 @@ impl RawConfig {
             price_per_gb_month: decimal("WHARF_PRICE_PER_GB_MONTH")?,
             free_gb_month: decimal("WHARF_FREE_GB_MONTH")?,
             scan_eligibility_days: num("WHARF_SCAN_ELIGIBILITY_DAYS")?,
+            tls_cert: get("WHARF_TLS_CERT").map(PathBuf::from),
+            tls_key: get("WHARF_TLS_KEY").map(PathBuf::from),
+            tls_client_ca: get("WHARF_TLS_CLIENT_CA").map(PathBuf::from),
+            tls_client_auth: get("WHARF_TLS_CLIENT_AUTH"),
+            tls_self_signed: get("WHARF_TLS_SELF_SIGNED")
+                .map(|v| match v.trim() {
+                    "true" | "1" => Ok(true),
+                    "false" | "0" | "" => Ok(false),
+                    _ => bail!("WHARF_TLS_SELF_SIGNED={v:?} must be true or false"),
+                })
+                .transpose()?,
             blob_store: crate::storage::RawBlobStore::from_env(&get)?,
             metadata: crate::metadata::RawMetadata::from_env(&get),
         })
@@ -119,6 +139,11 @@ impl RawConfig {
             price_per_gb_month: over.price_per_gb_month.or(self.price_per_gb_month),
             free_gb_month: over.free_gb_month.or(self.free_gb_month),
             scan_eligibility_days: over.scan_eligibility_days.or(self.scan_eligibility_days),
+            tls_cert: over.tls_cert.or(self.tls_cert),
+            tls_key: over.tls_key.or(self.tls_key),
+            tls_client_ca: over.tls_client_ca.or(self.tls_client_ca),
+            tls_client_auth: over.tls_client_auth.or(self.tls_client_auth),
+            tls_self_signed: over.tls_self_signed.or(self.tls_self_signed),
             blob_store: self.blob_store.merge(over.blob_store),
             metadata: self.metadata.merge(over.metadata),
         }
@@ -130,6 +155,18 @@ impl RawConfig {
 pub enum LogFormat {
     Text,
     Json,
+}
+
+/// How `wharf serve` speaks TLS (the files are checked when it starts, not here).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Tls {
+    /// `tls_cert` and `tls_key` (and maybe a client CA).
+    Files(wharf_api::tls::TlsSettings),
+    /// `--tls-self-signed`: certificates under `<data_dir>/tls/`, with an optional client CA.
+    SelfSigned {
+        client_ca: Option<PathBuf>,
+        client_auth: wharf_api::tls::ClientAuth,
+    },
 }
 
 /// Validated settings.
@@ -166,6 +203,8 @@ pub struct Settings {
     /// Days an image of a continuously scanned repository stays eligible for rescans after its
     /// last push or pull (Amazon Inspector's ECR re-scan duration); 0, the default: lifetime.
     pub scan_eligibility_days: u32,
+    /// TLS on the listener; `None`: plain HTTP.
+    pub tls: Option<Tls>,
     /// Where blobs live.
     pub blob_store: crate::storage::BlobStoreSettings,
     /// Where metadata lives.
@@ -189,10 +228,46 @@ fn valid_host(h: &str) -> bool {
     host_ok && port.is_none_or(|p| p.parse::<u16>().is_ok())
 }
 
+/// The TLS settings: none, files, or self-signed; each file setting only with TLS on.
+fn tls(raw: &RawConfig) -> anyhow::Result<Option<Tls>> {
+    let client_auth = match raw.tls_client_auth.as_deref() {
+        None | Some("required") => wharf_api::tls::ClientAuth::Required,
+        Some("optional") => wharf_api::tls::ClientAuth::Optional,
+        Some(other) => bail!("tls_client_auth = {other:?} must be \"required\" or \"optional\""),
+    };
+    if raw.tls_client_auth.is_some() && raw.tls_client_ca.is_none() {
+        bail!("tls_client_auth needs tls_client_ca (the CA bundle client certificates must be signed by)");
+    }
+    let client_ca = raw.tls_client_ca.clone();
+    let self_signed = raw.tls_self_signed.unwrap_or(false);
+    match (&raw.tls_cert, &raw.tls_key) {
+        (Some(_), Some(_)) if self_signed => {
+            bail!("tls_self_signed and tls_cert/tls_key exclude each other; choose one")
+        }
+        (Some(cert), Some(key)) => Ok(Some(Tls::Files(wharf_api::tls::TlsSettings {
+            cert: cert.clone(),
+            key: key.clone(),
+            client_ca,
+            client_auth,
+        }))),
+        (Some(_), None) => bail!("tls_cert is set but tls_key is not; TLS needs both"),
+        (None, Some(_)) => bail!("tls_key is set but tls_cert is not; TLS needs both"),
+        (None, None) if self_signed => Ok(Some(Tls::SelfSigned {
+            client_ca,
+            client_auth,
+        })),
+        (None, None) if client_ca.is_some() => {
+            bail!("tls_client_ca needs TLS on (tls_cert and tls_key, or tls_self_signed)")
+        }
+        (None, None) => Ok(None),
+    }
+}
+
 impl TryFrom<RawConfig> for Settings {
     type Error = anyhow::Error;
 
     fn try_from(raw: RawConfig) -> anyhow::Result<Settings> {
+        let tls = tls(&raw)?;
         let data_dir = raw
             .data_dir
             .unwrap_or_else(|| PathBuf::from("./wharf-data"));
@@ -227,7 +302,10 @@ impl TryFrom<RawConfig> for Settings {
         if !valid_host(&public_host) {
             bail!("public_host = {public_host:?} must be a host name or host:port");
         }
-        let public_scheme = raw.public_scheme.unwrap_or_else(|| "http".to_string());
+        let default_scheme = if tls.is_some() { "https" } else { "http" };
+        let public_scheme = raw
+            .public_scheme
+            .unwrap_or_else(|| default_scheme.to_string());
         if public_scheme != "http" && public_scheme != "https" {
             bail!("public_scheme = {public_scheme:?} must be \"http\" or \"https\"");
         }
@@ -271,6 +349,7 @@ impl TryFrom<RawConfig> for Settings {
             n => bail!("job_workers = {n} must be at most 64"),
         };
         Ok(Settings {
+            tls,
             job_workers,
             scan_eligibility_days,
             blob_store: raw.blob_store.try_into()?,
@@ -437,6 +516,79 @@ mod tests {
         let e = RawConfig::from_env(env(&[("WHARF_UPLOAD_MAX_AGE_SECS", "soon")])).unwrap_err();
         assert!(format!("{e:#}").contains("WHARF_UPLOAD_MAX_AGE_SECS"));
         assert!(toml::from_str::<RawConfig>("lisen = \"x\"").is_err());
+    }
+
+    #[test]
+    fn tls_settings() {
+        use wharf_api::tls::{ClientAuth, TlsSettings};
+        let s = Settings::try_from(RawConfig::default()).unwrap();
+        assert_eq!((s.tls, s.public_scheme.as_str()), (None, "http"));
+        let file: RawConfig =
+            toml::from_str("tls_cert = \"/etc/wharf/cert.pem\"\ntls_key = \"/etc/wharf/key.pem\"")
+                .unwrap();
+        let envs = RawConfig::from_env(env(&[
+            ("WHARF_TLS_CLIENT_CA", "/etc/wharf/clients.pem"),
+            ("WHARF_TLS_CLIENT_AUTH", "optional"),
+        ]))
+        .unwrap();
+        let flags = RawConfig {
+            tls_key: Some("/run/key.pem".into()),
+            ..RawConfig::default()
+        };
+        let s = Settings::try_from(file.merge(envs).merge(flags)).unwrap();
+        assert_eq!(s.public_scheme, "https");
+        assert_eq!(
+            s.tls,
+            Some(Tls::Files(TlsSettings {
+                cert: "/etc/wharf/cert.pem".into(),
+                key: "/run/key.pem".into(),
+                client_ca: Some("/etc/wharf/clients.pem".into()),
+                client_auth: ClientAuth::Optional,
+            }))
+        );
+        let s = Settings::try_from(
+            RawConfig::from_env(env(&[
+                ("WHARF_TLS_SELF_SIGNED", "true"),
+                ("WHARF_PUBLIC_SCHEME", "http"),
+            ]))
+            .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            s.tls,
+            Some(Tls::SelfSigned {
+                client_ca: None,
+                client_auth: ClientAuth::Required
+            })
+        );
+        // An explicit scheme wins (a proxy in front may terminate TLS differently).
+        assert_eq!(s.public_scheme, "http");
+
+        let bad = |toml_text: &str| {
+            let raw: RawConfig = toml::from_str(toml_text).unwrap();
+            format!("{:#}", Settings::try_from(raw).unwrap_err())
+        };
+        let check = |toml_text: &str, want: &str| {
+            let e = bad(toml_text);
+            assert!(e.contains(want), "{toml_text}: {e}");
+        };
+        check("tls_cert = \"c.pem\"", "tls_cert is set but tls_key is not");
+        check("tls_key = \"k.pem\"", "tls_key is set but tls_cert is not");
+        check("tls_client_ca = \"ca.pem\"", "tls_client_ca needs TLS on");
+        check(
+            "tls_self_signed = true\ntls_client_auth = \"optional\"",
+            "tls_client_auth needs tls_client_ca",
+        );
+        check(
+            "tls_self_signed = true\ntls_client_ca = \"ca.pem\"\ntls_client_auth = \"sometimes\"",
+            "tls_client_auth = \"sometimes\"",
+        );
+        check(
+            "tls_self_signed = true\ntls_cert = \"c.pem\"\ntls_key = \"k.pem\"",
+            "exclude each other",
+        );
+        let e = RawConfig::from_env(env(&[("WHARF_TLS_SELF_SIGNED", "yes")])).unwrap_err();
+        assert!(format!("{e:#}").contains("WHARF_TLS_SELF_SIGNED"));
     }
 
     #[test]

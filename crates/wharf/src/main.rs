@@ -10,6 +10,7 @@ mod migrate_storage;
 mod scan;
 mod serve;
 mod storage;
+mod tls;
 mod usage;
 mod vulndb;
 
@@ -38,6 +39,8 @@ enum Command {
         /// Address to listen on [default: 127.0.0.1:5000].
         #[arg(long)]
         listen: Option<String>,
+        #[command(flatten)]
+        tls: TlsFlags,
     },
     /// Manage accounts, users, access keys and identity policies.
     Admin {
@@ -117,6 +120,27 @@ enum Command {
     },
 }
 
+/// TLS on the listener (also `tls_*` in the config file and WHARF_TLS_* variables).
+#[derive(clap::Args)]
+struct TlsFlags {
+    /// PEM certificate chain to serve HTTPS with (needs --tls-key).
+    #[arg(long)]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long)]
+    tls_key: Option<PathBuf>,
+    /// PEM bundle of CAs client certificates must be signed by.
+    #[arg(long)]
+    tls_client_ca: Option<PathBuf>,
+    /// With --tls-client-ca: `required` (default) or `optional`.
+    #[arg(long)]
+    tls_client_auth: Option<String>,
+    /// Serve HTTPS with a CA and certificate generated under <data-dir>/tls/ (clients trust
+    /// <data-dir>/tls/ca.pem).
+    #[arg(long)]
+    tls_self_signed: bool,
+}
+
 fn settings(config: Option<&PathBuf>, flags: RawConfig) -> anyhow::Result<Settings> {
     let file = match config {
         Some(p) => RawConfig::from_file(p)?,
@@ -161,12 +185,21 @@ fn offline(
 fn run(cli: Cli) -> anyhow::Result<()> {
     let config = cli.config.as_ref();
     match cli.command {
-        Command::Serve { data_dir, listen } => {
+        Command::Serve {
+            data_dir,
+            listen,
+            tls,
+        } => {
             let s = settings(
                 config,
                 RawConfig {
                     data_dir,
                     listen,
+                    tls_cert: tls.tls_cert,
+                    tls_key: tls.tls_key,
+                    tls_client_ca: tls.tls_client_ca,
+                    tls_client_auth: tls.tls_client_auth,
+                    tls_self_signed: tls.tls_self_signed.then_some(true),
                     ..RawConfig::default()
                 },
             )?;

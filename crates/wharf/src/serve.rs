@@ -1,5 +1,6 @@
 //! `wharf serve`: open the stores under the data directory, start the background job runner
-//! (`wharf-jobs`), serve HTTP, and shut down gracefully on SIGINT/SIGTERM.
+//! (`wharf-jobs`), serve HTTP (or HTTPS, `crate::tls`), and shut down gracefully on
+//! SIGINT/SIGTERM.
 
 use crate::config::Settings;
 use anyhow::Context;
@@ -94,6 +95,8 @@ fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
 }
 
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
+    // Before the stores open: a bad certificate or key file stops start-up at once.
+    let tls = crate::tls::start(&settings)?;
     let (registry, meta) = open_registry(&settings).await?;
     let identity = Identity::open(meta.clone()).await?;
     bootstrap_credentials(&settings, &identity).await?;
@@ -105,6 +108,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         data_dir = %settings.data_dir.display(),
         blob_store = ?settings.blob_store,
         metadata = ?settings.metadata,
+        scheme = if tls.is_some() { "https" } else { "http" },
         "wharf is serving the OCI and ECR APIs"
     );
 
@@ -127,16 +131,34 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         identity,
         ecr,
         proxies: wharf_api::client::TrustedProxies::new(settings.trusted_proxies.clone()),
-    })
-    .into_make_service_with_connect_info::<std::net::SocketAddr>();
+    });
     let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+    let shutdown = async move {
         shutdown_signal().await;
         let _ = stopping_tx.send(());
-    });
+    };
+    let server = async move {
+        match tls {
+            None => axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .with_graceful_shutdown(shutdown)
+            .await
+            .context("serving HTTP"),
+            Some(tls) => {
+                let watching = tls.clone().watch(crate::tls::POLL);
+                let served = wharf_api::tls::serve(listener, app, tls, shutdown)
+                    .await
+                    .context("serving HTTPS");
+                watching.abort();
+                served
+            }
+        }
+    };
     let grace = Duration::from_secs(settings.shutdown_timeout_secs);
     tokio::select! {
-        r = server => r.context("serving HTTP")?,
+        r = server => r?,
         _ = async { if stopping_rx.await.is_ok() { tokio::time::sleep(grace).await } else { std::future::pending::<()>().await } } => {
             tracing::warn!(seconds = grace.as_secs(), "in-flight requests did not finish in time; stopping anyway");
         }

@@ -43,6 +43,7 @@ pub struct Server {
     pub registry: Registry,
     meta: MetaStore,
     proxies: wharf_api::client::TrustedProxies,
+    tls: Option<Tls>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
 }
@@ -55,16 +56,29 @@ impl Server {
 
     /// Starts a server that takes the client from `X-Forwarded-*` when the peer is in `proxies`.
     pub async fn start_with(proxies: wharf_api::client::TrustedProxies) -> Server {
+        Server::start_on(proxies, None).await
+    }
+
+    /// Starts a server on Wharf's TLS listener; its client trusts `tls.ca_pem`.
+    pub async fn start_tls(tls: Tls) -> Server {
+        Server::start_on(Default::default(), Some(tls)).await
+    }
+
+    async fn start_on(proxies: wharf_api::client::TrustedProxies, tls: Option<Tls>) -> Server {
         let dir = tempfile::tempdir().expect("tempdir");
-        let running = launch(dir.path(), proxies.clone()).await;
+        let running = launch(dir.path(), proxies.clone(), tls.clone()).await;
         Server {
             base: running.base,
-            client: new_client(&running.auth),
+            client: match &tls {
+                Some(t) => tls_client(&running.auth, &t.ca_pem, None),
+                None => new_client(&running.auth),
+            },
             auth: running.auth,
             dir,
             registry: running.registry,
             meta: running.meta,
             proxies,
+            tls,
             stop: Some(running.stop),
             task: Some(running.task),
         }
@@ -86,13 +100,16 @@ impl Server {
         }
         self.meta.close().await;
         // Fresh client: pooled connections point at the old listener.
-        self.client = new_client(&self.auth);
+        self.client = match &self.tls {
+            Some(t) => tls_client(&self.auth, &t.ca_pem, None),
+            None => new_client(&self.auth),
+        };
     }
 
     /// Stops the server and starts a new one (on a new port) over the same data directory.
     pub async fn restart(&mut self) {
         self.stop().await;
-        let running = launch(self.dir.path(), self.proxies.clone()).await;
+        let running = launch(self.dir.path(), self.proxies.clone(), self.tls.clone()).await;
         self.base = running.base;
         self.registry = running.registry;
         self.meta = running.meta;
@@ -128,7 +145,7 @@ impl Server {
 
     /// An absolute URL for a path (or a `Location` header, which Wharf sends as a path).
     pub fn url(&self, path: &str) -> String {
-        if path.starts_with("http://") {
+        if path.starts_with("http://") || path.starts_with("https://") {
             path.to_string()
         } else {
             format!("{}{path}", self.base)
@@ -294,8 +311,40 @@ pub fn new_client(auth: &str) -> reqwest::Client {
         .expect("client")
 }
 
+/// What a server on the TLS listener serves with, and the CA its clients trust.
+#[derive(Clone)]
+pub struct Tls {
+    pub reloader: Arc<wharf_api::tls::TlsReloader>,
+    pub ca_pem: String,
+}
+
+/// A client like `new_client` that trusts only `ca_pem` and presents `identity` (certificate and
+/// key, PEM) when given.
+pub fn tls_client(auth: &str, ca_pem: &str, identity: Option<&str>) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        auth.parse().expect("header value"),
+    );
+    let mut builder = reqwest::Client::builder()
+        .use_rustls_tls()
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(reqwest::Certificate::from_pem(ca_pem.as_bytes()).expect("CA"))
+        .tls_info(true)
+        .default_headers(headers)
+        .redirect(reqwest::redirect::Policy::none());
+    if let Some(pem) = identity {
+        builder = builder.identity(reqwest::Identity::from_pem(pem.as_bytes()).expect("identity"));
+    }
+    builder.build().expect("client")
+}
+
 /// Opens the stores under `dir` and serves them on a fresh port until told to stop.
-async fn launch(dir: &Path, proxies: wharf_api::client::TrustedProxies) -> Running {
+async fn launch(
+    dir: &Path,
+    proxies: wharf_api::client::TrustedProxies,
+    tls: Option<Tls>,
+) -> Running {
     let blobs = FsBlobStore::open(blob_root(dir)).expect("open blob store");
     let meta = wharf_meta::testing::store(dir).await;
     // As in ECR, pushes need an existing repository or a CREATE_ON_PUSH template; these tests push
@@ -339,22 +388,31 @@ async fn launch(dir: &Path, proxies: wharf_api::client::TrustedProxies) -> Runni
             registry_domain: None,
         },
         proxies,
-    })
-    .into_make_service_with_connect_info::<std::net::SocketAddr>();
+    });
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("local addr");
     let (stop, rx) = oneshot::channel::<()>();
+    let stopped = async move {
+        let _ = rx.await;
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let task = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = rx.await;
-            })
+        match tls {
+            Some(tls) => wharf_api::tls::serve(listener, app, tls.reloader, stopped)
+                .await
+                .expect("serve TLS"),
+            None => axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .with_graceful_shutdown(stopped)
             .await
-            .expect("serve");
+            .expect("serve"),
+        }
     });
     Running {
         auth,
-        base: format!("http://{addr}"),
+        base: format!("{scheme}://{addr}"),
         registry,
         meta,
         stop,
