@@ -1,8 +1,80 @@
-//! Catalogers of language ecosystems' package metadata.
+//! Catalogers of language ecosystems' package metadata: Python distributions, npm packages, Go
+//! and Rust (cargo-auditable) binaries, Java archives and Ruby gem specifications. Each file reads
+//! one ecosystem and mirrors what Syft reports for it, so an inventory can be cross-checked against
+//! Syft's on the same image.
 
-use crate::catalog::Cataloger;
+use crate::catalog::{CatalogError, Cataloger};
+use crate::package::{Package, PackageKind};
+use std::io::Read;
+
+pub mod golang;
+pub mod java;
+pub mod npm;
+pub mod python;
+pub mod ruby;
+pub mod rust;
 
 /// The language catalogers, in the order the walker offers them files.
 pub fn catalogers() -> Vec<Box<dyn Cataloger>> {
-    Vec::new()
+    vec![
+        Box::new(python::PythonCataloger),
+        Box::new(npm::NpmCataloger),
+        Box::new(ruby::GemCataloger),
+        Box::new(java::JavaCataloger),
+        Box::new(golang::GoBinaryCataloger),
+        Box::new(rust::RustAuditCataloger),
+    ]
+}
+
+/// A package with only the fields language ecosystems record.
+fn package(
+    kind: PackageKind,
+    name: &str,
+    version: &str,
+    licenses: Vec<String>,
+    location: &str,
+) -> Package {
+    Package {
+        kind,
+        name: name.to_string(),
+        version: version.to_string(),
+        source_name: None,
+        source_version: None,
+        arch: None,
+        licenses,
+        location: location.to_string(),
+    }
+}
+
+/// Reads the whole (already capped) file into memory. Used only for formats that are small by
+/// nature (package.json, gemspecs); binaries and archives are streamed or spooled instead.
+fn read_all(path: &str, reader: &mut dyn Read) -> Result<Vec<u8>, CatalogError> {
+    let mut bytes = Vec::new();
+    reader
+        .read_to_end(&mut bytes)
+        .map_err(|source| CatalogError::Io {
+            path: path.to_string(),
+            source,
+        })?;
+    Ok(bytes)
+}
+
+/// The last component of an absolute path.
+fn file_name(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+/// Whether a file has any execute permission bit set.
+fn is_executable(mode: u32) -> bool {
+    mode & 0o111 != 0
+}
+
+/// Paths that are executable but never binaries: scripts and the like, which the Go and Rust
+/// catalogers need not stream. (Both also check the executable format's magic first.)
+fn looks_like_text(path: &str) -> bool {
+    const TEXT: &[&str] = &[
+        ".sh", ".bash", ".py", ".pl", ".rb", ".js", ".txt", ".md", ".json", ".xml", ".html", ".pc",
+        ".la", ".conf", ".cfg", ".ini", ".yaml", ".yml", ".jar", ".war", ".gz", ".zip",
+    ];
+    TEXT.iter().any(|ext| path.ends_with(ext))
 }

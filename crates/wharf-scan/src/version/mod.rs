@@ -1,2 +1,145 @@
-//! Version ordering per ecosystem (dpkg, apk, rpm, PEP 440, semver/npm, Go, Maven, …), as OSV
-//! `ECOSYSTEM` ranges require. (Skeleton: to be filled in.)
+//! Version ordering per ecosystem, as OSV `ECOSYSTEM` ranges require: one file per scheme
+//! (dpkg, apk, rpm, PEP 440, SemVer, Go, Maven, RubyGems), each exact to its reference
+//! implementation, behind one closed [`Scheme`] enum. A version a scheme cannot parse compares
+//! as `None`, never as equal or as a guess.
+
+use std::cmp::Ordering;
+
+pub mod apk;
+pub mod dpkg;
+pub mod go;
+pub mod maven;
+pub mod pep440;
+pub mod rpm;
+pub mod rubygems;
+pub mod semver;
+
+/// A version ordering.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Scheme {
+    /// Debian and Ubuntu (`dpkg --compare-versions`).
+    Dpkg,
+    /// Alpine, Wolfi, Chainguard (apk-tools).
+    Apk,
+    /// Red Hat, Rocky Linux, AlmaLinux, SUSE, Azure Linux (`rpmvercmp` over epoch:version-release).
+    Rpm,
+    /// PyPI (PEP 440).
+    Pep440,
+    /// npm, crates.io and OSV `SEMVER` ranges (SemVer 2.0).
+    SemVer,
+    /// Go modules and the Go toolchain.
+    Go,
+    /// Maven (ComparableVersion / the POM version order specification).
+    Maven,
+    /// RubyGems (`Gem::Version`).
+    RubyGems,
+}
+
+impl Scheme {
+    /// The scheme of an OSV ecosystem string, which may carry a release suffix
+    /// (`Debian:12`, `Alpine:v3.19`, `Ubuntu:22.04:LTS`, `Rocky Linux:9`). `None` for ecosystems
+    /// without a supported ordering.
+    pub fn for_ecosystem(ecosystem: &str) -> Option<Scheme> {
+        let base = ecosystem.split(':').next().unwrap_or(ecosystem);
+        Some(match base {
+            "Debian" | "Ubuntu" => Scheme::Dpkg,
+            "Alpine" | "Wolfi" | "Chainguard" | "Alpaquita" => Scheme::Apk,
+            "Red Hat" | "Rocky Linux" | "AlmaLinux" | "openSUSE" | "SUSE" | "Azure Linux"
+            | "Mariner" | "openEuler" => Scheme::Rpm,
+            "PyPI" => Scheme::Pep440,
+            "npm" | "crates.io" => Scheme::SemVer,
+            "Go" => Scheme::Go,
+            "Maven" => Scheme::Maven,
+            "RubyGems" => Scheme::RubyGems,
+            _ => return None,
+        })
+    }
+
+    /// Compares two versions under this scheme; `None` when either does not parse.
+    pub fn compare(self, a: &str, b: &str) -> Option<Ordering> {
+        match self {
+            Scheme::Dpkg => dpkg::compare(a, b),
+            Scheme::Apk => apk::compare(a, b),
+            Scheme::Rpm => rpm::compare(a, b),
+            Scheme::Pep440 => pep440::compare(a, b),
+            Scheme::SemVer => semver::compare(a, b),
+            Scheme::Go => go::compare(a, b),
+            Scheme::Maven => maven::compare(a, b),
+            Scheme::RubyGems => rubygems::compare(a, b),
+        }
+    }
+
+    /// Whether `v` is a version this scheme can order.
+    pub fn is_valid(self, v: &str) -> bool {
+        match self {
+            Scheme::Dpkg => dpkg::is_valid(v),
+            Scheme::Apk => apk::is_valid(v),
+            Scheme::Rpm => rpm::is_valid(v),
+            Scheme::Pep440 => pep440::is_valid(v),
+            Scheme::SemVer => semver::is_valid(v),
+            Scheme::Go => go::is_valid(v),
+            Scheme::Maven => maven::is_valid(v),
+            Scheme::RubyGems => rubygems::is_valid(v),
+        }
+    }
+}
+
+/// Compares two versions under `scheme`; `None` when either does not parse.
+pub fn compare(scheme: Scheme, a: &str, b: &str) -> Option<Ordering> {
+    scheme.compare(a, b)
+}
+
+/// Compares two unsigned decimal digit strings of any length numerically (leading zeros are
+/// ignored; an empty string is zero).
+pub(crate) fn cmp_digits(a: &[u8], b: &[u8]) -> Ordering {
+    let strip = |s: &[u8]| -> usize { s.iter().position(|c| *c != b'0').unwrap_or(s.len()) };
+    let (a, b) = (&a[strip(a)..], &b[strip(b)..]);
+    a.len().cmp(&b.len()).then_with(|| a.cmp(b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{cmp_digits, compare, Scheme};
+    use std::cmp::Ordering::{Equal, Greater, Less};
+
+    #[test]
+    fn ecosystems_map_to_schemes() {
+        let table = [
+            ("Debian:12", Some(Scheme::Dpkg)),
+            ("Ubuntu:22.04:LTS", Some(Scheme::Dpkg)),
+            ("Alpine:v3.19", Some(Scheme::Apk)),
+            ("Rocky Linux:9", Some(Scheme::Rpm)),
+            ("AlmaLinux:8", Some(Scheme::Rpm)),
+            ("Red Hat:enterprise_linux:9::baseos", Some(Scheme::Rpm)),
+            ("PyPI", Some(Scheme::Pep440)),
+            ("npm", Some(Scheme::SemVer)),
+            ("crates.io", Some(Scheme::SemVer)),
+            ("Go", Some(Scheme::Go)),
+            ("Maven", Some(Scheme::Maven)),
+            ("RubyGems", Some(Scheme::RubyGems)),
+            ("Packagist", None),
+            ("", None),
+        ];
+        for (eco, expected) in table {
+            assert_eq!(Scheme::for_ecosystem(eco), expected, "{eco}");
+        }
+    }
+
+    #[test]
+    fn digits_compare_numerically() {
+        assert_eq!(cmp_digits(b"", b"0"), Equal);
+        assert_eq!(cmp_digits(b"007", b"7"), Equal);
+        assert_eq!(cmp_digits(b"10", b"9"), Greater);
+        assert_eq!(cmp_digits(b"123", b"124"), Less);
+    }
+
+    #[test]
+    fn dispatch_uses_the_scheme() {
+        // The same pair orders differently per scheme: `~` is a pre-release only for dpkg.
+        assert_eq!(compare(Scheme::Dpkg, "1.0~rc1", "1.0"), Some(Less));
+        assert_eq!(compare(Scheme::Rpm, "1.0~rc1", "1.0"), Some(Less));
+        assert_eq!(compare(Scheme::SemVer, "1.0~rc1", "1.0"), None);
+        assert_eq!(compare(Scheme::Pep440, "1.0rc1", "1.0"), Some(Less));
+        assert_eq!(compare(Scheme::Maven, "1.0rc1", "1.0"), Some(Less));
+    }
+}
