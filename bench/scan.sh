@@ -31,6 +31,7 @@ rows = [
     ("scan", "walk-no-catalogers", "walk, no cataloger"),
     ("scan", "gunzip", "gunzip only"),
     ("osv", "parse", "Advisory::parse, all records"),
+    ("osv", "json-skim", "serde_json into IgnoredAny, all records"),
     ("osv", "index", "index by Advisory::keys"),
     ("match", "inventory", "match the inventory"),
 ]
