@@ -17,7 +17,7 @@ use crate::os::release;
 use crate::package::{Inventory, OsRelease, Package};
 use paths::{normalize_entry, resolve_symlink, whiteout, Whiteout};
 use std::cell::Cell;
-use std::io::{self, BufReader, Read};
+use std::io::{self, BufReader, Read, Seek, Write};
 use tree::{Kept, Node, Tree};
 
 /// How a layer blob is compressed (from its media type).
@@ -79,6 +79,14 @@ pub enum ScanError {
     /// symlink or hardlink whose target climbs above the root.
     #[error("layer {layer}: {reason}")]
     Unsafe { layer: usize, reason: String },
+    /// The scanner's own scratch space failed (a temporary file for a large file several
+    /// catalogers read). Not the image's fault.
+    #[error("layer {layer}: scratch file: {source}")]
+    Scratch {
+        layer: usize,
+        #[source]
+        source: std::io::Error,
+    },
     /// A package database is corrupt.
     #[error("layer {layer}: {source}")]
     Catalog {
@@ -90,6 +98,10 @@ pub enum ScanError {
 
 /// The largest os-release file kept; real ones are a few hundred bytes.
 const MAX_RELEASE_BYTES: u64 = 64 << 10;
+
+/// Files several catalogers want are held in memory up to this size, and spooled to a scratch
+/// file above it.
+const SPOOL_ABOVE: u64 = 4 << 20;
 
 /// How many symlinks are followed when resolving os-release, against link loops.
 const MAX_LINK_HOPS: usize = 8;
@@ -299,7 +311,7 @@ impl Read for Capped<'_> {
                 Err(copy)
             }
             Ok(n) => {
-                self.remaining -= n as u64;
+                self.remaining = self.remaining.saturating_sub(n as u64);
                 Ok(n)
             }
             Err(err) => {
@@ -459,32 +471,30 @@ impl Walk<'_> {
         let mut packages = Vec::new();
         let mut kept = None;
         if let ([only], false) = (wanting.as_slice(), keep) {
-            packages = self.run_cataloger(*only, &info, entry)?;
-        } else if keep || (!wanting.is_empty() && info.size <= cap) {
-            // Several readers for one stream: hold the file (bounded by the caps above) once.
+            packages = self.run_cataloger(*only, &info, entry, true)?;
+        } else if keep || (!wanting.is_empty() && info.size <= cap.min(SPOOL_ABOVE)) {
+            // Several readers for one small file: hold it in memory once.
             let mut bytes = Vec::new();
-            let limit = if keep { MAX_RELEASE_BYTES } else { cap };
-            entry
-                .take(limit)
-                .read_to_end(&mut bytes)
-                .map_err(|err| self.stream_error(&err))?;
-            if (bytes.len() as u64) < info.size.min(limit) {
-                let cut = io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "the stream ends inside a file's data",
-                );
-                return Err(self.stream_error(&cut));
-            }
+            self.copy_entry(entry, info.size, &mut bytes)?;
             for &i in &wanting {
-                packages.extend(self.run_cataloger(i, &info, &mut bytes.as_slice())?);
+                packages.extend(self.run_cataloger(i, &info, &mut bytes.as_slice(), true)?);
             }
             if keep {
                 kept = Some(Kept::File(bytes));
             }
+        } else if !wanting.is_empty() && info.size <= cap {
+            // Several readers for one large file (an executable both the Go and the Rust
+            // catalogers look into): a scratch file holds it, not memory.
+            let mut spool = tempfile::tempfile().map_err(|err| self.scratch_error(err))?;
+            self.copy_entry(entry, info.size, &mut spool)?;
+            for &i in &wanting {
+                spool.rewind().map_err(|err| self.scratch_error(err))?;
+                packages.extend(self.run_cataloger(i, &info, &mut spool, true)?);
+            }
         } else {
             // Several catalogers want a file over the cap: each sees only that it is too large.
             for &i in &wanting {
-                packages.extend(self.run_cataloger(i, &info, &mut io::empty())?);
+                packages.extend(self.run_cataloger(i, &info, &mut io::empty(), false)?);
             }
         }
         if !packages.is_empty() || kept.is_some() {
@@ -499,13 +509,45 @@ impl Walk<'_> {
         Ok(())
     }
 
+    /// Copies an entry's `size` bytes into `out`, telling a cut layer stream from a failing
+    /// scratch file.
+    fn copy_entry(
+        &self,
+        entry: &mut dyn Read,
+        size: u64,
+        out: &mut dyn Write,
+    ) -> Result<(), ScanError> {
+        let mut reader = Capped {
+            inner: entry,
+            remaining: size,
+            over: false,
+            hit_cap: false,
+            stream_error: None,
+        };
+        let copied = io::copy(&mut reader, out);
+        if let Some(err) = reader.stream_error {
+            return Err(self.stream_error(&err));
+        }
+        copied.map_err(|err| self.scratch_error(err))?;
+        Ok(())
+    }
+
+    fn scratch_error(&self, source: io::Error) -> ScanError {
+        ScanError::Scratch {
+            layer: self.index,
+            source,
+        }
+    }
+
     /// Runs one cataloger over one file through a capped reader, and turns its failure into the
-    /// scan's reason.
+    /// scan's reason. When `readable` is false the file is over the cap and its bytes are not
+    /// available at all: the first read reports it too large.
     fn run_cataloger(
         &self,
         which: usize,
         info: &FileInfo<'_>,
         reader: &mut dyn Read,
+        readable: bool,
     ) -> Result<Vec<Package>, ScanError> {
         let Some(cataloger) = self.builder.catalogers.get(which) else {
             return Ok(Vec::new());
@@ -514,7 +556,7 @@ impl Walk<'_> {
         let cap = limits.max_file_bytes;
         let mut capped = Capped {
             inner: reader,
-            remaining: info.size.min(cap),
+            remaining: if readable { info.size.min(cap) } else { 0 },
             over: info.size > cap,
             hit_cap: false,
             stream_error: None,

@@ -299,9 +299,9 @@ fn os_release_prefers_etc_and_follows_symlinks() {
     );
 }
 
-/// A cataloger that wants the dpkg status too, counting its bytes, and that shrugs off files
-/// over the limit (as a lenient language cataloger would).
-struct ByteCounter;
+/// A cataloger that wants the dpkg status too, counting its bytes as a package of its kind, and
+/// that shrugs off files over the limit (as a lenient language cataloger would).
+struct ByteCounter(PackageKind);
 
 impl Cataloger for ByteCounter {
     fn name(&self) -> &'static str {
@@ -321,7 +321,7 @@ impl Cataloger for ByteCounter {
             return Ok(Vec::new());
         }
         Ok(vec![pkg(
-            PackageKind::Npm,
+            self.0,
             "bytes",
             &bytes.len().to_string(),
             file.path,
@@ -333,7 +333,7 @@ impl Cataloger for ByteCounter {
 fn two_catalogers_can_read_one_file() {
     let status = status(&[("a", "1")]);
     let mut catalogers = wharf_scan::os::catalogers();
-    catalogers.push(Box::new(ByteCounter));
+    catalogers.push(Box::new(ByteCounter(PackageKind::Npm)));
     let mut builder = InventoryBuilder::with_catalogers(Limits::default(), catalogers);
     builder
         .add_layer(
@@ -351,12 +351,53 @@ fn two_catalogers_can_read_one_file() {
 }
 
 #[test]
+fn two_catalogers_can_read_one_large_file() {
+    // Over the in-memory threshold (4 MiB): the walker spools the file to a scratch file.
+    let big = vec![b'x'; 5 << 20];
+    let builder = || {
+        InventoryBuilder::with_catalogers(
+            Limits::default(),
+            vec![
+                Box::new(ByteCounter(PackageKind::GoModule)),
+                Box::new(ByteCounter(PackageKind::Rust)),
+            ],
+        )
+    };
+    let layer = tar(&[E::File(STATUS, &big)]);
+    let mut scan = builder();
+    scan.add_layer(Compression::None, &mut layer.as_slice())
+        .unwrap();
+    assert_eq!(
+        scan.finish().packages,
+        vec![
+            pkg(PackageKind::GoModule, "bytes", "5242880", STATUS),
+            pkg(PackageKind::Rust, "bytes", "5242880", STATUS),
+        ]
+    );
+    // The layer cut inside that file.
+    let mut scan = builder();
+    let err = scan
+        .add_layer(Compression::None, &mut &layer[..3 << 20])
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "layer 0: truncated or corrupt tar stream: the stream ends inside a file's data"
+    );
+}
+
+#[test]
 fn a_lenient_cataloger_may_skip_a_file_over_the_limit() {
     let limits = Limits {
         max_file_bytes: 10,
         ..Limits::default()
     };
-    let mut builder = InventoryBuilder::with_catalogers(limits, vec![Box::new(ByteCounter)]);
+    let mut builder = InventoryBuilder::with_catalogers(
+        limits,
+        vec![
+            Box::new(ByteCounter(PackageKind::Npm)),
+            Box::new(ByteCounter(PackageKind::Gem)),
+        ],
+    );
     builder
         .add_layer(
             Compression::None,
@@ -545,8 +586,25 @@ fn a_database_over_the_file_limit_stops_the_scan() {
     let status = status(&[("a", "1"), ("b", "2"), ("c", "3"), ("d", "4")]);
     assert_eq!(status.len(), 208);
     assert_eq!(
-        failure(scan_with(limits, &[plain(&[E::File(STATUS, &status)])])),
+        failure(scan_with(
+            limits.clone(),
+            &[plain(&[E::File(STATUS, &status)])]
+        )),
         "Limit(0): /var/lib/dpkg/status: 208 bytes is over the 100-byte file limit"
+    );
+    // The same when a lenient cataloger wants the file too.
+    let mut catalogers = wharf_scan::os::catalogers();
+    catalogers.push(Box::new(ByteCounter(PackageKind::Npm)));
+    let mut builder = InventoryBuilder::with_catalogers(limits, catalogers);
+    let err = builder
+        .add_layer(
+            Compression::None,
+            &mut tar(&[E::File(STATUS, &status)]).as_slice(),
+        )
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "layer 0: /var/lib/dpkg/status: 208 bytes is over the 100-byte file limit"
     );
 }
 

@@ -118,6 +118,7 @@ pub fn failure(result: Result<Inventory, ScanError>) -> String {
         Err(ScanError::Limit { layer, reason }) => format!("Limit({layer}): {reason}"),
         Err(ScanError::Unsafe { layer, reason }) => format!("Unsafe({layer}): {reason}"),
         Err(ScanError::Catalog { layer, source }) => format!("Catalog({layer}): {source}"),
+        Err(ScanError::Scratch { layer, source }) => format!("Scratch({layer}): {source}"),
     }
 }
 
