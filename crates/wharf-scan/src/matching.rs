@@ -27,7 +27,7 @@ pub struct Finding {
     /// CVSS base score of the vector the severity came from.
     pub cvss_score: Option<f64>,
     pub cvss_vector: Option<String>,
-    /// `3.0`, `3.1`, `4.0`, when a vector was scored.
+    /// `2.0`, `3.0`, `3.1`, `4.0`, when a vector was scored.
     pub cvss_version: Option<String>,
     pub package: Package,
     /// The lowest version that fixes it, when the advisory names one for the matched range.
@@ -227,6 +227,13 @@ fn advisory_name(pkg: &Package) -> &str {
     }
 }
 
+/// A second name advisories may use: RPM distributions file some records under binary
+/// package names (`openssl-libs`) rather than the source RPM's (`openssl`).
+fn alternate_name(pkg: &Package) -> Option<&str> {
+    let primary = advisory_name(pkg);
+    (pkg.kind == PackageKind::Rpm && pkg.name != primary).then_some(pkg.name.as_str())
+}
+
 /// The version advisories compare: OS advisories are about source versions.
 fn advisory_version(pkg: &Package) -> &str {
     if is_os_kind(pkg.kind) {
@@ -266,9 +273,22 @@ fn same_name(ecosystem: &str, a: &str, b: &str) -> bool {
     }
 }
 
+/// The language ecosystems OSV may suffix with `:<repository URL>` (`Maven:https://maven.google.com`):
+/// the part before the first `:`, when it is one this crate matches.
+fn language_base(ecosystem: &str) -> Option<&str> {
+    let base = ecosystem.split(':').next().unwrap_or(ecosystem);
+    matches!(
+        base,
+        "PyPI" | "npm" | "Go" | "Maven" | "crates.io" | "RubyGems"
+    )
+    .then_some(base)
+}
+
 /// The key a store should index an advisory's `(ecosystem, name)` pair under so that
-/// [`lookup_keys`] finds it: PyPI names PEP 503 normalized, everything else as written.
+/// [`lookup_keys`] finds it: language ecosystems without a repository suffix, PyPI names PEP 503
+/// normalized, everything else as written.
 pub fn index_key(ecosystem: &str, name: &str) -> (String, String) {
+    let ecosystem = language_base(ecosystem).unwrap_or(ecosystem);
     let name = if ecosystem == "PyPI" {
         pep503(name).collect()
     } else {
@@ -297,7 +317,10 @@ pub fn lookup_keys(pkg: &Package, os: Option<&OsRelease>) -> Vec<(String, String
         Some(key) if key.suits(pkg.kind) => key
             .ecosystems()
             .into_iter()
-            .map(|eco| (eco, name.to_string()))
+            .flat_map(|eco| {
+                let alternate = alternate_name(pkg).map(|alt| (eco.clone(), alt.to_string()));
+                std::iter::once((eco, name.to_string())).chain(alternate)
+            })
             .collect(),
         _ => Vec::new(),
     }
@@ -309,12 +332,14 @@ fn applies(pkg: &Package, os: Option<&OsRelease>, affected: &Affected) -> bool {
         return false;
     };
     let eco_ok = match language_ecosystem(pkg.kind) {
-        Some(eco) => p.ecosystem == eco,
+        Some(eco) => language_base(&p.ecosystem) == Some(eco),
         None => os
             .and_then(os_key)
             .is_some_and(|key| key.suits(pkg.kind) && key.matches(&p.ecosystem)),
     };
-    eco_ok && same_name(&p.ecosystem, advisory_name(pkg), &p.name)
+    eco_ok
+        && (same_name(&p.ecosystem, advisory_name(pkg), &p.name)
+            || alternate_name(pkg).is_some_and(|alt| alt == p.name))
 }
 
 /// Compares two event versions, where an `introduced: "0"` sorts before everything.
@@ -420,10 +445,12 @@ fn references(advisory: &Advisory) -> Vec<String> {
     out
 }
 
-/// The name ECR shows: the first CVE id among the record's id and aliases, else its id.
+/// The name ECR shows: the first CVE id among the record's id, aliases and upstream ids, else
+/// its id.
 fn display_name(advisory: &Advisory) -> &str {
     std::iter::once(&advisory.id)
         .chain(advisory.aliases.iter())
+        .chain(advisory.upstream.iter())
         .find(|id| id.starts_with("CVE-"))
         .unwrap_or(&advisory.id)
 }

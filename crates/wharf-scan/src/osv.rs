@@ -19,6 +19,10 @@ pub struct Advisory {
     pub withdrawn: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub aliases: Vec<String>,
+    /// Ids of the upstream records this one derives from (Alpine's and Ubuntu's records name
+    /// their CVE here rather than in `aliases`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub upstream: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub summary: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

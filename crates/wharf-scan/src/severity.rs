@@ -1,7 +1,8 @@
 //! ECR's severities and how an advisory's CVSS vectors map to them. CVSS v3.x and v4.0 vectors
-//! are scored with RustSec's `cvss` crate (base metrics only); without a usable vector the
-//! words databases attach (GitHub's `severity`, Ubuntu's priority, Debian's `urgency`) decide;
-//! with neither the severity is `Undefined`.
+//! are scored with RustSec's `cvss` crate (base metrics only), v2 vectors with the v2 base
+//! equation here (the crate has none); without a usable vector the words databases attach
+//! (GitHub's `severity`, Ubuntu's priority, Debian's `urgency`) decide; with neither the
+//! severity is `Undefined`.
 
 use crate::osv::{Advisory, Affected, SeverityWords};
 use serde::{Deserialize, Serialize};
@@ -77,7 +78,7 @@ pub struct Assessment {
     pub severity: Severity,
     pub score: Option<f64>,
     pub vector: Option<String>,
-    /// `3.0`, `3.1` or `4.0`.
+    /// `2.0`, `3.0`, `3.1` or `4.0`.
     pub version: Option<String>,
 }
 
@@ -120,6 +121,56 @@ pub fn score_vector(vector: &str) -> Option<(f64, &'static str)> {
     None
 }
 
+/// Scores a CVSS v2 base vector (`AV:N/AC:L/Au:N/C:P/I:P/A:P`, optionally prefixed `CVSS:2.0/`
+/// or in parentheses) with the v2 base equation, which the `cvss` crate does not implement.
+/// `None` unless all six base metrics are present and valid.
+pub fn score_v2(vector: &str) -> Option<f64> {
+    let v = vector.trim().trim_start_matches('(').trim_end_matches(')');
+    let v = v.strip_prefix("CVSS:2.0/").unwrap_or(v);
+    let weight = |table: &[(&str, f64)], value: &str| {
+        table.iter().find(|(k, _)| *k == value).map(|(_, w)| *w)
+    };
+    // [access vector, access complexity, authentication, confidentiality, integrity, availability]
+    let mut metrics: [Option<f64>; 6] = [None; 6];
+    for part in v.split('/') {
+        let (key, value) = part.split_once(':')?;
+        let (slot, table) = match key {
+            "AV" => (0, &V2_AV[..]),
+            "AC" => (1, &V2_AC[..]),
+            "Au" => (2, &V2_AU[..]),
+            "C" => (3, &V2_IMPACT[..]),
+            "I" => (4, &V2_IMPACT[..]),
+            "A" => (5, &V2_IMPACT[..]),
+            // Temporal and environmental metrics do not change the base score.
+            _ => continue,
+        };
+        if let Some(m) = metrics.get_mut(slot) {
+            *m = Some(weight(table, value)?);
+        }
+    }
+    let [av, ac, au, c, i, a] = metrics;
+    let (av, ac, au, c, i, a) = (av?, ac?, au?, c?, i?, a?);
+    let impact = 10.41 * (1.0 - (1.0 - c) * (1.0 - i) * (1.0 - a));
+    let exploitability = 20.0 * av * ac * au;
+    let f = if impact == 0.0 { 0.0 } else { 1.176 };
+    let score = ((0.6 * impact) + (0.4 * exploitability) - 1.5) * f;
+    Some((score * 10.0).round() / 10.0)
+}
+
+/// CVSS v2 metric weights, from the v2 specification's base equation.
+const V2_AV: [(&str, f64); 3] = [("L", 0.395), ("A", 0.646), ("N", 1.0)];
+const V2_AC: [(&str, f64); 3] = [("H", 0.35), ("M", 0.61), ("L", 0.71)];
+const V2_AU: [(&str, f64); 3] = [("M", 0.45), ("S", 0.56), ("N", 0.704)];
+const V2_IMPACT: [(&str, f64); 3] = [("N", 0.0), ("P", 0.275), ("C", 0.660)];
+
+/// The severity of a CVSS v2 score by NVD's v2 bands, which stop at high.
+fn from_v2_score(score: f64) -> Severity {
+    match Severity::from_score(score) {
+        Severity::Critical => Severity::High,
+        other => other,
+    }
+}
+
 fn from_words(words: &SeverityWords) -> Option<Severity> {
     words
         .severity
@@ -129,7 +180,8 @@ fn from_words(words: &SeverityWords) -> Option<Severity> {
 }
 
 /// The severity of `advisory` for the matched `affected` entry: the first scorable CVSS v3
-/// vector (preferring 3.1 over 3.0), else a CVSS v4 vector, else the words of the entry's
+/// vector (preferring 3.1 over 3.0), else a CVSS v4 vector, else a CVSS v2 vector, else the
+/// words of the entry's
 /// `ecosystem_specific`/`database_specific`, the record's `database_specific` or an Ubuntu
 /// priority, else `Undefined`.
 pub fn assess(advisory: &Advisory, affected: Option<&Affected>) -> Assessment {
@@ -149,6 +201,19 @@ pub fn assess(advisory: &Advisory, affected: Option<&Affected>) -> Assessment {
             score: Some(score),
             vector: Some(vector.to_string()),
             version: Some(version.to_string()),
+        };
+    }
+    let v2 = advisory
+        .severity
+        .iter()
+        .filter(|s| s.kind == "CVSS_V2")
+        .find_map(|s| score_v2(&s.score).map(|score| (score, s.score.trim())));
+    if let Some((score, vector)) = v2 {
+        return Assessment {
+            severity: from_v2_score(score),
+            score: Some(score),
+            vector: Some(vector.to_string()),
+            version: Some("2.0".to_string()),
         };
     }
     let word = affected
@@ -241,6 +306,26 @@ mod tests {
     }
 
     #[test]
+    fn v2_vectors_score_exactly() {
+        let table = [
+            ("AV:N/AC:L/Au:N/C:P/I:P/A:P", Some(7.5)),
+            ("AV:N/AC:M/Au:N/C:N/I:P/A:N", Some(4.3)),
+            ("AV:L/AC:L/Au:N/C:C/I:C/A:C", Some(7.2)),
+            ("AV:N/AC:L/Au:N/C:C/I:C/A:C", Some(10.0)),
+            ("AV:N/AC:L/Au:N/C:N/I:N/A:N", Some(0.0)),
+            ("(AV:N/AC:L/Au:N/C:P/I:P/A:P)", Some(7.5)),
+            ("CVSS:2.0/AV:N/AC:L/Au:N/C:P/I:P/A:P/E:F", Some(7.5)),
+            ("AV:N/AC:L/Au:N/C:P/I:P", None),
+            ("AV:X/AC:L/Au:N/C:P/I:P/A:P", None),
+            ("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", None),
+            ("", None),
+        ];
+        for (vector, expected) in table {
+            assert_eq!(score_v2(vector), expected, "{vector}");
+        }
+    }
+
+    #[test]
     fn words_map_to_severities() {
         let table = [
             ("CRITICAL", Some(Severity::Critical)),
@@ -279,8 +364,22 @@ mod tests {
                 version: Some("3.1".into()),
             }
         );
+        let v2 = parse(
+            r#"{"id": "B", "severity": [{"type": "CVSS_V2", "score": "AV:N/AC:L/Au:N/C:C/I:C/A:C"}],
+                "database_specific": {"severity": "MODERATE"}}"#,
+        );
+        // NVD's v2 bands stop at high.
+        assert_eq!(
+            assess(&v2, None),
+            Assessment {
+                severity: Severity::High,
+                score: Some(10.0),
+                vector: Some("AV:N/AC:L/Au:N/C:C/I:C/A:C".into()),
+                version: Some("2.0".into()),
+            }
+        );
         let words = parse(
-            r#"{"id": "B", "severity": [{"type": "CVSS_V2", "score": "AV:N/AC:L/Au:N/C:P/I:P/A:P"}],
+            r#"{"id": "B2", "severity": [{"type": "CVSS_V2", "score": "garbage"}],
                 "database_specific": {"severity": "MODERATE"}}"#,
         );
         assert_eq!(assess(&words, None).severity, Severity::Medium);

@@ -78,12 +78,15 @@ fn lookup_keys_per_os_and_kind() {
         (
             pkg(Rpm, "openssl-libs", "1:3.0.7-27.el9", Some("openssl")),
             Some(os("rocky", Some("9.3"), None)),
-            keys(&[("Rocky Linux:9", "openssl")]),
+            keys(&[
+                ("Rocky Linux:9", "openssl"),
+                ("Rocky Linux:9", "openssl-libs"),
+            ]),
         ),
         (
             pkg(Rpm, "openssl-libs", "1:3.0.7-27.el9", Some("openssl")),
             Some(os("almalinux", Some("8.9"), None)),
-            keys(&[("AlmaLinux:8", "openssl")]),
+            keys(&[("AlmaLinux:8", "openssl"), ("AlmaLinux:8", "openssl-libs")]),
         ),
         (
             pkg(Rpm, "curl", "7.76.1-26.el9", None),
@@ -171,6 +174,14 @@ fn index_key_normalizes_pypi_only() {
     assert_eq!(
         index_key("npm", "Foo_Bar"),
         ("npm".to_string(), "Foo_Bar".to_string())
+    );
+    assert_eq!(
+        index_key("Maven:https://maven.google.com", "androidx.core:core"),
+        ("Maven".to_string(), "androidx.core:core".to_string())
+    );
+    assert_eq!(
+        index_key("Debian:12", "openssl"),
+        ("Debian:12".to_string(), "openssl".to_string())
     );
 }
 
@@ -277,4 +288,26 @@ fn pep503_names_compare_normalized() {
     assert!(same_name("PyPI", "my__pkg", "My.Pkg"));
     assert!(!same_name("PyPI", "mypkg", "my-pkg"));
     assert!(!same_name("npm", "Lodash", "lodash"));
+}
+
+#[test]
+fn suffixed_language_ecosystems_match() {
+    let advisory = Advisory::parse(
+        br#"{"id": "GHSA-aaaa-bbbb-cccc", "affected": [{
+            "package": {"ecosystem": "Maven:https://maven.google.com", "name": "androidx.core:core"},
+            "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "1.9.0"}]}]}]}"#,
+    )
+    .unwrap();
+    let affected = pkg(PackageKind::Java, "androidx.core:core", "1.8.0", None);
+    let found = match_package(&affected, None, &advisory).map(|f| f.fixed_version);
+    assert_eq!(found, Some(Some("1.9.0".to_string())));
+    let fixed = pkg(PackageKind::Java, "androidx.core:core", "1.9.0", None);
+    assert_eq!(match_package(&fixed, None, &advisory), None);
+    // A suffix that only starts like a language ecosystem is another ecosystem.
+    let other = Advisory::parse(
+        br#"{"id": "X-1", "affected": [{"package": {"ecosystem": "Mavenish", "name": "androidx.core:core"},
+            "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}]}]}]}"#,
+    )
+    .unwrap();
+    assert_eq!(match_package(&affected, None, &other), None);
 }

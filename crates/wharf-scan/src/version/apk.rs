@@ -83,8 +83,10 @@ impl Cursor<'_> {
                     i += 1;
                 }
                 v = -(i as i64);
-                // Digits right after the zeros are read as a number of their own; anything
-                // else is read as after any number (so `1.0_alpha` stays below `1.0`).
+                // Digits right after the zeros are read as a number of their own. apk-tools'
+                // 2.x tokenizer also inserts an empty number before anything else that follows
+                // (so `1.0_alpha` would sort above `1.0`); that one deviation is dropped here so
+                // that a suffix after a zero means what it means after any other number.
                 forced = Some(Token::Digit);
             }
             Token::DigitOrZero | Token::Digit | Token::SuffixNo | Token::RevisionNo => {
@@ -234,6 +236,17 @@ mod tests {
             ("", "1.0", None),
             ("1.0-x1", "1.0", None),
             ("1.0_p10-r0", "1.0_p9-r0", Some(Greater)),
+            ("2.3.0b-r1", "2.3.0b-r2", Some(Less)),
+            ("0.20070118", "0.20070207_rc1", Some(Less)),
+            ("2.01.01_alpha10", "0.94", Some(Greater)),
+            ("1.00_beta2", "0.9.2", Some(Greater)),
+            ("6b-r7", "1.12-r7", Some(Greater)),
+            ("0.59s-r11", "0.65", Some(Less)),
+            ("1.6d", "1.2.07.8", Some(Greater)),
+            ("1.2.07.8", "1.2.12.04", Some(Less)),
+            ("4.5_p1-r1", "4.5_p1", Some(Greater)),
+            ("1.7", "1.7b", Some(Less)),
+            ("1.8.5", "1.8.5_p2", Some(Less)),
             ("0.1.0_alpha_pre2", "0.1.0_alpha", Some(Less)),
             ("2.12r-r4", "2.12r-r5", Some(Less)),
             ("0.9.8c-r1", "0.9.8d", Some(Less)),
