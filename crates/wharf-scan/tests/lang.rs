@@ -101,8 +101,9 @@ fn python_metadata_headers_only() {
     );
     assert_eq!(
         summary(&packages),
+        // Reported under its normalized name, as Syft v1.57 reports it.
         vec![(
-            "Flask_SQLAlchemy".into(),
+            "flask-sqlalchemy".into(),
             "3.1.1".into(),
             vec!["BSD-3-Clause".into()]
         )]
@@ -136,12 +137,24 @@ fn python_variants() {
         "Metadata-Version: 1.1\nName: python-apt\nVersion: 2.4.0\nLicense: UNKNOWN\n",
         vec![("python-apt".into(), "2.4.0".into(), vec![])],
     );
-    // No version: nothing. Garbage: nothing.
+    // Blank lines before the headers are skipped; a repeated header keeps its last value.
+    check(
+        "/opt/venv/lib/python3.12/site-packages/zope.interface-6.1.dist-info/METADATA",
+        "\n\nName: zope.interface\nVersion: 6.0\nVersion: 6.1\n",
+        vec![("zope-interface".into(), "6.1".into(), vec![])],
+    );
+    // No version: kept with Syft's stub version. The interpreter's own egg-info: skipped.
     check(
         "/opt/venv/lib/python3.12/site-packages/x-1.dist-info/METADATA",
         "Metadata-Version: 2.1\nName: x\n\nVersion: 1\n",
+        vec![("x".into(), "UNKNOWN".into(), vec![])],
+    );
+    check(
+        "/usr/lib/python2.7/lib-dynload/Python-2.7.egg-info",
+        "Metadata-Version: 1.0\nName: Python\nVersion: 2.7.18\n",
         vec![],
     );
+    // Unreadable: nothing.
     check(
         "/opt/venv/lib/python3.12/site-packages/y-1.dist-info/METADATA",
         "\u{0}\u{1}binary",
@@ -191,7 +204,10 @@ fn npm_package_json_variants() {
             vec!["MIT".into(), "Apache-2.0".into()],
         )],
     );
-    check(r#"{"name":"app","private":true}"#, vec![]);
+    check(
+        r#"{"name":"app","private":true}"#,
+        vec![("app".into(), "UNKNOWN".into(), vec![])],
+    );
     check(r#"{"version":"1.0.0"}"#, vec![]);
     check(r#"{"name":"n","version":1}"#, vec![]);
     check("not json", vec![]);
@@ -243,7 +259,7 @@ end
     check(
         "/usr/local/bundle/specifications/broken.gemspec",
         "Gem::Specification.new do |s|\n  s.name = \"broken\"\nend\n",
-        vec![],
+        vec![("broken".into(), "UNKNOWN".into(), vec![])],
     );
     assert!(!wants(&GemCataloger, "/src/app/mygem.gemspec", 0o644, 10));
 }
@@ -315,7 +331,8 @@ fn go_build_info_across_chunk_boundary() {
             ("github.com/spf13/cobra", "v1.8.0"),
             ("golang.org/x/sys", "v0.15.0"),
             ("github.com/new/name", "v1.2.0"),
-            ("../thing", ""),
+            // Replaced by a local directory: the original path, no version.
+            ("github.com/local/thing", "UNKNOWN"),
             ("github.com/acme/tool", "v0.0.0-20240203040506-0123456789ab"),
             ("stdlib", "go1.22.1"),
         ])
@@ -336,7 +353,7 @@ fn go_build_info_across_chunk_boundary() {
         pairs(&[("example.com/app", "v2.3.4"), ("stdlib", "go1.21.6")])
     );
 
-    // `go build file.go`: only a path, no mod line; no VCS info leaves "(devel)".
+    // `go build file.go`: only a path, no mod line, no VCS info: the version is unknown.
     let binary = binary_with(
         &build_info_record("go1.23.0", "path\tcommand-line-arguments\n"),
         8192,
@@ -345,10 +362,69 @@ fn go_build_info_across_chunk_boundary() {
     assert_eq!(
         nv(&run(&GoBinaryCataloger, "/bin/x", 0o755, &binary)),
         pairs(&[
-            ("command-line-arguments", "(devel)"),
+            ("command-line-arguments", "UNKNOWN"),
             ("stdlib", "go1.23.0")
         ])
     );
+
+    // No mod line but one `(devel)` dependency: that is the main module, reported once. A
+    // version set by -ldflags in a package of the main module counts; one set in another
+    // module's package does not.
+    let modinfo = "path\tcommand-line-arguments\n\
+        dep\texample.com/real\t(devel)\t\n\
+        dep\tgithub.com/other/lib\tv0.4.0\th1:x=\n\
+        build\t-ldflags=\"-X github.com/other/lib.Version=9.9.9 -X example.com/real/internal/build.Version=1.5.0\"\n";
+    let binary = binary_with(&build_info_record("go1.22.5", modinfo), 8192, CHUNK / 2);
+    assert_eq!(
+        nv(&run(&GoBinaryCataloger, "/bin/real", 0o755, &binary)),
+        pairs(&[
+            ("example.com/real", "v1.5.0"),
+            ("github.com/other/lib", "v0.4.0"),
+            ("stdlib", "go1.22.5")
+        ])
+    );
+}
+
+#[test]
+fn go_main_version_helpers() {
+    use wharf_scan::lang::golang::{pseudo_timestamp, version_from_ldflags};
+    // Expected values are what Syft's Go patterns give (checked with Go's regexp), plus the `v`.
+    let check = |ldflags: &str, main: &str, expected: Option<&str>| {
+        assert_eq!(
+            version_from_ldflags(ldflags, main).as_deref(),
+            expected,
+            "{ldflags}"
+        );
+    };
+    check(
+        "-X github.com/other/lib.Version=9.9.9 -X example.com/real/internal/build.Version=1.5.0",
+        "example.com/real",
+        Some("v1.5.0"),
+    );
+    check(
+        "-X main.version=2.3.4 -X main.commit=abc",
+        "example.com/app",
+        Some("v2.3.4"),
+    );
+    check(
+        "-s -w -X github.com/acme/tool/pkg/version.gitVersion=v1.2.3-rc.1 -X main.buildDate=2024",
+        "github.com/acme/tool",
+        Some("v1.2.3-rc.1"),
+    );
+    check("-X main.Tag=release/1.0.7", "x", Some("v1.0.7"));
+    check("-s -w", "x", None);
+    check("", "x", None);
+
+    assert_eq!(pseudo_timestamp("2024-02-03T04:05:06Z"), "20240203040506");
+    assert_eq!(
+        pseudo_timestamp("2024-02-03T01:05:06.123-03:00"),
+        "20240203040506"
+    );
+    assert_eq!(
+        pseudo_timestamp("2024-03-01T00:30:00+01:00"),
+        "20240229233000"
+    );
+    assert_eq!(pseudo_timestamp("yesterday"), "00010101000000");
 }
 
 #[test]
@@ -429,7 +505,8 @@ fn go_real_binary() {
     assert_eq!(
         nv(&packages),
         pairs(&[
-            ("example.com/wharftest", "(devel)"),
+            // Built without VCS stamping: Syft cannot tell the version.
+            ("example.com/wharftest", "UNKNOWN"),
             ("stdlib", version.as_str())
         ])
     );
@@ -475,11 +552,12 @@ fn java_jar_with_nested_archives() {
         ],
         deflate,
     );
-    // A manifest-only jar: name and version from the file name.
+    // A manifest-only jar: name and version from the file name, group from the manifest.
     let manifest_only = zip_bytes(
         &[(
             "META-INF/MANIFEST.MF",
-            b"Manifest-Version: 1.0\nImplementation-Title: Some Lib\nImplementation-Version: 9.9\n",
+            b"Manifest-Version: 1.0\nImplementation-Title: Some Lib\nImplementation-Version: 9.9\n\
+              Implementation-Vendor: Example Corp\nBundle-SymbolicName: org.example.somelib;singleton:=true\n",
         )],
         deflate,
     );
@@ -530,8 +608,9 @@ fn java_jar_with_nested_archives() {
             ("com.acme:shop", "1.4.0"),
             ("org.yaml:snakeyaml", "2.0"),
             ("com.fasterxml.jackson.core:jackson-databind", "2.15.2"),
-            ("some-lib", "1.0.0"),
-            ("admin", ""),
+            // Group from the manifest as Syft derives it, name and version from the file name.
+            ("org.example.somelib:some-lib", "1.0.0"),
+            ("admin", "UNKNOWN"),
             ("commons-io:commons-io", "2.11.0"),
         ])
     );
@@ -640,7 +719,44 @@ fn java_zip_bombs_are_refused() {
     );
     // The same archive within a larger budget is fine.
     let packages = run(&JavaCataloger, "/app/fat.jar", 0o644, &outer);
-    assert_eq!(nv(&packages), pairs(&[("fat", "")]));
+    assert_eq!(nv(&packages), pairs(&[("fat", "UNKNOWN")]));
+}
+
+#[test]
+fn java_directory_declaring_too_many_entries_is_refused() {
+    // Only the end records: a zip64 end record declaring a million entries, its locator, and a
+    // classic end record saturated to point at them. The zip reader is never handed this.
+    let mut bytes = Vec::new();
+    let zip64_at = bytes.len() as u64;
+    bytes.extend_from_slice(b"PK\x06\x06");
+    bytes.extend_from_slice(&44u64.to_le_bytes()); // size of the rest of the record
+    bytes.extend_from_slice(&[45, 0, 45, 0]); // versions
+    bytes.extend_from_slice(&[0; 8]); // disk numbers
+    bytes.extend_from_slice(&1_000_000u64.to_le_bytes()); // entries on this disk
+    bytes.extend_from_slice(&1_000_000u64.to_le_bytes()); // entries in total
+    bytes.extend_from_slice(&46_000_000u64.to_le_bytes()); // directory size
+    bytes.extend_from_slice(&0u64.to_le_bytes()); // directory offset
+    bytes.extend_from_slice(b"PK\x06\x07");
+    bytes.extend_from_slice(&0u32.to_le_bytes());
+    bytes.extend_from_slice(&zip64_at.to_le_bytes());
+    bytes.extend_from_slice(&1u32.to_le_bytes());
+    bytes.extend_from_slice(b"PK\x05\x06");
+    bytes.extend_from_slice(&[0; 4]);
+    bytes.extend_from_slice(&[0xff; 4]); // entry counts saturated
+    bytes.extend_from_slice(&[0xff; 8]); // directory size and offset saturated
+    bytes.extend_from_slice(&[0; 2]);
+    let err = run_with(
+        &JavaCataloger,
+        "/app/many.jar",
+        0o644,
+        &bytes,
+        &Limits::default(),
+    )
+    .expect_err("too many entries");
+    assert!(
+        matches!(&err, CatalogError::TooLarge { path, reason } if path == "/app/many.jar" && reason.contains("1000000 entries")),
+        "{err:?}"
+    );
 }
 
 // ---------------------------------------------------------------- rust

@@ -6,10 +6,13 @@
 //! header followed inline by two varint-length strings: the Go version and the module info, a text
 //! block wrapped in 16-byte sentinels. Older binaries store pointers instead and are skipped.
 //!
-//! What is reported mirrors Syft's Go binary cataloger: one package per `dep` line (its `=>`
-//! replacement when there is one), the main module (`mod`, or `path` with version `(devel)`), whose
-//! `(devel)` version Syft improves from `-ldflags` (`-X main.version=1.2.3`) or from the VCS build
-//! settings (a `v0.0.0-<time>-<rev>` pseudo-version), and `stdlib` at the Go version (`go1.22.1`).
+//! What is reported mirrors Syft v1.57's Go binary cataloger: one package per `dep` line (named
+//! by its `=>` replacement unless that is a local directory), the main module (`mod`; without one,
+//! the single `(devel)` dependency or the `path` line), and `stdlib` at the Go version (`go1.22.1`,
+//! without the ` X:…` experiments). A `(devel)` main-module version is replaced, as Syft does, by a
+//! version set with `-ldflags` (`-X main.version=1.2.3` → `v1.2.3`) or a pseudo-version from the
+//! VCS build settings (`v0.0.0-<time>-<rev>`); failing both, and for any other `(devel)` module,
+//! the version is unknown (`UNKNOWN`, Syft's stub).
 
 use super::{is_executable, looks_like_text, package};
 use crate::catalog::{CatalogError, Cataloger, FileInfo};
@@ -17,7 +20,6 @@ use crate::layers::Limits;
 use crate::package::{Package, PackageKind};
 use regex::Regex;
 use std::io::Read;
-use std::sync::LazyLock;
 
 /// Reads Go binaries' build info.
 pub struct GoBinaryCataloger;
@@ -79,41 +81,64 @@ pub struct BuildInfo {
 pub struct Module {
     pub path: String,
     pub version: String,
+    pub sum: String,
     pub replace: Option<Box<Module>>,
 }
 
 impl BuildInfo {
     /// The packages Syft reports for this binary, located at `location`.
     pub fn packages(&self, location: &str) -> Vec<Package> {
+        let mut deps = self.deps.clone();
+        let mut main = self.main.clone();
+        // Syft treats a binary without a `mod` line (or with the placeholder module that
+        // `go build file.go` records) as missing its main module, and takes it from the one
+        // dependency at `(devel)`, else from the `path` line.
+        let placeholder = Module {
+            path: "command-line-arguments".to_string(),
+            ..Module::default()
+        };
+        let missing = match &main {
+            None => !self.path.is_empty(),
+            Some(m) => *m == placeholder,
+        };
+        if missing {
+            let devel: Vec<usize> = deps
+                .iter()
+                .enumerate()
+                .filter(|(_, d)| d.version == DEVEL)
+                .map(|(i, _)| i)
+                .collect();
+            main = Some(match devel.as_slice() {
+                [only] => deps.remove(*only),
+                _ => Module {
+                    path: self.path.clone(),
+                    version: DEVEL.to_string(),
+                    ..Module::default()
+                },
+            });
+        }
+
         let mut out = Vec::new();
-        for dep in &self.deps {
-            let effective = dep.replace.as_deref().unwrap_or(dep);
-            if !effective.path.is_empty() {
-                out.push(go_package(&effective.path, &effective.version, location));
+        for dep in &deps {
+            if main.as_ref() == Some(dep) {
+                continue;
+            }
+            let (name, version) = dep.identity();
+            if !name.is_empty() {
+                out.push(go_package(&name, &version, location));
             }
         }
-        let main = self.main.clone().or_else(|| {
-            (!self.path.is_empty()).then(|| Module {
-                path: self.path.clone(),
-                version: DEVEL.to_string(),
-                replace: None,
-            })
-        });
-        if let Some(main) = main {
-            let effective = main.replace.as_deref().unwrap_or(&main);
-            let mut version = effective.version.clone();
-            if version == DEVEL {
-                if let Some(better) = self.main_version_guess() {
-                    version = better;
-                }
+        if let Some(mut main) = main.filter(|m| *m != Module::default()) {
+            if main.version == DEVEL {
+                main.version = self.main_version_guess(&main.path).unwrap_or_default();
             }
-            out.push(go_package(&effective.path, &version, location));
+            let (name, version) = main.identity();
+            out.push(go_package(&name, &version, location));
         }
         // Syft adds `stdlib` for every binary it found a module in, at the Go version without the
-        // experiment suffix (" X:…"), and only when that version is a release number.
+        // experiment suffix (" X:…"), when that version holds a release number.
         let go = self.go_version.split(' ').next().unwrap_or_default();
-        let release = go.strip_prefix("go").unwrap_or(go);
-        if !out.is_empty() && release.starts_with(|c: char| c.is_ascii_digit()) {
+        if !out.is_empty() && go.bytes().any(|b| b.is_ascii_digit()) {
             let mut stdlib = go_package("stdlib", go, location);
             stdlib.licenses = vec!["BSD-3-Clause".to_string()];
             out.push(stdlib);
@@ -129,9 +154,13 @@ impl BuildInfo {
     }
 
     /// What Syft puts in place of a `(devel)` main-module version: a version set with
-    /// `-ldflags -X …version=…`, else a pseudo-version from the VCS revision and time.
-    fn main_version_guess(&self) -> Option<String> {
-        if let Some(version) = self.setting("-ldflags").and_then(version_from_ldflags) {
+    /// `-ldflags -X main.version=…` (or in a package of the main module), else a pseudo-version
+    /// from the VCS revision and time.
+    fn main_version_guess(&self, main_path: &str) -> Option<String> {
+        if let Some(version) = self
+            .setting("-ldflags")
+            .and_then(|flags| version_from_ldflags(flags, main_path))
+        {
             return Some(version);
         }
         let revision = self.setting("vcs.revision")?;
@@ -141,28 +170,50 @@ impl BuildInfo {
     }
 }
 
+impl Module {
+    /// The name and version Syft reports for a module line: a replacement's, except that a
+    /// replacement by a local directory keeps the original path; `(devel)` means no version.
+    fn identity(&self) -> (String, String) {
+        let (name, version) = match self.replace.as_deref() {
+            Some(r) if r.path.starts_with('.') || r.path.starts_with('/') => {
+                (self.path.clone(), r.version.clone())
+            }
+            Some(r) => (r.path.clone(), r.version.clone()),
+            None => (self.path.clone(), self.version.clone()),
+        };
+        let version = if version == DEVEL {
+            String::new()
+        } else {
+            version
+        };
+        (name, version)
+    }
+}
+
 const DEVEL: &str = "(devel)";
 
 fn go_package(name: &str, version: &str, location: &str) -> Package {
     package(PackageKind::GoModule, name, version, Vec::new(), location)
 }
 
-/// Syft's patterns for a version set through the linker: `-X main.version=1.2.3`,
-/// `-X …/build.Version=v1.2.3`, `-X main.gitVersion=…`, `-X main.tag=…`. Written with the same
-/// leftmost-first semantics as Go's regexp.
-static LDFLAG_PATTERNS: LazyLock<[Regex; 2]> = LazyLock::new(|| {
-    [
-        Regex::new(
-            r"(?m)\.([gG]it)?([bB]uild)?[vV]er(sion)?=(\S+/)*(?P<version>v?\d+.\d+.\d+[-\w]*)",
-        )
-        .expect("valid regex"),
-        Regex::new(r"(?m)\.([tT]ag)=(\S+/)*(?P<version>v?\d+.\d+.\d+[-\w]*)").expect("valid regex"),
-    ]
-});
+/// Syft's patterns for a version set through the linker (`-X main.version=1.2.3`,
+/// `-X example.com/app/internal/build.Version=v1.2.3`, `-X main.gitTag=…`), each prefixed with
+/// `main` or a package of the main module. Rust's regex has the same leftmost-first semantics as
+/// Go's, so the same text picks the same version.
+const LDFLAG_PATTERNS: [&str; 2] = [
+    r"(?m)\.[a-zA-Z0-9]*([rR]elease)?([gG]it)?([bB]uild)?[vV]er(sion)?=(\S+/)*(?P<version>v?\d+.\d+.\d+[-\w]*(?:\.[-\w]+)*)",
+    r"(?m)\.[a-zA-Z0-9]*([tT]ag)=(\S+/)*(?P<version>v?\d+.\d+.\d+[-\w]*(?:\.[-\w]+)*)",
+];
 
-/// The version `-ldflags` sets, with a `v` prefix as Syft writes it.
-pub fn version_from_ldflags(ldflags: &str) -> Option<String> {
-    LDFLAG_PATTERNS.iter().find_map(|re| {
+/// The main-module version `-ldflags` sets, with a `v` prefix as Syft writes it.
+pub fn version_from_ldflags(ldflags: &str, main_module: &str) -> Option<String> {
+    if ldflags.is_empty() {
+        return None;
+    }
+    // Like Syft, the module path goes into the pattern with only `/` escaped.
+    let prefix = format!(r"(main|{}\/[^\s]*)", main_module.replace('/', r"\/"));
+    LDFLAG_PATTERNS.iter().find_map(|pattern| {
+        let re = Regex::new(&format!("{prefix}{pattern}")).ok()?;
         let version = re.captures(ldflags)?.name("version")?.as_str();
         Some(if version.starts_with('v') {
             version.to_string()
@@ -470,6 +521,7 @@ fn module_line(rest: &str) -> Option<Module> {
     Some(Module {
         path: fields.first()?.to_string(),
         version: fields.get(1)?.to_string(),
+        sum: fields.get(2).map(|s| s.to_string()).unwrap_or_default(),
         replace: None,
     })
 }

@@ -27,12 +27,14 @@ pub struct JavaCataloger;
 
 /// The archive extensions Syft reads (its `archiveFormatGlobs`).
 const EXTENSIONS: &[&str] = &[
-    ".jar", ".war", ".ear", ".par", ".sar", ".nar", ".jpi", ".hpi", ".kar", ".lpkg",
+    ".jar", ".war", ".ear", ".par", ".sar", ".nar", ".jpi", ".hpi", ".kar", ".far", ".lpkg",
 ];
 /// How deep archives nest before the inner ones are ignored (ear → war → jar is depth 2).
 const MAX_DEPTH: usize = 4;
 /// Most entries one archive may list.
 pub const MAX_ENTRIES: usize = 200_000;
+/// Largest central directory accepted (about 300,000 entries with long names).
+const MAX_DIRECTORY_BYTES: u64 = 64 << 20;
 /// Largest manifest or pom.properties read; bigger ones are skipped.
 const MAX_METADATA_BYTES: u64 = 1 << 20;
 /// A declared inflation ratio above this, on an entry bigger than `RATIO_FLOOR`, is a bomb.
@@ -112,6 +114,20 @@ impl Scan<'_> {
         name: &str,
         depth: usize,
     ) -> Result<(), CatalogError> {
+        let mut source = source;
+        // The zip reader loads the whole central directory, so its declared size is checked
+        // before handing the archive over.
+        if let Some((entries, directory_bytes)) = declared_directory(&mut source) {
+            if entries > MAX_ENTRIES as u64 || directory_bytes > MAX_DIRECTORY_BYTES {
+                return Err(self.too_large(
+                    location,
+                    format!(
+                        "archive declares {entries} entries in a {directory_bytes}-byte directory, \
+                         more than the {MAX_ENTRIES} entries or {MAX_DIRECTORY_BYTES} bytes allowed"
+                    ),
+                ));
+            }
+        }
         // Not a zip (or a damaged one): like Syft, the archive yields nothing.
         let Ok(mut zip) = ZipArchive::new(source) else {
             return Ok(());
@@ -180,17 +196,27 @@ impl Scan<'_> {
     ) {
         let file = ArchiveFilename::parse(name);
         let artifacts: BTreeSet<&str> = poms.values().map(|p| p.artifact.as_str()).collect();
-        // Syft walks the pom.properties in path order and keeps the last whose artifactId
-        // matches the file name, stopping early at one that has a pom.xml beside it.
-        let mut matched: Option<&PomProperties> = None;
+        // Syft walks the pom.properties in path order, keeps the first whose artifactId matches
+        // the file name, prefers one with a pom.xml beside it, and stops at an exact match.
+        let has_pom_xml = |dir: &str| entries.contains(format!("{dir}/pom.xml").as_str());
+        let exact = |p: &PomProperties| file.name.contains(&p.group) || file.name == p.artifact;
+        let mut matched: Option<(&PomProperties, bool)> = None;
         for (dir, props) in poms {
-            if artifact_matches_filename(&props.artifact, &file.name, &artifacts) {
-                matched = Some(props);
-                if entries.contains(format!("{dir}/pom.xml").as_str()) {
-                    break;
-                }
+            if !artifact_matches_filename(&props.artifact, &file.name, &artifacts) {
+                continue;
+            }
+            let with_pom = has_pom_xml(dir);
+            matched = match matched {
+                None => Some((props, with_pom)),
+                Some((_, false)) if with_pom => Some((props, true)),
+                Some((_, true)) if with_pom && exact(props) => Some((props, true)),
+                keep => keep,
+            };
+            if matches!(matched, Some((_, true))) && exact(props) {
+                break;
             }
         }
+        let matched = matched.map(|(props, _)| props);
         let mut main_group = matched
             .map(|p| p.group.clone())
             .filter(|g| !g.is_empty())
@@ -318,12 +344,65 @@ impl Scan<'_> {
                 format!("entry {entry_name} inflates beyond its declared {declared} bytes"),
             ));
         }
-        self.budget -= copied;
+        self.budget = self.budget.saturating_sub(copied);
         if spool.rewind().is_err() {
             return Ok(None);
         }
         Ok(Some(spool))
     }
+}
+
+/// The entry count and central-directory size an archive's end record declares (the zip64 record
+/// when the classic one is saturated), or `None` when there is no readable end record.
+fn declared_directory(source: &mut SpooledTempFile) -> Option<(u64, u64)> {
+    const EOCD: &[u8] = b"PK\x05\x06";
+    const ZIP64_LOCATOR: &[u8] = b"PK\x06\x07";
+    const ZIP64_EOCD: &[u8] = b"PK\x06\x06";
+    let len = source.seek(std::io::SeekFrom::End(0)).ok()?;
+    // The end record is 22 bytes plus a comment of at most 65,535 bytes; the zip64 locator
+    // (20 bytes) sits right before it.
+    let tail_len = len.min(22 + 65_535 + 20);
+    let tail = read_range(source, len - tail_len, tail_len as usize)?;
+    let at = memchr::memmem::rfind(&tail, EOCD)?;
+    let record = tail.get(at..)?;
+    let u16_at = |b: &[u8], i: usize| {
+        b.get(i..i + 2)
+            .and_then(|x| x.try_into().ok())
+            .map(|x| u64::from(u16::from_le_bytes(x)))
+    };
+    let u32_at = |b: &[u8], i: usize| {
+        b.get(i..i + 4)
+            .and_then(|x| x.try_into().ok())
+            .map(|x| u64::from(u32::from_le_bytes(x)))
+    };
+    let u64_at = |b: &[u8], i: usize| {
+        b.get(i..i + 8)
+            .and_then(|x| x.try_into().ok())
+            .map(u64::from_le_bytes)
+    };
+    let entries = u16_at(record, 10)?;
+    let size = u32_at(record, 12)?;
+    if entries != 0xFFFF && size != 0xFFFF_FFFF {
+        return Some((entries, size));
+    }
+    let locator = tail.get(at.checked_sub(20)?..at)?;
+    if !locator.starts_with(ZIP64_LOCATOR) {
+        return Some((entries, size));
+    }
+    let zip64_at = u64_at(locator, 8)?;
+    let zip64 = read_range(source, zip64_at, 56)?;
+    if !zip64.starts_with(ZIP64_EOCD) {
+        return None;
+    }
+    Some((u64_at(&zip64, 32)?, u64_at(&zip64, 40)?))
+}
+
+fn read_range(source: &mut SpooledTempFile, offset: u64, len: usize) -> Option<Vec<u8>> {
+    source.seek(std::io::SeekFrom::Start(offset)).ok()?;
+    let mut bytes = vec![0u8; len];
+    source.read_exact(&mut bytes).ok()?;
+    source.rewind().ok()?;
+    Some(bytes)
 }
 
 fn copy_bounded(mut from: impl Read, to: &mut SpooledTempFile) -> std::io::Result<u64> {
@@ -336,8 +415,10 @@ fn entry_index(zip: &mut ZipArchive<SpooledTempFile>, name: &str) -> Option<usiz
     zip.index_for_name(name)
 }
 
+/// Syft's glob is `**/*pom.properties`: anywhere in the archive, usually under
+/// `META-INF/maven/<group>/<artifact>/`.
 fn is_pom_properties(name: &str) -> bool {
-    name.starts_with("META-INF/maven/") && name.ends_with("/pom.properties")
+    name.ends_with("pom.properties")
 }
 
 fn is_archive_name(name: &str) -> bool {
@@ -361,9 +442,8 @@ fn parse_pom_properties(text: &str) -> Option<PomProperties> {
         if line.is_empty() || line.starts_with('#') || line.starts_with('!') {
             continue;
         }
-        let Some(split) = line.find(['=', ':']) else {
-            continue;
-        };
+        // Like Syft, a line that is not `key=value` or `key: value` makes the file unreadable.
+        let split = line.find(['=', ':'])?;
         let (key, value) = (line.get(..split)?, line.get(split + 1..)?);
         fields.insert(key.trim(), value.trim());
     }
@@ -451,15 +531,44 @@ impl Manifest {
         })
     }
 
-    /// The Maven group a manifest states outright. (Syft guesses further from vendor and bundle
-    /// names; those guesses are not reproduced, so such archives are named by artifact alone.)
+    /// The Maven group Syft derives from a manifest: among the values of its primary fields
+    /// (then, failing those, its secondary ones) that start like a reverse domain name (`com`,
+    /// `org`, `net`, `io`, `be`, as a bare prefix), the alphabetically first, with OSGi directives
+    /// (`;…`) and fragments (`#…`) cut off. (Syft's table of known artifactId → groupId
+    /// corrections is not reproduced.)
     fn group_id(&self) -> Option<String> {
-        ["Group-Id", "Implementation-Vendor-Id"]
-            .iter()
-            .filter_map(|k| self.get(k))
-            .map(|v| v.split(';').next().unwrap_or(v).trim())
-            .find(|v| v.contains('.') && !v.contains(' '))
-            .map(str::to_string)
+        const DOMAINS: &[&str] = &["com", "org", "net", "io", "be"];
+        const PRIMARY: &[&str] = &[
+            "Group-Id",
+            "Bundle-SymbolicName",
+            "Extension-Name",
+            "Specification-Vendor",
+            "Implementation-Vendor",
+            "Implementation-Vendor-Id",
+            "Implementation-Title",
+            "Bundle-Activator",
+        ];
+        const SECONDARY: &[&str] = &["Automatic-Module-Name", "Main-Class", "Package"];
+        let candidates = |fields: &[&str]| -> Option<String> {
+            let mut found: Vec<String> = fields
+                .iter()
+                .flat_map(|field| {
+                    self.sections.iter().filter_map(move |section| {
+                        section.iter().find(|(k, _)| k == field).map(|(_, v)| v)
+                    })
+                })
+                .filter(|v| DOMAINS.iter().any(|d| v.starts_with(d)))
+                .map(|v| {
+                    let v = v.split(';').next().unwrap_or_default();
+                    v.split('#').next().unwrap_or_default().trim().to_string()
+                })
+                .collect();
+            found.sort();
+            found.into_iter().next()
+        };
+        candidates(PRIMARY)
+            .or_else(|| candidates(SECONDARY))
+            .filter(|g| !g.is_empty())
     }
 
     fn licenses(&self) -> Vec<String> {

@@ -26,7 +26,13 @@ pub fn catalogers() -> Vec<Box<dyn Cataloger>> {
     ]
 }
 
-/// A package with only the fields language ecosystems record.
+/// The version Syft gives a package whose metadata names no version. Syft's default compliance
+/// rules keep such packages with this stub (and drop packages without a name), so the catalogers do
+/// the same to report what Syft reports.
+pub const UNKNOWN_VERSION: &str = "UNKNOWN";
+
+/// A package with only the fields language ecosystems record; a blank version becomes
+/// `UNKNOWN_VERSION`.
 fn package(
     kind: PackageKind,
     name: &str,
@@ -37,7 +43,11 @@ fn package(
     Package {
         kind,
         name: name.to_string(),
-        version: version.to_string(),
+        version: if version.trim().is_empty() {
+            UNKNOWN_VERSION.to_string()
+        } else {
+            version.to_string()
+        },
         source_name: None,
         source_version: None,
         arch: None,

@@ -1,9 +1,10 @@
 //! npm packages from `package.json` files.
 //!
-//! Like Syft's javascript-package-cataloger on images, every `package.json` with both a `name`
-//! and a `version` counts, inside `node_modules` or not (an application's own manifest, a global
-//! install under `/usr/lib/node_modules`). A file without either, or one that is not JSON, yields
-//! nothing: many tools drop a `package.json` that is not a package.
+//! Like Syft's javascript-package-cataloger on images, every `package.json` with a `name` counts,
+//! inside `node_modules` or not (an application's own manifest, a global install under
+//! `/usr/lib/node_modules`). One without a version is kept with version `UNKNOWN`, as Syft's
+//! compliance rules keep it; one without a name, or that is not JSON, or whose name or version is
+//! not a string (Syft's decoder rejects the file), yields nothing.
 
 use super::{package, read_all};
 use crate::catalog::{CatalogError, Cataloger, FileInfo};
@@ -35,11 +36,19 @@ impl Cataloger for NpmCataloger {
     }
 }
 
-/// The package a `package.json` describes, if it names one with a version.
+/// The package a `package.json` describes, if it names one.
 pub fn parse_package_json(bytes: &[u8], location: &str) -> Option<Package> {
     let json: Value = serde_json::from_slice(bytes).ok()?;
-    let name = json.get("name")?.as_str().filter(|n| !n.is_empty())?;
-    let version = json.get("version")?.as_str().filter(|v| !v.is_empty())?;
+    let string = |key: &str| match json.get(key) {
+        None | Some(Value::Null) => Some(""),
+        Some(Value::String(s)) => Some(s.as_str()),
+        Some(_) => None,
+    };
+    let name = string("name")?;
+    let version = string("version")?;
+    if name.trim().is_empty() {
+        return None;
+    }
     Some(package(
         PackageKind::Npm,
         name,

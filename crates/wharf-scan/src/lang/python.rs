@@ -3,8 +3,12 @@
 //!
 //! Both are RFC 822-style header blocks (core metadata). Only the header block is read: the body
 //! after the first blank line is the long description, which often quotes headers of its own
-//! ("Version: …" in a changelog) that must not be mistaken for the distribution's. The name is kept
-//! as written, not normalized, as Syft keeps it.
+//! ("Version: …" in a changelog) that must not be mistaken for the distribution's.
+//!
+//! Names are normalized the way Syft v1.57 reports them (PEP 503: runs of `-`, `_`, `.` become
+//! one `-`, lower case), so `Flask_SQLAlchemy` is reported as `flask-sqlalchemy`; a distribution
+//! named `Python` (the interpreter's own egg-info) is skipped, and one without a version is kept with
+//! version `UNKNOWN`, as Syft keeps it.
 
 use super::package;
 use crate::catalog::{CatalogError, Cataloger, FileInfo};
@@ -69,30 +73,54 @@ pub struct Metadata {
 impl Metadata {
     /// Picks name, version and license out of parsed headers; `None` without a name or version.
     pub fn from_headers(headers: &[(String, String)]) -> Option<Metadata> {
+        // A repeated header keeps its last value, as Syft's parser overwrites singular fields.
         let get = |key: &str| {
             headers
                 .iter()
+                .rev()
                 .find(|(k, _)| k.eq_ignore_ascii_case(key))
                 .map(|(_, v)| v.trim())
                 .filter(|v| !v.is_empty())
         };
         let name = get("Name")?;
-        let version = get("Version")?;
+        if name == "Python" {
+            return None;
+        }
+        let version = get("Version").unwrap_or_default();
         // `License-Expression` (PEP 639) is an SPDX expression and wins over the free-text
         // `License`, which is often "UNKNOWN" or a whole license text.
         let license = get("License-Expression").or_else(|| {
             get("License").filter(|l| !l.eq_ignore_ascii_case("UNKNOWN") && !l.contains('\n'))
         });
         Some(Metadata {
-            name: name.to_string(),
+            name: normalize_name(name),
             version: version.to_string(),
             licenses: license.map(|l| vec![l.to_string()]).unwrap_or_default(),
         })
     }
 }
 
-/// Parses the header block of a core-metadata file, stopping at the first blank line. Indented
-/// lines continue the previous header. `None` when the bytes cannot be read at all.
+/// A distribution name normalized as PEP 503 (and Syft) does: `Foo_Bar.baz` → `foo-bar-baz`.
+pub fn normalize_name(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut in_separator = false;
+    for c in name.chars() {
+        if matches!(c, '-' | '_' | '.') {
+            if !in_separator {
+                out.push('-');
+            }
+            in_separator = true;
+        } else {
+            out.extend(c.to_lowercase());
+            in_separator = false;
+        }
+    }
+    out
+}
+
+/// Parses the header block of a core-metadata file, stopping at the first blank line after a
+/// header (blank lines before any header are skipped). Lines starting with a space continue the
+/// previous header. `None` when the bytes cannot be read at all.
 pub fn read_headers(reader: &mut dyn Read) -> Option<Vec<(String, String)>> {
     let mut lines = BufReader::new(reader.take(MAX_HEADER_BYTES));
     let mut headers: Vec<(String, String)> = Vec::new();
@@ -106,17 +134,20 @@ pub fn read_headers(reader: &mut dyn Read) -> Option<Vec<(String, String)>> {
         }
         let line = String::from_utf8_lossy(&raw);
         let line = line.trim_end_matches(['\n', '\r']);
-        if line.trim().is_empty() {
+        if line.is_empty() {
+            if headers.is_empty() {
+                continue;
+            }
             break;
         }
-        if line.starts_with([' ', '\t']) {
+        if line.starts_with(' ') {
             if let Some((_, value)) = headers.last_mut() {
                 value.push('\n');
                 value.push_str(line.trim());
             }
             continue;
         }
-        if let Some((key, value)) = line.split_once(':') {
+        if let Some((key, value)) = line.split_once(':').filter(|(k, _)| !k.is_empty()) {
             headers.push((key.trim().to_string(), value.trim().to_string()));
         }
     }

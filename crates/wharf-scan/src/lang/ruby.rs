@@ -4,7 +4,8 @@
 //! The file is Ruby, but an installed spec is generated in a fixed shape, so it is read line by
 //! line the way Syft reads it: `s.name = "x".freeze`, `s.version = "1.2.3"` and
 //! `s.licenses = ["MIT".freeze]`, with `.freeze` dropped and `\uXXXX` escapes decoded. A version
-//! written as `Gem::Version.new("1.2.3")` is accepted as well.
+//! written as `Gem::Version.new("1.2.3")` is accepted as well. A spec without a version is kept
+//! with version `UNKNOWN`, as Syft keeps it; one without a name yields nothing.
 
 use super::{package, read_all};
 use crate::catalog::{CatalogError, Cataloger, FileInfo};
@@ -52,7 +53,7 @@ static LICENSE: LazyLock<Regex> =
 static UNICODE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\\u(?P<hex>[0-9A-Fa-f]{4})").expect("valid regex"));
 
-/// The gem an installed specification describes, if it has a name and a version.
+/// The gem an installed specification describes, if it has a name.
 pub fn parse_gemspec(text: &str, location: &str) -> Option<Package> {
     let mut name = None;
     let mut version = None;
@@ -88,7 +89,7 @@ pub fn parse_gemspec(text: &str, location: &str) -> Option<Package> {
     Some(package(
         PackageKind::Gem,
         &name?,
-        &version?,
+        &version.unwrap_or_default(),
         licenses,
         location,
     ))
@@ -102,7 +103,10 @@ fn decode_unicode_escapes(line: &str) -> String {
                 .and_then(|h| u32::from_str_radix(h.as_str(), 16).ok())
                 .and_then(char::from_u32)
                 .map(String::from)
-                .unwrap_or_else(|| caps[0].to_string())
+                .unwrap_or_else(|| {
+                    caps.get(0)
+                        .map_or(String::new(), |m| m.as_str().to_string())
+                })
         })
         .into_owned()
 }

@@ -4,7 +4,8 @@
 //! The section table sits at the end of an ELF file and the stream cannot seek, so an ELF file is
 //! spooled (in memory up to a threshold, then to a temporary file) up to the end of its section
 //! table, and the section found there is read back. Files that are not ELF are dropped after
-//! their first bytes. Like Syft, build-time dependencies (`"kind": "build"`) are not reported.
+//! their first bytes. Like Syft, only runtime crates are reported (`"kind"` absent or `"runtime"`, not
+//! `"build"`).
 
 use super::{is_executable, looks_like_text, package};
 use crate::catalog::{CatalogError, Cataloger, FileInfo};
@@ -93,8 +94,8 @@ pub fn packages_from_json(json: &[u8], location: &str) -> Vec<Package> {
     };
     info.packages
         .iter()
-        .filter(|p| p.kind.as_deref() != Some("build"))
-        .filter(|p| !p.name.is_empty() && !p.version.is_empty())
+        .filter(|p| matches!(p.kind.as_deref(), None | Some("runtime")))
+        .filter(|p| !p.name.is_empty())
         .map(|p| package(PackageKind::Rust, &p.name, &p.version, Vec::new(), location))
         .collect()
 }
