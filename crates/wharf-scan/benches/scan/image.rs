@@ -604,12 +604,16 @@ pub fn words(rng: &mut Rng, len: usize) -> String {
     out
 }
 
-/// `len` bytes shaped like an executable: an ELF magic, then 4 KiB blocks that are mostly
-/// pseudo-random, one in four a run of a few repeated bytes (as zero padding and tables
-/// make binaries compress to about a half to two thirds).
+/// Sections in a generated ELF file's section table.
+const ELF_SECTIONS: u64 = 30;
+
+/// `len` bytes shaped like an x86-64 ELF file: a valid ELF64 header whose section table sits at
+/// the end of the file, as linkers place it (so a reader looking for a section, like the Rust
+/// cataloger, has to read the whole file), then 4 KiB blocks that are mostly pseudo-random, one
+/// in four a run of a few repeated bytes (as zero padding and tables make binaries compress to
+/// about a half to two thirds). No section is a real one, so no cataloger finds packages.
 fn binary(rng: &mut Rng, len: usize) -> Vec<u8> {
     let mut out = Vec::with_capacity(len + 8);
-    out.extend_from_slice(b"\x7fELF\x02\x01\x01\0");
     while out.len() < len {
         let block = (len - out.len()).min(4096);
         if rng.below(4) == 0 {
@@ -621,7 +625,26 @@ fn binary(rng: &mut Rng, len: usize) -> Vec<u8> {
             }
         }
     }
-    out.truncate(len.max(8));
+    out.truncate(len);
+    let table = ELF_SECTIONS * 64;
+    let shoff = (len as u64).saturating_sub(table).max(64);
+    let mut header = Vec::with_capacity(64);
+    header.extend_from_slice(b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0");
+    header.extend_from_slice(&3u16.to_le_bytes()); // e_type: a position-independent executable
+    header.extend_from_slice(&0x3Eu16.to_le_bytes()); // e_machine: x86-64
+    header.extend_from_slice(&1u32.to_le_bytes()); // e_version
+    header.extend_from_slice(&0x1040u64.to_le_bytes()); // e_entry
+    header.extend_from_slice(&64u64.to_le_bytes()); // e_phoff
+    header.extend_from_slice(&shoff.to_le_bytes()); // e_shoff
+    header.extend_from_slice(&0u32.to_le_bytes()); // e_flags
+    header.extend_from_slice(&64u16.to_le_bytes()); // e_ehsize
+    header.extend_from_slice(&56u16.to_le_bytes()); // e_phentsize
+    header.extend_from_slice(&13u16.to_le_bytes()); // e_phnum
+    header.extend_from_slice(&64u16.to_le_bytes()); // e_shentsize
+    header.extend_from_slice(&(ELF_SECTIONS as u16).to_le_bytes()); // e_shnum
+    header.extend_from_slice(&(ELF_SECTIONS as u16 - 1).to_le_bytes()); // e_shstrndx
+    let n = header.len().min(out.len());
+    out[..n].copy_from_slice(&header[..n]);
     out
 }
 
