@@ -30,6 +30,10 @@ pub enum CatalogError {
     /// The file exceeds a limit (`Limits`).
     #[error("{path}: {reason}")]
     TooLarge { path: String, reason: String },
+    /// The file records more packages than `Limits::remaining_packages`; the cataloger stopped
+    /// there instead of reading on. The walker reports it as the inventory's package limit.
+    #[error("{path}: more packages than the scan's remaining package budget")]
+    TooManyPackages { path: String },
     #[error("{path}: {source}")]
     Io {
         path: String,
@@ -45,7 +49,10 @@ pub trait Cataloger: Send + Sync {
     /// Whether this cataloger reads the file. Decided from path, mode and size only.
     fn wants(&self, file: &FileInfo<'_>) -> bool;
     /// Reads the file and returns the packages it records (none when it records none, or when a
-    /// lenient format is unreadable). `reader` yields at most `limits.max_file_bytes`.
+    /// lenient format is unreadable). `reader` yields at most `limits.max_file_bytes`; a
+    /// cataloger that reads a whole file into memory bounds it further (`max_db_bytes`,
+    /// `max_manifest_bytes`), and one that can find many packages in one file returns
+    /// `CatalogError::TooManyPackages` once it has more than `limits.remaining_packages`.
     fn catalog(
         &self,
         file: &FileInfo<'_>,

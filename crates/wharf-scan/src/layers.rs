@@ -52,6 +52,19 @@ pub struct Limits {
     /// Most bytes of tar headers (with their GNU long-name and PAX extension records) before one
     /// entry. The tar reader holds these in memory, so they need their own bound.
     pub max_header_bytes: u64,
+    /// Largest text package database (dpkg `status`, apk `installed`) read into memory. Real
+    /// ones are a few MiB; the file limit alone would let one tiny compressed layer expand into
+    /// gigabytes of parsed records.
+    pub max_db_bytes: u64,
+    /// Largest manifest a language cataloger reads into memory (`package.json`, a gemspec, a
+    /// Python metadata header block, a `pom.properties` or `MANIFEST.MF` in an archive). Real
+    /// ones are a few KiB; a larger file is skipped.
+    pub max_manifest_bytes: u64,
+    /// How many packages the cataloger being called may still return before the inventory
+    /// passes `max_packages`. The walker sets it before each call (to `max_packages` minus what
+    /// it already holds), so a package database stops as soon as it is over rather than after
+    /// parsing millions of records; a value set by the caller of `InventoryBuilder` is ignored.
+    pub remaining_packages: usize,
 }
 
 impl Default for Limits {
@@ -62,6 +75,9 @@ impl Default for Limits {
             max_entries: 2_000_000,
             max_packages: 200_000,
             max_header_bytes: 1 << 20,
+            max_db_bytes: 64 << 20,
+            max_manifest_bytes: 4 << 20,
+            remaining_packages: 200_000,
         }
     }
 }
@@ -552,7 +568,11 @@ impl Walk<'_> {
         let Some(cataloger) = self.builder.catalogers.get(which) else {
             return Ok(Vec::new());
         };
-        let limits = &self.builder.limits;
+        let max_packages = self.builder.limits.max_packages;
+        let limits = Limits {
+            remaining_packages: max_packages.saturating_sub(self.builder.tree.package_count()),
+            ..self.builder.limits.clone()
+        };
         let cap = limits.max_file_bytes;
         let mut capped = Capped {
             inner: reader,
@@ -561,12 +581,13 @@ impl Walk<'_> {
             hit_cap: false,
             stream_error: None,
         };
-        let result = cataloger.catalog(info, &mut capped, limits);
+        let result = cataloger.catalog(info, &mut capped, &limits);
         if let Some(err) = capped.stream_error {
             return Err(self.stream_error(&err));
         }
         match result {
             Ok(packages) => Ok(packages),
+            Err(CatalogError::TooManyPackages { .. }) => Err(self.too_many_packages()),
             Err(err @ CatalogError::TooLarge { .. }) => Err(self.limit(err.to_string())),
             Err(_) if capped.hit_cap => Err(self.limit(format!(
                 "{}: the file is larger than the {cap}-byte limit ({} bytes)",
@@ -582,9 +603,15 @@ impl Walk<'_> {
     fn check_package_count(&self) -> Result<(), ScanError> {
         let max = self.builder.limits.max_packages;
         if self.builder.tree.package_count() > max {
-            return Err(self.limit(format!("the image records more than {max} packages")));
+            return Err(self.too_many_packages());
         }
         Ok(())
+    }
+
+    /// The same reason whether the walker's count or a cataloger's budget tripped first.
+    fn too_many_packages(&self) -> ScanError {
+        let max = self.builder.limits.max_packages;
+        self.limit(format!("the image records more than {max} packages"))
     }
 
     fn tree(&mut self) -> &mut Tree {

@@ -628,3 +628,36 @@ fn too_many_packages_stop_the_scan() {
         "Limit(0): the image records more than 2 packages"
     );
 }
+
+#[test]
+fn an_oversized_manifest_is_skipped_and_the_scan_goes_on() {
+    let limits = Limits {
+        max_manifest_bytes: 40,
+        ..Limits::default()
+    };
+    let small = br#"{"name":"small","version":"1"}"#;
+    let large = br#"{"name":"large","version":"1","description":"padding"}"#;
+    let gemspec = b"s.name = \"rake\"\ns.version = \"13.0.6\"\ns.summary = \"padding\"\n";
+    assert_eq!((small.len(), large.len(), gemspec.len()), (30, 54, 59));
+    let inventory = scan_with(
+        limits,
+        &[plain(&[
+            E::File("app/node_modules/small/package.json", small),
+            E::File("app/node_modules/large/package.json", large),
+            E::File(
+                "usr/lib/ruby/gems/3.1.0/specifications/rake-13.0.6.gemspec",
+                gemspec,
+            ),
+        ])],
+    )
+    .unwrap();
+    assert_eq!(
+        inventory.packages,
+        vec![pkg(
+            PackageKind::Npm,
+            "small",
+            "1",
+            "/app/node_modules/small/package.json"
+        )]
+    );
+}

@@ -5,7 +5,10 @@
 mod common;
 
 use common::*;
-use wharf_scan::{Compression, Package, PackageKind};
+use wharf_scan::os::DpkgCataloger;
+use wharf_scan::{CatalogError, Cataloger, Compression, FileInfo, Limits, Package, PackageKind};
+
+const APK: &str = "/lib/apk/db/installed";
 
 const DPKG_STATUS: &str = "\
 Package: libc6
@@ -465,4 +468,138 @@ fn malformed_rpm_databases_fail_the_scan() {
         "Catalog(0): /var/lib/rpm/rpmdb.sqlite: not an rpm database: database disk image is \
          malformed"
     );
+}
+
+/// Installed dpkg stanzas `p0`, `p1`, … as status text.
+fn installed_stanzas(count: usize) -> String {
+    (0..count)
+        .map(|i| format!("Package: p{i}\nStatus: install ok installed\nVersion: 1\n\n"))
+        .collect()
+}
+
+#[test]
+fn databases_stop_at_the_package_budget() {
+    let limits = Limits {
+        max_packages: 2,
+        ..Limits::default()
+    };
+    let over = "Limit(0): the image records more than 2 packages";
+    // Exactly the budget passes; stanzas of packages not installed do not count.
+    let two = installed_stanzas(2) + "Package: gone\nStatus: purge ok not-installed\n";
+    let inventory =
+        scan_with(limits.clone(), &[plain(&[E::File(STATUS, two.as_bytes())])]).unwrap();
+    assert_eq!(inventory.packages.len(), 2);
+    // One more fails. The line after the third stanza does not parse: the cataloger stops at
+    // the budget before reading it, instead of parsing the whole database first.
+    let dpkg = installed_stanzas(3) + "not a field\n";
+    assert_eq!(
+        failure(scan_with(
+            limits.clone(),
+            &[plain(&[E::File(STATUS, dpkg.as_bytes())])]
+        )),
+        over
+    );
+    let apk = "P:a\nV:1\n\nP:b\nV:1\n\nP:c\nV:1\n\nnot a field\n";
+    assert_eq!(
+        failure(scan_with(
+            limits.clone(),
+            &[plain(&[E::File(APK, apk.as_bytes())])]
+        )),
+        over
+    );
+    // The budget is what earlier files left: one apk package, then two dpkg ones.
+    assert_eq!(
+        failure(scan_with(
+            limits,
+            &[
+                plain(&[E::File(APK, b"P:musl\nV:1\n")]),
+                plain(&[E::File(STATUS, installed_stanzas(2).as_bytes())]),
+            ]
+        )),
+        "Limit(1): the image records more than 2 packages"
+    );
+}
+
+#[test]
+fn rpm_rows_stop_at_the_package_budget() {
+    let path = "/var/lib/rpm/rpmdb.sqlite";
+    // Three packages and a signing key; a fifth row that is not a header follows them.
+    let mut blobs = rpm_headers();
+    blobs.push(vec![0u8; 3]);
+    let db = rpm::database(&blobs, false);
+    let with_budget = |max_packages: usize| {
+        let limits = Limits {
+            max_packages,
+            ..Limits::default()
+        };
+        failure(scan_with(limits, &[plain(&[E::File(path, &db)])]))
+    };
+    assert_eq!(
+        with_budget(2),
+        "Limit(0): the image records more than 2 packages"
+    );
+    // With room for all three packages the broken row is reached and reported.
+    assert_eq!(
+        with_budget(3),
+        "Catalog(0): /var/lib/rpm/rpmdb.sqlite: package row 5: header of 3 bytes is too short"
+    );
+}
+
+#[test]
+fn the_cataloger_reports_the_exhausted_budget() {
+    let status = installed_stanzas(2);
+    let file = FileInfo {
+        path: STATUS,
+        mode: 0o644,
+        size: status.len() as u64,
+    };
+    let limits = Limits {
+        remaining_packages: 1,
+        ..Limits::default()
+    };
+    let err = DpkgCataloger
+        .catalog(&file, &mut status.as_bytes(), &limits)
+        .unwrap_err();
+    assert!(
+        matches!(&err, CatalogError::TooManyPackages { path } if path == STATUS),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "/var/lib/dpkg/status: more packages than the scan's remaining package budget"
+    );
+}
+
+#[test]
+fn text_databases_over_their_cap_fail_the_scan() {
+    let limits = Limits {
+        max_db_bytes: 100,
+        ..Limits::default()
+    };
+    let status = installed_stanzas(3);
+    assert_eq!(status.len(), 159);
+    assert_eq!(
+        failure(scan_with(
+            limits.clone(),
+            &[plain(&[E::File(STATUS, status.as_bytes())])]
+        )),
+        "Limit(0): /var/lib/dpkg/status: 159 bytes is over the 100-byte limit for package \
+         databases"
+    );
+    let apk = "P:a\nV:1\n\n".repeat(12);
+    assert_eq!(
+        failure(scan_with(
+            limits.clone(),
+            &[plain(&[E::File(APK, apk.as_bytes())])]
+        )),
+        "Limit(0): /lib/apk/db/installed: 108 bytes is over the 100-byte limit for package \
+         databases"
+    );
+    // At the cap it is read.
+    let inventory = scan_with(
+        limits,
+        &[plain(&[E::File(APK, "P:a\nV:1\n\n".repeat(11).as_bytes())])],
+    )
+    .unwrap();
+    assert_eq!(inventory.packages.len(), 1);
 }

@@ -71,6 +71,7 @@ impl Cataloger for JavaCataloger {
             // Nested archives may inflate to twice the largest file a scan reads: a fat jar stores
             // its libraries uncompressed, so this is far above any real one.
             budget: limits.max_file_bytes.saturating_mul(2),
+            metadata_cap: MAX_METADATA_BYTES.min(limits.max_manifest_bytes),
             out: Vec::new(),
         };
         scan.archive(spool, file.path, file_name(file.path), 0)?;
@@ -82,6 +83,8 @@ impl Cataloger for JavaCataloger {
 struct Scan<'a> {
     top: &'a str,
     budget: u64,
+    /// The largest `pom.properties` or `MANIFEST.MF` entry read; larger ones are skipped.
+    metadata_cap: u64,
     out: Vec<Package>,
 }
 
@@ -275,7 +278,7 @@ impl Scan<'_> {
             return Ok(None);
         };
         let declared = entry.size();
-        if declared > MAX_METADATA_BYTES {
+        if declared > self.metadata_cap {
             return Ok(None);
         }
         let entry_name = entry.name().to_string();

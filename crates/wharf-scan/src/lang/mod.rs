@@ -3,7 +3,8 @@
 //! one ecosystem and mirrors what Syft reports for it, so an inventory can be cross-checked against
 //! Syft's on the same image.
 
-use crate::catalog::{CatalogError, Cataloger};
+use crate::catalog::{CatalogError, Cataloger, FileInfo};
+use crate::layers::Limits;
 use crate::package::{Package, PackageKind};
 use std::io::Read;
 
@@ -56,17 +57,28 @@ fn package(
     }
 }
 
-/// Reads the whole (already capped) file into memory. Used only for formats that are small by
-/// nature (package.json, gemspecs); binaries and archives are streamed or spooled instead.
-fn read_all(path: &str, reader: &mut dyn Read) -> Result<Vec<u8>, CatalogError> {
+/// Reads a whole manifest into memory, at most `limits.max_manifest_bytes`. Used only for formats
+/// that are small by nature (package.json, gemspecs); binaries and archives are streamed or
+/// spooled instead. `None` when the file is larger: the language catalogers are lenient, so an
+/// implausibly large manifest is skipped rather than failing the scan.
+fn read_manifest(
+    file: &FileInfo<'_>,
+    reader: &mut dyn Read,
+    limits: &Limits,
+) -> Result<Option<Vec<u8>>, CatalogError> {
+    let cap = limits.max_manifest_bytes;
+    if file.size > cap {
+        return Ok(None);
+    }
     let mut bytes = Vec::new();
     reader
+        .take(cap.saturating_add(1))
         .read_to_end(&mut bytes)
         .map_err(|source| CatalogError::Io {
-            path: path.to_string(),
+            path: file.path.to_string(),
             source,
         })?;
-    Ok(bytes)
+    Ok(Some(bytes).filter(|bytes| bytes.len() as u64 <= cap))
 }
 
 /// The last component of an absolute path.

@@ -43,9 +43,12 @@ impl Cataloger for PythonCataloger {
         &self,
         file: &FileInfo<'_>,
         reader: &mut dyn Read,
-        _limits: &Limits,
+        limits: &Limits,
     ) -> Result<Vec<Package>, CatalogError> {
-        let headers = match read_headers(reader) {
+        // Only the header block is read, so a long description does not make a file too large;
+        // the header block itself is bounded by the manifest limit.
+        let cap = MAX_HEADER_BYTES.min(limits.max_manifest_bytes);
+        let headers = match read_headers_within(reader, cap) {
             Some(headers) => headers,
             None => return Ok(Vec::new()),
         };
@@ -122,7 +125,12 @@ pub fn normalize_name(name: &str) -> String {
 /// header (blank lines before any header are skipped). Lines starting with a space continue the
 /// previous header. `None` when the bytes cannot be read at all.
 pub fn read_headers(reader: &mut dyn Read) -> Option<Vec<(String, String)>> {
-    let mut lines = BufReader::new(reader.take(MAX_HEADER_BYTES));
+    read_headers_within(reader, MAX_HEADER_BYTES)
+}
+
+/// `read_headers`, reading at most `cap` bytes.
+fn read_headers_within(reader: &mut dyn Read, cap: u64) -> Option<Vec<(String, String)>> {
+    let mut lines = BufReader::new(reader.take(cap));
     let mut headers: Vec<(String, String)> = Vec::new();
     let mut raw = Vec::new();
     loop {

@@ -7,7 +7,7 @@
 //! written as `Gem::Version.new("1.2.3")` is accepted as well. A spec without a version is kept
 //! with version `UNKNOWN`, as Syft keeps it; one without a name yields nothing.
 
-use super::{package, read_all};
+use super::{package, read_manifest};
 use crate::catalog::{CatalogError, Cataloger, FileInfo};
 use crate::layers::Limits;
 use crate::package::{Package, PackageKind};
@@ -32,9 +32,11 @@ impl Cataloger for GemCataloger {
         &self,
         file: &FileInfo<'_>,
         reader: &mut dyn Read,
-        _limits: &Limits,
+        limits: &Limits,
     ) -> Result<Vec<Package>, CatalogError> {
-        let bytes = read_all(file.path, reader)?;
+        let Some(bytes) = read_manifest(file, reader, limits)? else {
+            return Ok(Vec::new());
+        };
         let text = String::from_utf8_lossy(&bytes);
         Ok(parse_gemspec(&text, file.path).into_iter().collect())
     }

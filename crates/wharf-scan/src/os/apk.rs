@@ -1,7 +1,7 @@
 //! The apk cataloger: Alpine's installed database, `/lib/apk/db/installed`, whose stanzas are
 //! `X:value` lines (one letter per field) separated by blank lines.
 
-use super::{malformed, read_text};
+use super::{malformed, push_within_budget, read_text};
 use crate::catalog::{CatalogError, Cataloger, FileInfo};
 use crate::layers::Limits;
 use crate::package::{Package, PackageKind};
@@ -45,7 +45,7 @@ impl Cataloger for ApkCataloger {
         for (number, line) in text.lines().enumerate().map(|(i, l)| (i + 1, l)) {
             if line.trim().is_empty() {
                 if let Some(fields) = current.take() {
-                    packages.push(package(file, fields)?);
+                    push_within_budget(file, &mut packages, package(file, fields)?, limits)?;
                 }
                 continue;
             }
@@ -72,7 +72,7 @@ impl Cataloger for ApkCataloger {
             *slot = Some(value).filter(|v| !v.is_empty());
         }
         if let Some(fields) = current {
-            packages.push(package(file, fields)?);
+            push_within_budget(file, &mut packages, package(file, fields)?, limits)?;
         }
         Ok(packages)
     }

@@ -19,19 +19,48 @@ impl Stanza<'_> {
     }
 }
 
-/// Splits `text` into stanzas. A line that is neither a field, a continuation of one, nor blank
-/// is an error naming its line number.
+/// Splits `text` into stanzas, all in memory. The tests use it; catalogers use `each`.
+#[cfg(test)]
 pub(super) fn parse(text: &str) -> Result<Vec<Stanza<'_>>, String> {
     let mut stanzas = Vec::new();
-    let mut current: Option<Stanza<'_>> = None;
+    each::<String>(text, &mut |stanza| {
+        stanzas.push(stanza);
+        Ok(())
+    })
+    .map_err(|err| match err {
+        Error::Syntax(reason) => reason,
+        Error::Visit(reason) => reason,
+    })?;
+    Ok(stanzas)
+}
+
+/// Why `each` stopped: a line that does not parse, or the visitor's own error.
+#[derive(Debug)]
+pub(super) enum Error<E> {
+    Syntax(String),
+    Visit(E),
+}
+
+/// Hands each stanza of `text` to `visit` as soon as it ends, so only one stanza is held at a
+/// time and the visitor can stop early. A line that is neither a field, a continuation of one,
+/// nor blank is an error naming its line number.
+pub(super) fn each<'a, E>(
+    text: &'a str,
+    visit: &mut dyn FnMut(Stanza<'a>) -> Result<(), E>,
+) -> Result<(), Error<E>> {
+    let mut current: Option<Stanza<'a>> = None;
     for (number, line) in text.lines().enumerate().map(|(i, l)| (i + 1, l)) {
         if line.trim().is_empty() {
-            stanzas.extend(current.take());
+            if let Some(stanza) = current.take() {
+                visit(stanza).map_err(Error::Visit)?;
+            }
             continue;
         }
         if line.starts_with([' ', '\t']) {
             let Some((_, value)) = current.as_mut().and_then(|s| s.fields.last_mut()) else {
-                return Err(format!("line {number}: continuation line outside a field"));
+                return Err(Error::Syntax(format!(
+                    "line {number}: continuation line outside a field"
+                )));
             };
             value.push('\n');
             value.push_str(line.trim());
@@ -41,7 +70,9 @@ pub(super) fn parse(text: &str) -> Result<Vec<Stanza<'_>>, String> {
             !name.is_empty() && name.bytes().all(|b| b.is_ascii_graphic() && b != b':')
         });
         let Some((name, value)) = field else {
-            return Err(format!("line {number}: expected 'Field: value'"));
+            return Err(Error::Syntax(format!(
+                "line {number}: expected 'Field: value'"
+            )));
         };
         current
             .get_or_insert_with(|| Stanza {
@@ -51,8 +82,10 @@ pub(super) fn parse(text: &str) -> Result<Vec<Stanza<'_>>, String> {
             .fields
             .push((name, value.trim().to_string()));
     }
-    stanzas.extend(current);
-    Ok(stanzas)
+    if let Some(stanza) = current {
+        visit(stanza).map_err(Error::Visit)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

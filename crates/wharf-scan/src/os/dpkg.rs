@@ -2,7 +2,7 @@
 //! `/var/lib/dpkg/status.d/` that distroless images carry instead.
 
 use super::control::{self, Stanza};
-use super::{malformed, read_text};
+use super::{malformed, push_within_budget, read_text};
 use crate::catalog::{CatalogError, Cataloger, FileInfo};
 use crate::layers::Limits;
 use crate::package::{Package, PackageKind};
@@ -34,15 +34,22 @@ impl Cataloger for DpkgCataloger {
         limits: &Limits,
     ) -> Result<Vec<Package>, CatalogError> {
         let text = read_text(file, reader, limits)?;
-        let stanzas = control::parse(&text).map_err(|reason| malformed(file, reason))?;
         // status.d files are written for installed packages only and carry no Status field.
         let needs_status = file.path == STATUS;
         let mut packages = Vec::new();
-        for stanza in &stanzas {
-            if let Some(package) = package(file, stanza, needs_status)? {
-                packages.push(package);
-            }
-        }
+        // Stanza by stanza, so a status of millions of tiny stanzas stops at the package
+        // budget instead of first building all of them.
+        control::each(
+            &text,
+            &mut |stanza| match package(file, &stanza, needs_status)? {
+                Some(package) => push_within_budget(file, &mut packages, package, limits),
+                None => Ok(()),
+            },
+        )
+        .map_err(|err| match err {
+            control::Error::Syntax(reason) => malformed(file, reason),
+            control::Error::Visit(err) => err,
+        })?;
         Ok(packages)
     }
 }

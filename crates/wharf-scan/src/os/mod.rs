@@ -18,6 +18,7 @@ pub use rpm::RpmCataloger;
 
 use crate::catalog::{CatalogError, Cataloger, FileInfo};
 use crate::layers::Limits;
+use crate::package::Package;
 use std::io::{self, Read};
 
 /// The OS catalogers, in the order the walker offers them files.
@@ -29,17 +30,32 @@ pub fn catalogers() -> Vec<Box<dyn Cataloger>> {
     ]
 }
 
-/// Reads a whole text database (bounded by the walker's capped reader). Binary content (not
-/// UTF-8, or with NUL bytes) is malformed.
+/// Reads a whole text database into memory, up to `limits.max_db_bytes`: a larger one fails
+/// with `TooLarge` before any of it is read (the tar header gives its size). A file over the
+/// walker's own file limit is left to the capped reader, which reports that limit. Binary
+/// content (not UTF-8, or with NUL bytes) is malformed.
 fn read_text(
     file: &FileInfo<'_>,
     reader: &mut dyn Read,
     limits: &Limits,
 ) -> Result<String, CatalogError> {
+    let cap = limits.max_db_bytes;
+    let over_db_cap = |size: u64| CatalogError::TooLarge {
+        path: file.path.to_string(),
+        reason: format!("{size} bytes is over the {cap}-byte limit for package databases"),
+    };
+    if file.size > cap && cap < limits.max_file_bytes {
+        return Err(over_db_cap(file.size));
+    }
     let mut bytes = Vec::new();
     reader
+        .take(cap.saturating_add(1))
         .read_to_end(&mut bytes)
         .map_err(|err| read_error(file, err, limits))?;
+    // The header's size bounds the reader, so this only trips when the two disagree.
+    if bytes.len() as u64 > cap {
+        return Err(over_db_cap(bytes.len() as u64));
+    }
     if bytes.contains(&0) {
         return Err(malformed(
             file,
@@ -55,6 +71,23 @@ fn read_text(
             ),
         )
     })
+}
+
+/// Pushes a package found in a database, failing once the file holds more than the scan's
+/// remaining package budget, so a database of millions of tiny records stops early.
+fn push_within_budget(
+    file: &FileInfo<'_>,
+    packages: &mut Vec<Package>,
+    package: Package,
+    limits: &Limits,
+) -> Result<(), CatalogError> {
+    if packages.len() >= limits.remaining_packages {
+        return Err(CatalogError::TooManyPackages {
+            path: file.path.to_string(),
+        });
+    }
+    packages.push(package);
+    Ok(())
 }
 
 /// Maps a read failure: the capped reader's size error becomes `TooLarge`.

@@ -4,7 +4,7 @@
 //! decoded by `rpm_header`. The older Berkeley DB and NDB formats are not read.
 
 use super::rpm_header::{tag, Header};
-use super::{malformed, read_error};
+use super::{malformed, push_within_budget, read_error};
 use crate::catalog::{CatalogError, Cataloger, FileInfo};
 use crate::layers::Limits;
 use crate::package::{Package, PackageKind};
@@ -47,7 +47,8 @@ impl Cataloger for RpmCataloger {
         let mut rows = statement.query([]).map_err(not_rpm)?;
         let mut packages = Vec::new();
         let mut number = 0usize;
-        // One row at a time: the database may be as large as the file limit.
+        // One row at a time, stopping at the package budget: the database may be as large as the
+        // file limit.
         while let Some(row) = rows.next().map_err(not_rpm)? {
             number += 1;
             let bad_row =
@@ -58,7 +59,7 @@ impl Cataloger for RpmCataloger {
                 .map_err(|_| bad_row("the blob column is not a blob".to_string()))?;
             let header = Header::parse(blob).map_err(bad_row)?;
             if let Some(package) = package(file, &header).map_err(bad_row)? {
-                packages.push(package);
+                push_within_budget(file, &mut packages, package, limits)?;
             }
         }
         Ok(packages)

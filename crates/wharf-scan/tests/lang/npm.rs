@@ -1,9 +1,9 @@
 //! The npm cataloger: `package.json` variants (string, object and array licenses, private
 //! packages without a version, malformed files) and the paths it does not want.
 
-use super::{run, summary, wants};
+use super::{run, run_with, summary, wants};
 use wharf_scan::lang::npm::NpmCataloger;
-use wharf_scan::PackageKind;
+use wharf_scan::{Limits, PackageKind};
 
 #[test]
 fn npm_package_json_variants() {
@@ -40,6 +40,33 @@ fn npm_package_json_variants() {
     check(r#"{"version":"1.0.0"}"#, vec![]);
     check(r#"{"name":"n","version":1}"#, vec![]);
     check("not json", vec![]);
+    // A null name or version reads as absent; a non-object document is no manifest.
+    check(r#"{"name":null}"#, vec![]);
+    check(
+        r#"{"name":"n","version":null}"#,
+        vec![("n".into(), "UNKNOWN".into(), vec![])],
+    );
+    check(r#"["n","1"]"#, vec![]);
+    check(r#""n""#, vec![]);
+    // Licenses: strings in the legacy array, and a `license` of another shape falls back to it.
+    check(
+        r#"{"name":"l","version":"1","license":7,"licenses":["MIT",{"type":""},{"type":3},"",{"url":"x"},[1],{"type":"ISC"}]}"#,
+        vec![("l".into(), "1".into(), vec!["MIT".into(), "ISC".into()])],
+    );
+    check(
+        r#"{"name":"l","version":"1","license":["MIT"],"licenses":{"type":"MIT"}}"#,
+        vec![("l".into(), "1".into(), vec![])],
+    );
+    check(
+        r#"{"name":"l","version":"1","license":{"type":"A","type":"B","extra":[{}]}}"#,
+        vec![("l".into(), "1".into(), vec!["B".into()])],
+    );
+    // Fields the inventory does not use are skipped, however large.
+    let big = format!(
+        r#"{{"files":[{}0],"name":"big","version":"2"}}"#,
+        "0,".repeat(100_000)
+    );
+    check(&big, vec![("big".into(), "2".into(), vec![])]);
     // Outside node_modules too, as Syft reads every package.json.
     assert!(wants(&NpmCataloger, "/srv/app/package.json", 0o644, 10));
     assert!(!wants(
@@ -48,4 +75,22 @@ fn npm_package_json_variants() {
         0o644,
         10
     ));
+}
+
+#[test]
+fn a_package_json_over_the_manifest_cap_is_skipped() {
+    let limits = Limits {
+        max_manifest_bytes: 40,
+        ..Limits::default()
+    };
+    let path = "/app/package.json";
+    let run = |text: &str| {
+        let packages = run_with(&NpmCataloger, path, 0o644, text.as_bytes(), &limits).unwrap();
+        summary(&packages)
+    };
+    let small = r#"{"name":"app","version":"1.0.0"}"#;
+    let large = r#"{"name":"app","version":"1.0.0","description":"x"}"#;
+    assert_eq!((small.len(), large.len()), (32, 50));
+    assert_eq!(run(small), vec![("app".into(), "1.0.0".into(), vec![])]);
+    assert_eq!(run(large), vec![]);
 }
