@@ -597,6 +597,55 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_dropped_guard_stops_the_walk_and_a_disarmed_one_does_not() {
+        let data = vec![7u8; 64];
+        let flag = CancelFlag::default();
+        let guard = flag.guard();
+        let mut reader = GuardedReader::new(std::io::Cursor::new(data.clone()), flag.clone());
+        let mut buf = [0u8; 16];
+        assert_eq!(reader.read(&mut buf).unwrap(), 16);
+        assert!(!reader.stream_failed());
+        // The async side went away: the next read fails, marked as not the content's fault.
+        drop(guard);
+        assert!(flag.is_cancelled());
+        let err = reader.read(&mut buf).unwrap_err();
+        assert_eq!(
+            (err.kind(), err.to_string()),
+            (
+                std::io::ErrorKind::Other,
+                "the scan was cancelled".to_string()
+            )
+        );
+        assert!(reader.stream_failed());
+
+        let flag = CancelFlag::default();
+        flag.guard().disarm();
+        assert!(!flag.is_cancelled());
+        let mut reader = GuardedReader::new(std::io::Cursor::new(data.clone()), flag);
+        let mut all = Vec::new();
+        assert_eq!(reader.read_to_end(&mut all).unwrap(), 64);
+        assert_eq!((all, reader.stream_failed()), (data, false));
+    }
+
+    #[test]
+    fn a_cancelled_walk_ends_the_layer_as_a_stream_fault() {
+        let mut layer = tar::Builder::new(Vec::new());
+        let mut header = tar::Header::new_gnu();
+        header.set_size(4);
+        header.set_entry_type(tar::EntryType::Regular);
+        layer
+            .append_data(&mut header, "etc/hostname", &b"host"[..])
+            .unwrap();
+        let layer = layer.into_inner().unwrap();
+        let flag = CancelFlag::default();
+        flag.cancel();
+        let mut reader = GuardedReader::new(std::io::Cursor::new(layer), flag);
+        let mut builder = InventoryBuilder::new(Limits::default());
+        assert!(builder.add_layer(Compression::None, &mut reader).is_err());
+        assert!(reader.stream_failed());
+    }
+
+    #[test]
     fn manifests_are_classified() {
         let d = |c: char| format!("sha256:{}", c.to_string().repeat(64));
         let image = |config: &str, layer: &str, artifact: Option<&str>| {
