@@ -153,9 +153,9 @@ async fn a_failed_repeat_scan_keeps_the_last_good_result() {
     assert_eq!(
         concerned
             .iter()
-            .map(|i| i.digest.clone())
+            .map(|i| i.digest.to_string())
             .collect::<Vec<_>>(),
-        [digest.clone()]
+        [digest.to_string()]
     );
 
     // A scan job whose attempts are spent keeps it too.

@@ -164,10 +164,7 @@ impl<R: Read> Read for GuardedReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         if self.cancel.is_cancelled() {
             self.stream_failed = true;
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::Other,
-                "the scan was cancelled",
-            ));
+            return Err(std::io::Error::other("the scan was cancelled"));
         }
         self.inner
             .read(buf)
