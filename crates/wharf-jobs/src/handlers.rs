@@ -61,14 +61,11 @@ impl JobHandler for StandardHandler {
         }
     }
 
-    /// A scan that can no longer run leaves FAILED with the reason, not IN_PROGRESS forever.
+    /// A first scan that can no longer run leaves FAILED with the reason, not IN_PROGRESS
+    /// forever (keeping a previous good result's findings); a dead rescan changes nothing.
     async fn gave_up(&self, registry: &Registry, job: &JobKind, error: &str) {
+        // A rescan that never ran leaves the previous result standing: nothing to record.
         if let JobKind::ImageScan {
-            account,
-            repository,
-            digest,
-        }
-        | JobKind::Rescan {
             account,
             repository,
             digest,

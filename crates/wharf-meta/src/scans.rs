@@ -7,7 +7,9 @@
 //! caches scan data.
 
 use crate::dialect::placeholders;
+use crate::queue::{self, NewJob};
 use crate::{now, parse_digest, MetaStore, RepoKey, Result};
+use sqlx::{Any, Executor};
 use wharf_oci::Digest;
 
 /// A stored scan. `inventory` and `findings` are filled only by [`MetaStore::image_scan`].
@@ -107,6 +109,41 @@ fn record(row: ScanRow) -> Result<ScanRecord> {
 /// Keys per statement when writing an image's lookup keys (4 parameters each).
 const KEYS_PER_INSERT: usize = 200;
 
+/// The `mark_scan` write through `executor` (the pool, or a transaction it commits with).
+async fn mark<'e, E>(
+    executor: E,
+    repo: RepoKey<'_>,
+    digest: &Digest,
+    status: &str,
+    scan_type: &str,
+    at: i64,
+    started: bool,
+) -> Result<bool>
+where
+    E: Executor<'e, Database = Any>,
+{
+    let res = sqlx::query(
+        "INSERT INTO image_scans (repository_id, manifest_digest, status, description, scan_type, requested_at, started_at)
+         SELECT m.repository_id, m.digest, $1, NULL, $2, $3, $4 FROM manifests m
+         JOIN repositories r ON r.id = m.repository_id
+         WHERE r.account_id = $5 AND r.name = $6 AND m.digest = $7
+         ON CONFLICT (repository_id, manifest_digest) DO UPDATE SET status = excluded.status,
+             description = NULL, scan_type = excluded.scan_type,
+             requested_at = CASE WHEN excluded.started_at IS NULL THEN excluded.requested_at ELSE image_scans.requested_at END,
+             started_at = excluded.started_at",
+    )
+    .bind(status)
+    .bind(scan_type)
+    .bind(at)
+    .bind(started.then_some(at))
+    .bind(repo.account)
+    .bind(repo.name)
+    .bind(digest.to_string())
+    .execute(executor)
+    .await?;
+    Ok(res.rows_affected() > 0)
+}
+
 impl MetaStore {
     /// Records that a scan of the image was requested (`started` false: queued) or began
     /// (`started` true), with `status`, keeping the previous result's inventory and findings
@@ -120,26 +157,75 @@ impl MetaStore {
         at: i64,
         started: bool,
     ) -> Result<bool> {
-        let res = sqlx::query(
-            "INSERT INTO image_scans (repository_id, manifest_digest, status, description, scan_type, requested_at, started_at)
-             SELECT m.repository_id, m.digest, $1, NULL, $2, $3, $4 FROM manifests m
-             JOIN repositories r ON r.id = m.repository_id
-             WHERE r.account_id = $5 AND r.name = $6 AND m.digest = $7
-             ON CONFLICT (repository_id, manifest_digest) DO UPDATE SET status = excluded.status,
-                 description = NULL, scan_type = excluded.scan_type,
-                 requested_at = CASE WHEN excluded.started_at IS NULL THEN excluded.requested_at ELSE image_scans.requested_at END,
-                 started_at = excluded.started_at",
+        mark(&self.writer, repo, digest, status, scan_type, at, started).await
+    }
+
+    /// Records a requested scan (as [`MetaStore::mark_scan`] with `started` false) and enqueues
+    /// `job` in one transaction, so the image never shows `status` without a job to end it.
+    /// When an unfinished job already holds `job`'s dedupe key and is `failed` (waiting out its
+    /// retry backoff), its retry is moved to now: a request by hand does not wait for it. False
+    /// (and nothing written) when the image does not exist.
+    pub async fn request_scan(
+        &self,
+        repo: RepoKey<'_>,
+        digest: &Digest,
+        status: &str,
+        scan_type: &str,
+        job: &NewJob,
+    ) -> Result<bool> {
+        let at = now();
+        let mut tx = self.begin_write().await?;
+        if !mark(&mut *tx, repo, digest, status, scan_type, at, false).await? {
+            return Ok(false);
+        }
+        if queue::insert(&mut *tx, job, at).await?.is_none() {
+            if let Some(key) = &job.dedupe_key {
+                sqlx::query(
+                    "UPDATE job_queue SET run_at = $1, updated_at = $1
+                     WHERE dedupe_key = $2 AND state = 'failed' AND run_at > $1",
+                )
+                .bind(at)
+                .bind(key)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Stores a final status that carries no findings (FAILED, UNSUPPORTED_IMAGE,
+    /// IMAGE_ARCHIVED). When the image has a previous result with an inventory, only its status,
+    /// description, scan type and times change: the inventory, findings and lookup keys stay, so
+    /// a failed repeat scan does not erase the last good one (reads show findings only for
+    /// COMPLETE, and continuous scanning re-matches the kept inventory). Otherwise the outcome
+    /// is stored whole, as by [`MetaStore::store_scan`]. False when the image does not exist.
+    pub async fn store_scan_status(
+        &self,
+        repo: RepoKey<'_>,
+        digest: &Digest,
+        result: &ScanResult<'_>,
+    ) -> Result<bool> {
+        let kept = sqlx::query(
+            "UPDATE image_scans SET status = $1, description = $2, scan_type = $3,
+                 started_at = $4, completed_at = $5
+             WHERE inventory IS NOT NULL AND manifest_digest = $6 AND repository_id =
+                 (SELECT id FROM repositories WHERE account_id = $7 AND name = $8)",
         )
-        .bind(status)
-        .bind(scan_type)
-        .bind(at)
-        .bind(started.then_some(at))
+        .bind(result.status)
+        .bind(result.description)
+        .bind(result.scan_type)
+        .bind(result.started_at)
+        .bind(result.completed_at)
+        .bind(digest.to_string())
         .bind(repo.account)
         .bind(repo.name)
-        .bind(digest.to_string())
         .execute(&self.writer)
         .await?;
-        Ok(res.rows_affected() > 0)
+        if kept.rows_affected() > 0 {
+            return Ok(true);
+        }
+        self.store_scan(repo, digest, result).await
     }
 
     /// Stores a scan's outcome with its lookup keys in one transaction, replacing the previous

@@ -5,11 +5,16 @@
 //!
 //! Image content never makes a scan return an error: unreadable or hostile layers give FAILED
 //! with the reason, and a panic inside the scanner is caught at the task boundary and reported
-//! the same way. Blob bytes are only ever read.
+//! the same way. A blob-store fault (a layer missing or its stream broken) is an error, so the
+//! job is retried rather than the image marked FAILED for good. A FAILED, UNSUPPORTED or
+//! ARCHIVED outcome keeps the previous result's inventory, findings and keys. Blob bytes are
+//! only ever read.
 
 use super::matcher::Matched;
 use super::{Inventory, ScanStatus, ScanType};
 use crate::{unix_now, CoreError, Registry, Repo};
+use std::io::Read;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use tokio_util::io::{StreamReader, SyncIoBridge};
 use wharf_blob::BlobStore;
@@ -87,33 +92,136 @@ pub(crate) fn is_scannable(manifest: &Manifest) -> bool {
     matches!(classify(manifest), Scannable::Layers(_))
 }
 
-/// Reads the layers, lowest first, into an inventory on the blocking pool. `Err` is the
-/// FAILED reason.
+/// A flag the blocking layer walk polls: set, the walk's reads fail and the walk ends. The async
+/// side sets it when it goes away (its future dropped because the job runner aborted the task),
+/// so an abandoned walk stops within one read instead of decompressing the rest of the image.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct CancelFlag(Arc<AtomicBool>);
+
+impl CancelFlag {
+    /// Asks the walk to stop.
+    pub(crate) fn cancel(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether the walk was asked to stop.
+    pub(crate) fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    /// A guard that sets the flag when dropped, unless disarmed first.
+    pub(crate) fn guard(&self) -> CancelGuard {
+        CancelGuard(Some(self.clone()))
+    }
+}
+
+/// Sets its [`CancelFlag`] when dropped (the owning future was dropped mid-scan), unless
+/// [`CancelGuard::disarm`]ed after the walk finished.
+#[derive(Debug)]
+pub(crate) struct CancelGuard(Option<CancelFlag>);
+
+impl CancelGuard {
+    /// The walk ended on its own: dropping the guard no longer cancels anything.
+    pub(crate) fn disarm(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for CancelGuard {
+    fn drop(&mut self) {
+        if let Some(flag) = self.0.take() {
+            flag.cancel();
+        }
+    }
+}
+
+/// The layer walk's reader over a blob stream: fails every read once its flag is set, and
+/// remembers whether the stream itself failed, so a blob-store fault (retried) is told apart
+/// from bad image content (FAILED).
+pub(crate) struct GuardedReader<R> {
+    inner: R,
+    cancel: CancelFlag,
+    stream_failed: bool,
+}
+
+impl<R: Read> GuardedReader<R> {
+    /// Wraps `inner`, polling `cancel` before each read.
+    pub(crate) fn new(inner: R, cancel: CancelFlag) -> Self {
+        GuardedReader {
+            inner,
+            cancel,
+            stream_failed: false,
+        }
+    }
+
+    /// Whether a read failed because of the stream (or the cancel flag), not the content.
+    pub(crate) fn stream_failed(&self) -> bool {
+        self.stream_failed
+    }
+}
+
+impl<R: Read> Read for GuardedReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.cancel.is_cancelled() {
+            self.stream_failed = true;
+            return Err(std::io::Error::other("the scan was cancelled"));
+        }
+        self.inner
+            .read(buf)
+            .inspect_err(|_| self.stream_failed = true)
+    }
+}
+
+/// The reason the walk stopped: the image's content (FAILED with the reason) or the blob store
+/// (a transient error; the job is retried).
+enum WalkError {
+    Content(String),
+    Store(String),
+}
+
+/// Reads the layers, lowest first, into an inventory on the blocking pool. `Ok(Err(_))` is the
+/// FAILED reason; `Err` is a blob-store fault (a blob missing or its stream broken), which a
+/// retry may cure.
 async fn read_layers(
     blobs: Arc<dyn BlobStore>,
     layers: Vec<(Digest, u64, Compression)>,
     limits: Limits,
-) -> Result<Inventory, String> {
+) -> Result<Result<Inventory, String>, CoreError> {
     let handle = tokio::runtime::Handle::current();
+    let cancel = CancelFlag::default();
+    // Dropped with this future (the runner aborted the job), the guard stops the walk.
+    let guard = cancel.guard();
     let task = tokio::task::spawn_blocking(move || {
         let mut builder = InventoryBuilder::new(limits);
         for (i, (digest, size, compression)) in layers.iter().enumerate() {
-            let stream = handle
-                .block_on(blobs.read(digest, 0, *size))
-                .map_err(|e| format!("layer {i}: blob {digest} could not be read: {e}"))?;
-            let mut reader =
-                SyncIoBridge::new_with_handle(StreamReader::new(stream), handle.clone());
-            builder
-                .add_layer(*compression, &mut reader)
-                .map_err(|e| e.to_string())?;
+            let stream = handle.block_on(blobs.read(digest, 0, *size)).map_err(|e| {
+                WalkError::Store(format!("layer {i}: blob {digest} could not be read: {e}"))
+            })?;
+            let mut reader = GuardedReader::new(
+                SyncIoBridge::new_with_handle(StreamReader::new(stream), handle.clone()),
+                cancel.clone(),
+            );
+            if let Err(e) = builder.add_layer(*compression, &mut reader) {
+                return Err(if reader.stream_failed() {
+                    WalkError::Store(format!("layer {i}: blob {digest} could not be read: {e}"))
+                } else {
+                    WalkError::Content(e.to_string())
+                });
+            }
         }
         Ok(builder.finish())
     });
-    match task.await {
-        Ok(result) => result,
+    let result = task.await;
+    guard.disarm();
+    match result {
+        Ok(Ok(inventory)) => Ok(Ok(inventory)),
+        Ok(Err(WalkError::Content(reason))) => Ok(Err(reason)),
+        Ok(Err(WalkError::Store(reason))) => Err(CoreError::Internal(reason)),
         Err(e) => {
             tracing::error!(error = %e, "the layer scanner panicked");
-            Err("the scanner stopped unexpectedly while reading the layers".into())
+            Ok(Err(
+                "the scanner stopped unexpectedly while reading the layers".into(),
+            ))
         }
     }
 }
@@ -128,7 +236,7 @@ impl Registry {
     }
 
     /// Stores a final status that carries no findings (FAILED, UNSUPPORTED_IMAGE,
-    /// IMAGE_ARCHIVED).
+    /// IMAGE_ARCHIVED), keeping a previous result's inventory, findings and keys.
     async fn store_outcome(
         &self,
         repo: &Repo,
@@ -141,8 +249,10 @@ impl Registry {
         if status == ScanStatus::Failed {
             tracing::warn!(repository = %repo.qualified(), %digest, reason = description, "image scan failed");
         }
+        // A previous good result's inventory, findings and keys stay (only status, description
+        // and times change), so a failed repeat scan does not erase it.
         self.meta
-            .store_scan(
+            .store_scan_status(
                 repo.key(),
                 digest,
                 &ScanResult {
@@ -200,7 +310,8 @@ impl Registry {
     }
 
     /// Scans an image and stores the result; answers the final status. Image content never
-    /// makes this fail: bad layers give FAILED with the reason. `ManifestUnknown` when the
+    /// makes this fail: bad layers give FAILED with the reason. A blob-store fault is an error
+    /// (`Internal`), which the job runner retries. `ManifestUnknown` when the
     /// image does not exist (deleted before its scan ran), `NameUnknown` for the repository.
     pub async fn scan_image(&self, repo: &Repo, digest: &Digest) -> Result<ScanStatus, CoreError> {
         let image = self
@@ -271,7 +382,9 @@ impl Registry {
         {
             return Err(CoreError::ManifestUnknown);
         }
-        let inventory = match read_layers(self.blobs.clone(), layers, Limits::default()).await {
+        // A blob-store fault returns the error: the job is retried, and the scan ends FAILED
+        // only when its attempts are spent.
+        let inventory = match read_layers(self.blobs.clone(), layers, Limits::default()).await? {
             Ok(i) => i,
             Err(reason) => {
                 return self
@@ -479,6 +592,55 @@ impl Registry {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_dropped_guard_stops_the_walk_and_a_disarmed_one_does_not() {
+        let data = vec![7u8; 64];
+        let flag = CancelFlag::default();
+        let guard = flag.guard();
+        let mut reader = GuardedReader::new(std::io::Cursor::new(data.clone()), flag.clone());
+        let mut buf = [0u8; 16];
+        assert_eq!(reader.read(&mut buf).unwrap(), 16);
+        assert!(!reader.stream_failed());
+        // The async side went away: the next read fails, marked as not the content's fault.
+        drop(guard);
+        assert!(flag.is_cancelled());
+        let err = reader.read(&mut buf).unwrap_err();
+        assert_eq!(
+            (err.kind(), err.to_string()),
+            (
+                std::io::ErrorKind::Other,
+                "the scan was cancelled".to_string()
+            )
+        );
+        assert!(reader.stream_failed());
+
+        let flag = CancelFlag::default();
+        flag.guard().disarm();
+        assert!(!flag.is_cancelled());
+        let mut reader = GuardedReader::new(std::io::Cursor::new(data.clone()), flag);
+        let mut all = Vec::new();
+        assert_eq!(reader.read_to_end(&mut all).unwrap(), 64);
+        assert_eq!((all, reader.stream_failed()), (data, false));
+    }
+
+    #[test]
+    fn a_cancelled_walk_ends_the_layer_as_a_stream_fault() {
+        let mut layer = tar::Builder::new(Vec::new());
+        let mut header = tar::Header::new_gnu();
+        header.set_size(4);
+        header.set_entry_type(tar::EntryType::Regular);
+        layer
+            .append_data(&mut header, "etc/hostname", &b"host"[..])
+            .unwrap();
+        let layer = layer.into_inner().unwrap();
+        let flag = CancelFlag::default();
+        flag.cancel();
+        let mut reader = GuardedReader::new(std::io::Cursor::new(layer), flag);
+        let mut builder = InventoryBuilder::new(Limits::default());
+        assert!(builder.add_layer(Compression::None, &mut reader).is_err());
+        assert!(reader.stream_failed());
+    }
 
     #[test]
     fn manifests_are_classified() {

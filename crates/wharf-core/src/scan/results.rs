@@ -8,7 +8,7 @@ use super::{
 };
 use crate::images::{ImageId, ImageResult};
 use crate::job_kind::JobKind;
-use crate::{unix_now, CoreError, Registry, Repo};
+use crate::{CoreError, Registry, Repo};
 use base64::Engine;
 use std::collections::HashMap;
 use wharf_meta::{ImageRecord, ScanRecord};
@@ -84,7 +84,8 @@ fn page_offset(token: &str) -> Option<usize> {
 }
 
 impl Registry {
-    /// StartImageScan: records IN_PROGRESS and queues the scan. `Ok(Err(_))` when `id` names no
+    /// StartImageScan: records IN_PROGRESS and queues the scan in one transaction (a scan
+    /// already queued and waiting to retry is made due now). `Ok(Err(_))` when `id` names no
     /// image; `UnsupportedImageType` for an index or an artifact; `ImageArchived` for an
     /// archived image.
     pub async fn start_image_scan(
@@ -121,17 +122,21 @@ impl Registry {
             )));
         }
         let scan_type = self.scan_type(repo).await?;
-        self.meta
-            .mark_scan(
+        // One transaction: the image never shows IN_PROGRESS without a job to end it, and a
+        // queued scan waiting out a retry backoff is made due now.
+        if !self
+            .meta
+            .request_scan(
                 repo.key(),
                 &image.digest,
                 ScanStatus::InProgress.as_str(),
                 scan_type.as_str(),
-                unix_now(),
-                false,
+                &scan_job(repo, &image.digest),
             )
-            .await?;
-        self.enqueue_job(&scan_job(repo, &image.digest)).await?;
+            .await?
+        {
+            return Err(CoreError::ManifestUnknown);
+        }
         Ok(Ok((image, ScanStatus::InProgress)))
     }
 
