@@ -3,8 +3,8 @@
 //! scanned through the job queue as the runner does, and matched against OSV records imported
 //! here, with exact findings. Also: every non-COMPLETE status, scan on push queued in the push
 //! transaction, continuous rescans after an import (ENHANCED only), the read-time statuses of
-//! archived images and images past the scan eligibility window, and SBOM referrers attached
-//! once.
+//! archived images and images past the scan eligibility window, rescans owed by an import that
+//! stopped partway, and SBOM referrers attached once.
 
 #[path = "scan/fixture.rs"]
 mod fixture;
@@ -19,6 +19,9 @@ use wharf_oci::{Digest, Reference};
 
 #[path = "scan/read_time_status.rs"]
 mod read_time_status;
+
+#[path = "scan/interrupted_import.rs"]
+mod interrupted_import;
 
 #[tokio::test]
 async fn a_manual_scan_finds_exactly_the_vulnerable_packages_and_attaches_sboms_once() {

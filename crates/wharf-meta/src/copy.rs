@@ -13,7 +13,9 @@
 //! - `gc_lease` and `jobs`: per-installation coordination state that the new installation
 //!   builds up by itself.
 //! - `job_queue`: background work of the old installation; periodic jobs are enqueued again by
-//!   the new one's scheduler.
+//!   the new one's scheduler. The one exception is made up for, not copied: every scan still
+//!   `IN_PROGRESS` gets a fresh `image_scan` job in the target, since without its job it would
+//!   never finish.
 //!
 //! The whole target side is one write transaction: it either holds the complete copy or nothing.
 //! The source is read inside one read transaction (a snapshot on both backends), so the copy is
@@ -263,6 +265,11 @@ const TABLES: &[Table] = &[
         key: &["id"],
         columns: &[("id", Int), ("updated_at", Int)],
     },
+    Table {
+        name: "vulndb_pending_keys",
+        key: &["ecosystem", "name"],
+        columns: &[("ecosystem", Text), ("name", Text)],
+    },
 ];
 
 /// Tables a fresh store fills by itself (the default account and its settings row): the copy
@@ -289,6 +296,8 @@ fn page_size(table: &Table) -> i64 {
 pub struct CopyReport {
     /// `(table, rows copied)` for every migrated table, in foreign-key order.
     pub tables: Vec<(String, i64)>,
+    /// `IN_PROGRESS` scans given a new `image_scan` job in the target.
+    pub requeued_scans: i64,
 }
 
 impl CopyReport {
@@ -379,6 +388,7 @@ impl MetaStore {
             tracing::debug!(table = table.name, rows, "copied metadata table");
             report.tables.push((table.name.to_string(), rows));
         }
+        report.requeued_scans = requeue_interrupted_scans(&mut tx).await?;
         if target.dialect == Dialect::Postgres {
             for table in IDENTITY_TABLES {
                 // The next generated id follows the largest copied one. CAST: the Any driver
@@ -434,6 +444,40 @@ impl MetaStore {
 
 /// Fails unless every migrated table but the bootstrap ones is empty and `accounts` holds at
 /// most the default account.
+/// Queues an `image_scan` job for every copied scan still `IN_PROGRESS` (its job stayed in the
+/// source's queue); answers how many were queued. The job is written as wharf-core's
+/// `JobKind::ImageScan` writes it (this crate cannot name that type): kind `image_scan`, payload
+/// `{"kind":"image_scan","account":…,"repository":…,"digest":…}` and dedupe key
+/// `image_scan:<account>/<repository>@<digest>`.
+async fn requeue_interrupted_scans(tx: &mut Transaction<'static, Any>) -> Result<i64> {
+    let scans: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT r.account_id, r.name, s.manifest_digest
+         FROM image_scans s JOIN repositories r ON r.id = s.repository_id
+         WHERE s.status = 'IN_PROGRESS'
+         ORDER BY r.account_id, r.name, s.manifest_digest",
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    let at = crate::now();
+    let mut queued = 0;
+    for (account, repository, digest) in scans {
+        // Field for field in the order serde gives JobKind's, so the row reads as core's own.
+        let text = |s: &str| serde_json::Value::from(s).to_string();
+        let payload = format!(
+            r#"{{"kind":"image_scan","account":{},"repository":{},"digest":{}}}"#,
+            text(&account),
+            text(&repository),
+            text(&digest)
+        );
+        let job = crate::NewJob::new("image_scan", payload)
+            .dedupe(format!("image_scan:{account}/{repository}@{digest}"));
+        if crate::queue::insert(&mut **tx, &job, at).await?.is_some() {
+            queued += 1;
+        }
+    }
+    Ok(queued)
+}
+
 async fn ensure_empty(tx: &mut Transaction<'static, Any>) -> Result<()> {
     for table in TABLES {
         if BOOTSTRAP_TABLES.contains(&table.name) {

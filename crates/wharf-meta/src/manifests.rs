@@ -43,8 +43,9 @@ pub struct NewManifest<'a> {
     /// for findings right after the push never sees "no scan".
     pub scan: Option<&'a str>,
     /// Jobs to enqueue in the same transaction (a scan of the pushed image): they exist exactly
-    /// when the push committed. Enqueued on every push, new or repeated; a dedupe key keeps a
-    /// repeated push from queueing the same work twice.
+    /// when the push committed. Whatever is given here is enqueued, but wharf-core gives a scan
+    /// job only for a manifest that was not stored yet (a re-push starts no scan); the job's
+    /// dedupe key covers the rest, such as two pushes of the same new image racing.
     pub jobs: Vec<NewJob>,
 }
 

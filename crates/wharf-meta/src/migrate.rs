@@ -13,6 +13,7 @@ const SQLITE: &[&str] = &[
     include_str!("../migrations/sqlite/0004_jobs.sql"),
     include_str!("../migrations/sqlite/0005_job_queue.sql"),
     include_str!("../migrations/sqlite/0006_scanning.sql"),
+    include_str!("../migrations/sqlite/0007_vulndb_pending.sql"),
 ];
 
 const POSTGRES: &[&str] = &[
@@ -20,6 +21,7 @@ const POSTGRES: &[&str] = &[
     include_str!("../migrations/postgres/0002_cache_epoch.sql"),
     include_str!("../migrations/postgres/0003_job_queue.sql"),
     include_str!("../migrations/postgres/0004_scanning.sql"),
+    include_str!("../migrations/postgres/0005_vulndb_pending.sql"),
 ];
 
 /// Brings the schema up to date; returns the versions (before, after).

@@ -381,6 +381,29 @@ impl MetaStore {
             .collect()
     }
 
+    /// Scanned images with a package under a pending vulnerability database key (see
+    /// [`MetaStore::vulndb_pending_keys`]): the images continuous scanning re-matches once an
+    /// import is done, or after one that failed.
+    pub async fn images_with_pending_keys(&self) -> Result<Vec<ScannedImage>> {
+        let rows: Vec<(String, String, String)> = sqlx::query_as(
+            "SELECT DISTINCT r.account_id, r.name, k.manifest_digest FROM image_scan_keys k
+             JOIN vulndb_pending_keys p ON p.ecosystem = k.ecosystem AND p.name = k.name
+             JOIN repositories r ON r.id = k.repository_id
+             ORDER BY r.account_id, r.name, k.manifest_digest",
+        )
+        .fetch_all(&self.reader)
+        .await?;
+        rows.into_iter()
+            .map(|(account, repository, digest)| {
+                Ok(ScannedImage {
+                    account,
+                    repository,
+                    digest: parse_digest(&digest)?,
+                })
+            })
+            .collect()
+    }
+
     /// The account's registry scanning configuration: scan type and rules JSON, if ever set.
     pub async fn registry_scanning(&self, account: &str) -> Result<Option<(String, String)>> {
         Ok(

@@ -3,7 +3,9 @@
 //!
 //! Imports write in batches, one transaction per batch: a batch's advisories are compared with
 //! what is stored (by their exact text), and only new or changed ones are written, stamped with
-//! the import's time so continuous scanning can find the images they concern.
+//! the import's time so continuous scanning can find the images they concern. The same
+//! transaction files every key a written advisory is (or was) filed under as pending, so the
+//! rescans an import owes survive an import that fails before it finishes.
 
 use crate::dialect::placeholders;
 use crate::{MetaStore, Result};
@@ -51,6 +53,7 @@ const IDS_PER_QUERY: usize = 500;
 const KEYS_PER_LOOKUP: usize = 200;
 const ADVISORIES_PER_INSERT: usize = 200;
 const KEY_ROWS_PER_INSERT: usize = 300;
+const PENDING_ROWS_PER_INSERT: usize = 400;
 
 impl MetaStore {
     /// Stores a batch of advisories in one transaction: new ids are inserted, changed documents
@@ -105,7 +108,16 @@ impl MetaStore {
                 Some(_) => {}
             }
         }
+        // Every key a written advisory is filed under, or was filed under before this change
+        // (a dropped or renamed package still has images to re-match), becomes pending.
+        let mut pending: Vec<(String, String)> = Vec::new();
         for a in &updates {
+            let old: Vec<(String, String)> =
+                sqlx::query_as("SELECT ecosystem, name FROM advisory_keys WHERE advisory_id = $1")
+                    .bind(&a.id)
+                    .fetch_all(&mut *tx)
+                    .await?;
+            pending.extend(old);
             sqlx::query(
                 "UPDATE advisories SET modified = $1, document = $2, changed_at = $3 WHERE id = $4",
             )
@@ -163,8 +175,61 @@ impl MetaStore {
             }
             q.execute(&mut *tx).await?;
         }
+        pending.extend(
+            key_rows
+                .iter()
+                .map(|(e, n, _)| (e.to_string(), n.to_string())),
+        );
+        pending.sort_unstable();
+        pending.dedup();
+        for chunk in pending.chunks(PENDING_ROWS_PER_INSERT) {
+            let values: Vec<String> = (0..chunk.len())
+                .map(|i| format!("({})", placeholders(i * 2 + 1, 2)))
+                .collect();
+            let sql = format!(
+                "INSERT INTO vulndb_pending_keys (ecosystem, name) VALUES {}
+                 ON CONFLICT (ecosystem, name) DO NOTHING",
+                values.join(",")
+            );
+            let mut q = sqlx::query(&sql);
+            for (e, n) in chunk {
+                q = q.bind(e).bind(n);
+            }
+            q.execute(&mut *tx).await?;
+        }
         tx.commit().await?;
         Ok(counts)
+    }
+
+    /// The lookup keys imports wrote advisories under (or took them off) whose images have not
+    /// yet been queued for rescanning, ordered.
+    pub async fn vulndb_pending_keys(&self) -> Result<Vec<(String, String)>> {
+        Ok(sqlx::query_as(
+            "SELECT ecosystem, name FROM vulndb_pending_keys ORDER BY ecosystem, name",
+        )
+        .fetch_all(&self.reader)
+        .await?)
+    }
+
+    /// Takes `keys` off the pending list, once their images have been queued for rescanning.
+    pub async fn clear_vulndb_pending_keys(&self, keys: &[(String, String)]) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        for chunk in keys.chunks(KEYS_PER_LOOKUP) {
+            let conditions: Vec<String> = (0..chunk.len())
+                .map(|i| format!("(ecosystem = ${} AND name = ${})", i * 2 + 1, i * 2 + 2))
+                .collect();
+            let sql = format!(
+                "DELETE FROM vulndb_pending_keys WHERE {}",
+                conditions.join(" OR ")
+            );
+            let mut q = sqlx::query(&sql);
+            for (e, n) in chunk {
+                q = q.bind(e).bind(n);
+            }
+            q.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     /// The advisories filed under any of `keys`, one hit per (key, advisory), ordered by key

@@ -113,6 +113,7 @@ async fn metadata_conformance() {
         scanning::scan_results(&a).await;
         scanning::vulnerability_database(&a).await;
         scanning::continuous_rescan_candidates(&a).await;
+        scanning::pending_rescan_keys(&a).await;
         queue::queue_enqueue_claim_complete(&a).await;
         queue::queue_concurrent_claims_are_disjoint(&a, &db.open().await).await;
         queue::queue_lease_expiry_reclaims(&a, &db.open().await).await;

@@ -569,3 +569,79 @@ async fn sqlite_to_postgres_and_back() {
     back.close().await;
     source.close().await;
 }
+
+/// A scan still `IN_PROGRESS` in the source gets an `image_scan` job in the target (its own job
+/// stays behind with the source's queue); a finished scan gets none.
+async fn copy_requeues_in_progress_scans(target: &MetaStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let source = MetaStore::open_sqlite(&dir.path().join("scans.db"))
+        .await
+        .unwrap();
+    let account = source.default_account().to_owned();
+    let app = repo(&account, "team/scanned");
+    let pending_body = br#"{"schemaVersion":2,"scan":"pending"}"#;
+    let pending = Digest::sha256(pending_body);
+    let done_body = br#"{"schemaVersion":2,"scan":"done"}"#;
+    let done = Digest::sha256(done_body);
+    for (digest, body) in [(&pending, &pending_body[..]), (&done, &done_body[..])] {
+        source
+            .put_manifest(NewManifest {
+                scan: Some("ENHANCED"),
+                ..manifest(app, digest, body, Vec::new(), Vec::new())
+            })
+            .await
+            .unwrap();
+    }
+    source
+        .store_scan(
+            app,
+            &done,
+            &wharf_meta::ScanResult {
+                status: "COMPLETE",
+                scan_type: "ENHANCED",
+                ..wharf_meta::ScanResult::default()
+            },
+        )
+        .await
+        .unwrap();
+    let report = source.copy_into(target).await.unwrap();
+    assert_eq!(report.rows("image_scans"), 2);
+    assert_eq!(report.requeued_scans, 1);
+    let jobs = target.claim("test", None, 60, 10).await.unwrap();
+    let got: Vec<(&str, &str, Option<&str>)> = jobs
+        .iter()
+        .map(|j| (j.kind.as_str(), j.payload.as_str(), j.dedupe_key.as_deref()))
+        .collect();
+    let payload = format!(
+        r#"{{"kind":"image_scan","account":"{account}","repository":"team/scanned","digest":"{pending}"}}"#
+    );
+    let dedupe = format!("image_scan:{account}/team/scanned@{pending}");
+    assert_eq!(
+        got,
+        [("image_scan", payload.as_str(), Some(dedupe.as_str()))]
+    );
+    let scan = target.image_scan(app, &pending).await.unwrap().unwrap();
+    assert_eq!(scan.status, "IN_PROGRESS");
+    source.close().await;
+}
+
+#[tokio::test]
+async fn in_progress_scans_are_requeued_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = MetaStore::open_sqlite(&dir.path().join("target.db"))
+        .await
+        .unwrap();
+    copy_requeues_in_progress_scans(&target).await;
+    target.close().await;
+}
+
+#[tokio::test]
+async fn in_progress_scans_are_requeued_postgres() {
+    let Some(base) = testing::postgres_url() else {
+        return;
+    };
+    let url = testing::with_database(&base, &testing::create_database(&base).await.unwrap());
+    let target = MetaStore::open_postgres(&url).await.unwrap();
+    copy_requeues_in_progress_scans(&target).await;
+    target.close().await;
+}

@@ -5,7 +5,8 @@
 //! whatever the archive's size. `status` shows what the database holds.
 //!
 //! Invalid records are counted and listed, not fatal; input that cannot be read at all (a
-//! missing path, a corrupt archive, an I/O error) makes the command fail.
+//! missing path, a corrupt archive, an I/O error) makes the command fail — after the rescans
+//! that the batches already written call for are queued.
 
 use crate::config::Settings;
 use anyhow::{anyhow, Context};
@@ -62,12 +63,15 @@ async fn import(registry: &wharf_core::Registry, path: &Path) -> anyhow::Result<
     });
     let mut import = registry.advisory_import();
     let mut documents = 0u64;
-    let mut fatal = None;
+    let mut fatal: Option<anyhow::Error> = None;
     while let Some(item) = rx.recv().await {
         match item {
             Ok((source, Ok(bytes))) => {
                 documents += 1;
-                import.add(&source, &bytes).await?;
+                if let Err(e) = import.add(&source, &bytes).await {
+                    fatal = Some(e.into());
+                    break;
+                }
             }
             Ok((source, Err(reason))) => {
                 documents += 1;
@@ -75,7 +79,7 @@ async fn import(registry: &wharf_core::Registry, path: &Path) -> anyhow::Result<
                 import.reject(&source, &reason);
             }
             Err(e) => {
-                fatal = Some(e);
+                fatal = Some(anyhow!("{e}"));
                 break;
             }
         }
@@ -83,7 +87,15 @@ async fn import(registry: &wharf_core::Registry, path: &Path) -> anyhow::Result<
     drop(rx);
     let _ = reader.join();
     if let Some(e) = fatal {
-        return Err(anyhow!("{e}"));
+        // The batches already written stay; their rescans are queued now (or, should that
+        // fail too, by the next import).
+        match import.abort().await {
+            Ok(rescans) => eprintln!("import stopped partway; {rescans} rescans queued"),
+            Err(abort) => {
+                eprintln!("import stopped partway; rescans left for the next import: {abort}")
+            }
+        }
+        return Err(e);
     }
     let report = import.finish().await?;
     println!("read {documents} documents from {}", path.display());

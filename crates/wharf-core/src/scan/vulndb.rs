@@ -2,7 +2,9 @@
 //! continuous scanning after an import that changed something — images in repositories under
 //! an ENHANCED CONTINUOUS_SCAN rule whose packages fall under a key an imported advisory touched
 //! are queued for re-matching, unless archived or past the scan eligibility window. BASIC
-//! scanning never rescans on its own, as in ECR.
+//! scanning never rescans on its own, as in ECR. The keys a batch touched are kept pending in
+//! the database with the batch, so an import that fails partway still has its rescans queued:
+//! by its `abort`, or else by the next import's `finish`.
 
 use super::config::effective;
 use super::results::rescan_job;
@@ -23,7 +25,7 @@ pub struct AdvisoryImport {
     batch: Vec<NewAdvisory>,
     batch_bytes: usize,
     report: ImportReport,
-    /// The import's start: every row it writes carries it as `changed_at`.
+    /// The import's start: every advisory row it writes carries it as `changed_at`.
     started_at: i64,
 }
 
@@ -96,13 +98,12 @@ impl AdvisoryImport {
         Ok(())
     }
 
-    /// Writes what is left, records the update time and queues continuous rescans.
+    /// Writes what is left, records the update time and queues continuous rescans — also those
+    /// an earlier import that failed partway still owed.
     pub async fn finish(mut self) -> Result<ImportReport, CoreError> {
         self.flush().await?;
-        if self.report.new + self.report.updated > 0 {
-            self.registry.meta.set_vulndb_updated(unix_now()).await?;
-            self.report.rescans = self.registry.queue_rescans(self.started_at).await?;
-        }
+        let changed = self.report.new + self.report.updated > 0;
+        self.report.rescans = self.registry.settle_vulndb_changes(changed).await?;
         tracing::info!(
             target: "wharf::audit",
             event = "vulndb_import",
@@ -114,6 +115,25 @@ impl AdvisoryImport {
             "vulnerability database imported"
         );
         Ok(self.report)
+    }
+
+    /// Ends an import that cannot go on (its input broke, or the database failed): documents
+    /// not yet written are dropped, but what the committed batches changed is settled as
+    /// `finish` would — the update time recorded and continuous rescans queued. Answers the
+    /// rescans queued; if this fails too, the changes stay pending for the next import.
+    pub async fn abort(self) -> Result<u64, CoreError> {
+        let rescans = self.registry.settle_vulndb_changes(false).await?;
+        tracing::warn!(
+            target: "wharf::audit",
+            event = "vulndb_import_aborted",
+            new = self.report.new,
+            updated = self.report.updated,
+            unchanged = self.report.unchanged,
+            invalid = self.report.invalid,
+            rescans,
+            "vulnerability database import stopped partway"
+        );
+        Ok(rescans)
     }
 }
 
@@ -141,10 +161,26 @@ impl Registry {
         import.finish().await
     }
 
-    /// Queues a rescan of every image under continuous scanning whose packages an advisory
-    /// written since `since` concerns; answers how many were queued.
-    async fn queue_rescans(&self, since: i64) -> Result<u64, CoreError> {
-        let images = self.meta.images_with_changed_advisories(since).await?;
+    /// Acts on the lookup keys imports left pending (each batch files them as it commits, so
+    /// they outlive an import that failed): records the database's update time when anything
+    /// changed (`changed`, or keys pending), queues the continuous rescans of the images under
+    /// those keys, then takes the keys off the list. Answers how many rescans were queued.
+    async fn settle_vulndb_changes(&self, changed: bool) -> Result<u64, CoreError> {
+        let pending = self.meta.vulndb_pending_keys().await?;
+        if pending.is_empty() && !changed {
+            return Ok(0);
+        }
+        self.meta.set_vulndb_updated(unix_now()).await?;
+        let queued = self.queue_rescans().await?;
+        // Only after the jobs are queued: a failure before this leaves the keys for next time.
+        self.meta.clear_vulndb_pending_keys(&pending).await?;
+        Ok(queued)
+    }
+
+    /// Queues a rescan of every image under continuous scanning with a package under a pending
+    /// key; answers how many were queued.
+    async fn queue_rescans(&self) -> Result<u64, CoreError> {
+        let images = self.meta.images_with_pending_keys().await?;
         let mut configs = HashMap::new();
         let mut continuous: HashMap<(String, String), bool> = HashMap::new();
         let mut queued = 0;

@@ -422,3 +422,99 @@ pub async fn continuous_rescan_candidates(store: &MetaStore) {
     store.delete_manifest(repo(store, name), &a).await.unwrap();
     assert_eq!(since(1002).await, []);
 }
+
+/// The keys an import owes rescans for: filed with each batch, old keys of a changed advisory
+/// included, kept until cleared whatever else is written. Runs after
+/// `continuous_rescan_candidates` (it empties the list first).
+pub async fn pending_rescan_keys(store: &MetaStore) {
+    let left = store.vulndb_pending_keys().await.unwrap();
+    store.clear_vulndb_pending_keys(&left).await.unwrap();
+    assert_eq!(store.vulndb_pending_keys().await.unwrap(), []);
+    // A first batch commits; the import then dies before it finishes.
+    let batch = vec![
+        advisory(
+            "PEND-1",
+            "2024-01-01T00:00:00Z",
+            &[("Go", "mod/a"), ("Go", "mod/b")],
+        ),
+        advisory("PEND-2", "2024-01-01T00:00:00Z", &[("npm", "left-pad")]),
+    ];
+    store.upsert_advisories(&batch, 2000).await.unwrap();
+    let first = keys(&[("Go", "mod/a"), ("Go", "mod/b"), ("npm", "left-pad")]);
+    assert_eq!(store.vulndb_pending_keys().await.unwrap(), first);
+    // The next import sees them unchanged, yet the keys stay pending.
+    assert_eq!(
+        store
+            .upsert_advisories(&batch, 2001)
+            .await
+            .unwrap()
+            .unchanged,
+        2
+    );
+    assert_eq!(store.vulndb_pending_keys().await.unwrap(), first);
+    store.clear_vulndb_pending_keys(&first).await.unwrap();
+    assert_eq!(store.vulndb_pending_keys().await.unwrap(), []);
+    // PEND-1 moves from mod/a and mod/b to mod/c: all three are pending; PEND-2 is unchanged.
+    let moved = vec![
+        advisory("PEND-1", "2024-02-01T00:00:00Z", &[("Go", "mod/c")]),
+        advisory("PEND-2", "2024-01-01T00:00:00Z", &[("npm", "left-pad")]),
+    ];
+    assert_eq!(
+        store.upsert_advisories(&moved, 2002).await.unwrap(),
+        UpsertCounts {
+            new: 0,
+            updated: 1,
+            unchanged: 1
+        }
+    );
+    assert_eq!(
+        store.vulndb_pending_keys().await.unwrap(),
+        keys(&[("Go", "mod/a"), ("Go", "mod/b"), ("Go", "mod/c")])
+    );
+    // An image under the dropped key is among those to rescan; one under an untouched key not.
+    let name = "scan/pending";
+    let old = push(store, name, b"pending old", &[], false).await.unwrap();
+    let other = push(store, name, b"pending other", &[], false)
+        .await
+        .unwrap();
+    for (d, k) in [
+        (&old, keys(&[("Go", "mod/a")])),
+        (&other, keys(&[("npm", "left-pad")])),
+    ] {
+        store
+            .store_scan(
+                repo(store, name),
+                d,
+                &ScanResult {
+                    status: "COMPLETE",
+                    scan_type: "ENHANCED",
+                    keys: &k,
+                    ..ScanResult::default()
+                },
+            )
+            .await
+            .unwrap();
+    }
+    let images = store.images_with_pending_keys().await.unwrap();
+    let found: Vec<(&str, &str, String)> = images
+        .iter()
+        .map(|i| {
+            (
+                i.account.as_str(),
+                i.repository.as_str(),
+                i.digest.to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(found, [(store.default_account(), name, old.to_string())]);
+    // Clearing takes off exactly the keys given.
+    store
+        .clear_vulndb_pending_keys(&keys(&[("Go", "mod/a")]))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.vulndb_pending_keys().await.unwrap(),
+        keys(&[("Go", "mod/b"), ("Go", "mod/c")])
+    );
+    assert_eq!(store.images_with_pending_keys().await.unwrap(), []);
+}
