@@ -6,6 +6,7 @@
 //! ecosystem's version scheme. `GIT` ranges are ignored. Matching allocates only for the
 //! finding it returns.
 
+use crate::lang::python::normalized_chars;
 use crate::osv::{Advisory, Affected, Event, RangeKind};
 use crate::package::{OsRelease, Package, PackageKind};
 use crate::severity::{self, Severity};
@@ -246,28 +247,11 @@ fn advisory_version(pkg: &Package) -> &str {
     }
 }
 
-/// PEP 503 normalization as an iterator: lower case, and every run of `-`, `_`, `.` as one `-`.
-fn pep503(name: &str) -> impl Iterator<Item = char> + '_ {
-    let mut prev_sep = false;
-    name.chars().filter_map(move |c| {
-        if matches!(c, '-' | '_' | '.') {
-            if prev_sep {
-                return None;
-            }
-            prev_sep = true;
-            Some('-')
-        } else {
-            prev_sep = false;
-            Some(c.to_ascii_lowercase())
-        }
-    })
-}
-
 /// Whether two package names are the same in `ecosystem` (PyPI names compare PEP 503
 /// normalized, every other ecosystem's exactly).
 fn same_name(ecosystem: &str, a: &str, b: &str) -> bool {
     if ecosystem == "PyPI" {
-        pep503(a).eq(pep503(b))
+        normalized_chars(a).eq(normalized_chars(b))
     } else {
         a == b
     }
@@ -290,7 +274,7 @@ fn language_base(ecosystem: &str) -> Option<&str> {
 pub fn index_key(ecosystem: &str, name: &str) -> (String, String) {
     let ecosystem = language_base(ecosystem).unwrap_or(ecosystem);
     let name = if ecosystem == "PyPI" {
-        pep503(name).collect()
+        normalized_chars(name).collect()
     } else {
         name.to_string()
     };
@@ -306,7 +290,7 @@ pub fn lookup_keys(pkg: &Package, os: Option<&OsRelease>) -> Vec<(String, String
     if let Some(eco) = language_ecosystem(pkg.kind) {
         let mut keys = vec![(eco.to_string(), name.to_string())];
         if eco == "PyPI" {
-            let normalized: String = pep503(name).collect();
+            let normalized: String = normalized_chars(name).collect();
             if normalized != name {
                 keys.push((eco.to_string(), normalized));
             }

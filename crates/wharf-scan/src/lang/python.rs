@@ -105,20 +105,20 @@ impl Metadata {
 
 /// A distribution name normalized as PEP 503 (and Syft) does: `Foo_Bar.baz` → `foo-bar-baz`.
 pub fn normalize_name(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
+    normalized_chars(name).collect()
+}
+
+/// `normalize_name` as an iterator, for comparing names without allocating: lower case, and
+/// every run of `-`, `_` and `.` as one `-`.
+pub fn normalized_chars(name: &str) -> impl Iterator<Item = char> + '_ {
     let mut in_separator = false;
-    for c in name.chars() {
-        if matches!(c, '-' | '_' | '.') {
-            if !in_separator {
-                out.push('-');
-            }
-            in_separator = true;
-        } else {
-            out.extend(c.to_lowercase());
-            in_separator = false;
-        }
-    }
-    out
+    name.chars().flat_map(move |c| {
+        let separator = matches!(c, '-' | '_' | '.');
+        let dash = (separator && !in_separator).then_some('-');
+        in_separator = separator;
+        let lower = (!separator).then(|| c.to_lowercase());
+        dash.into_iter().chain(lower.into_iter().flatten())
+    })
 }
 
 /// Parses the header block of a core-metadata file, stopping at the first blank line after a

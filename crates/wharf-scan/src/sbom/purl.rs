@@ -16,7 +16,13 @@ pub fn purl(pkg: &Package, os: Option<&OsRelease>) -> String {
         PackageKind::Deb => os_purl(pkg, os, "deb", "debian"),
         PackageKind::Apk => os_purl(pkg, os, "apk", "alpine"),
         PackageKind::Rpm => os_purl(pkg, os, "rpm", ""),
-        PackageKind::Python => build("pypi", &[], &pep503_normalize(&pkg.name), &pkg.version, &[]),
+        PackageKind::Python => build(
+            "pypi",
+            &[],
+            &crate::lang::python::normalize_name(&pkg.name),
+            &pkg.version,
+            &[],
+        ),
         PackageKind::Npm => {
             let name = pkg.name.to_lowercase();
             // A scoped package `@scope/name` puts its scope (with its `@`) in the namespace.
@@ -85,25 +91,6 @@ pub fn distro_qualifier(os: &OsRelease) -> Option<String> {
         .or(os.version_codename.as_deref())
         .filter(|v| !v.is_empty())?;
     Some(format!("{}-{}", os.id.to_lowercase(), release))
-}
-
-/// PEP 503 name normalization, which the pypi type requires: lowercase, and every run of `-`,
-/// `_` and `.` becomes one `-`.
-pub fn pep503_normalize(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    let mut in_separator_run = false;
-    for c in name.chars() {
-        if matches!(c, '-' | '_' | '.') {
-            if !in_separator_run {
-                out.push('-');
-            }
-            in_separator_run = true;
-        } else {
-            out.extend(c.to_lowercase());
-            in_separator_run = false;
-        }
-    }
-    out
 }
 
 /// deb, apk and rpm: the OS vendor is the namespace; `arch`, `distro`, the source package

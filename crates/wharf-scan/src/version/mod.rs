@@ -97,6 +97,18 @@ pub(crate) fn cmp_digits(a: &[u8], b: &[u8]) -> Ordering {
     a.len().cmp(&b.len()).then_with(|| a.cmp(b))
 }
 
+/// Asserts `compare(a, b)` and, reversed, `compare(b, a)`: the table tests of every scheme.
+#[cfg(test)]
+pub(crate) fn check_both_ways(
+    compare: fn(&str, &str) -> Option<Ordering>,
+    a: &str,
+    b: &str,
+    expected: Option<Ordering>,
+) {
+    assert_eq!(compare(a, b), expected, "{a} vs {b}");
+    assert_eq!(compare(b, a), expected.map(Ordering::reverse), "{b} vs {a}");
+}
+
 #[cfg(test)]
 mod tests {
     use super::{cmp_digits, compare, Scheme};
