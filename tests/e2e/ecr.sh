@@ -83,13 +83,7 @@ E2E_REGISTRY="$E2E_REGISTRY" WHARF_ENDPOINT="$REG_URL" WHARF_REGISTRY_HOST="$REG
   WHARF_E2E_TMP="$work" AWS_CLI="$VENV/bin/aws" ECR_RESULTS="$work/results.json" \
   AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE="$work/none" AWS_EC2_METADATA_DISABLED=true \
   "$VENV/bin/python" "$E2E_LIB_DIR/ecr_api.py" || rc=$?
-if [[ -s "$work/results.json" ]]; then
-  E2E_PASSED=$((E2E_PASSED + $(jq .passed "$work/results.json")))
-  E2E_FAILED=$((E2E_FAILED + $(jq .failed "$work/results.json")))
-  ((rc == 0)) || (($(jq .failed "$work/results.json") > 0)) || fail "ecr_api.py exited $rc with no failed case"
-else
-  fail "ecr_api.py crashed before reporting (exit $rc)"
-fi
+count_results ecr_api.py "$work/results.json" "$rc"
 
 log "--- ecr_lifecycle.py"
 rc=0
@@ -97,13 +91,7 @@ E2E_REGISTRY="$E2E_REGISTRY" WHARF_ENDPOINT="$REG_URL" WHARF_REGISTRY_HOST="$REG
   WHARF_E2E_TMP="$work" AWS_CLI="$VENV/bin/aws" ECR_RESULTS="$work/lifecycle-results.json" \
   AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE="$work/none" AWS_EC2_METADATA_DISABLED=true \
   "$VENV/bin/python" "$E2E_LIB_DIR/ecr_lifecycle.py" || rc=$?
-if [[ -s "$work/lifecycle-results.json" ]]; then
-  E2E_PASSED=$((E2E_PASSED + $(jq .passed "$work/lifecycle-results.json")))
-  E2E_FAILED=$((E2E_FAILED + $(jq .failed "$work/lifecycle-results.json")))
-  ((rc == 0)) || (($(jq .failed "$work/lifecycle-results.json") > 0)) || fail "ecr_lifecycle.py exited $rc with no failed case"
-else
-  fail "ecr_lifecycle.py crashed before reporting (exit $rc)"
-fi
+count_results ecr_lifecycle.py "$work/lifecycle-results.json" "$rc"
 
 log "--- ecr_scan.py"
 rc=0
@@ -111,24 +99,8 @@ E2E_REGISTRY="$E2E_REGISTRY" WHARF_ENDPOINT="$REG_URL" WHARF_REGISTRY_HOST="$REG
   WHARF_E2E_TMP="$work" AWS_CLI="$VENV/bin/aws" ECR_RESULTS="$work/scan-results.json" \
   AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE="$work/none" AWS_EC2_METADATA_DISABLED=true \
   "$VENV/bin/python" "$E2E_LIB_DIR/ecr_scan.py" || rc=$?
-if [[ -s "$work/scan-results.json" ]]; then
-  E2E_PASSED=$((E2E_PASSED + $(jq .passed "$work/scan-results.json")))
-  E2E_FAILED=$((E2E_FAILED + $(jq .failed "$work/scan-results.json")))
-  ((rc == 0)) || (($(jq .failed "$work/scan-results.json") > 0)) || fail "ecr_scan.py exited $rc with no failed case"
-else
-  fail "ecr_scan.py crashed before reporting (exit $rc)"
-fi
+count_results ecr_scan.py "$work/scan-results.json" "$rc"
 
-if ! kill -0 "$REG_PID" 2>/dev/null; then
-  fail "wharf still running after the suite" "see $REG_LOG"
-  tail -n 30 "$REG_LOG" >&2 || true
-else
-  pass "wharf still running after the suite"
-fi
-if grep -q "panicked" "$REG_LOG"; then
-  fail "no panic in the server log" "$(grep -m3 panicked "$REG_LOG")"
-else
-  pass "no panic in the server log"
-fi
+server_survived
 mkdir -p "$RESULTS_DIR/ecr" && cp "$REG_LOG" "$RESULTS_DIR/ecr/server.log" 2>/dev/null || true
 summary

@@ -262,6 +262,34 @@ check() {
   return 0
 }
 
+# count_results NAME FILE RC: adds the counts a Python case runner (ecr/harness.py) wrote to FILE;
+# a runner that crashed before reporting, or exited RC != 0 with no failed case, is a failure.
+count_results() {
+  local name=$1 file=$2 rc=$3
+  if [[ -s "$file" ]]; then
+    E2E_PASSED=$((E2E_PASSED + $(jq .passed "$file")))
+    E2E_FAILED=$((E2E_FAILED + $(jq .failed "$file")))
+    ((rc == 0)) || (($(jq .failed "$file") > 0)) || fail "$name exited $rc with no failed case"
+  else
+    fail "$name crashed before reporting (exit $rc)"
+  fi
+}
+
+# server_survived: the registry is still running and its log holds no panic.
+server_survived() {
+  if ! kill -0 "$REG_PID" 2>/dev/null; then
+    fail "wharf still running after the suite" "see $REG_LOG"
+    tail -n 30 "$REG_LOG" >&2 || true
+  else
+    pass "wharf still running after the suite"
+  fi
+  if grep -q "panicked" "$REG_LOG"; then
+    fail "no panic in the server log" "$(grep -m3 panicked "$REG_LOG")"
+  else
+    pass "no panic in the server log"
+  fi
+}
+
 summary() {
   echo "$E2E_PASSED passed, $E2E_FAILED failed"
   ((E2E_FAILED == 0))

@@ -77,25 +77,9 @@ E2E_REGISTRY="$E2E_REGISTRY" WHARF_ENDPOINT="$REG_URL" WHARF_REGISTRY_HOST="$REG
   SCAN_FIXTURES="$E2E_LIB_DIR/fixtures" SYFT_BIN="$SYFT_BIN" \
   AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE="$work/none" AWS_EC2_METADATA_DISABLED=true \
   "$VENV/bin/python" "$E2E_LIB_DIR/scan_check.py" || rc=$?
-if [[ -s "$work/results.json" ]]; then
-  E2E_PASSED=$((E2E_PASSED + $(jq .passed "$work/results.json")))
-  E2E_FAILED=$((E2E_FAILED + $(jq .failed "$work/results.json")))
-  ((rc == 0)) || (($(jq .failed "$work/results.json") > 0)) || fail "scan_check.py exited $rc with no failed case"
-else
-  fail "scan_check.py crashed before reporting (exit $rc)"
-fi
+count_results scan_check.py "$work/results.json" "$rc"
 
-if ! kill -0 "$REG_PID" 2>/dev/null; then
-  fail "wharf still running after the suite" "see $REG_LOG"
-  tail -n 30 "$REG_LOG" >&2 || true
-else
-  pass "wharf still running after the suite"
-fi
-if grep -q "panicked" "$REG_LOG"; then
-  fail "no panic in the server log" "$(grep -m3 panicked "$REG_LOG")"
-else
-  pass "no panic in the server log"
-fi
+server_survived
 mkdir -p "$RESULTS_DIR/scan" && cp "$REG_LOG" "$RESULTS_DIR/scan/server.log" 2>/dev/null || true
 cp "$work/syft.json" "$RESULTS_DIR/scan/syft.json" 2>/dev/null || true
 summary
