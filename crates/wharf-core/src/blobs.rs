@@ -1,8 +1,7 @@
-//! Reading and deleting blobs through a repository.
+//! Blob sizes, download redirects and deletes through a repository (reads: `crypt/io.rs`).
 
 use crate::Repo;
 use crate::{CoreError, Registry};
-use wharf_blob::ByteStream;
 use wharf_oci::Digest;
 
 impl Registry {
@@ -14,18 +13,13 @@ impl Registry {
             .ok_or(CoreError::BlobUnknown)
     }
 
-    /// Streams `len` bytes of a blob from `offset`.
-    pub async fn read_blob(
-        &self,
-        digest: &Digest,
-        offset: u64,
-        len: u64,
-    ) -> Result<ByteStream, CoreError> {
-        Ok(self.blobs.read(digest, offset, len).await?)
-    }
-
-    /// A presigned URL to GET the blob from the object store, when the store redirects.
+    /// A presigned URL to GET the blob from the object store, when the store redirects. Never
+    /// for a sealed blob: the object store holds only ciphertext, which Wharf must decrypt (only
+    /// blobs stored before encryption, not yet sealed by the background job, can redirect).
     pub async fn blob_download_url(&self, digest: &Digest) -> Result<Option<String>, CoreError> {
+        if self.meta.blob_sealed(digest).await? != Some(false) {
+            return Ok(None);
+        }
         Ok(self
             .blobs
             .download_url(digest, std::time::Duration::from_secs(15 * 60))

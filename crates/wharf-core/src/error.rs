@@ -69,6 +69,18 @@ pub enum CoreError {
     ScanNotFound(String),
     #[error("request body ended early or failed")]
     BodyFailed,
+    /// A KMS key the repository's data is encrypted under is not usable (disabled, deleted, not
+    /// allowed, or KMS unreachable: `unavailable`). `code` is KMS's error code (ECR's `kmsError`).
+    #[error("{message}")]
+    Kms {
+        code: String,
+        message: String,
+        unavailable: bool,
+    },
+    /// Stored bytes failed authentication or do not belong where they are: tampering or
+    /// corruption. Never answered with the bytes.
+    #[error("stored data failed its integrity check: {0}")]
+    Integrity(String),
     #[error("internal error: {0}")]
     Internal(String),
 }

@@ -9,6 +9,7 @@ mod authz_cache;
 mod blobs;
 mod cache;
 mod cache_gate;
+pub mod crypt;
 mod epoch;
 mod error;
 mod gc;
@@ -72,6 +73,10 @@ pub struct Registry {
     /// Days an image of a continuously scanned repository stays eligible for rescans after its
     /// last push, pull or requested scan; 0 is its lifetime (`scan/eligibility.rs`).
     scan_eligibility_days: u32,
+    /// Data keys: the master keyring and KMS (`crypt/`).
+    keys: crypt::Keys,
+    /// Which blob each data key was found to belong to (a checked binding skips SQL).
+    bindings: Arc<quick_cache::sync::Cache<wharf_blob::seal::DekId, wharf_oci::Digest>>,
 }
 
 /// Bytes of manifests kept in memory.
@@ -99,7 +104,21 @@ impl Registry {
             node: Arc::from(jobs::node_name()),
             registry_host: Arc::from("localhost"),
             scan_eligibility_days: 0,
+            keys: crypt::Keys::plaintext(),
+            bindings: Arc::new(quick_cache::sync::Cache::new(100_000)),
         }
+    }
+
+    /// Sets the data-key service: blobs are sealed when it has a master keyring. Without one
+    /// (`Registry::new`'s default) blobs are written in plaintext.
+    pub fn with_keys(mut self, keys: crypt::Keys) -> Registry {
+        self.keys = keys;
+        self
+    }
+
+    /// The data-key service.
+    pub fn keys(&self) -> &crypt::Keys {
+        &self.keys
     }
 
     /// Sets the region ARNs name (default `us-east-1`).

@@ -4,13 +4,19 @@
 //! memory between chunks; after a restart (or when a chunk failed) it is rebuilt from the scratch
 //! bytes, the only case that reads them back. Completion verifies the digest, asks the blob store to
 //! make the bytes durable at their content address, and only then records the blob in SQL.
+//!
+//! Bytes are sealed as they are written (`crypt/`): each upload has its own data key, wrapped
+//! under the repository's key and stored before the first byte; the plaintext is hashed, only
+//! ciphertext reaches the blob store.
 
+use crate::crypt::Target;
 use crate::Repo;
 use crate::{CoreError, Registry};
 use futures::StreamExt;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::sync::Mutex as AsyncMutex;
+use wharf_blob::seal::DekId;
 use wharf_blob::ByteStream;
 use wharf_oci::{Algorithm, Digest, Hasher};
 
@@ -30,6 +36,12 @@ pub(crate) struct HashState {
 pub struct UploadState {
     pub id: String,
     pub size: u64,
+}
+
+/// An upload session as the write path needs it.
+struct Session {
+    size: u64,
+    dek: Option<DekId>,
 }
 
 fn new_upload_id() -> String {
@@ -72,24 +84,42 @@ impl Registry {
 
     /// Opens a new upload session in the repository.
     pub async fn start_upload(&self, repo: &Repo) -> Result<UploadState, CoreError> {
-        self.push_target(repo).await?;
+        let record = self.push_target(repo).await?;
+        let target = Target::of(
+            &record.settings.encryption_type,
+            record.settings.kms_key.as_deref(),
+        );
+        let dek = self.new_upload_key(&target).await?;
         let id = new_upload_id();
         self.blobs.create_upload(&id).await?;
-        self.meta.create_upload(&id, repo.key()).await?;
+        self.meta
+            .create_upload(&id, repo.key(), dek.map(|d| d.to_hex()).as_deref())
+            .await?;
         Ok(UploadState { id, size: 0 })
     }
 
     /// The upload's current state, checking it belongs to `repo`.
     pub async fn upload_status(&self, repo: &Repo, id: &str) -> Result<UploadState, CoreError> {
+        let s = self.session(repo, id).await?;
+        Ok(UploadState {
+            id: id.to_string(),
+            size: s.size,
+        })
+    }
+
+    async fn session(&self, repo: &Repo, id: &str) -> Result<Session, CoreError> {
         if !valid_upload_id(id) {
             return Err(CoreError::UploadUnknown);
         }
         match self.meta.upload(id).await? {
             Some(u) if u.account == repo.account.as_str() && u.repository == repo.name.as_str() => {
-                Ok(UploadState {
-                    id: u.id,
-                    size: u.size,
-                })
+                let dek = match u.dek_id.as_deref() {
+                    None => None,
+                    Some(hex) => Some(DekId::from_hex(hex).ok_or_else(|| {
+                        CoreError::Internal(format!("upload {id} names a malformed data key"))
+                    })?),
+                };
+                Ok(Session { size: u.size, dek })
             }
             _ => Err(CoreError::UploadUnknown),
         }
@@ -100,6 +130,7 @@ impl Registry {
     async fn hasher_at(
         &self,
         id: &str,
+        dek: Option<DekId>,
         state: &mut Option<HashState>,
         size: u64,
         alg: Algorithm,
@@ -111,7 +142,7 @@ impl Registry {
         }
         let mut hasher = alg.hasher();
         let mut seen = 0u64;
-        let mut stream = self.blobs.read_upload(id).await?;
+        let mut stream = self.read_upload_plain(id, dek, size).await?;
         while let Some(chunk) = stream.next().await {
             let chunk = chunk.map_err(|e| CoreError::Internal(e.to_string()))?;
             let take = (size - seen).min(chunk.len() as u64) as usize;
@@ -140,7 +171,7 @@ impl Registry {
     ) -> Result<UploadState, CoreError> {
         let slot = self.slot(id);
         let mut state = slot.lock().await;
-        let current = self.upload_status(repo, id).await?;
+        let current = self.session(repo, id).await?;
         if let Some(start) = start {
             if start != current.size {
                 return Err(CoreError::RangeInvalid { size: current.size });
@@ -159,19 +190,18 @@ impl Registry {
         };
         let continues = known.is_some();
         let hasher = known.unwrap_or_else(|| Algorithm::Sha256.hasher());
-        let appended = self
-            .blobs
-            .append_upload(id, current.size, body, hasher)
-            .await?;
-        self.meta.set_upload_size(id, appended.size).await?;
+        let (at, ingest) = self.ingest_at(id, current.dek, current.size, hasher).await?;
+        let appended = self.blobs.append_upload(id, at, body, ingest).await?;
+        let size = current.size + appended.ingest.received();
+        self.meta.set_upload_size(id, size).await?;
         *state = continues.then_some(HashState {
-            size: appended.size,
-            hasher: appended.hasher,
+            size,
+            hasher: appended.ingest.into_hasher(),
             at: std::time::Instant::now(),
         });
         Ok(UploadState {
             id: id.to_string(),
-            size: appended.size,
+            size,
         })
     }
 
@@ -187,23 +217,21 @@ impl Registry {
     ) -> Result<u64, CoreError> {
         let slot = self.slot(id);
         let mut state = slot.lock().await;
-        let current = self.upload_status(repo, id).await?;
+        let current = self.session(repo, id).await?;
         if let Some(start) = start {
             if start != current.size {
                 return Err(CoreError::RangeInvalid { size: current.size });
             }
         }
         let mut hasher = self
-            .hasher_at(id, &mut state, current.size, digest.algorithm())
+            .hasher_at(id, current.dek, &mut state, current.size, digest.algorithm())
             .await?;
         let mut size = current.size;
         if let Some(body) = body {
-            let appended = self
-                .blobs
-                .append_upload(id, current.size, body, hasher)
-                .await?;
-            size = appended.size;
-            hasher = appended.hasher;
+            let (at, ingest) = self.ingest_at(id, current.dek, current.size, hasher).await?;
+            let appended = self.blobs.append_upload(id, at, body, ingest).await?;
+            size = current.size + appended.ingest.received();
+            hasher = appended.ingest.into_hasher();
             if size != current.size {
                 self.meta.set_upload_size(id, size).await?;
             }
@@ -219,9 +247,16 @@ impl Registry {
                 "content digest is {actual}, not {digest}"
             )));
         }
-        self.blobs.commit_upload(id, digest).await?;
+        let target = self.repo_target(repo).await?;
+        let sealed = self.place_upload(id, digest, current.dek, &target).await?;
         self.meta
-            .record_blob(repo.key(), digest, size, Some(id))
+            .record_blob(
+                repo.key(),
+                digest,
+                size,
+                Some(id),
+                sealed.map(|d| d.to_hex()).as_deref(),
+            )
             .await?;
         drop(state);
         self.drop_slot(id);
@@ -248,28 +283,40 @@ impl Registry {
         digest: &Digest,
         body: ByteStream,
     ) -> Result<u64, CoreError> {
-        self.push_target(repo).await?;
+        let record = self.push_target(repo).await?;
+        let target = Target::of(
+            &record.settings.encryption_type,
+            record.settings.kms_key.as_deref(),
+        );
+        let dek = self.new_upload_key(&target).await?;
         let id = new_upload_id();
         self.blobs.create_upload(&id).await?;
         let result = async {
-            let appended = self
-                .blobs
-                .append_upload(&id, 0, body, digest.algorithm().hasher())
+            let (at, ingest) = self
+                .ingest_at(&id, dek, 0, digest.algorithm().hasher())
                 .await?;
-            let actual = appended.hasher.finish();
+            let appended = self.blobs.append_upload(&id, at, body, ingest).await?;
+            let size = appended.ingest.received();
+            let actual = appended.ingest.into_hasher().finish();
             if &actual != digest {
                 return Err(CoreError::DigestInvalid(format!(
                     "content digest is {actual}, not {digest}"
                 )));
             }
-            self.blobs.commit_upload(&id, digest).await?;
-            Ok(appended.size)
+            let sealed = self.place_upload(&id, digest, dek, &target).await?;
+            Ok((size, sealed))
         }
         .await;
         match result {
-            Ok(size) => {
+            Ok((size, sealed)) => {
                 self.meta
-                    .record_blob(repo.key(), digest, size, None)
+                    .record_blob(
+                        repo.key(),
+                        digest,
+                        size,
+                        None,
+                        sealed.map(|d| d.to_hex()).as_deref(),
+                    )
                     .await?;
                 Ok(size)
             }

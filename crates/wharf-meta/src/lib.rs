@@ -13,6 +13,7 @@
 //! Every multi-row change is one transaction.
 
 mod accounts;
+mod blob_info;
 mod blobs;
 mod copy;
 mod dialect;
@@ -33,6 +34,7 @@ mod uploads;
 mod usage;
 mod vulndb;
 
+pub use blob_info::BlobReadInfo;
 pub use copy::CopyReport;
 pub use gc::GcBlob;
 pub use identity::{AccessKeyRecord, UserRecord};

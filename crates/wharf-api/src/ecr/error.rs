@@ -109,6 +109,11 @@ impl EcrError {
             CoreError::RangeInvalid { size } => EcrError::new("InvalidLayerPartException", format!("The layer part is not contiguous: the upload has received bytes 0 to {}", size as i64 - 1))
                 .with("lastValidByteReceived", json!(size as i64 - 1)),
             CoreError::BodyFailed => EcrError::new("SerializationException", "The request body could not be read."),
+            CoreError::Kms { code, message, .. } => EcrError::new("KmsException", message).with("kmsError", json!(code)),
+            CoreError::Integrity(detail) => {
+                tracing::error!(%detail, "stored data failed its integrity check");
+                EcrError::server()
+            }
             CoreError::Internal(detail) => {
                 tracing::error!(%detail, "internal error");
                 EcrError::server()

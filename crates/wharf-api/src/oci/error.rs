@@ -104,6 +104,21 @@ impl From<CoreError> for OciError {
             | CoreError::UnsupportedImageType(_)
             | CoreError::ImageArchived(_)
             | CoreError::ScanNotFound(_) => OciError::new(S::BAD_REQUEST, "UNSUPPORTED", msg),
+            // The repository's KMS key refuses (disabled, deleted, not allowed): its content cannot
+            // be decrypted, as ECR's pulls fail with a KmsException.
+            CoreError::Kms {
+                unavailable: false,
+                ..
+            } => OciError::new(S::FORBIDDEN, "DENIED", msg),
+            CoreError::Kms { .. } => OciError::new(S::SERVICE_UNAVAILABLE, "UNAVAILABLE", msg),
+            CoreError::Integrity(detail) => {
+                tracing::error!(%detail, "stored data failed its integrity check");
+                OciError::new(
+                    S::INTERNAL_SERVER_ERROR,
+                    "UNKNOWN",
+                    "stored data failed its integrity check",
+                )
+            }
             CoreError::Internal(detail) => {
                 tracing::error!(%detail, "internal error");
                 OciError::new(S::INTERNAL_SERVER_ERROR, "UNKNOWN", "internal server error")

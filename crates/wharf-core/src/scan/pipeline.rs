@@ -183,7 +183,8 @@ enum WalkError {
 /// FAILED reason; `Err` is a blob-store fault (a blob missing or its stream broken), which a
 /// retry may cure.
 async fn read_layers(
-    blobs: Arc<dyn BlobStore>,
+    registry: crate::Registry,
+    repo: Repo,
     layers: Vec<(Digest, u64, Compression)>,
     limits: Limits,
 ) -> Result<Result<Inventory, String>, CoreError> {
@@ -194,7 +195,9 @@ async fn read_layers(
     let task = tokio::task::spawn_blocking(move || {
         let mut builder = InventoryBuilder::new(limits);
         for (i, (digest, size, compression)) in layers.iter().enumerate() {
-            let stream = handle.block_on(blobs.read(digest, 0, *size)).map_err(|e| {
+            let stream = handle
+                .block_on(registry.read_blob(&repo, digest, 0, *size))
+                .map_err(|e| {
                 WalkError::Store(format!("layer {i}: blob {digest} could not be read: {e}"))
             })?;
             let mut reader = GuardedReader::new(
@@ -384,7 +387,7 @@ impl Registry {
         }
         // A blob-store fault returns the error: the job is retried, and the scan ends FAILED
         // only when its attempts are spent.
-        let inventory = match read_layers(self.blobs.clone(), layers, Limits::default()).await? {
+        let inventory = match read_layers(self.clone(), repo.clone(), layers, Limits::default()).await? {
             Ok(i) => i,
             Err(reason) => {
                 return self

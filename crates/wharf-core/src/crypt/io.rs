@@ -1,0 +1,315 @@
+//! Sealed blob IO: reading a blob through its repository's key (plaintext only where SQL says the
+//! blob was never sealed), the data key of an upload, resuming a sealed upload mid-segment, and
+//! adopting the bytes already at a blob's address when an upload completes.
+
+use super::keys::{KeyRef, Target, Unwrapped};
+use crate::{CoreError, Registry, Repo};
+use bytes::{Bytes, BytesMut};
+use futures::StreamExt;
+use std::sync::Arc;
+use wharf_blob::seal::{self, DekId, Header, Sealer, HEADER_LEN, OVERHEAD, SEGMENT};
+use wharf_blob::{ByteStream, Ingest};
+use wharf_oci::{Digest, Hasher};
+
+fn empty() -> ByteStream {
+    Box::pin(futures::stream::empty())
+}
+
+/// Reads a whole (small) stream.
+async fn collect(mut s: ByteStream, limit: usize) -> Result<Bytes, CoreError> {
+    let mut buf = BytesMut::new();
+    while let Some(chunk) = s.next().await {
+        let chunk = chunk.map_err(|e| CoreError::Internal(format!("blob store read: {e}")))?;
+        buf.extend_from_slice(&chunk);
+        if buf.len() >= limit {
+            break;
+        }
+    }
+    buf.truncate(limit);
+    Ok(buf.freeze())
+}
+
+/// Drops the first `n` bytes of a stream.
+fn skip(s: ByteStream, n: u64) -> ByteStream {
+    let mut left = n;
+    Box::pin(s.filter_map(move |chunk| {
+        let out = match chunk {
+            Ok(mut c) if left > 0 => {
+                let take = left.min(c.len() as u64) as usize;
+                left -= take as u64;
+                let rest = c.split_off(take);
+                (!rest.is_empty()).then_some(Ok(rest))
+            }
+            other => Some(other),
+        };
+        futures::future::ready(out)
+    }))
+}
+
+/// Waits for the first chunk, so a failure there (a tampered first segment, a refused key) is
+/// an error status rather than a broken body.
+async fn prime(mut s: ByteStream) -> Result<ByteStream, CoreError> {
+    match s.next().await {
+        None => Ok(empty()),
+        Some(Err(e)) if e.kind() == std::io::ErrorKind::InvalidData => {
+            Err(CoreError::Integrity(e.to_string()))
+        }
+        Some(Err(e)) => Err(CoreError::Internal(format!("blob store read: {e}"))),
+        Some(Ok(first)) => Ok(Box::pin(futures::stream::once(async { Ok(first) }).chain(s))),
+    }
+}
+
+impl Registry {
+    /// Streams `len` bytes (clamped to the blob) from `offset` of a blob the repository may serve,
+    /// decrypted through the repository's key.
+    pub async fn read_blob(
+        &self,
+        repo: &Repo,
+        digest: &Digest,
+        offset: u64,
+        len: u64,
+    ) -> Result<ByteStream, CoreError> {
+        let info = self
+            .meta
+            .repository_blob_info(repo.key(), digest)
+            .await?
+            .ok_or(CoreError::BlobUnknown)?;
+        let target = Target::of(&info.encryption_type, info.kms_key.as_deref());
+        self.read_stored(digest, info.size, info.sealed, &target, offset, len)
+            .await
+    }
+
+    /// Reads a stored blob of `size` plaintext bytes through `target`.
+    pub(crate) async fn read_stored(
+        &self,
+        digest: &Digest,
+        size: u64,
+        sealed: bool,
+        target: &Target,
+        offset: u64,
+        len: u64,
+    ) -> Result<ByteStream, CoreError> {
+        let offset = offset.min(size);
+        let len = len.min(size - offset);
+        if size == 0 && !sealed {
+            return Ok(empty());
+        }
+        match self.stored_header(digest).await? {
+            None if sealed => Err(CoreError::Integrity(format!(
+                "blob {digest} was stored sealed but its address holds unsealed bytes"
+            ))),
+            None if len == 0 => Ok(empty()),
+            None => Ok(self.blobs.read(digest, offset, len).await?),
+            Some(h) => {
+                let u = self.read_key(digest, h.dek_id, target).await?;
+                if len == 0 {
+                    return Ok(empty());
+                }
+                let (_, start, end) = seal::sealed_range(size, offset, len);
+                let stored = self.blobs.read(digest, start, end - start).await?;
+                prime(seal::open_range(stored, u.key.clone(), size, offset, len)).await
+            }
+        }
+    }
+
+    /// The seal header of the bytes at a blob's address; `None` for plaintext.
+    pub(crate) async fn stored_header(&self, digest: &Digest) -> Result<Option<Header>, CoreError> {
+        let head = collect(self.blobs.read(digest, 0, HEADER_LEN).await?, HEADER_LEN as usize).await?;
+        Header::parse(&head).map_err(|e| CoreError::Integrity(format!("blob {digest}: {e}")))
+    }
+
+    /// The data key sealing blob `digest` (its header names `dek`), opened through `target`.
+    /// The data key must belong to `digest` (else the file was swapped in: an integrity error).
+    /// When the blob came to this repository from one with another key (a mount, or the same
+    /// layer pushed under two keys), the data key is opened through a key that has it and
+    /// wrapped under `target`, which must itself be usable.
+    pub(crate) async fn read_key(
+        &self,
+        digest: &Digest,
+        dek: DekId,
+        target: &Target,
+    ) -> Result<Arc<Unwrapped>, CoreError> {
+        if self.bindings.get(&dek).as_ref() == Some(digest) {
+            if let Some(u) = self.keys.cached(dek, target) {
+                return Ok(u);
+            }
+        }
+        let rows = self.meta.data_keys(&dek.to_hex()).await?;
+        let name = digest.to_string();
+        if let Some(other) = rows
+            .iter()
+            .find_map(|r| r.digest.as_deref().filter(|d| *d != name))
+        {
+            return Err(CoreError::Integrity(format!(
+                "the bytes at blob {digest}'s address are sealed under data key {dek} of blob {other}"
+            )));
+        }
+        if !rows.iter().any(|r| r.digest.as_deref() == Some(name.as_str())) {
+            return Err(CoreError::Integrity(format!(
+                "the bytes at blob {digest}'s address are sealed under data key {dek}, which no recorded blob owns"
+            )));
+        }
+        self.bindings.insert(dek, digest.clone());
+        let mut wraps: Vec<(KeyRef, &[u8])> = rows
+            .iter()
+            .filter_map(|r| KeyRef::parse(&r.key_ref).map(|k| (k, r.wrapped.as_slice())))
+            .collect();
+        if let Some((kr, w)) = wraps.iter().find(|(k, _)| target.matches(k)) {
+            return self.keys.unwrap(kr, dek, w).await;
+        }
+        // Master wraps first: they need no remote call.
+        wraps.sort_by_key(|(k, _)| !matches!(k, KeyRef::Master(_)));
+        let mut last = None;
+        for (kr, w) in &wraps {
+            match self.keys.unwrap(kr, dek, w).await {
+                Ok(u) => {
+                    let (new_ref, wrapped) = self.keys.wrap(target, &u).await?;
+                    self.meta
+                        .insert_data_key(&dek.to_hex(), &new_ref.to_string(), &wrapped)
+                        .await?;
+                    self.meta.mark_blob_sealed(digest, &dek.to_hex()).await?;
+                    return Ok(u);
+                }
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| {
+            CoreError::Integrity(format!("data key {dek} of blob {digest} has no usable wrap"))
+        }))
+    }
+
+    /// The data key of a sealed upload.
+    async fn upload_key(&self, dek: DekId) -> Result<Arc<Unwrapped>, CoreError> {
+        let rows = self.meta.data_keys(&dek.to_hex()).await?;
+        let (kr, wrapped) = rows
+            .iter()
+            .find_map(|r| KeyRef::parse(&r.key_ref).map(|k| (k, r.wrapped.as_slice())))
+            .ok_or_else(|| CoreError::Internal(format!("upload data key {dek} has no wrap")))?;
+        self.keys.unwrap(&kr, dek, wrapped).await
+    }
+
+    /// Makes a data key for a new upload into a repository encrypted under `target` and stores
+    /// its wrap (before any byte is written under it). `None` when new blobs are not sealed.
+    pub(crate) async fn new_upload_key(&self, target: &Target) -> Result<Option<DekId>, CoreError> {
+        if !self.keys.seals() {
+            return Ok(None);
+        }
+        let (u, key_ref, wrapped) = self.keys.new_data_key(target).await?;
+        self.meta
+            .insert_data_key(&u.id().to_hex(), &key_ref.to_string(), &wrapped)
+            .await?;
+        Ok(Some(u.id()))
+    }
+
+    /// Where to append to an upload holding `size` plaintext bytes, and the ingest that hashes
+    /// and (for a sealed upload) seals what comes. A sealed upload that ends inside a segment
+    /// resumes at that segment's start: its stored tail is opened and sealed again with the new
+    /// bytes (fresh nonce), so no segment is ever partial in the middle of a blob.
+    pub(crate) async fn ingest_at(
+        &self,
+        id: &str,
+        dek: Option<DekId>,
+        size: u64,
+        hasher: Hasher,
+    ) -> Result<(u64, Ingest), CoreError> {
+        let Some(dek) = dek else {
+            return Ok((size, Ingest::plain(hasher)));
+        };
+        let u = self.upload_key(dek).await?;
+        if size == 0 {
+            return Ok((0, Ingest::sealed(hasher, Sealer::at_start(u.key.clone()))));
+        }
+        let index = size / SEGMENT;
+        let rem = size % SEGMENT;
+        let at = seal::segment_offset(index);
+        let carry = if rem == 0 {
+            Vec::new()
+        } else {
+            let stored = self.blobs.read_upload_range(id, at, rem + OVERHEAD).await?;
+            let bytes = collect(stored, (rem + OVERHEAD) as usize).await?;
+            seal::open_segment(&u.key, index, &bytes)
+                .map_err(|e| CoreError::Integrity(format!("upload {id}: {e}")))?
+        };
+        Ok((
+            at,
+            Ingest::sealed(hasher, Sealer::resume(u.key.clone(), index, carry)),
+        ))
+    }
+
+    /// The first `size` plaintext bytes of an upload (to rebuild its hash state).
+    pub(crate) async fn read_upload_plain(
+        &self,
+        id: &str,
+        dek: Option<DekId>,
+        size: u64,
+    ) -> Result<ByteStream, CoreError> {
+        let stored = self.blobs.read_upload(id).await?;
+        let Some(dek) = dek else {
+            return Ok(stored);
+        };
+        let u = self.upload_key(dek).await?;
+        Ok(seal::open_range(
+            skip(stored, HEADER_LEN),
+            u.key.clone(),
+            size,
+            0,
+            size,
+        ))
+    }
+
+    /// Puts a verified upload at its blob's address and returns the data key to record with the
+    /// blob (`None`: plaintext). Bytes already at the address are kept when they are sealed under
+    /// a data key of this blob that `target` can open (dedup); anything else there (plaintext, a
+    /// leftover of an unrecorded upload, a blob only disabled keys can open) is replaced. A
+    /// plaintext upload never replaces anything.
+    pub(crate) async fn place_upload(
+        &self,
+        id: &str,
+        digest: &Digest,
+        dek: Option<DekId>,
+        target: &Target,
+    ) -> Result<Option<DekId>, CoreError> {
+        if self.blobs.commit_upload(id, digest, false).await? {
+            return Ok(dek);
+        }
+        let Some(dek) = dek else {
+            self.blobs.delete_upload(id).await?;
+            return Ok(None);
+        };
+        let existing = match self.stored_header(digest).await {
+            Ok(Some(h)) => match self.read_key(digest, h.dek_id, target).await {
+                Ok(_) => Some(h.dek_id),
+                Err(e) => {
+                    tracing::info!(%digest, error = %e, "replacing stored bytes this upload's key cannot share");
+                    None
+                }
+            },
+            _ => None,
+        };
+        match existing {
+            Some(kept) => {
+                self.blobs.delete_upload(id).await?;
+                Ok(Some(kept))
+            }
+            None => {
+                self.blobs.commit_upload(id, digest, true).await?;
+                Ok(Some(dek))
+            }
+        }
+    }
+}
+
+impl Registry {
+    /// The key a repository's blobs are sealed under.
+    pub(crate) async fn repo_target(&self, repo: &Repo) -> Result<Target, CoreError> {
+        let r = self
+            .meta
+            .repository(repo.key())
+            .await?
+            .ok_or(CoreError::NameUnknown)?;
+        Ok(Target::of(
+            &r.settings.encryption_type,
+            r.settings.kms_key.as_deref(),
+        ))
+    }
+}
