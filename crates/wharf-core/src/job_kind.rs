@@ -50,6 +50,11 @@ job_kinds! {
     ImageScan { account: String, repository: String, digest: String } => "image_scan",
     /// One scanned image re-matched from its stored inventory after a database import.
     Rescan { account: String, repository: String, digest: String } => "rescan",
+    /// Every blob stored before encryption at rest sealed, online.
+    SealBlobs => "seal_blobs",
+    /// Data keys rewrapped under the newest master key (and, with `kms`, re-encrypted under
+    /// their KMS keys).
+    RewrapKeys { kms: bool } => "rewrap_keys",
 }
 
 /// A stored job that does not decode into a `JobKind`.
@@ -144,7 +149,15 @@ mod tests {
         );
         assert_eq!(
             JobKind::NAMES,
-            ["gc", "lifecycle", "upload_purge", "image_scan", "rescan"]
+            [
+                "gc",
+                "lifecycle",
+                "upload_purge",
+                "image_scan",
+                "rescan",
+                "seal_blobs",
+                "rewrap_keys"
+            ]
         );
     }
 

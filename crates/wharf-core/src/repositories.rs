@@ -17,12 +17,31 @@ impl Registry {
         if tags.len() as i64 > MAX_RESOURCE_TAGS {
             return Err(CoreError::TooManyTags);
         }
+        let settings = &self.resolve_encryption(settings.clone()).await?;
         let created = self
             .meta
             .create_repository(repo.key(), settings, tags)
             .await?;
         self.forget_repo_authz(repo);
         created.ok_or(CoreError::RepositoryAlreadyExists)
+    }
+
+    /// Checks a KMS-encrypted repository's key with KMS before the repository exists, as ECR
+    /// does, and stores the key's ARN. Without a `kmsKey` ECR uses the AWS-managed key
+    /// `aws/ecr`; here that is the KMS key under the alias `alias/aws/ecr` at the configured
+    /// endpoint.
+    pub(crate) async fn resolve_encryption(
+        &self,
+        mut settings: RepoSettings,
+    ) -> Result<RepoSettings, CoreError> {
+        if matches!(settings.encryption_type.as_str(), "KMS" | "KMS_DSSE") {
+            let key = settings
+                .kms_key
+                .clone()
+                .unwrap_or_else(|| "alias/aws/ecr".to_string());
+            settings.kms_key = Some(self.keys.check_kms_key(&key).await?);
+        }
+        Ok(settings)
     }
 
     /// A repository's record; `NameUnknown` if it does not exist.

@@ -98,6 +98,7 @@ impl Registry {
             return Err(CoreError::NameUnknown);
         };
         let (settings, tags, policy) = template_settings(&body);
+        let settings = self.resolve_encryption(settings).await?;
         match self
             .meta
             .create_repository(repo.key(), &settings, &tags)

@@ -58,6 +58,8 @@ impl JobHandler for StandardHandler {
                 repository,
                 digest,
             } => scan(registry, account, repository, digest, true).await,
+            JobKind::SealBlobs => seal_blobs(registry).await,
+            JobKind::RewrapKeys { kms } => rewrap(registry, *kms).await,
         }
     }
 
@@ -106,7 +108,8 @@ impl StandardHandler {
         Ok(())
     }
 
-    /// Removes upload sessions untouched for `upload_max_age`.
+    /// Removes upload sessions untouched for `upload_max_age`, then the wraps of data keys no
+    /// upload or blob uses that are older than that.
     async fn purge_uploads(&self, registry: &Registry) -> Result<(), JobError> {
         match registry
             .purge_stale_uploads(self.upload_max_age.as_secs())
@@ -115,8 +118,51 @@ impl StandardHandler {
             0 => {}
             n => tracing::info!(purged = n, "purged abandoned uploads"),
         }
+        let cutoff = unix_now().saturating_sub(self.upload_max_age.as_secs() as i64);
+        match registry.prune_data_keys(cutoff).await? {
+            0 => {}
+            n => tracing::info!(pruned = n, "pruned unused data keys"),
+        }
         Ok(())
     }
+}
+
+/// Seals the blobs stored before encryption at rest.
+async fn seal_blobs(registry: &Registry) -> Result<(), JobError> {
+    let started = Instant::now();
+    let r = registry.seal_legacy_blobs().await?;
+    tracing::info!(
+        sealed = r.sealed,
+        bytes = r.bytes,
+        skipped = r.skipped,
+        millis = started.elapsed().as_millis() as u64,
+        "sealing stored blobs finished"
+    );
+    if r.skipped > 0 {
+        return Err(JobError::Transient(format!(
+            "{} blobs could not be sealed yet (see the log)",
+            r.skipped
+        )));
+    }
+    Ok(())
+}
+
+/// Rewraps data keys after a key rotation.
+async fn rewrap(registry: &Registry, kms: bool) -> Result<(), JobError> {
+    let r = registry.rewrap_data_keys(kms).await?;
+    tracing::info!(
+        master = r.master,
+        kms = r.kms,
+        skipped = r.skipped,
+        "rewrapping data keys finished"
+    );
+    if r.skipped > 0 {
+        return Err(JobError::Transient(format!(
+            "{} data keys could not be rewrapped yet (see the log)",
+            r.skipped
+        )));
+    }
+    Ok(())
 }
 
 /// Scans one image (`rescan`: re-matches its stored inventory). An image deleted meanwhile is

@@ -1,5 +1,5 @@
-//! What reading a blob through a repository needs in one query: its size, whether it was stored
-//! sealed, and the repository's encryption settings.
+//! What reading a blob through a repository needs in one query (its size, whether it was stored
+//! sealed, the repository's encryption settings), and binding a data key to its blob.
 
 use crate::{MetaStore, RepoKey, Result};
 use wharf_oci::Digest;
@@ -39,5 +39,18 @@ impl MetaStore {
             encryption_type,
             kms_key,
         }))
+    }
+
+    /// Binds every wrap of data key `dek_id` to blob `digest` (before sealed bytes under it may
+    /// be at the blob's address, so readers find the key owned by the blob).
+    pub async fn bind_data_key(&self, dek_id: &str, digest: &Digest) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("UPDATE data_keys SET digest = $1 WHERE dek_id = $2")
+            .bind(digest.to_string())
+            .bind(dek_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
     }
 }

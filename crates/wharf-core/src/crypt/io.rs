@@ -167,7 +167,7 @@ impl Registry {
                     self.meta
                         .insert_data_key(&dek.to_hex(), &new_ref.to_string(), &wrapped)
                         .await?;
-                    self.meta.mark_blob_sealed(digest, &dek.to_hex()).await?;
+                    self.meta.bind_data_key(&dek.to_hex(), digest).await?;
                     return Ok(u);
                 }
                 Err(e) => last = Some(e),
@@ -269,6 +269,11 @@ impl Registry {
         dek: Option<DekId>,
         target: &Target,
     ) -> Result<Option<DekId>, CoreError> {
+        // Bound before the bytes can be at the address: a reader that meets them finds their
+        // data key owned by this blob.
+        if let Some(dek) = dek {
+            self.meta.bind_data_key(&dek.to_hex(), digest).await?;
+        }
         if self.blobs.commit_upload(id, digest, false).await? {
             return Ok(dek);
         }

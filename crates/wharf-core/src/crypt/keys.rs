@@ -55,7 +55,7 @@ impl std::fmt::Display for KeyRef {
 }
 
 /// The key a repository's blobs are read and written under.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Target {
     /// `AES256`: the master keyring (any version unwraps, the newest wraps).
     Master,
@@ -254,10 +254,20 @@ impl Keys {
         dek: DekId,
         wrapped: &[u8],
     ) -> Result<Arc<Unwrapped>, CoreError> {
-        let target = key_ref.target();
-        if let Some(u) = self.cached(dek, &target) {
+        if let Some(u) = self.cached(dek, &key_ref.target()) {
             return Ok(u);
         }
+        self.unwrap_uncached(key_ref, dek, wrapped).await
+    }
+
+    /// Opens a stored wrap without the cache (a rewrap must prove each old wrap opens).
+    pub async fn unwrap_uncached(
+        &self,
+        key_ref: &KeyRef,
+        dek: DekId,
+        wrapped: &[u8],
+    ) -> Result<Arc<Unwrapped>, CoreError> {
+        let target = key_ref.target();
         let raw = match key_ref {
             KeyRef::Master(v) => {
                 let ring = self.keyring()?;

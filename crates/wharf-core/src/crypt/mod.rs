@@ -7,8 +7,10 @@
 //! key stops that repository's reads and no other's.
 
 mod io;
+mod jobs;
 mod keys;
 pub mod master;
 
+pub use jobs::{EncryptionStatus, RewrapReport, SealReport};
 pub use keys::{KeyRef, Keys, Target, Unwrapped};
 pub use master::MasterKeyring;
