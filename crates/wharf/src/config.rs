@@ -37,6 +37,15 @@ pub struct RawConfig {
     pub tls_client_auth: Option<String>,
     /// Serve HTTPS with a CA and certificate generated under `<data_dir>/tls/`.
     pub tls_self_signed: Option<bool>,
+    /// The `[encryption]` table.
+    #[serde(default)]
+    pub encryption: crate::encryption::RawEncryption,
+    /// The `[kms]` table.
+    #[serde(default)]
+    pub kms: crate::encryption::RawKms,
+    /// `WHARF_MASTER_KEY` (environment only: keys are not written into config files here).
+    #[serde(skip)]
+    pub master_key_env: Option<String>,
     /// The `[blob_store]` table.
     #[serde(default)]
     pub blob_store: crate::storage::RawBlobStore,
@@ -109,6 +118,9 @@ impl RawConfig {
                     _ => bail!("WHARF_TLS_SELF_SIGNED={v:?} must be true or false"),
                 })
                 .transpose()?,
+            encryption: crate::encryption::RawEncryption::from_env(&get)?,
+            kms: crate::encryption::RawKms::from_env(&get)?,
+            master_key_env: get("WHARF_MASTER_KEY"),
             blob_store: crate::storage::RawBlobStore::from_env(&get)?,
             metadata: crate::metadata::RawMetadata::from_env(&get),
         })
@@ -144,6 +156,9 @@ impl RawConfig {
             tls_client_ca: over.tls_client_ca.or(self.tls_client_ca),
             tls_client_auth: over.tls_client_auth.or(self.tls_client_auth),
             tls_self_signed: over.tls_self_signed.or(self.tls_self_signed),
+            encryption: self.encryption.merge(over.encryption),
+            kms: self.kms.merge(over.kms),
+            master_key_env: over.master_key_env.or(self.master_key_env),
             blob_store: self.blob_store.merge(over.blob_store),
             metadata: self.metadata.merge(over.metadata),
         }
@@ -205,6 +220,8 @@ pub struct Settings {
     pub scan_eligibility_days: u32,
     /// TLS on the listener; `None`: plain HTTP.
     pub tls: Option<Tls>,
+    /// Encryption at rest: the master keyring and KMS.
+    pub encryption: crate::encryption::EncryptionSettings,
     /// Where blobs live.
     pub blob_store: crate::storage::BlobStoreSettings,
     /// Where metadata lives.
@@ -348,10 +365,17 @@ impl TryFrom<RawConfig> for Settings {
             n @ 0..=64 => n as usize,
             n => bail!("job_workers = {n} must be at most 64"),
         };
+        let encryption = crate::encryption::EncryptionSettings::from_raw(
+            raw.encryption,
+            raw.kms,
+            raw.master_key_env,
+            &data_dir,
+        )?;
         Ok(Settings {
             tls,
             job_workers,
             scan_eligibility_days,
+            encryption,
             blob_store: raw.blob_store.try_into()?,
             metadata: raw.metadata.try_into()?,
             pricing,

@@ -2,6 +2,8 @@
 
 mod admin;
 mod config;
+mod encryption;
+mod encryption_cli;
 mod gc;
 mod jobs;
 mod lifecycle;
@@ -93,6 +95,14 @@ enum Command {
         data_dir: Option<PathBuf>,
         #[command(subcommand)]
         command: scan::ScanCommand,
+    },
+    /// Encryption at rest: status, master-key rotation, rewrapping and sealing now.
+    Encryption {
+        /// Directory holding blobs and metadata [default: ./wharf-data].
+        #[arg(long, global = true)]
+        data_dir: Option<PathBuf>,
+        #[command(subcommand)]
+        command: encryption_cli::EncryptionCommand,
     },
     /// Apply metadata schema migrations and report the version (`serve` migrates at start too).
     Migrate {
@@ -233,6 +243,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Scan { data_dir, command } => {
             let (s, rt) = offline(config, data_dir)?;
             rt.block_on(scan::run(s, command))
+        }
+        Command::Encryption { data_dir, command } => {
+            let (s, rt) = offline(config, data_dir)?;
+            rt.block_on(encryption_cli::run(s, command))
         }
         Command::Migrate { data_dir } => {
             let (s, rt) = offline(config, data_dir)?;

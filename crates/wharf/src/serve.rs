@@ -24,10 +24,16 @@ pub async fn open_registry(settings: &Settings) -> anyhow::Result<(Registry, Met
         .context("reaching the blob store")?;
     let meta = crate::metadata::open(&settings.metadata, dir).await?;
     check_owner(blobs.as_ref(), &meta).await?;
+    let keys = crate::encryption::load_keys(&settings.encryption, &meta).await?;
     let registry = Registry::new(blobs, meta.clone())
         .with_region(&settings.region)
         .with_registry_host(&settings.public_host)
-        .with_scan_eligibility_days(settings.scan_eligibility_days);
+        .with_scan_eligibility_days(settings.scan_eligibility_days)
+        .with_keys(keys);
+    registry
+        .check_master_keys()
+        .await
+        .map_err(|e| anyhow::anyhow!("master key check failed: {e}"))?;
     Ok((registry, meta))
 }
 
@@ -120,6 +126,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         }),
         runner_config(&settings),
     );
+    start_encryption_work(&settings, &registry).await?;
     let ecr = EcrSettings {
         region: settings.region.clone(),
         public_host: settings.public_host.clone(),
@@ -168,6 +175,34 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     jobs.shutdown(grace).await;
     meta.close().await;
     tracing::info!("wharf stopped");
+    Ok(())
+}
+
+/// Says how blobs are protected, and queues the sealing of blobs an older install stored in
+/// plaintext (once across the cluster: the job's dedupe key).
+async fn start_encryption_work(settings: &Settings, registry: &Registry) -> anyhow::Result<()> {
+    let status = registry.encryption_status().await?;
+    let redirect = matches!(&settings.blob_store, crate::storage::BlobStoreSettings::S3(c) if c.redirect);
+    if !status.sealing {
+        tracing::warn!("encrypt_blobs = false: new blobs are stored in PLAINTEXT (meant only for measuring encryption's cost)");
+    } else if redirect {
+        tracing::warn!(
+            "blob_store.redirect is on, but blobs are encrypted at rest: the bucket holds only ciphertext, so downloads stream through Wharf, which decrypts them; only blobs stored before encryption and not yet sealed are redirected"
+        );
+    }
+    tracing::info!(
+        sealing = status.sealing,
+        master_key_version = ?status.current_master,
+        kms = registry.keys().has_kms(),
+        unsealed_blobs = status.unsealed_blobs,
+        "encryption at rest"
+    );
+    if status.sealing && status.unsealed_blobs > 0 {
+        let job = JobKind::SealBlobs.new_job().dedupe("seal_blobs".to_string());
+        if registry.enqueue_job(&job).await?.is_some() {
+            tracing::info!(blobs = status.unsealed_blobs, "queued sealing of blobs stored in plaintext");
+        }
+    }
     Ok(())
 }
 
