@@ -98,7 +98,8 @@ impl Fixture {
             hook: Mutex::new(None),
         });
         let meta = wharf_meta::testing::store(dir.path()).await;
-        let reg = Registry::new(store.clone(), meta.clone());
+        let reg = Registry::new(store.clone(), meta.clone())
+            .with_keys(wharf_core::crypt::Keys::ephemeral());
         let account = meta.default_account().parse().unwrap();
         let repo = Repo::new(account, "gc/test".parse().unwrap());
         reg.create_repository(&repo, &RepoSettings::default(), &[])
@@ -160,7 +161,7 @@ impl Fixture {
         let size = self.reg.blob_size(&self.repo, d).await.unwrap();
         let parts: Vec<_> = self
             .reg
-            .read_blob(d, 0, size)
+            .read_blob(&self.repo, d, 0, size)
             .await
             .unwrap()
             .collect()

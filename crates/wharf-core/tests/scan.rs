@@ -186,7 +186,7 @@ async fn a_manual_scan_finds_exactly_the_vulnerable_packages_and_attaches_sboms_
             .unwrap();
         let stored: Vec<u8> = f
             .reg
-            .read_blob(&layer, 0, u64::MAX)
+            .read_blob(&repo, &layer, 0, u64::MAX)
             .await
             .unwrap()
             .map(|c| c.unwrap())
@@ -324,7 +324,7 @@ async fn what_cannot_be_scanned_gets_its_status_and_reason() {
         .unwrap();
     let bytes: Vec<u8> = f
         .reg
-        .read_blob(&layer, 0, u64::MAX)
+        .read_blob(&repo, &layer, 0, u64::MAX)
         .await
         .unwrap()
         .map(|c| c.unwrap())

@@ -2,6 +2,7 @@
 //! as two nodes behind a round-robin load balancer: chunks alternate between them, the upload
 //! completes on either, the digest is right, and hash states the other node left are forgotten.
 
+use futures::StreamExt;
 use bytes::Bytes;
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,9 +20,11 @@ async fn chunks_alternate_between_nodes_and_complete_on_either() {
     let dir = tempfile::tempdir().unwrap();
     let blobs: Arc<dyn BlobStore> = Arc::new(ObjectBlobStore::memory());
     let meta = wharf_meta::testing::store(dir.path()).await;
+    // The nodes share one master key, as a cluster's nodes do (WHARF_MASTER_KEY).
+    let keys = wharf_core::crypt::Keys::ephemeral();
     let nodes = [
-        Registry::new(blobs.clone(), meta.clone()),
-        Registry::new(blobs.clone(), meta.clone()),
+        Registry::new(blobs.clone(), meta.clone()).with_keys(keys.clone()),
+        Registry::new(blobs.clone(), meta.clone()).with_keys(keys.clone()),
     ];
     let repo = Repo::new(
         meta.default_account().parse().unwrap(),
@@ -60,7 +63,20 @@ async fn chunks_alternate_between_nodes_and_complete_on_either() {
             .await
             .unwrap();
         assert_eq!(size, whole.len() as u64);
-        assert_eq!(blobs.stat(&digest).await.unwrap(), Some(whole.len() as u64));
+        // Stored sealed (each chunk ended mid-segment, so the next node resumed the segment);
+        // either node reads the plaintext back.
+        assert_eq!(
+            blobs.stat(&digest).await.unwrap(),
+            Some(wharf_blob::seal::sealed_len(whole.len() as u64))
+        );
+        let read: Vec<u8> = nodes[1 - finisher]
+            .read_blob(&repo, &digest, 0, u64::MAX)
+            .await
+            .unwrap()
+            .map(|c| c.unwrap().to_vec())
+            .concat()
+            .await;
+        assert_eq!(read, whole);
     }
 
     // Node 0 did not finish the last upload: its slot for it (state unknown since node 1 took a

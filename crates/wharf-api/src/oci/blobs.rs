@@ -59,7 +59,7 @@ pub(super) async fn handle(
     let body = if is_head(req) {
         Body::empty()
     } else {
-        Body::from_stream(state.registry.read_blob(&digest, start, len).await?)
+        Body::from_stream(state.registry.read_blob(name, &digest, start, len).await?)
     };
     let mut resp = Response::new(body);
     *resp.status_mut() = status;

@@ -353,7 +353,8 @@ async fn launch(
     meta.create_template(&account, "ROOT", r#"{"appliedFor":["CREATE_ON_PUSH"]}"#)
         .await
         .expect("create the ROOT template");
-    let registry = Registry::new(Arc::new(blobs), meta.clone());
+    let registry = Registry::new(Arc::new(blobs), meta.clone())
+        .with_keys(wharf_core::crypt::Keys::ephemeral());
     let identity = Identity::open(meta.clone()).await.expect("identity");
     identity.bootstrap_admin().await.expect("bootstrap admin");
     let admin = meta

@@ -164,6 +164,15 @@ impl Keys {
         }
     }
 
+    /// Sealing under a random master key that lives only in this process (tests, and
+    /// registries whose data must not outlive them). Clones share the key.
+    pub fn ephemeral() -> Keys {
+        Keys::with_master(
+            MasterKeyring::single(1, &super::master::random_key()),
+            true,
+        )
+    }
+
     /// Adds a KMS endpoint; unwraps under KMS keys are cached for `cache`.
     pub fn with_kms(mut self, kms: wharf_kms::KmsClient, cache: Duration) -> Keys {
         self.kms = Some(Arc::new(kms));

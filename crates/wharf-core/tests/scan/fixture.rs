@@ -101,7 +101,9 @@ impl Fixture {
         let dir = tempfile::tempdir().unwrap();
         let blobs = FsBlobStore::open(dir.path().join("blobs")).unwrap();
         let meta = wharf_meta::testing::store(dir.path()).await;
-        let reg = Registry::new(Arc::new(blobs), meta.clone()).with_registry_host("reg.test:5000");
+        let reg = Registry::new(Arc::new(blobs), meta.clone())
+            .with_registry_host("reg.test:5000")
+            .with_keys(wharf_core::crypt::Keys::ephemeral());
         Fixture { dir, reg, meta }
     }
 
