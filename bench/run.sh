@@ -30,6 +30,9 @@
 #                  nodes' VmHWM (nginx, PostgreSQL and the S3 server not counted); each node's is logged.
 #   wharf-s3       one `wharf serve`, SQLite metadata, blobs in that bucket under a fresh prefix
 #                  bench-s3-<time>-<random>.
+#   wharf-plaintext  `wharf` with WHARF_ENCRYPT_BLOBS=false: new blobs stored unsealed, so
+#                  wharf/wharf-plaintext is the cost of encryption at rest (BENCH_TARGETS="wharf
+#                  wharf-plaintext" measures just that).
 #   distribution   CNCF Distribution 2.8, filesystem storage, no auth.
 # The caller's WHARF_BLOB_STORE* settings go only to wharf-s3 and wharf-cluster, so `wharf` stays
 # embedded even when they are exported. Dropped for every target: WHARF_CONFIG, WHARF_DATA_DIR,
@@ -71,7 +74,7 @@ for v in $(compgen -e); do
 done
 for impl in $TARGETS; do
   case "$impl" in
-    wharf | distribution) ;;
+    wharf | wharf-plaintext | distribution) ;;
     wharf-s3 | wharf-cluster)
       [[ " ${STORE_ENV[*]} " == *" WHARF_BLOB_STORE=s3 "* ]] ||
         { echo "target $impl needs WHARF_BLOB_STORE=s3 and WHARF_BLOB_STORE_* in the environment" >&2; exit 2; }
@@ -80,7 +83,7 @@ for impl in $TARGETS; do
         [[ -n "${WHARF_E2E_PG_URL:-}" ]] || { echo "target wharf-cluster needs WHARF_E2E_PG_URL" >&2; exit 2; }
       fi
       ;;
-    *) echo "unknown target $impl (wharf | wharf-cluster | wharf-s3 | distribution)" >&2; exit 2 ;;
+    *) echo "unknown target $impl (wharf | wharf-plaintext | wharf-cluster | wharf-s3 | distribution)" >&2; exit 2 ;;
   esac
 done
 mkdir -p "$OUT_DIR"
@@ -95,7 +98,7 @@ record() { local v=${3:-FAIL}; echo "$2 $v" >>"$work/results-$1"; log "  $1 $2 =
 target_env() {
   local v kv
   for v in $(compgen -e); do
-    case "$v" in WHARF_METADATA_URL | WHARF_BLOB_STORE*) unset "$v" ;; esac
+    case "$v" in WHARF_METADATA_URL | WHARF_BLOB_STORE* | WHARF_ENCRYPT_BLOBS) unset "$v" ;; esac
   done
   case "$1" in
     wharf-s3 | wharf-cluster)
@@ -105,6 +108,10 @@ target_env() {
   case "$1" in
     # lib.sh picks a fresh database and uses its name as the key prefix.
     wharf-cluster) E2E_REGISTRY=wharf-cluster ;;
+    wharf-plaintext)
+      E2E_REGISTRY=wharf
+      export WHARF_ENCRYPT_BLOBS=false
+      ;;
     wharf-s3)
       E2E_REGISTRY=wharf
       WHARF_BLOB_STORE_PREFIX="bench-s3-$(date +%s)-$RANDOM"
@@ -318,7 +325,8 @@ rows += [
 ]
 head = ["Benchmark"] + [t.capitalize() for t in targets]
 # Ratio columns: each of the first target of a pair over the second, when both ran.
-pairs = [(a, b) for a, b in [("wharf", "distribution"), ("wharf-cluster", "wharf"), ("wharf-s3", "wharf")]
+pairs = [(a, b) for a, b in [("wharf", "distribution"), ("wharf", "wharf-plaintext"),
+                             ("wharf-cluster", "wharf"), ("wharf-s3", "wharf")]
          if a in targets and b in targets]
 head += [f"{a.capitalize()}/{b.capitalize()}" for a, b in pairs]
 lines = ["# Wharf vs CNCF Distribution", "",
@@ -337,13 +345,15 @@ for key, label in rows:
 notes = {
     "wharf": "wharf: one node, filesystem blobs + SQLite.",
     "wharf-s3": "wharf-s3: one node, SQLite metadata, blobs in S3.",
+    "wharf-plaintext": "wharf-plaintext: wharf with encrypt_blobs = false (no encryption at rest); "
+                       "Wharf/Wharf-plaintext is what sealing costs.",
     "wharf-cluster": "wharf-cluster: two nodes behind nginx round robin, PostgreSQL metadata, blobs in S3; "
                      "peak RSS is the sum of the nodes' VmHWM"
                      + (f" ({' + '.join(res['wharf-cluster']['peak_rss_nodes'].split())} MiB)"
                         if "peak_rss_nodes" in res.get("wharf-cluster", {}) else "")
                      + ", nginx, PostgreSQL and the S3 server not counted.",
 }
-if any(t in ("wharf-s3", "wharf-cluster") for t in targets):
+if any(t in ("wharf-s3", "wharf-cluster", "wharf-plaintext") for t in targets):
     lines += [""] + [f"- {notes[t]}" for t in targets if t in notes]
 text = "\n".join(lines) + "\n"
 open(out, "w").write(text)

@@ -57,7 +57,13 @@ pids+=("$pid1")
 # writes to DATA/credentials where the scripts look for them.
 wait_up "http://127.0.0.1:$p1" "$pid1" || { tail -n 30 "$data.node1.log" >&2; exit 1; }
 p2=$(free_port)
-"$bin" serve --data-dir "$data.node2" --listen "127.0.0.1:$p2" >>"$data.node2.log" 2>&1 &
+# Every node needs the one master key: node 2 reads the keyring node 1 generated (unless the
+# caller gives both WHARF_MASTER_KEY or WHARF_MASTER_KEY_FILE).
+if [[ -z "${WHARF_MASTER_KEY:-}${WHARF_MASTER_KEY_FILE:-}" ]]; then
+  WHARF_MASTER_KEY_FILE="$data/master.key" "$bin" serve --data-dir "$data.node2" --listen "127.0.0.1:$p2" >>"$data.node2.log" 2>&1 &
+else
+  "$bin" serve --data-dir "$data.node2" --listen "127.0.0.1:$p2" >>"$data.node2.log" 2>&1 &
+fi
 pid2=$!
 pids+=("$pid2")
 wait_up "http://127.0.0.1:$p2" "$pid2" || { tail -n 30 "$data.node2.log" >&2; exit 1; }
