@@ -25,6 +25,8 @@ pub struct ServedManifest {
     pub digest: Digest,
     pub media_type: String,
     pub body: Bytes,
+    /// The KMS key of the repository it was read from: served only while that key is usable.
+    pub kms_key: Option<String>,
 }
 
 #[derive(Clone)]
@@ -117,6 +119,7 @@ mod tests {
             digest: Digest::sha256(&[n]),
             media_type: "application/vnd.oci.image.manifest.v1+json".into(),
             body: Bytes::from(vec![n]),
+            kms_key: None,
         })
     }
 

@@ -139,16 +139,23 @@ impl Registry {
             Reference::Digest(d) => self.cache.manifest(&repo.qualified(), d),
         };
         if let Some(m) = cached {
+            self.check_kms_gate(&m).await?;
             return Ok(m);
         }
         let token = self.cache.begin_read();
         match self.meta.get_manifest(repo.key(), reference).await? {
             Some(m) => {
+                let kms_key = match self.repo_target(repo).await? {
+                    crate::crypt::Target::Kms(arn) => Some(arn),
+                    crate::crypt::Target::Master => None,
+                };
                 let served = Arc::new(ServedManifest {
                     digest: m.digest,
                     media_type: m.media_type,
                     body: m.body.into(),
+                    kms_key,
                 });
+                self.check_kms_gate(&served).await?;
                 let tag = match reference {
                     Reference::Tag(t) => Some(t.as_str()),
                     Reference::Digest(_) => None,
@@ -157,6 +164,17 @@ impl Registry {
                 Ok(served)
             }
             None => Err(self.unknown_manifest_or_name(repo).await),
+        }
+    }
+
+    /// A KMS repository's images are readable only while its key is: its blobs are sealed
+    /// under data keys only that key unwraps, and its manifests (kept in the metadata
+    /// database) are served only after the key answers as enabled (checked at most once per
+    /// `kms cache_secs`).
+    async fn check_kms_gate(&self, m: &ServedManifest) -> Result<(), CoreError> {
+        match &m.kms_key {
+            Some(arn) => self.keys.check_usable(arn).await,
+            None => Ok(()),
         }
     }
 

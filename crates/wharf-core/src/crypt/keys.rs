@@ -108,6 +108,8 @@ pub struct Keys {
     kms: Option<Arc<wharf_kms::KmsClient>>,
     kms_cache: Duration,
     cache: Arc<quick_cache::sync::Cache<(DekId, Target), (Arc<Unwrapped>, Instant)>>,
+    /// KMS keys found usable, and when (`check_usable`).
+    usable: Arc<quick_cache::sync::Cache<String, Instant>>,
 }
 
 impl std::fmt::Debug for Keys {
@@ -151,6 +153,7 @@ impl Keys {
             kms: None,
             kms_cache: Duration::from_secs(60),
             cache: Arc::new(quick_cache::sync::Cache::new(CACHE_ENTRIES)),
+            usable: Arc::new(quick_cache::sync::Cache::new(1024)),
         }
     }
 
@@ -340,7 +343,11 @@ impl Keys {
             .map_err(|e| kms_error(key, e))?;
         if !meta.enabled {
             return Err(CoreError::Kms {
-                code: "DisabledException".into(),
+                code: if meta.key_state == "Disabled" {
+                    "DisabledException".into()
+                } else {
+                    "KMSInvalidStateException".into()
+                },
                 message: format!("KMS key {} is {}", meta.arn, meta.key_state),
                 unavailable: false,
             });
@@ -348,9 +355,39 @@ impl Keys {
         Ok(meta.arn)
     }
 
+    /// Checks that a KMS key is enabled (DescribeKey), at most once per cache period: what a
+    /// KMS repository's manifest reads wait on.
+    pub async fn check_usable(&self, arn: &str) -> Result<(), CoreError> {
+        if let Some(at) = self.usable.get(arn) {
+            if at.elapsed() < self.kms_cache {
+                return Ok(());
+            }
+        }
+        let meta = self
+            .kms(arn)?
+            .describe_key(arn)
+            .await
+            .map_err(|e| kms_error(arn, e))?;
+        if !meta.enabled {
+            self.usable.remove(arn);
+            return Err(CoreError::Kms {
+                code: if meta.key_state == "Disabled" {
+                    "DisabledException".into()
+                } else {
+                    "KMSInvalidStateException".into()
+                },
+                message: format!("KMS key {} is {}", meta.arn, meta.key_state),
+                unavailable: false,
+            });
+        }
+        self.usable.insert(arn.to_string(), Instant::now());
+        Ok(())
+    }
+
     /// Forgets every cached unwrap (tests, and after a rewrap).
     pub fn forget(&self) {
         self.cache.clear();
+        self.usable.clear();
     }
 }
 
