@@ -11,8 +11,8 @@
 //!
 //! ```text
 //! let kms = KmsClient::new(KmsConfig { endpoint, region, access_key_id, secret_access_key, session_token: None })?;
-//! let pair = kms.generate_data_key(&key_arn, &context).await?;   // wrap pair.plaintext's use
-//! let (dek, arn) = kms.decrypt(&pair.ciphertext, &key_arn, &context).await?;
+//! let pair = kms.generate_data_key(&key_arn, &context).await?;   // store pair.ciphertext
+//! let (dek, arn) = kms.decrypt(&pair.ciphertext, &key_arn, &context).await?; // later
 //! ```
 
 mod admin;
