@@ -13,6 +13,9 @@
 #   syft         github.com/anchore/syft/cmd/syft@v1.57.2, the reference SBOM generator that
 #                tests/e2e/scan.sh compares Wharf's package inventory against. Built with
 #                `go install`, so `syft version` prints no version: the stamp file records it.
+#   local-kms    github.com/nsmithuk/local-kms, an AWS KMS emulator that the wharf-kms tests run
+#                against (scripts/local-kms.sh starts it). Pinned to a commit pseudo-version; it
+#                prints no version either, so the stamp file records it.
 # Builds with cargo (crates.io) into the same bin directory, skipped the same way:
 #   garage       Garage v2.5.0, the S3-compatible store the S3 storage tests run against
 #                (scripts/garage.sh starts it). Built from source: the crates.io package is the only
@@ -29,6 +32,7 @@ BIN="$TOOLS_DIR/bin"
 CRANE_VERSION="v0.20.6"
 ORAS_VERSION="v1.3.0"
 SYFT_VERSION="v1.57.2"
+LOCAL_KMS_VERSION="v0.0.0-20260228092603-2a5e92d09ab6"
 CONFORMANCE_MODULE="github.com/opencontainers/distribution-spec/conformance"
 CONFORMANCE_VERSION="v0.0.0-20260831232431-97274622c111"
 GARAGE_VERSION="2.5.0"
@@ -66,7 +70,7 @@ if ! command -v go >/dev/null 2>&1 && [[ -x /usr/local/go/bin/go ]]; then
   PATH="/usr/local/go/bin:$PATH"
 fi
 if ! command -v go >/dev/null 2>&1; then
-  log "ERROR: Go >= 1.24 is required to build crane/oras/conformance (install from https://go.dev/dl or actions/setup-go)"
+  log "ERROR: Go >= 1.24 is required to build crane/oras/conformance/syft/local-kms (install from https://go.dev/dl or actions/setup-go)"
   exit 1
 fi
 gover=$(go env GOVERSION | sed 's/^go//')
@@ -128,6 +132,15 @@ else
   stamp_write syft "$SYFT_VERSION"
 fi
 
+# local-kms: a small module graph, seconds to build.
+if stamp_ok local-kms "$LOCAL_KMS_VERSION"; then
+  log "local-kms $LOCAL_KMS_VERSION already built"
+else
+  log "building local-kms $LOCAL_KMS_VERSION"
+  GOBIN="$BIN" go install "github.com/nsmithuk/local-kms@$LOCAL_KMS_VERSION"
+  stamp_write local-kms "$LOCAL_KMS_VERSION"
+fi
+
 # garage: `cargo install --locked` uses the Cargo.lock shipped in the crate. The stamp records the
 # version and the features, so a change to either rebuilds.
 if ! command -v cargo >/dev/null 2>&1 && [[ -x "$HOME/.cargo/bin/cargo" ]]; then
@@ -146,6 +159,6 @@ else
   stamp_write garage "$GARAGE_VERSION $GARAGE_FEATURES"
 fi
 
-for t in crane oras conformance syft garage; do [[ -x "$BIN/$t" ]] || { log "ERROR: $BIN/$t missing"; exit 1; }; done
+for t in crane oras conformance syft local-kms garage; do [[ -x "$BIN/$t" ]] || { log "ERROR: $BIN/$t missing"; exit 1; }; done
 log "tools ready in $BIN"
 echo "$BIN"

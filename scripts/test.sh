@@ -12,6 +12,7 @@
 #    clients over Wharf's own TLS listener (`serve --tls-self-signed`);
 #    then the conformance and client suites again with blobs in a real Garage (S3), which
 #    scripts/garage.sh starts before the Rust tests (the blob-store conformance test uses it too);
+#    the KMS client tests run against a local-kms that scripts/local-kms.sh starts;
 # 5. with a real PostgreSQL (scripts/postgres.sh): the metadata, core and API tests again with
 #    metadata on PostgreSQL, then a two-node cluster (two `wharf serve` over one PostgreSQL
 #    database and one Garage bucket, behind nginx round robin): the OCI conformance suite, the
@@ -76,13 +77,27 @@ else
   tail -n 20 "$garage_dir/garage.log" 2>/dev/null || true
 fi
 
+# A throwaway local-kms (AWS KMS emulator) for the wharf-kms tests.
+kms_dir=$(mktemp -d "${TMPDIR:-/tmp}/wharf-kms.XXXXXX")
+trap 'bash scripts/garage.sh stop "$garage_dir" >/dev/null 2>&1 || true; bash scripts/local-kms.sh stop "$kms_dir" >/dev/null 2>&1 || true' EXIT
+if bash scripts/local-kms.sh start "$kms_dir" >/dev/null; then
+  export WHARF_TEST_KMS_REQUIRED=1 \
+    WHARF_TEST_KMS_URL="$(sed -n 's/^WHARF_TEST_KMS_URL=\(http:[0-9./:]*\)$/\1/p' "$kms_dir/env")" \
+    WHARF_TEST_KMS_REGION="$(sed -n 's/^WHARF_TEST_KMS_REGION=\([a-z0-9-]*\)$/\1/p' "$kms_dir/env")"
+else
+  failed=$((failed + 1))
+  failures+=("start local-kms")
+  tail -n 20 "$kms_dir/local-kms.log" 2>/dev/null || true
+fi
+
 # A throwaway PostgreSQL for the metadata tests and the cluster suites.
 pg_dir=$(mktemp -d "${TMPDIR:-/tmp}/wharf-pg.XXXXXX")
 chmod 755 "$pg_dir"
 cleanup() {
   bash scripts/garage.sh stop "$garage_dir" >/dev/null 2>&1 || true
   bash scripts/postgres.sh stop "$pg_dir" >/dev/null 2>&1 || true
-  [[ "${KEEP_TMP:-0}" == 1 ]] || rm -rf "$garage_dir" "$pg_dir"
+  bash scripts/local-kms.sh stop "$kms_dir" >/dev/null 2>&1 || true
+  [[ "${KEEP_TMP:-0}" == 1 ]] || rm -rf "$garage_dir" "$pg_dir" "$kms_dir"
 }
 trap cleanup EXIT
 pg_url=""
