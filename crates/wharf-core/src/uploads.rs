@@ -75,7 +75,7 @@ impl Registry {
         self.push_target(repo).await?;
         let id = new_upload_id();
         self.blobs.create_upload(&id).await?;
-        self.meta.create_upload(&id, repo.key()).await?;
+        self.meta.create_upload(&id, repo.key(), None).await?;
         Ok(UploadState { id, size: 0 })
     }
 
@@ -221,7 +221,7 @@ impl Registry {
         }
         self.blobs.commit_upload(id, digest).await?;
         self.meta
-            .record_blob(repo.key(), digest, size, Some(id))
+            .record_blob(repo.key(), digest, size, Some(id), None)
             .await?;
         drop(state);
         self.drop_slot(id);
@@ -269,7 +269,7 @@ impl Registry {
         match result {
             Ok(size) => {
                 self.meta
-                    .record_blob(repo.key(), digest, size, None)
+                    .record_blob(repo.key(), digest, size, None, None)
                     .await?;
                 Ok(size)
             }

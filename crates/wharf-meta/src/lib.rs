@@ -15,6 +15,7 @@
 mod accounts;
 mod blobs;
 mod copy;
+mod crypt;
 mod dialect;
 mod gc;
 mod identity;
@@ -34,6 +35,7 @@ mod usage;
 mod vulndb;
 
 pub use copy::CopyReport;
+pub use crypt::DataKeyRow;
 pub use gc::GcBlob;
 pub use identity::{AccessKeyRecord, UserRecord};
 pub use images::ImageRecord;
@@ -79,6 +81,11 @@ pub enum MetaError {
     BlobNotFound,
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// A master key version is recorded with another key's fingerprint.
+    #[error(
+        "master key version {version} is recorded with a different key (fingerprint mismatch)"
+    )]
+    MasterKeyMismatch { version: u32 },
     #[error("bad metadata url: {0}")]
     BadUrl(String),
     /// A copy's target already holds data (`copy_into`).
