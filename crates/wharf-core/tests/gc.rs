@@ -276,7 +276,7 @@ async fn a_record_during_collection_revives_the_blob() {
             account: repo.account.as_str(),
             name: "gc/other",
         };
-        meta.record_blob(other, &d, 29, None).await.unwrap();
+        meta.record_blob(other, &d, 29, None, None).await.unwrap();
     });
     let r = f.gc(false).await;
     assert_eq!((r.blobs, r.revived), (0, 1));

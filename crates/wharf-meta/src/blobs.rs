@@ -7,7 +7,7 @@
 //! commits once and answers every caller, then repeats while records are waiting. A caller is
 //! answered only after the commit that holds its record returned, so durability is unchanged.
 
-use crate::{now, repos, MetaError, MetaStore, RepoKey, Result};
+use crate::{crypt, now, repos, MetaError, MetaStore, RepoKey, Result};
 use sqlx::{Acquire, Any, Transaction};
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::oneshot;
@@ -24,6 +24,8 @@ struct BlobRecord {
     digest: String,
     size: i64,
     upload: Option<String>,
+    /// The data key the blob's bytes are sealed under (hex id), `None` for plaintext bytes.
+    sealed: Option<String>,
     /// Link an existing blob only (a mount): never recreate a row a collection pass removed.
     existing_only: bool,
     done: oneshot::Sender<Result<()>>,
@@ -71,14 +73,21 @@ impl MetaStore {
     /// Records a blob whose bytes are durable and links it to the repository (created if needed).
     /// When the blob came from an upload session, the session is closed in the same transaction.
     /// Returns once the record is committed; concurrent calls share one commit.
+    ///
+    /// `sealed` names the data key (hex id) the stored bytes are sealed under: the blob row is
+    /// then marked sealed and every wrap of that key is bound to `digest`, in the same
+    /// transaction. A new row is sealed exactly when `sealed` is `Some`; an existing row changes
+    /// only then (recording plaintext bytes never unseals a sealed blob).
     pub async fn record_blob(
         &self,
         repo: RepoKey<'_>,
         digest: &Digest,
         size: u64,
         upload: Option<&str>,
+        sealed: Option<&str>,
     ) -> Result<()> {
-        self.queue_blob(repo, digest, size, upload, false).await
+        self.queue_blob(repo, digest, size, upload, sealed, false)
+            .await
     }
 
     /// Links a blob that is already recorded to the repository (a mount), reviving it like
@@ -90,7 +99,7 @@ impl MetaStore {
         digest: &Digest,
         size: u64,
     ) -> Result<()> {
-        self.queue_blob(repo, digest, size, None, true).await
+        self.queue_blob(repo, digest, size, None, None, true).await
     }
 
     async fn queue_blob(
@@ -99,6 +108,7 @@ impl MetaStore {
         digest: &Digest,
         size: u64,
         upload: Option<&str>,
+        sealed: Option<&str>,
         existing_only: bool,
     ) -> Result<()> {
         let (done, answer) = oneshot::channel();
@@ -108,6 +118,7 @@ impl MetaStore {
             digest: digest.to_string(),
             size: size as i64,
             upload: upload.map(str::to_owned),
+            sealed: sealed.map(str::to_owned),
             existing_only,
             done,
         };
@@ -289,16 +300,21 @@ async fn record_in(tx: &mut Transaction<'_, Any>, r: &BlobRecord) -> Result<()> 
     // Recording an existing blob revives it: a collection pass that marked it must not delete
     // it (see gc.rs), and its grace period starts again.
     sqlx::query(
-        "INSERT INTO blobs (digest, size, created_at, touched_at) VALUES ($1, $2, $3, $4)
+        "INSERT INTO blobs (digest, size, created_at, touched_at, sealed) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (digest) DO UPDATE SET touched_at = excluded.touched_at, gc_mark = NULL,
-         gc_marked_at = NULL",
+         gc_marked_at = NULL,
+         sealed = CASE WHEN excluded.sealed = 1 THEN 1 ELSE blobs.sealed END",
     )
     .bind(&r.digest)
     .bind(r.size)
     .bind(now())
     .bind(now())
+    .bind(i64::from(r.sealed.is_some()))
     .execute(&mut **tx)
     .await?;
+    if let Some(dek_id) = &r.sealed {
+        crypt::bind_data_key(tx, dek_id, &r.digest).await?;
+    }
     sqlx::query(
         "INSERT INTO repository_blobs (repository_id, digest, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
     )
@@ -339,7 +355,7 @@ mod tests {
                     account,
                     name: "group/commit",
                 };
-                let res = store.record_blob(repo, &digest, i as u64, None).await;
+                let res = store.record_blob(repo, &digest, i as u64, None, None).await;
                 (i, digest, res.is_ok())
             }));
         }
@@ -359,7 +375,10 @@ mod tests {
             name: "group/commit",
         };
         let digest = Digest::sha256(b"late");
-        store.record_blob(repo, &digest, 4, None).await.unwrap();
+        store
+            .record_blob(repo, &digest, 4, None, None)
+            .await
+            .unwrap();
         assert_eq!(store.repository_blob(repo, &digest).await.unwrap(), Some(4));
     }
 
@@ -386,7 +405,10 @@ mod tests {
         assert!(!store.blob_recorded(&digest).await.unwrap());
         assert_eq!(store.repository_blob(to, &digest).await.unwrap(), None);
 
-        store.record_blob(from, &digest, 7, None).await.unwrap();
+        store
+            .record_blob(from, &digest, 7, None, None)
+            .await
+            .unwrap();
         store.link_existing_blob(to, &digest, 7).await.unwrap();
         assert_eq!(store.repository_blob(to, &digest).await.unwrap(), Some(7));
     }

@@ -9,7 +9,8 @@
 //!
 //! What is not copied, on purpose:
 //! - `uploads`: uploads in progress are not migrated (their scratch bytes stay in the old blob
-//!   store); clients restart them.
+//!   store); clients restart them. Their data keys' wraps are copied (with every `data_keys`
+//!   row) and pruned later in the target as unused.
 //! - `gc_lease` and `jobs`: per-installation coordination state that the new installation
 //!   builds up by itself.
 //! - `job_queue`: background work of the old installation; periodic jobs are enqueued again by
@@ -136,6 +137,7 @@ const TABLES: &[Table] = &[
             ("touched_at", Int),
             ("gc_mark", Int),
             ("gc_marked_at", Int),
+            ("sealed", Int),
         ],
     },
     Table {
@@ -270,6 +272,22 @@ const TABLES: &[Table] = &[
         key: &["ecosystem", "name"],
         columns: &[("ecosystem", Text), ("name", Text)],
     },
+    Table {
+        name: "data_keys",
+        key: &["dek_id", "key_ref"],
+        columns: &[
+            ("dek_id", Text),
+            ("key_ref", Text),
+            ("wrapped", Bytes),
+            ("digest", Text),
+            ("created_at", Int),
+        ],
+    },
+    Table {
+        name: "master_keys",
+        key: &["version"],
+        columns: &[("version", Int), ("fingerprint", Text), ("created_at", Int)],
+    },
 ];
 
 /// Tables a fresh store fills by itself (the default account and its settings row): the copy
@@ -282,9 +300,14 @@ const IDENTITY_TABLES: &[&str] = &["users", "repositories"];
 /// Most bound parameters one INSERT carries (SQLite's historical limit is 999).
 const MAX_PARAMS: usize = 900;
 
-/// Rows read per page: fewer for tables carrying manifest bodies (up to 4 MiB each).
+/// Rows read per page: fewer for tables carrying manifest bodies (up to 4 MiB each; the wrapped
+/// data keys are a few hundred bytes).
 fn page_size(table: &Table) -> i64 {
-    if table.columns.iter().any(|(_, k)| *k == Bytes) {
+    if table
+        .columns
+        .iter()
+        .any(|(c, k)| *k == Bytes && *c == "body")
+    {
         64
     } else {
         1000

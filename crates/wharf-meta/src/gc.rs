@@ -266,7 +266,7 @@ mod tests {
         let b = Digest::sha256(b"b");
         let c = Digest::sha256(b"c");
         for d in [&a, &b, &c] {
-            store.record_blob(repo, d, 1, None).await.unwrap();
+            store.record_blob(repo, d, 1, None, None).await.unwrap();
         }
         let m = Digest::sha256(b"m");
         store
@@ -295,7 +295,7 @@ mod tests {
             .unwrap()
             .is_empty());
         // Recording `a` again revives it: the sweep leaves it; `b` goes.
-        store.record_blob(repo, &a, 1, None).await.unwrap();
+        store.record_blob(repo, &a, 1, None, None).await.unwrap();
         assert!(!store.gc_sweep(&a, 7).await.unwrap());
         assert!(store.gc_sweep(&b, 7).await.unwrap());
         assert!(store.blob_recorded(&a).await.unwrap());

@@ -16,6 +16,7 @@ mod accounts;
 mod blob_info;
 mod blobs;
 mod copy;
+mod crypt;
 mod dialect;
 mod gc;
 mod identity;
@@ -36,6 +37,7 @@ mod vulndb;
 
 pub use blob_info::BlobReadInfo;
 pub use copy::CopyReport;
+pub use crypt::DataKeyRow;
 pub use gc::GcBlob;
 pub use identity::{AccessKeyRecord, UserRecord};
 pub use images::ImageRecord;
@@ -81,6 +83,11 @@ pub enum MetaError {
     BlobNotFound,
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// A master key version is recorded with another key's fingerprint.
+    #[error(
+        "master key version {version} is recorded with a different key (fingerprint mismatch)"
+    )]
+    MasterKeyMismatch { version: u32 },
     #[error("bad metadata url: {0}")]
     BadUrl(String),
     /// A copy's target already holds data (`copy_into`).

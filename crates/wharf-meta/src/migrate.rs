@@ -14,6 +14,7 @@ const SQLITE: &[&str] = &[
     include_str!("../migrations/sqlite/0005_job_queue.sql"),
     include_str!("../migrations/sqlite/0006_scanning.sql"),
     include_str!("../migrations/sqlite/0007_vulndb_pending.sql"),
+    include_str!("../migrations/sqlite/0008_encryption.sql"),
 ];
 
 const POSTGRES: &[&str] = &[
@@ -22,6 +23,7 @@ const POSTGRES: &[&str] = &[
     include_str!("../migrations/postgres/0003_job_queue.sql"),
     include_str!("../migrations/postgres/0004_scanning.sql"),
     include_str!("../migrations/postgres/0005_vulndb_pending.sql"),
+    include_str!("../migrations/postgres/0006_encryption.sql"),
 ];
 
 /// Brings the schema up to date; returns the versions (before, after).

@@ -11,19 +11,29 @@ pub struct Upload {
     pub repository: String,
     pub size: u64,
     pub created_at: i64,
+    /// The data key (hex id) the upload's bytes are sealed under; `None` for plaintext.
+    pub dek_id: Option<String>,
 }
 
 impl MetaStore {
-    /// Registers a new upload in a repository (created if needed).
-    pub async fn create_upload(&self, id: &str, repo: RepoKey<'_>) -> Result<()> {
+    /// Registers a new upload in a repository (created if needed). `dek_id` names the data key
+    /// its bytes are sealed under (its wraps are recorded with `insert_data_key`); while the
+    /// upload exists, `prune_data_keys` keeps that key.
+    pub async fn create_upload(
+        &self,
+        id: &str,
+        repo: RepoKey<'_>,
+        dek_id: Option<&str>,
+    ) -> Result<()> {
         let mut tx = self.begin_write().await?;
         let repo_id = repos::ensure(&mut tx, repo).await?;
         let t = now();
-        sqlx::query("INSERT INTO uploads (id, repository_id, size, created_at, updated_at) VALUES ($1, $2, 0, $3, $4)")
+        sqlx::query("INSERT INTO uploads (id, repository_id, size, created_at, updated_at, dek_id) VALUES ($1, $2, 0, $3, $4, $5)")
             .bind(id)
             .bind(repo_id)
             .bind(t)
             .bind(t)
+            .bind(dek_id)
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
@@ -32,22 +42,23 @@ impl MetaStore {
 
     /// Looks an upload up by id.
     pub async fn upload(&self, id: &str) -> Result<Option<Upload>> {
-        let row: Option<(String, String, String, i64, i64)> = sqlx::query_as(
-            "SELECT u.id, r.account_id, r.name, u.size, u.created_at FROM uploads u
+        let row: Option<(String, String, String, i64, i64, Option<String>)> = sqlx::query_as(
+            "SELECT u.id, r.account_id, r.name, u.size, u.created_at, u.dek_id FROM uploads u
              JOIN repositories r ON r.id = u.repository_id WHERE u.id = $1",
         )
         .bind(id)
         .fetch_optional(&self.reader)
         .await?;
-        Ok(
-            row.map(|(id, account, repository, size, created_at)| Upload {
+        Ok(row.map(
+            |(id, account, repository, size, created_at, dek_id)| Upload {
                 id,
                 account,
                 repository,
                 size: size as u64,
                 created_at,
-            }),
-        )
+                dek_id,
+            },
+        ))
     }
 
     /// Records the upload's new size after an append.

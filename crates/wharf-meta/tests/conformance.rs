@@ -61,7 +61,7 @@ pub(crate) async fn push(
 ) -> Result<Digest, MetaError> {
     let config = Digest::sha256(body);
     store
-        .record_blob(repo(store, name), &config, body.len() as u64, None)
+        .record_blob(repo(store, name), &config, body.len() as u64, None, None)
         .await?;
     let manifest = format!(
         r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{config}","size":{}}},"layers":[]}}"#,
@@ -95,6 +95,9 @@ mod scanning;
 #[path = "conformance/queue.rs"]
 mod queue;
 
+#[path = "conformance/crypt.rs"]
+mod crypt;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn metadata_conformance() {
     for db in backends().await {
@@ -122,6 +125,14 @@ async fn metadata_conformance() {
         queue::queue_enqueue_with_push(&a).await;
         queue::queue_claims_beside_pushes(&a, &db.open().await).await;
         queue::queue_counts_and_pruning(&a).await;
+        crypt::data_key_wraps(&a).await;
+        crypt::data_keys_paging(&a).await;
+        crypt::data_key_rewrap(&a).await;
+        crypt::master_keys(&a).await;
+        crypt::sealed_blob_records(&a).await;
+        crypt::unsealed_blob_walk(&a).await;
+        crypt::blob_encryption_settings(&a).await;
+        crypt::prune_data_keys(&a).await;
         if let Db::Postgres(url) = &db {
             nodes_starting_together_share_one_default_account(url).await;
         }
@@ -377,7 +388,7 @@ async fn cache_epoch_follows_cached_data(store: &MetaStore) {
     store.mark_lifecycle_evaluated(r(), 3).await.unwrap();
     assert_eq!(epoch().await, still, "recording a lifecycle evaluation");
     store
-        .record_blob(r(), &Digest::sha256(b"a loose blob"), 12, None)
+        .record_blob(r(), &Digest::sha256(b"a loose blob"), 12, None, None)
         .await
         .unwrap();
     assert_eq!(epoch().await, still, "recording a blob");

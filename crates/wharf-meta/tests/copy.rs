@@ -5,6 +5,9 @@
 use wharf_meta::{testing, MetaStore, NewManifest, RepoKey, RepoSettings};
 use wharf_oci::{Digest, Reference};
 
+/// The data key the fixture's sealed blob is sealed under.
+const SEALED_DEK: &str = "0123456789abcdef0123456789abcdef";
+
 const SECOND_ACCOUNT: &str = "222233334444";
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
@@ -139,8 +142,36 @@ async fn fill(store: &MetaStore) -> Fixture {
 
     let config = Digest::sha256(b"config");
     let layer = Digest::sha256(b"layer");
-    store.record_blob(app, &config, 6, None).await.unwrap();
-    store.record_blob(app, &layer, 5, None).await.unwrap();
+    store
+        .record_blob(app, &config, 6, None, None)
+        .await
+        .unwrap();
+    store.record_blob(app, &layer, 5, None, None).await.unwrap();
+    // Encryption at rest: a sealed blob, its data key wrapped under two refs (bound to it), an
+    // unbound wrap, and the master key versions in use.
+    let sealed = Digest::sha256(b"sealed");
+    store
+        .insert_data_key(SEALED_DEK, "master:1", &[1, 2, 3])
+        .await
+        .unwrap();
+    store
+        .insert_data_key(
+            SEALED_DEK,
+            "kms:arn:aws:kms:us-east-1:1:key/k",
+            &[0, 255, 7],
+        )
+        .await
+        .unwrap();
+    store
+        .insert_data_key(&"e".repeat(32), "master:2", &[9; 60])
+        .await
+        .unwrap();
+    store
+        .record_blob(app, &sealed, 6, None, Some(SEALED_DEK))
+        .await
+        .unwrap();
+    store.record_master_key(1, "fp-one").await.unwrap();
+    store.record_master_key(2, "fp-two").await.unwrap();
 
     let image_body = br#"{"schemaVersion":2,"config":"c","layers":["l"]}"#;
     let image = Digest::sha256(image_body);
@@ -213,7 +244,10 @@ async fn fill(store: &MetaStore) -> Fixture {
 
     // A repository of the second account sharing the layer blob.
     let other = repo(SECOND_ACCOUNT, "other/repo");
-    store.record_blob(other, &layer, 5, None).await.unwrap();
+    store
+        .record_blob(other, &layer, 5, None, None)
+        .await
+        .unwrap();
     let other_body = br#"{"schemaVersion":2,"other":true}"#;
     let other_digest = Digest::sha256(other_body);
     store
@@ -229,7 +263,7 @@ async fn fill(store: &MetaStore) -> Fixture {
 
     // An upload in progress: not migrated.
     store
-        .create_upload("upload-in-progress", app)
+        .create_upload("upload-in-progress", app, None)
         .await
         .unwrap();
 
@@ -396,6 +430,22 @@ async fn check_same(source: &MetaStore, target: &MetaStore, f: &Fixture) {
         source.blob_digests(None, 100).await.unwrap()
     );
     assert!(target.upload("upload-in-progress").await.unwrap().is_none());
+    let sealed = Digest::sha256(b"sealed");
+    assert_eq!(target.blob_sealed(&sealed).await.unwrap(), Some(true));
+    assert_eq!(target.blob_sealed(&f.layer).await.unwrap(), Some(false));
+    let keys = target.data_keys(SEALED_DEK).await.unwrap();
+    assert_eq!(keys, source.data_keys(SEALED_DEK).await.unwrap());
+    assert_eq!(keys.len(), 2);
+    assert_eq!(keys[0].wrapped, vec![0, 255, 7], "bytes survive the copy");
+    assert!(keys.iter().all(|k| k.digest == Some(sealed.to_string())));
+    assert_eq!(
+        target.data_keys_page("", None, 100).await.unwrap(),
+        source.data_keys_page("", None, 100).await.unwrap()
+    );
+    assert_eq!(
+        target.master_keys().await.unwrap(),
+        vec![(1, "fp-one".to_string()), (2, "fp-two".to_string())]
+    );
     assert_eq!(
         target.table_counts().await.unwrap(),
         source.table_counts().await.unwrap()

@@ -654,7 +654,7 @@ mod tests {
                 let body = format!("blob number {i}").into_bytes();
                 let digest = Digest::sha256(&body);
                 store_as(from.as_ref(), &format!("u{i}"), &body, &digest).await;
-                meta.record_blob(repo, &digest, body.len() as u64, None)
+                meta.record_blob(repo, &digest, body.len() as u64, None, None)
                     .await
                     .unwrap();
                 digest
@@ -664,7 +664,7 @@ mod tests {
             put(i).await;
         }
         // One row whose bytes are gone from the source.
-        meta.record_blob(repo, &Digest::sha256(b"gone"), 4, None)
+        meta.record_blob(repo, &Digest::sha256(b"gone"), 4, None, None)
             .await
             .unwrap();
 

@@ -297,7 +297,7 @@ pub(super) async fn queue_enqueue_with_push(store: &MetaStore) {
     let body = b"queue config";
     let config = Digest::sha256(body);
     store
-        .record_blob(repo(store, name), &config, body.len() as u64, None)
+        .record_blob(repo(store, name), &config, body.len() as u64, None, None)
         .await
         .unwrap();
     let manifest = |config: &Digest| {
@@ -399,7 +399,7 @@ pub(super) async fn queue_claims_beside_pushes(a: &MetaStore, b: &MetaStore) {
     let name = "queue/race";
     let body = b"queue race config";
     let config = Digest::sha256(body);
-    a.record_blob(repo(a, name), &config, body.len() as u64, None)
+    a.record_blob(repo(a, name), &config, body.len() as u64, None, None)
         .await
         .unwrap();
     let pushes = {

@@ -167,7 +167,7 @@ pub async fn scan_results(store: &MetaStore) {
     let body = b"scan on push";
     let config = wharf_oci::Digest::sha256(body);
     store
-        .record_blob(repo(store, name), &config, body.len() as u64, None)
+        .record_blob(repo(store, name), &config, body.len() as u64, None, None)
         .await
         .unwrap();
     let manifest = format!(
