@@ -30,6 +30,8 @@ pub(crate) struct HashState {
 pub struct UploadState {
     pub id: String,
     pub size: u64,
+    /// The smallest ECR layer part (`append_layer_part`) sent before the last one, if any.
+    pub smallest_earlier_part: Option<u64>,
 }
 
 fn new_upload_id() -> String {
@@ -76,7 +78,11 @@ impl Registry {
         let id = new_upload_id();
         self.blobs.create_upload(&id).await?;
         self.meta.create_upload(&id, repo.key()).await?;
-        Ok(UploadState { id, size: 0 })
+        Ok(UploadState {
+            id,
+            size: 0,
+            smallest_earlier_part: None,
+        })
     }
 
     /// The upload's current state, checking it belongs to `repo`.
@@ -89,6 +95,7 @@ impl Registry {
                 Ok(UploadState {
                     id: u.id,
                     size: u.size,
+                    smallest_earlier_part: u.smallest_earlier_part,
                 })
             }
             _ => Err(CoreError::UploadUnknown),
@@ -138,6 +145,29 @@ impl Registry {
         start: Option<u64>,
         body: ByteStream,
     ) -> Result<UploadState, CoreError> {
+        self.append(repo, id, start, body, false).await
+    }
+
+    /// Appends one part of ECR's `UploadLayerPart`, as `append_upload` does, and records the
+    /// part's size with the new upload size, so completion can check the earlier parts' sizes.
+    pub async fn append_layer_part(
+        &self,
+        repo: &Repo,
+        id: &str,
+        start: u64,
+        body: ByteStream,
+    ) -> Result<UploadState, CoreError> {
+        self.append(repo, id, Some(start), body, true).await
+    }
+
+    async fn append(
+        &self,
+        repo: &Repo,
+        id: &str,
+        start: Option<u64>,
+        body: ByteStream,
+        layer_part: bool,
+    ) -> Result<UploadState, CoreError> {
         let slot = self.slot(id);
         let mut state = slot.lock().await;
         let current = self.upload_status(repo, id).await?;
@@ -163,7 +193,19 @@ impl Registry {
             .blobs
             .append_upload(id, current.size, body, hasher)
             .await?;
-        self.meta.set_upload_size(id, appended.size).await?;
+        let mut smallest_earlier_part = current.smallest_earlier_part;
+        if layer_part {
+            self.meta
+                .set_upload_size_after_part(id, appended.size, appended.size - current.size)
+                .await?;
+            smallest_earlier_part = self
+                .meta
+                .upload(id)
+                .await?
+                .and_then(|u| u.smallest_earlier_part);
+        } else {
+            self.meta.set_upload_size(id, appended.size).await?;
+        }
         *state = continues.then_some(HashState {
             size: appended.size,
             hasher: appended.hasher,
@@ -172,6 +214,7 @@ impl Registry {
         Ok(UploadState {
             id: id.to_string(),
             size: appended.size,
+            smallest_earlier_part,
         })
     }
 

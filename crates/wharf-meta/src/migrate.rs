@@ -14,6 +14,8 @@ const SQLITE: &[&str] = &[
     include_str!("../migrations/sqlite/0005_job_queue.sql"),
     include_str!("../migrations/sqlite/0006_scanning.sql"),
     include_str!("../migrations/sqlite/0007_vulndb_pending.sql"),
+    // 0008 is another change's; entries, not file names, are versions.
+    include_str!("../migrations/sqlite/0009_pull_exclusions.sql"),
 ];
 
 const POSTGRES: &[&str] = &[
@@ -22,6 +24,8 @@ const POSTGRES: &[&str] = &[
     include_str!("../migrations/postgres/0003_job_queue.sql"),
     include_str!("../migrations/postgres/0004_scanning.sql"),
     include_str!("../migrations/postgres/0005_vulndb_pending.sql"),
+    // 0006 is another change's; entries, not file names, are versions.
+    include_str!("../migrations/postgres/0007_pull_exclusions.sql"),
 ];
 
 /// Brings the schema up to date; returns the versions (before, after).

@@ -95,6 +95,9 @@ mod scanning;
 #[path = "conformance/queue.rs"]
 mod queue;
 
+#[path = "conformance/ecr_records.rs"]
+mod ecr_records;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn metadata_conformance() {
     for db in backends().await {
@@ -122,6 +125,9 @@ async fn metadata_conformance() {
         queue::queue_enqueue_with_push(&a).await;
         queue::queue_claims_beside_pushes(&a, &db.open().await).await;
         queue::queue_counts_and_pruning(&a).await;
+        ecr_records::pull_time_update_exclusions(&a).await;
+        ecr_records::layer_part_sizes(&a).await;
+        ecr_records::manifest_referencing_a_blob(&a).await;
         if let Db::Postgres(url) = &db {
             nodes_starting_together_share_one_default_account(url).await;
         }
