@@ -1206,14 +1206,15 @@ def _():
 
 @case("pulls by an excluded principal (BatchGetImage and /v2/) leave lastRecordedPullTime unchanged")
 def _():
-    acct = new_account()
-    key, secret = new_user("boss", FULL_ACCESS, account=acct)
-    boss = client(key, secret)
-    rkey, rsecret = new_user("reader", FULL_ACCESS, account=acct)
+    # /v2/ serves the default account's registry, so the puller and the exclusion live there.
+    boss = ADMIN
+    user = uniq("reader")
+    rkey, rsecret = new_user(user, FULL_ACCESS)
     reader = client(rkey, rsecret)
+    arn = f"arn:aws:iam::{ACCOUNT}:user/{user}"
     name = new_repo(boss)
     img = push_image(boss, name, tag="v1")
-    boss.register_pull_time_update_exclusion(principalArn=f"arn:aws:iam::{acct}:user/reader")
+    boss.register_pull_time_update_exclusion(principalArn=arn)
 
     def last_pull():
         d = boss.describe_images(repositoryName=name, imageIds=[{"imageTag": "v1"}])["imageDetails"][0]
@@ -1227,7 +1228,7 @@ def _():
     time.sleep(1.0)  # /v2/ records pulls off the request path
     eq(last_pull(), None, "excluded pulls are not recorded")
     # once deregistered, its pulls count again
-    boss.deregister_pull_time_update_exclusion(principalArn=f"arn:aws:iam::{acct}:user/reader")
+    boss.deregister_pull_time_update_exclusion(principalArn=arn)
     reader.batch_get_image(repositoryName=name, imageIds=[{"imageTag": "v1"}])
     t = last_pull()
     assert t is not None and abs(t.timestamp() - time.time()) < 120, f"lastRecordedPullTime {t}"

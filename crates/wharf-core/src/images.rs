@@ -120,10 +120,9 @@ impl Registry {
     /// Whether a pull of this image is due to be recorded (ECR's `lastRecordedPullTime`): like ECR,
     /// the time is recorded at most once per `PULL_RECORD_INTERVAL` per image.
     fn pull_due(&self, repo: &Repo, digest: &Digest) -> bool {
-        !self
-            .pulls
+        self.pulls
             .get(&(repo.qualified(), digest.clone()))
-            .is_some_and(|at| at.elapsed() < PULL_RECORD_INTERVAL)
+            .is_none_or(|at| at.elapsed() >= PULL_RECORD_INTERVAL)
     }
 
     /// Records a pull that was due, unless the registry excludes the puller (ECR's pull time

@@ -128,7 +128,7 @@ mod tests {
             image("d", &["x", "y"]),
             image("e", &[]),
         ];
-        images.sort_by(|a, b| a.digest.to_string().cmp(&b.digest.to_string()));
+        images.sort_by_key(|i| i.digest.to_string());
         let all = page(&images, None, 1000);
         let all_ids = all["imageIds"].as_array().unwrap().clone();
         assert_eq!(all_ids.len(), 8, "one id per tag, one per untagged image");
