@@ -11,6 +11,9 @@ const CI: &str = "arn:aws:iam::123456789012:user/ci";
 
 pub async fn pull_time_update_exclusions(store: &MetaStore) {
     let account = store.default_account().to_string();
+    // Another account (creating it moves the epoch: accounts are cached data), for per-registry
+    // lists; then nothing below may move the epoch.
+    assert!(store.create_account("555566667777", "other").await.unwrap());
     let before = store.cache_epoch().await.unwrap();
     assert!(!store.pull_excluded(&account, SCANNER).await.unwrap());
     let added = store
@@ -35,7 +38,6 @@ pub async fn pull_time_update_exclusions(store: &MetaStore) {
         .unwrap();
     assert!(store.pull_excluded(&account, SCANNER).await.unwrap());
     // Per registry: another account's list is its own.
-    assert!(store.create_account("555566667777", "other").await.unwrap());
     assert!(!store.pull_excluded("555566667777", SCANNER).await.unwrap());
     // ARN order, paged after the last ARN.
     let first = store.pull_exclusions(&account, None, 1).await.unwrap();
