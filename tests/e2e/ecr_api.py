@@ -24,6 +24,7 @@ from ecr.harness import (  # noqa: E402
     AWS_CLI,
     DOCKER_MANIFEST,
     ENDPOINT,
+    FULL_ACCESS,
     HOST,
     OCI_INDEX,
     OCI_LAYER,
@@ -516,7 +517,7 @@ def _():
 # Images
 
 
-@case("PutImage → DescribeImages: digest, tags, imageSizeInBytes = sum of layers, media type, pushedAt")
+@case("PutImage → DescribeImages: digest, tags, imageSizeInBytes = layers + config, media type, pushedAt")
 def _():
     name = new_repo()
     img = push_image(ADMIN, name, tag="v1", n_layers=3, layer_size=700)
@@ -525,7 +526,7 @@ def _():
     d = d[0]
     eq((d["registryId"], d["repositoryName"], d["imageDigest"]), (ACCOUNT, name, img.digest))
     eq(d.get("imageTags"), ["v1"], "imageTags")
-    eq(d["imageSizeInBytes"], img.layer_size, "imageSizeInBytes (sum of layer sizes)")
+    eq(d["imageSizeInBytes"], img.layer_size + len(img.config), "imageSizeInBytes (layers + config)")
     eq(d["imageManifestMediaType"], OCI_MANIFEST)
     assert abs(d["imagePushedAt"].timestamp() - time.time()) < 120, d["imagePushedAt"]
     by_tag = ADMIN.describe_images(repositoryName=name, imageIds=[{"imageTag": "v1"}])["imageDetails"]
@@ -600,7 +601,7 @@ def _():
     eq(r["imageId"]["imageDigest"], sha(index.encode()))
     d = ADMIN.describe_images(repositoryName=name, imageIds=[{"imageTag": "multi"}])["imageDetails"][0]
     eq(d["imageManifestMediaType"], OCI_INDEX)
-    eq(d["imageSizeInBytes"], max(amd.layer_size, arm.layer_size), "index imageSizeInBytes (largest child)")
+    eq(d["imageSizeInBytes"], max(amd.image_size, arm.image_size), "index imageSizeInBytes (largest child)")
     got = ADMIN.batch_get_image(repositoryName=name, imageIds=[{"imageTag": "multi"}])["images"][0]
     eq(got["imageManifest"], index, "index bytes")
     r = ADMIN.batch_delete_image(repositoryName=name, imageIds=[{"imageDigest": amd.digest}])
@@ -781,6 +782,41 @@ def _():
     eq(len(full["imageIds"]), 5)
 
 
+@case("ListImages: maxResults counts image ids (one per tag), nextToken continues inside an image's tags")
+def _():
+    name = new_repo()
+    multi = push_image(ADMIN, name, tag="t1")
+    for t in ("t2", "t3", "t4"):  # the same manifest under more tags
+        ADMIN.put_image(repositoryName=name, imageManifest=multi.manifest, imageManifestMediaType=multi.media_type,
+                        imageTag=t)
+    untagged = push_image(ADMIN, name)
+    single = push_image(ADMIN, name, tag="solo")
+    want = sorted([(multi.digest, f"t{i}") for i in range(1, 5)] + [(untagged.digest, None), (single.digest, "solo")],
+                  key=lambda x: (x[0], x[1] or ""))
+    eq(image_ids(ADMIN.list_images(repositoryName=name)), sorted(want, key=str), "one id per tag, untagged once")
+    for size in (1, 2, 3, 4, 6):
+        got, token, pages = [], None, 0
+        while True:
+            args = {"repositoryName": name, "maxResults": size, **({"nextToken": token} if token else {})}
+            r = ADMIN.list_images(**args)
+            assert len(r["imageIds"]) <= size, f"maxResults {size}: page of {len(r['imageIds'])}"
+            got += [(i["imageDigest"], i.get("imageTag")) for i in r["imageIds"]]
+            pages += 1
+            token = r.get("nextToken")
+            if not token:
+                break
+        eq(sorted(got, key=str), sorted(want, key=str), f"maxResults {size}: every id once")
+        eq(len(got), len(set(got)), f"maxResults {size}: no id twice")
+        eq(pages, -(-len(want) // size), f"maxResults {size}: pages")
+    # the paginator and the AWS CLI agree
+    pages = list(ADMIN.get_paginator("list_images").paginate(repositoryName=name, PaginationConfig={"PageSize": 4}))
+    eq([len(p["imageIds"]) for p in pages], [4, 2], "paginator page sizes")
+    out = run([AWS_CLI, "ecr", "list-images", "--repository-name", name, "--page-size", "2", "--endpoint-url", ENDPOINT,
+               "--output", "json"], env=aws_env(KEY, SECRET)).stdout
+    eq(sorted(((i["imageDigest"], i.get("imageTag")) for i in json.loads(out)["imageIds"]), key=str),
+       sorted(want, key=str), "aws ecr list-images --page-size 2")
+
+
 @case("ListImageReferrers: an artifact with a subject is listed, artifactType filter works")
 def _():
     name = new_repo()
@@ -808,20 +844,20 @@ def _():
 # Layer API
 
 
-@case("Layer API end to end: 3 MiB in 1 MiB parts → PutImage → crane pull and skopeo copy match")
+@case("Layer API end to end: 11 MiB in 5 MiB parts (the last smaller) → PutImage → crane pull and skopeo copy match")
 def _():
     name = new_repo()
-    blob = os.urandom(3 * 1024 * 1024)
+    mib = 1024 * 1024
+    blob = os.urandom(11 * mib)
     digest = sha(blob)
     init = ADMIN.initiate_layer_upload(repositoryName=name)
     up = init["uploadId"]
     assert re.fullmatch(r"[0-9a-f-]{36}", up), f"uploadId {up!r} is not a UUID"
     assert init.get("partSize", 0) > 0, init
-    mib = 1024 * 1024
-    for i in range(3):
-        r = ADMIN.upload_layer_part(repositoryName=name, uploadId=up, partFirstByte=i * mib,
-                                    partLastByte=(i + 1) * mib - 1, layerPartBlob=blob[i * mib:(i + 1) * mib])
-        eq(r["lastByteReceived"], (i + 1) * mib - 1, f"lastByteReceived after part {i}")
+    for first, last in ((0, 5 * mib - 1), (5 * mib, 10 * mib - 1), (10 * mib, 11 * mib - 1)):
+        r = ADMIN.upload_layer_part(repositoryName=name, uploadId=up, partFirstByte=first,
+                                    partLastByte=last, layerPartBlob=blob[first:last + 1])
+        eq(r["lastByteReceived"], last, f"lastByteReceived after the part from {first}")
         eq((r["uploadId"], r["repositoryName"], r["registryId"]), (up, name, ACCOUNT))
     r = ADMIN.complete_layer_upload(repositoryName=name, uploadId=up, layerDigests=[digest])
     eq((r["layerDigest"], r["uploadId"], r["repositoryName"], r["registryId"]), (digest, up, name, ACCOUNT))
@@ -835,7 +871,8 @@ def _():
     img = Image([blob], img.config, json.dumps(m, indent=3), OCI_MANIFEST)
     upload_blob(ADMIN, name, img.config)
     ADMIN.put_image(repositoryName=name, imageManifest=img.manifest, imageTag="big")
-    eq(ADMIN.describe_images(repositoryName=name)["imageDetails"][0]["imageSizeInBytes"], len(blob), "imageSizeInBytes")
+    eq(ADMIN.describe_images(repositoryName=name)["imageDetails"][0]["imageSizeInBytes"], len(blob) + len(img.config),
+       "imageSizeInBytes (layer + config)")
     # crane
     out = os.path.join(TMP, uniq("crane"))
     crane("pull", "--format", "oci", f"{HOST}/{name}:big", out, pw=pw())
@@ -934,22 +971,53 @@ def _():
 @case("UploadLayerPart: gap or overlap → InvalidLayerPartException with lastValidByteReceived")
 def _():
     name = new_repo()
+    first_part = 5 * 1024 * 1024  # ECR's smallest part before the last
     up = ADMIN.initiate_layer_upload(repositoryName=name)["uploadId"]
-    ADMIN.upload_layer_part(repositoryName=name, uploadId=up, partFirstByte=0, partLastByte=99, layerPartBlob=b"x" * 100)
-    for first in (150, 50):  # a gap, an overlap
+    ADMIN.upload_layer_part(repositoryName=name, uploadId=up, partFirstByte=0, partLastByte=first_part - 1,
+                            layerPartBlob=b"x" * first_part)
+    for first in (first_part + 50, first_part - 50):  # a gap, an overlap
         e = expect_error("InvalidLayerPartException", ADMIN.upload_layer_part, repositoryName=name, uploadId=up,
                          partFirstByte=first, partLastByte=first + 9, layerPartBlob=b"y" * 10)
-        eq(e.get("lastValidByteReceived"), 99, f"lastValidByteReceived (partFirstByte {first}); response {e}")
+        eq(e.get("lastValidByteReceived"), first_part - 1, f"lastValidByteReceived (partFirstByte {first}); response {e}")
         eq(e.get("uploadId"), up, "uploadId in the error")
     e = expect_error("InvalidLayerPartException", ADMIN.upload_layer_part, repositoryName=name, uploadId=up,
-                     partFirstByte=100, partLastByte=200, layerPartBlob=b"z" * 10)  # range ≠ length
-    eq(e.get("lastValidByteReceived"), 99)
+                     partFirstByte=first_part, partLastByte=first_part + 100, layerPartBlob=b"z" * 10)  # range ≠ length
+    eq(e.get("lastValidByteReceived"), first_part - 1)
     # the upload is still usable after the rejected parts
-    ADMIN.upload_layer_part(repositoryName=name, uploadId=up, partFirstByte=100, partLastByte=109, layerPartBlob=b"y" * 10)
-    data = b"x" * 100 + b"y" * 10
+    ADMIN.upload_layer_part(repositoryName=name, uploadId=up, partFirstByte=first_part, partLastByte=first_part + 9,
+                            layerPartBlob=b"y" * 10)
+    data = b"x" * first_part + b"y" * 10
     ADMIN.complete_layer_upload(repositoryName=name, uploadId=up, layerDigests=[sha(data)])
     status, _, body = v2("GET", f"/v2/{name}/blobs/{sha(data)}", pw=pw())
     eq((status, body), (200, data), "blob over /v2/")
+
+
+@case("UploadLayerPart: a part under 5 MiB before the last → LayerPartTooSmallException at CompleteLayerUpload")
+def _():
+    name = new_repo()
+    mib = 1024 * 1024
+    data = os.urandom(5 * mib + 1000)
+    # 5 MiB - 1 byte, then the rest: each part is accepted, the first is judged once it is not the last
+    split = 5 * mib - 1
+    up = ADMIN.initiate_layer_upload(repositoryName=name)["uploadId"]
+    for first, last in ((0, split - 1), (split, len(data) - 1)):
+        r = ADMIN.upload_layer_part(repositoryName=name, uploadId=up, partFirstByte=first, partLastByte=last,
+                                    layerPartBlob=data[first:last + 1])
+        eq(r["lastByteReceived"], last)
+    expect_error("LayerPartTooSmallException", ADMIN.complete_layer_upload, repositoryName=name, uploadId=up,
+                 layerDigests=[sha(data)], message="5 MiB")
+    r = ADMIN.batch_check_layer_availability(repositoryName=name, layerDigests=[sha(data)])
+    eq([x["layerAvailability"] for x in r["layers"]], ["UNAVAILABLE"], "the layer was not stored")
+    # exactly 5 MiB before a 1000-byte last part completes; a single small part does too
+    up = ADMIN.initiate_layer_upload(repositoryName=name)["uploadId"]
+    for first, last in ((0, 5 * mib - 1), (5 * mib, len(data) - 1)):
+        ADMIN.upload_layer_part(repositoryName=name, uploadId=up, partFirstByte=first, partLastByte=last,
+                                layerPartBlob=data[first:last + 1])
+    eq(ADMIN.complete_layer_upload(repositoryName=name, uploadId=up, layerDigests=[sha(data)])["layerDigest"], sha(data))
+    small = os.urandom(1000)
+    up = ADMIN.initiate_layer_upload(repositoryName=name)["uploadId"]
+    ADMIN.upload_layer_part(repositoryName=name, uploadId=up, partFirstByte=0, partLastByte=999, layerPartBlob=small)
+    eq(ADMIN.complete_layer_upload(repositoryName=name, uploadId=up, layerDigests=[sha(small)])["layerDigest"], sha(small))
 
 
 @case("BatchCheckLayerAvailability: UNAVAILABLE for unknown, failure for invalid digests")
@@ -961,6 +1029,24 @@ def _():
     expect_error("RepositoryNotFoundException", ADMIN.batch_check_layer_availability,
                  repositoryName=f"e2e/{uniq('gone')}", layerDigests=["sha256:" + "6" * 64])
     expect_error("RepositoryNotFoundException", ADMIN.initiate_layer_upload, repositoryName=f"e2e/{uniq('gone')}")
+
+
+@case("BatchCheckLayerAvailability: mediaType of layers and config once an image references them")
+def _():
+    name = new_repo()
+    img = build_image(docker=True)
+    for b in img.blobs():
+        upload_blob(ADMIN, name, b)
+    layer, config = sha(img.layers[0]), sha(img.config)
+    r = ADMIN.batch_check_layer_availability(repositoryName=name, layerDigests=[layer, config])
+    eq([(x["layerDigest"], x["layerAvailability"], x.get("mediaType")) for x in r["layers"]],
+       [(layer, "AVAILABLE", None), (config, "AVAILABLE", None)], "no image references them yet")
+    ADMIN.put_image(repositoryName=name, imageManifest=img.manifest, imageManifestMediaType=DOCKER_MANIFEST, imageTag="v1")
+    m = json.loads(img.manifest)
+    r = ADMIN.batch_check_layer_availability(repositoryName=name, layerDigests=[layer, config])
+    eq([(x["layerDigest"], x.get("mediaType"), x.get("layerSize")) for x in r["layers"]],
+       [(layer, m["layers"][0]["mediaType"], len(img.layers[0])), (config, m["config"]["mediaType"], len(img.config))],
+       "media types from the manifest")
 
 
 # ================================================================================================
@@ -978,7 +1064,7 @@ def _():
     d = ADMIN.describe_images(repositoryName=name)["imageDetails"]
     eq(len(d), 1)
     eq((d[0]["imageDigest"], d[0].get("imageTags"), d[0]["imageManifestMediaType"], d[0]["imageSizeInBytes"]),
-       (img.digest, ["s1"], OCI_MANIFEST, img.layer_size), "digest, tags, media type, size")
+       (img.digest, ["s1"], OCI_MANIFEST, img.image_size), "digest, tags, media type, size")
     raw = skopeo("inspect", "--raw", "--tls-verify=false", "--creds", f"AWS:{pw()}", f"docker://{HOST}/{name}:s1").stdout
     got = ADMIN.batch_get_image(repositoryName=name, imageIds=[{"imageTag": "s1"}])["images"][0]["imageManifest"]
     eq(got, raw, "BatchGetImage manifest vs skopeo inspect --raw")
@@ -1003,7 +1089,7 @@ def _():
     eq([x["imageDigest"] for x in d], [digest], "digest")
     eq(d[0].get("imageTags"), ["c1"])
     eq(d[0]["imageManifestMediaType"], m["mediaType"])
-    eq(d[0]["imageSizeInBytes"], sum(l["size"] for l in m["layers"]), "imageSizeInBytes")
+    eq(d[0]["imageSizeInBytes"], sum(l["size"] for l in m["layers"]) + m["config"]["size"], "imageSizeInBytes")
     got = ADMIN.batch_get_image(repositoryName=name, imageIds=[{"imageDigest": digest}])["images"][0]
     eq(sha(manifest.encode()), digest, "crane manifest output hashes to crane digest")
     eq(got["imageManifest"], manifest, "BatchGetImage manifest bytes vs crane manifest")
@@ -1078,6 +1164,74 @@ def _():
     expect_error("InvalidParameterException", c.put_account_setting, name="BLOB_MOUNTING", value="MAYBE")
     # settings are per account: the default account is unchanged
     eq(ADMIN.get_account_setting(name="BLOB_MOUNTING")["value"], "ENABLED", "default account's setting")
+
+
+@case("Register/Deregister/ListPullTimeUpdateExclusions: errors, paging, the AWS CLI (fresh account)")
+def _():
+    acct = new_account()
+    key, secret = new_user("boss", FULL_ACCESS, account=acct)
+    boss = client(key, secret)
+    eq(boss.list_pull_time_update_exclusions()["pullTimeUpdateExclusions"], [], "empty at first")
+    arns = sorted(f"arn:aws:iam::{acct}:{kind}/{n}" for kind, n in (("user", "ci"), ("role", "scanner"), ("role", "a/b")))
+    for arn in arns:
+        r = boss.register_pull_time_update_exclusion(principalArn=arn)
+        eq(r["principalArn"], arn)
+        assert abs(r["createdAt"].timestamp() - time.time()) < 120, r["createdAt"]
+    expect_error("ExclusionAlreadyExistsException", boss.register_pull_time_update_exclusion, principalArn=arns[0])
+    expect_error("InvalidParameterException", boss.register_pull_time_update_exclusion, principalArn="not-an-arn",
+                 message="principalArn")
+    expect_error("InvalidParameterException", LAX.list_pull_time_update_exclusions, maxResults=0, message="maxResults")
+    first = boss.list_pull_time_update_exclusions(maxResults=2)
+    eq(first["pullTimeUpdateExclusions"], arns[:2], "first page")
+    rest = boss.list_pull_time_update_exclusions(maxResults=2, nextToken=first["nextToken"])
+    eq(rest["pullTimeUpdateExclusions"], arns[2:], "second page")
+    assert "nextToken" not in rest, rest
+    expect_error("InvalidParameterException", boss.list_pull_time_update_exclusions, nextToken="!!not-a-token!!")
+    # another registry's list is its own
+    assert arns[0] not in ADMIN.list_pull_time_update_exclusions()["pullTimeUpdateExclusions"], "default account"
+    env = aws_env(key, secret)
+    cli = [AWS_CLI, "ecr", "--endpoint-url", ENDPOINT, "--output", "json"]
+    out = json.loads(run([*cli[:2], "deregister-pull-time-update-exclusion", "--principal-arn", arns[1], *cli[2:]],
+                         env=env).stdout)
+    eq(out, {"principalArn": arns[1]}, "aws ecr deregister-pull-time-update-exclusion")
+    out = json.loads(run([*cli[:2], "list-pull-time-update-exclusions", *cli[2:]], env=env).stdout)
+    eq(out["pullTimeUpdateExclusions"], [arns[0], arns[2]], "aws ecr list-pull-time-update-exclusions")
+    expect_error("ExclusionNotFoundException", boss.deregister_pull_time_update_exclusion, principalArn=arns[1])
+    # only principals allowed the registry-level actions may use them
+    key2, secret2 = new_user("viewer", {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "ecr:DescribeRepositories", "Resource": "*"}]}, account=acct)
+    expect_error("AccessDeniedException", client(key2, secret2).register_pull_time_update_exclusion,
+                 principalArn=arns[1])
+
+
+@case("pulls by an excluded principal (BatchGetImage and /v2/) leave lastRecordedPullTime unchanged")
+def _():
+    # /v2/ serves the default account's registry, so the puller and the exclusion live there.
+    boss = ADMIN
+    user = uniq("reader")
+    rkey, rsecret = new_user(user, FULL_ACCESS)
+    reader = client(rkey, rsecret)
+    arn = f"arn:aws:iam::{ACCOUNT}:user/{user}"
+    name = new_repo(boss)
+    img = push_image(boss, name, tag="v1")
+    boss.register_pull_time_update_exclusion(principalArn=arn)
+
+    def last_pull():
+        d = boss.describe_images(repositoryName=name, imageIds=[{"imageTag": "v1"}])["imageDetails"][0]
+        return d.get("lastRecordedPullTime")
+
+    eq(last_pull(), None, "never pulled")
+    got = reader.batch_get_image(repositoryName=name, imageIds=[{"imageTag": "v1"}])["images"]
+    eq([g["imageId"]["imageDigest"] for g in got], [img.digest], "the excluded principal still pulls")
+    status, _, body = v2("GET", f"/v2/{name}/manifests/v1", pw=password_of(reader), headers={"Accept": ACCEPT_ALL})
+    eq((status, body.decode()), (200, img.manifest), "/v2/ pull by the excluded principal")
+    time.sleep(1.0)  # /v2/ records pulls off the request path
+    eq(last_pull(), None, "excluded pulls are not recorded")
+    # once deregistered, its pulls count again
+    boss.deregister_pull_time_update_exclusion(principalArn=arn)
+    reader.batch_get_image(repositoryName=name, imageIds=[{"imageTag": "v1"}])
+    t = last_pull()
+    assert t is not None and abs(t.timestamp() - time.time()) < 120, f"lastRecordedPullTime {t}"
 
 
 # ================================================================================================

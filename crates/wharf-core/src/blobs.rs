@@ -2,7 +2,7 @@
 
 use crate::Repo;
 use crate::{CoreError, Registry};
-use wharf_oci::Digest;
+use wharf_oci::{Digest, Manifest};
 
 impl Registry {
     /// The size of a blob the repository may serve.
@@ -11,6 +11,29 @@ impl Registry {
             .repository_blob(repo.key(), digest)
             .await?
             .ok_or(CoreError::BlobUnknown)
+    }
+
+    /// A blob's media type, as a manifest of the repository that references it describes it
+    /// (config or layer); `None` while no manifest references it.
+    pub async fn blob_media_type(
+        &self,
+        repo: &Repo,
+        digest: &Digest,
+    ) -> Result<Option<String>, CoreError> {
+        let Some((media_type, body)) = self.meta.manifest_referencing(repo.key(), digest).await?
+        else {
+            return Ok(None);
+        };
+        // Stored manifests parsed when they were pushed; one that no longer does says nothing.
+        let Ok(manifest) = Manifest::parse(&body, Some(&media_type)) else {
+            return Ok(None);
+        };
+        Ok(manifest
+            .config
+            .iter()
+            .chain(&manifest.layers)
+            .find(|d| &d.digest == digest)
+            .map(|d| d.media_type.clone()))
     }
 
     /// A presigned URL to GET the blob from the object store, when the store redirects. Never

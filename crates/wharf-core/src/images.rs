@@ -1,11 +1,14 @@
 //! Images as the ECR API sees them: identified by digest and/or tag, described, fetched, deleted.
 
-use crate::{CoreError, Registry, Repo};
+use crate::{CoreError, Principal, Registry, Repo};
 use std::time::{Duration, Instant};
 
 /// How often a pull of the same image updates its recorded pull time.
 pub const PULL_RECORD_INTERVAL: Duration = Duration::from_secs(3600);
 use wharf_meta::ImageRecord;
+
+/// When this process last recorded each image's pull (see `Registry::pulls`).
+pub(crate) type PullTimes = quick_cache::sync::Cache<(String, Digest), Instant>;
 use wharf_oci::{Digest, Reference, Tag};
 
 /// An `ImageIdentifier`: a digest, a tag, or both.
@@ -117,40 +120,58 @@ impl Registry {
     /// Whether a pull of this image is due to be recorded (ECR's `lastRecordedPullTime`): like ECR,
     /// the time is recorded at most once per `PULL_RECORD_INTERVAL` per image.
     fn pull_due(&self, repo: &Repo, digest: &Digest) -> bool {
-        let key = (repo.qualified(), digest.clone());
-        if self
-            .pulls
-            .get(&key)
-            .is_some_and(|at| at.elapsed() < PULL_RECORD_INTERVAL)
-        {
-            return false;
-        }
-        self.pulls.insert(key, Instant::now());
-        true
+        self.pulls
+            .get(&(repo.qualified(), digest.clone()))
+            .is_none_or(|at| at.elapsed() >= PULL_RECORD_INTERVAL)
     }
 
-    /// Records a pull now, when one is due, and waits for the write.
-    pub async fn record_pull(&self, repo: &Repo, digest: &Digest) -> Result<(), CoreError> {
-        if !self.pull_due(repo, digest) {
-            return Ok(());
+    /// Records a pull that was due, unless the registry excludes the puller (ECR's pull time
+    /// update exclusions): an excluded principal's pull changes nothing, so neither
+    /// `lastRecordedPullTime` nor lifecycle's `sinceImagePulled` sees it, and the next pull by
+    /// anyone else is still recorded.
+    async fn record_due_pull(
+        meta: &wharf_meta::MetaStore,
+        pulls: &PullTimes,
+        repo: &Repo,
+        digest: &Digest,
+        principal: &Principal,
+    ) -> Result<(), CoreError> {
+        if let Principal::User(_) = principal {
+            if meta
+                .pull_excluded(repo.account.as_str(), &principal.arn())
+                .await?
+            {
+                return Ok(());
+            }
         }
-        Ok(self
-            .meta
+        pulls.insert((repo.qualified(), digest.clone()), Instant::now());
+        Ok(meta
             .record_pull(repo.key(), digest, crate::unix_now())
             .await?)
     }
 
+    /// Records a pull now, when one is due, and waits for the write.
+    pub async fn record_pull(
+        &self,
+        repo: &Repo,
+        digest: &Digest,
+        principal: &Principal,
+    ) -> Result<(), CoreError> {
+        if !self.pull_due(repo, digest) {
+            return Ok(());
+        }
+        Self::record_due_pull(&self.meta, &self.pulls, repo, digest, principal).await
+    }
+
     /// Records a pull when one is due, off the request path: `/v2/` pulls neither write nor wait.
-    pub fn note_pull(&self, repo: &Repo, digest: &Digest) {
+    pub fn note_pull(&self, repo: &Repo, digest: &Digest, principal: &Principal) {
         if !self.pull_due(repo, digest) {
             return;
         }
-        let (meta, repo, digest) = (self.meta.clone(), repo.clone(), digest.clone());
+        let (meta, pulls) = (self.meta.clone(), self.pulls.clone());
+        let (repo, digest, principal) = (repo.clone(), digest.clone(), principal.clone());
         tokio::spawn(async move {
-            if let Err(e) = meta
-                .record_pull(repo.key(), &digest, crate::unix_now())
-                .await
-            {
+            if let Err(e) = Self::record_due_pull(&meta, &pulls, &repo, &digest, &principal).await {
                 tracing::warn!(error = %e, "recording a pull failed");
             }
         });

@@ -65,7 +65,7 @@ pub struct Registry {
     region: Arc<str>,
     authz_cache: Arc<authz_cache::AuthzCache>,
     /// When each image's pull time was last recorded by this process.
-    pulls: Arc<quick_cache::sync::Cache<(String, wharf_oci::Digest), std::time::Instant>>,
+    pulls: Arc<images::PullTimes>,
     /// This process's name in job claims.
     node: Arc<str>,
     /// The host clients reach the registry at, for the package URLs of SBOMs.

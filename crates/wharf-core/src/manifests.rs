@@ -75,8 +75,16 @@ impl Registry {
             .filter(|t| crate::mutability::is_immutable(&record.settings, t))
             .collect();
         let scan = self.scan_on_push(repo, &record, &manifest, &digest).await?;
-        let image_size = (!manifest.media_type.is_index())
-            .then(|| manifest.layers.iter().map(|l| l.size as i64).sum::<i64>());
+        // ECR's imageSizeInBytes: the layers plus the config blob (the AWS CLI reference's
+        // 48318255 = layers 48315478 + config 2777); an index is sized by its largest child.
+        let image_size = (!manifest.media_type.is_index()).then(|| {
+            manifest
+                .layers
+                .iter()
+                .chain(manifest.config.as_ref())
+                .map(|d| d.size as i64)
+                .sum::<i64>()
+        });
         let outcome = self
             .meta
             .put_manifest(NewManifest {

@@ -36,12 +36,15 @@ pub(crate) struct HashState {
 pub struct UploadState {
     pub id: String,
     pub size: u64,
+    /// The smallest ECR layer part (`append_layer_part`) sent before the last one, if any.
+    pub smallest_earlier_part: Option<u64>,
 }
 
 /// An upload session as the write path needs it.
 struct Session {
     size: u64,
     dek: Option<DekId>,
+    smallest_earlier_part: Option<u64>,
 }
 
 fn new_upload_id() -> String {
@@ -95,7 +98,11 @@ impl Registry {
         self.meta
             .create_upload(&id, repo.key(), dek.map(|d| d.to_hex()).as_deref())
             .await?;
-        Ok(UploadState { id, size: 0 })
+        Ok(UploadState {
+            id,
+            size: 0,
+            smallest_earlier_part: None,
+        })
     }
 
     /// The upload's current state, checking it belongs to `repo`.
@@ -104,6 +111,7 @@ impl Registry {
         Ok(UploadState {
             id: id.to_string(),
             size: s.size,
+            smallest_earlier_part: s.smallest_earlier_part,
         })
     }
 
@@ -119,7 +127,11 @@ impl Registry {
                         CoreError::Internal(format!("upload {id} names a malformed data key"))
                     })?),
                 };
-                Ok(Session { size: u.size, dek })
+                Ok(Session {
+                    size: u.size,
+                    dek,
+                    smallest_earlier_part: u.smallest_earlier_part,
+                })
             }
             _ => Err(CoreError::UploadUnknown),
         }
@@ -169,6 +181,29 @@ impl Registry {
         start: Option<u64>,
         body: ByteStream,
     ) -> Result<UploadState, CoreError> {
+        self.append(repo, id, start, body, false).await
+    }
+
+    /// Appends one part of ECR's `UploadLayerPart`, as `append_upload` does, and records the
+    /// part's size with the new upload size, so completion can check the earlier parts' sizes.
+    pub async fn append_layer_part(
+        &self,
+        repo: &Repo,
+        id: &str,
+        start: u64,
+        body: ByteStream,
+    ) -> Result<UploadState, CoreError> {
+        self.append(repo, id, Some(start), body, true).await
+    }
+
+    async fn append(
+        &self,
+        repo: &Repo,
+        id: &str,
+        start: Option<u64>,
+        body: ByteStream,
+        layer_part: bool,
+    ) -> Result<UploadState, CoreError> {
         let slot = self.slot(id);
         let mut state = slot.lock().await;
         let current = self.session(repo, id).await?;
@@ -193,7 +228,19 @@ impl Registry {
         let (at, ingest) = self.ingest_at(id, current.dek, current.size, hasher).await?;
         let appended = self.blobs.append_upload(id, at, body, ingest).await?;
         let size = current.size + appended.ingest.received();
-        self.meta.set_upload_size(id, size).await?;
+        let mut smallest_earlier_part = current.smallest_earlier_part;
+        if layer_part {
+            self.meta
+                .set_upload_size_after_part(id, size, size - current.size)
+                .await?;
+            smallest_earlier_part = self
+                .meta
+                .upload(id)
+                .await?
+                .and_then(|u| u.smallest_earlier_part);
+        } else {
+            self.meta.set_upload_size(id, size).await?;
+        }
         *state = continues.then_some(HashState {
             size,
             hasher: appended.ingest.into_hasher(),
@@ -202,6 +249,7 @@ impl Registry {
         Ok(UploadState {
             id: id.to_string(),
             size,
+            smallest_earlier_part,
         })
     }
 

@@ -8,7 +8,8 @@
 //!   and reports an index's `imageSizeInBytes` as its largest child's (reference
 //!   `ecr-api.md` §2.2, DescribeImages; §11 states no billing rule), so the sum counts an index's
 //!   largest child twice. That is kept on purpose: it is what summing `DescribeImages` gives.
-//!   `imageSizeInBytes` is the layers' compressed sizes; the config blob is not included.
+//!   `imageSizeInBytes` is the layers' compressed sizes plus the config blob's (the AWS CLI
+//!   reference's DescribeImages example: 48318255 = layers 48315478 + config 2777).
 //! - **Physical bytes** of a repository = the distinct blobs (config and layers) its manifests
 //!   reference, plus the manifests' own bytes. Per account, blobs are deduplicated across its
 //!   repositories; server-wide, across accounts. Manifest bytes are stored per repository and are

@@ -112,18 +112,18 @@ async fn usage_matches_hand_computed_fixture() {
     let l3 = blob(&reg, &app, b'3', 200).await;
     let c1 = blob(&reg, &app, b'a', 50).await;
     let c2 = blob(&reg, &app, b'b', 60).await;
-    // M1 = C1 + [L1, L2]: imageSizeInBytes 1000 + 300 = 1300 (the config is not counted).
+    // M1 = C1 + [L1, L2]: imageSizeInBytes 50 + 1000 + 300 = 1350 (layers plus config, as ECR).
     let m1 = image(&c1, &[&l1, &l2]);
-    // M2 = C2 + [L1, L3]: imageSizeInBytes 1000 + 200 = 1200.
+    // M2 = C2 + [L1, L3]: imageSizeInBytes 60 + 1000 + 200 = 1260.
     let m2 = image(&c2, &[&l1, &l3]);
-    // I1 = index of [M1, M2]: imageSizeInBytes = its largest child, 1300.
+    // I1 = index of [M1, M2]: imageSizeInBytes = its largest child, 1350.
     let i1 = index(&[&m1, &m2]);
     put(&reg, &app, "amd64", OCI_MANIFEST, &m1).await;
     put(&reg, &app, "arm64", OCI_MANIFEST, &m2).await;
     put(&reg, &app, "latest", OCI_INDEX, &i1).await;
 
     // Account A, repository `web`: M3 = C3 (70 B) + [L1, L2] (L1 and L2 uploaded again: the blob
-    // store keeps one copy). imageSizeInBytes 1300. Plus an orphan blob (10 B) nothing references.
+    // store keeps one copy). imageSizeInBytes 70 + 1000 + 300 = 1370. Plus an orphan blob (10 B) nothing references.
     let web = create(&reg, a, "web").await;
     blob(&reg, &web, b'1', 1000).await;
     blob(&reg, &web, b'2', 300).await;
@@ -156,19 +156,19 @@ async fn usage_matches_hand_computed_fixture() {
     assert_eq!(
         repos,
         vec![
-            // B/app: logical 1300; blobs C1 + L1 + L2 = 50 + 1000 + 300 = 1350.
-            (OTHER_ACCOUNT, "app", figures(1, 1300, 3, 1350, m1.len())),
-            // A/app: logical 1300 + 1200 + 1300 (index counted, as DescribeImages reports it)
-            // = 3800; blobs C1 + C2 + L1 + L2 + L3 = 50 + 60 + 1000 + 300 + 200 = 1610 (L1 once).
+            // B/app: logical 1350; blobs C1 + L1 + L2 = 50 + 1000 + 300 = 1350.
+            (OTHER_ACCOUNT, "app", figures(1, 1350, 3, 1350, m1.len())),
+            // A/app: logical 1350 + 1260 + 1350 (index counted, as DescribeImages reports it)
+            // = 3960; blobs C1 + C2 + L1 + L2 + L3 = 50 + 60 + 1000 + 300 + 200 = 1610 (L1 once).
             (
                 a,
                 "app",
-                figures(3, 3800, 5, 1610, m1.len() + m2.len() + i1.len())
+                figures(3, 3960, 5, 1610, m1.len() + m2.len() + i1.len())
             ),
             (a, "empty", figures(0, 0, 0, 0, 0)),
-            // A/web: logical 1300; blobs C3 + L1 + L2 = 70 + 1000 + 300 = 1370 (the orphan is
+            // A/web: logical 1370; blobs C3 + L1 + L2 = 70 + 1000 + 300 = 1370 (the orphan is
             // not referenced by a manifest, so it is not counted).
-            (a, "web", figures(1, 1300, 3, 1370, m3.len())),
+            (a, "web", figures(1, 1370, 3, 1370, m3.len())),
         ]
     );
     let app_line = &report.repositories[1].usage;
@@ -178,11 +178,11 @@ async fn usage_matches_hand_computed_fixture() {
     );
     assert_eq!(
         app_line.saved_bytes(),
-        3800 - 1610 - (m1.len() + m2.len() + i1.len()) as i128
+        3960 - 1610 - (m1.len() + m2.len() + i1.len()) as i128
     );
 
     // Accounts: A's blobs deduplicated across app and web: C1 + C2 + C3 + L1 + L2 + L3
-    // = 50 + 60 + 70 + 1000 + 300 + 200 = 1680 (not 1610 + 1370 = 2980); logical 3800 + 1300.
+    // = 50 + 60 + 70 + 1000 + 300 + 200 = 1680 (not 1610 + 1370 = 2980); logical 3960 + 1370.
     let accounts: Vec<(&str, u64, UsageFigures)> = report
         .accounts
         .iter()
@@ -192,17 +192,17 @@ async fn usage_matches_hand_computed_fixture() {
     assert_eq!(
         accounts,
         vec![
-            (OTHER_ACCOUNT, 1, figures(1, 1300, 3, 1350, m1.len())),
-            (a, 3, figures(4, 5100, 6, 1680, a_manifests)),
+            (OTHER_ACCOUNT, 1, figures(1, 1350, 3, 1350, m1.len())),
+            (a, 3, figures(4, 5330, 6, 1680, a_manifests)),
         ]
     );
 
-    // Server: logical 5100 + 1300 = 6400; B's blobs are all A's too, so still 6 blobs, 1680 B;
+    // Server: logical 5330 + 1350 = 6680; B's blobs are all A's too, so still 6 blobs, 1680 B;
     // manifests are stored per repository, so M1 counts twice. The orphan is reported apart.
     let total = report.total.expect("unfiltered report has a total");
     assert_eq!(
         total.usage.figures,
-        figures(5, 6400, 6, 1680, a_manifests + m1.len())
+        figures(5, 6680, 6, 1680, a_manifests + m1.len())
     );
     assert_eq!(
         (total.unreferenced_blobs, total.unreferenced_blob_bytes),
@@ -213,7 +213,7 @@ async fn usage_matches_hand_computed_fixture() {
     // nothing; repositories are priced gross at $0.10 per 2^30 bytes.
     assert_eq!(report.accounts[1].usage.costs.logical_usd, 0.0);
     assert_eq!(total.usage.costs.logical_usd, 0.0);
-    let gross = 3800.0 / BYTES_PER_GB as f64 * 0.10;
+    let gross = 3960.0 / BYTES_PER_GB as f64 * 0.10;
     assert!((app_line.costs.logical_usd - gross).abs() < 1e-15);
 
     // Without a free tier, account costs are the bytes priced, and the total sums the accounts.
@@ -224,7 +224,7 @@ async fn usage_matches_hand_computed_fixture() {
     let priced = reg.usage(&UsageFilter::default(), no_free).await.unwrap();
     let per_byte = 0.10 / BYTES_PER_GB as f64;
     let t = priced.total.unwrap().usage.costs;
-    assert!((t.logical_usd - 6400.0 * per_byte).abs() < 1e-15);
+    assert!((t.logical_usd - 6680.0 * per_byte).abs() < 1e-15);
     let physical = (1680 + a_manifests + 1350 + m1.len()) as f64 * per_byte;
     assert!((t.physical_usd - physical).abs() < 1e-15);
 

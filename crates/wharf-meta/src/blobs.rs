@@ -233,6 +233,26 @@ impl MetaStore {
         Ok(found.is_some())
     }
 
+    /// One manifest of the repository that references the blob, as (media type, bytes): the
+    /// descriptor in it says what the blob is (its `mediaType`), which the blob row does not keep.
+    pub async fn manifest_referencing(
+        &self,
+        repo: RepoKey<'_>,
+        digest: &Digest,
+    ) -> Result<Option<(String, Vec<u8>)>> {
+        Ok(sqlx::query_as(
+            "SELECT m.media_type, m.body FROM manifest_blobs mb
+             JOIN repositories r ON r.id = mb.repository_id
+             JOIN manifests m ON m.repository_id = mb.repository_id AND m.digest = mb.manifest_digest
+             WHERE r.account_id = $1 AND r.name = $2 AND mb.blob_digest = $3 LIMIT 1",
+        )
+        .bind(repo.account)
+        .bind(repo.name)
+        .bind(digest.to_string())
+        .fetch_optional(&self.reader)
+        .await?)
+    }
+
     /// Names of up to `limit` repositories of the account that hold a blob.
     pub async fn repositories_holding(
         &self,

@@ -268,6 +268,15 @@ const TABLES: &[Table] = &[
         columns: &[("id", Int), ("updated_at", Int)],
     },
     Table {
+        name: "pull_time_update_exclusions",
+        key: &["account_id", "principal_arn"],
+        columns: &[
+            ("account_id", Text),
+            ("principal_arn", Text),
+            ("created_at", Int),
+        ],
+    },
+    Table {
         name: "vulndb_pending_keys",
         key: &["ecosystem", "name"],
         columns: &[("ecosystem", Text), ("name", Text)],

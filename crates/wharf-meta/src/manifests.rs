@@ -35,8 +35,8 @@ pub struct NewManifest<'a> {
     pub tags: Vec<&'a str>,
     /// Tags among `tags` that are immutable: they may be created but never moved.
     pub frozen_tags: Vec<&'a str>,
-    /// The image size ECR reports: the layers' total for an image; `None` for an index, whose size
-    /// is its largest child's.
+    /// The image size ECR reports: the layers' and the config's total for an image; `None` for an
+    /// index, whose size is its largest child's.
     pub image_size: Option<i64>,
     /// When the push starts a scan (scan on push): its scan type (`BASIC`, `ENHANCED`). A new
     /// manifest then gets an `IN_PROGRESS` scan row in the push transaction, so a client asking

@@ -13,6 +13,8 @@ pub struct Upload {
     pub created_at: i64,
     /// The data key (hex id) the upload's bytes are sealed under; `None` for plaintext.
     pub dek_id: Option<String>,
+    /// The smallest part sent with ECR's `UploadLayerPart` before its last one, if there were two.
+    pub smallest_earlier_part: Option<u64>,
 }
 
 impl MetaStore {
@@ -42,21 +44,24 @@ impl MetaStore {
 
     /// Looks an upload up by id.
     pub async fn upload(&self, id: &str) -> Result<Option<Upload>> {
-        let row: Option<(String, String, String, i64, i64, Option<String>)> = sqlx::query_as(
-            "SELECT u.id, r.account_id, r.name, u.size, u.created_at, u.dek_id FROM uploads u
-             JOIN repositories r ON r.id = u.repository_id WHERE u.id = $1",
+        type Row = (String, String, String, i64, i64, Option<String>, Option<i64>);
+        let row: Option<Row> = sqlx::query_as(
+            "SELECT u.id, r.account_id, r.name, u.size, u.created_at, u.dek_id,
+             u.smallest_earlier_part
+             FROM uploads u JOIN repositories r ON r.id = u.repository_id WHERE u.id = $1",
         )
         .bind(id)
         .fetch_optional(&self.reader)
         .await?;
         Ok(row.map(
-            |(id, account, repository, size, created_at, dek_id)| Upload {
+            |(id, account, repository, size, created_at, dek_id, smallest)| Upload {
                 id,
                 account,
                 repository,
                 size: size as u64,
                 created_at,
                 dek_id,
+                smallest_earlier_part: smallest.map(|s| s as u64),
             },
         ))
     }
@@ -69,6 +74,30 @@ impl MetaStore {
             .bind(id)
             .execute(&self.writer)
             .await?;
+        Ok(())
+    }
+
+    /// Records the upload's new size after an append that was one ECR layer part of `part` bytes:
+    /// the part before it (if any) is no longer the last, so it counts towards the smallest
+    /// earlier part. One statement, so the size and the part sizes never disagree.
+    pub async fn set_upload_size_after_part(&self, id: &str, size: u64, part: u64) -> Result<()> {
+        // Every right-hand side reads the row as it was before the update (SQLite and PostgreSQL).
+        sqlx::query(
+            "UPDATE uploads SET size = $1, updated_at = $2,
+                 smallest_earlier_part = CASE
+                     WHEN last_part_size IS NULL THEN smallest_earlier_part
+                     WHEN smallest_earlier_part IS NULL OR last_part_size < smallest_earlier_part
+                         THEN last_part_size
+                     ELSE smallest_earlier_part END,
+                 last_part_size = $3
+             WHERE id = $4",
+        )
+        .bind(size as i64)
+        .bind(now())
+        .bind(part as i64)
+        .bind(id)
+        .execute(&self.writer)
+        .await?;
         Ok(())
     }
 

@@ -97,6 +97,8 @@ mod queue;
 
 #[path = "conformance/crypt.rs"]
 mod crypt;
+#[path = "conformance/ecr_records.rs"]
+mod ecr_records;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn metadata_conformance() {
@@ -133,6 +135,9 @@ async fn metadata_conformance() {
         crypt::unsealed_blob_walk(&a).await;
         crypt::blob_encryption_settings(&a).await;
         crypt::prune_data_keys(&a).await;
+        ecr_records::pull_time_update_exclusions(&a).await;
+        ecr_records::layer_part_sizes(&a).await;
+        ecr_records::manifest_referencing_a_blob(&a).await;
         if let Db::Postgres(url) = &db {
             nodes_starting_together_share_one_default_account(url).await;
         }

@@ -104,6 +104,11 @@ async fn fill(store: &MetaStore) -> Fixture {
         .put_account_setting(&account, "scanning", "ENHANCED")
         .await
         .unwrap();
+    store
+        .register_pull_exclusion(&account, "arn:aws:iam::123456789012:role/scanner")
+        .await
+        .unwrap()
+        .unwrap();
     assert!(store
         .create_template(&account, "team/", r#"{"imageTagMutability":"IMMUTABLE"}"#)
         .await
@@ -329,6 +334,12 @@ async fn check_same(source: &MetaStore, target: &MetaStore, f: &Fixture) {
     assert_eq!(
         target.templates(&account).await.unwrap(),
         source.templates(&account).await.unwrap()
+    );
+    let exclusions = source.pull_exclusions(&account, None, 10).await.unwrap();
+    assert_eq!(exclusions.len(), 1);
+    assert_eq!(
+        target.pull_exclusions(&account, None, 10).await.unwrap(),
+        exclusions
     );
 
     let app = repo(&account, "team/app");

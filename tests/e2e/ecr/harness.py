@@ -390,6 +390,8 @@ class Image:
         self.media_type = media_type
         self.digest = sha(manifest.encode())
         self.layer_size = sum(len(b) for b in layers)
+        # ECR's imageSizeInBytes: the layers plus the config blob.
+        self.image_size = self.layer_size + len(config)
 
     def blobs(self):
         return [self.config, *self.layers]

@@ -2,7 +2,8 @@
 //! ListImageReferrers.
 
 use super::findings::{status_json, summary_json};
-use super::wire::{decode_token, encode_token, epoch};
+use super::id_page::IdPage;
+use super::wire::{decode_token, encode_token, epoch, invalid_token};
 use super::{Ctx, EcrError};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -157,31 +158,61 @@ pub struct ListImages {
     filter: Option<Filter>,
 }
 
+/// ListImages pages image ids, not images (`IdPage`): at most `maxResults` ids, and a token
+/// that continues exactly after the last one, even inside one image's tags.
 pub async fn list_images(ctx: &Ctx<'_>, input: ListImages) -> Result<Value, EcrError> {
     let repo = ctx.repo(input.registry_id.as_deref(), &input.repository_name)?;
     ctx.authorize("ecr:ListImages", &repo).await?;
-    let (images, next) = page(
-        ctx,
-        &repo,
-        input.next_token.as_deref(),
-        input.max_results.unwrap_or(100),
-        &input.filter,
-    )
-    .await?;
-    let mut ids = Vec::new();
-    for image in images {
-        if image.tags.is_empty() {
-            ids.push(json!({ "imageDigest": image.digest.to_string() }));
+    let limit = input.max_results.unwrap_or(100);
+    let (mut after, resume_tag) = match &input.next_token {
+        Some(t) => {
+            let (digest, tag) = IdPage::resume(&decode_token(t)?);
+            (Some(digest), tag)
         }
-        for t in &image.tags {
-            ids.push(json!({ "imageDigest": image.digest.to_string(), "imageTag": t }));
+        None => (None, None),
+    };
+    let mut page = IdPage::new(limit);
+    // The image the last page stopped inside: its remaining tags come first.
+    if let (Some(digest), Some(tag)) = (&after, &resume_tag) {
+        let id = ImageIdentifier {
+            image_digest: Some(digest.clone()),
+            image_tag: None,
+        };
+        let image = ctx
+            .state
+            .registry
+            .resolve_image(&repo, &id.id())
+            .await
+            .map_err(|e| ctx.core_error(e, &repo))?;
+        match image {
+            Ok(image) => {
+                if keep(&input.filter, &image) && !page.add(&image, Some(tag)) {
+                    return Ok(page.finish(true));
+                }
+            }
+            // Deleted since: the listing goes on after it.
+            Err(ImageFailure::ImageNotFound) => {}
+            Err(_) => return Err(invalid_token()),
         }
     }
-    let mut v = json!({ "imageIds": ids });
-    if let Some(n) = next {
-        v["nextToken"] = json!(n);
+    loop {
+        let batch = ctx
+            .state
+            .registry
+            .images(&repo, after.as_deref(), 1000)
+            .await
+            .map_err(|e| ctx.core_error(e, &repo))?;
+        let done = batch.len() < 1000;
+        for image in batch {
+            after = Some(image.digest.to_string());
+            if keep(&input.filter, &image) && !page.add(&image, None) {
+                return Ok(page.finish(true));
+            }
+        }
+        if done {
+            return Ok(page.finish(false));
+        }
     }
-    Ok(v)
 }
 
 fn detail(repo: &Repo, image: &ImageRecord, scans: &HashMap<Digest, ScanSummary>) -> Value {
@@ -358,7 +389,7 @@ pub async fn batch_get_image(ctx: &Ctx<'_>, input: BatchGetImage) -> Result<Valu
         }));
         ctx.state
             .registry
-            .record_pull(&repo, &image.digest)
+            .record_pull(&repo, &image.digest, &ctx.principal)
             .await
             .map_err(|e| ctx.core_error(e, &repo))?;
     }

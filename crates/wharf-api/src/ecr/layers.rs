@@ -15,6 +15,10 @@ use wharf_oci::Digest;
 
 /// The part size suggested to clients (ECR's quota is 10 MiB per part).
 const PART_SIZE: u64 = 10 * 1024 * 1024;
+/// ECR's smallest layer part: every part but the last must have at least this many bytes. A part
+/// is known not to be the last only when the next one arrives, so the rule is enforced by
+/// `CompleteLayerUpload` (`LayerPartTooSmallException`), the one operation whose errors list it.
+const MIN_PART_SIZE: u64 = 5 * 1024 * 1024;
 /// How long a download URL stays valid.
 const DOWNLOAD_URL_TTL: u64 = 3600;
 
@@ -99,7 +103,7 @@ pub async fn upload_layer_part(ctx: &Ctx<'_>, input: UploadLayerPart) -> Result<
     let state = ctx
         .state
         .registry
-        .append_upload(&repo, &input.upload_id, Some(input.part_first_byte), body)
+        .append_layer_part(&repo, &input.upload_id, input.part_first_byte, body)
         .await
         .map_err(|e| match e {
             CoreError::UploadUnknown => upload_not_found(&input.upload_id, &repo),
@@ -152,6 +156,15 @@ pub async fn complete_layer_upload(
             "EmptyUploadException",
             format!(
                 "The upload with id '{}' contains no layer parts",
+                input.upload_id
+            ),
+        ));
+    }
+    if let Some(part) = upload.smallest_earlier_part.filter(|p| *p < MIN_PART_SIZE) {
+        return Err(EcrError::new(
+            "LayerPartTooSmallException",
+            format!(
+                "Layer parts must be at least 5 MiB in size: a part of the upload with id '{}' other than the last has {part} bytes",
                 input.upload_id
             ),
         ));
@@ -213,9 +226,20 @@ pub async fn batch_check_layer_availability(
             continue;
         };
         match ctx.state.registry.blob_size(&repo, &digest).await {
-            Ok(size) => layers.push(
-                json!({ "layerDigest": raw, "layerAvailability": "AVAILABLE", "layerSize": size }),
-            ),
+            Ok(size) => {
+                let mut layer = json!({ "layerDigest": raw, "layerAvailability": "AVAILABLE", "layerSize": size });
+                // Known once an image of the repository references the blob, as in ECR.
+                if let Some(m) = ctx
+                    .state
+                    .registry
+                    .blob_media_type(&repo, &digest)
+                    .await
+                    .map_err(|e| ctx.core_error(e, &repo))?
+                {
+                    layer["mediaType"] = json!(m);
+                }
+                layers.push(layer);
+            }
             Err(CoreError::BlobUnknown) => {
                 layers.push(json!({ "layerDigest": raw, "layerAvailability": "UNAVAILABLE" }))
             }

@@ -7,11 +7,13 @@
 mod auth;
 mod error;
 mod findings;
+mod id_page;
 mod images;
 mod layers;
 mod lifecycle;
 mod ops;
 mod policies;
+mod pull_exclusions;
 mod registry;
 mod repositories;
 mod scanning;

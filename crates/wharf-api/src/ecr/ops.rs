@@ -1,7 +1,8 @@
 //! Dispatch of ECR operations to their handlers.
 
 use super::{
-    auth, images, layers, lifecycle, policies, registry, repositories, scanning, Ctx, EcrError,
+    auth, images, layers, lifecycle, policies, pull_exclusions, registry, repositories, scanning,
+    Ctx, EcrError,
 };
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -81,6 +82,9 @@ pub async fn dispatch(ctx: &Ctx<'_>, op: &str, body: Value) -> Result<Value, Ecr
             lifecycle::get_lifecycle_policy_preview(ctx, input(body)?).await
         }
         "UpdateImageStorageClass" => lifecycle::update_image_storage_class(ctx, input(body)?).await,
+        "RegisterPullTimeUpdateExclusion" => pull_exclusions::register(ctx, input(body)?).await,
+        "DeregisterPullTimeUpdateExclusion" => pull_exclusions::deregister(ctx, input(body)?).await,
+        "ListPullTimeUpdateExclusions" => pull_exclusions::list(ctx, input(body)?).await,
         other => Err(EcrError::new(
             "UnsupportedOperationException",
             format!("The ECR operation {other} is not implemented by Wharf yet."),

@@ -77,7 +77,14 @@ pub fn decode_token(token: &str) -> Result<String, EcrError> {
         .decode(token)
         .ok()
         .and_then(|b| String::from_utf8(b).ok())
-        .ok_or_else(|| EcrError::invalid("Invalid parameter at 'nextToken' failed to satisfy constraint: 'Invalid NextToken'"))
+        .ok_or_else(invalid_token)
+}
+
+/// ECR's answer to a page token it did not hand out.
+pub fn invalid_token() -> EcrError {
+    EcrError::invalid(
+        "Invalid parameter at 'nextToken' failed to satisfy constraint: 'Invalid NextToken'",
+    )
 }
 
 #[cfg(test)]

@@ -1,13 +1,13 @@
 //! `GET|HEAD|PUT|DELETE /v2/<name>/manifests/<reference>` with `Accept` negotiation.
 
-use super::{empty, header_str, is_head, query, OciError};
+use super::{empty, header_str, is_head, query, Caller, OciError};
 use crate::AppState;
 use axum::body::Body;
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::Response;
 use http_body_util::{BodyExt, Limited};
-use wharf_core::Repo;
+use wharf_core::{Principal, Repo};
 use wharf_oci::manifest::MAX_MANIFEST_BYTES;
 use wharf_oci::{Reference, Tag};
 
@@ -22,6 +22,7 @@ fn parse_reference(s: &str) -> Result<Reference, OciError> {
 
 pub(super) async fn handle(
     state: &AppState,
+    caller: &Caller<'_>,
     name: &Repo,
     reference: &str,
     req: &Parts,
@@ -34,7 +35,7 @@ pub(super) async fn handle(
             state.registry.delete_manifest(name, &reference).await?;
             Ok(empty(StatusCode::ACCEPTED, &[]))
         }
-        _ => get(state, name, &reference, req).await,
+        _ => get(state, caller.principal, name, &reference, req).await,
     }
 }
 
@@ -122,6 +123,7 @@ fn accepts(headers: &HeaderMap, media_type: &str) -> bool {
 
 async fn get(
     state: &AppState,
+    principal: &Principal,
     name: &Repo,
     reference: &Reference,
     req: &Parts,
@@ -138,7 +140,8 @@ async fn get(
         ));
     }
     if req.method == Method::GET {
-        state.registry.note_pull(name, &m.digest);
+        // An excluded principal's pull is not recorded (pull time update exclusions).
+        state.registry.note_pull(name, &m.digest, principal);
     }
     let len = m.body.len();
     let body = if is_head(req) {

@@ -110,7 +110,7 @@ pub async fn handle(State(state): State<AppState>, client: Client, req: Request)
         Endpoint::Catalog => tags::catalog(&state, &ctx, &account, req).await,
         Endpoint::Tags { name } => tags::list(&state, &repo(name), req).await,
         Endpoint::Manifest { name, reference } => {
-            manifests::handle(&state, &repo(name), &reference, req, body).await
+            manifests::handle(&state, &ctx, &repo(name), &reference, req, body).await
         }
         Endpoint::Blob { name, digest } => blobs::handle(&state, &repo(name), &digest, req).await,
         Endpoint::StartUpload { name } => {

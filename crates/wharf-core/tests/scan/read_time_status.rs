@@ -160,7 +160,9 @@ async fn images_past_the_eligibility_window_are_not_rescanned_and_read_expired()
     );
 
     // A pull makes the image eligible again: its stored result reads as it is.
-    reg.record_pull(&cont, &old).await.unwrap();
+    reg.record_pull(&cont, &old, &wharf_core::Principal::Anonymous)
+        .await
+        .unwrap();
     let pulled = reg.image_scan(&cont, &old, None, 100).await.unwrap();
     assert_eq!(pulled.summary.status, ScanStatus::Complete);
     assert_eq!(pulled.findings.len(), 1);
