@@ -4,6 +4,8 @@
 //! `ObjectBlobStore` the S3-compatible one (and in-memory, for tests).
 //! Stores know nothing of repositories or metadata: whether a blob is *visible* is decided by the
 //! metadata store, which records a blob only after `commit_upload` has made its bytes durable.
+//! Stores know nothing of keys either: `seal` defines the encrypted format, and an `Ingest`
+//! handed to `append_upload` decides whether the bytes written are sealed.
 
 mod fs;
 mod ingest;
@@ -78,7 +80,9 @@ pub trait BlobStore: Send + Sync + 'static {
     /// Appends a body at the stored byte `offset` (the upload is truncated there first), passing
     /// every chunk through `ingest` (which hashes the plaintext and, for a sealed upload, seals
     /// it) as it is written; what `ingest.finish()` returns is written last. If the body fails
-    /// midway the upload is cut back to `offset`, so a short body leaves nothing behind.
+    /// midway the upload is cut back to `offset`, so a short body leaves nothing behind. (A
+    /// sealed append resumed at a partial last segment starts at that segment, so a failure
+    /// removes it too: the caller appends the carried plaintext back with an empty body.)
     async fn append_upload(
         &self,
         id: &str,

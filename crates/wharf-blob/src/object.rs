@@ -18,11 +18,10 @@
 //! afterwards.
 //!
 //! A commit that must not replace an existing blob checks the address with a HEAD first; a single
-//! PUT is also conditional (`If-None-Match: *`), so it can never overwrite. S3 has no conditional
-//! CopyObject or CompleteMultipartUpload that object_store exposes, so a copy or multipart commit
+//! PUT is also conditional (`If-None-Match: *`, which AWS S3 honours; Garage 2.5 ignores it).
+//! object_store exposes no conditional CopyObject or CompleteMultipartUpload for S3, so a commit
 //! racing another commit of the same digest between its HEAD and its write may replace that
-//! commit's bytes. Both writers then hold a valid sealed blob of the same plaintext, and wharf-core
-//! binds the data key to the digest only when it records the blob, after the write.
+//! commit's bytes: a window of one request, between two uploads of the same content.
 
 use crate::{Appended, BlobError, BlobListing, BlobStore, ByteStream, FileInfo, Ingest};
 use async_trait::async_trait;

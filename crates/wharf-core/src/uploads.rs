@@ -11,7 +11,7 @@ use futures::StreamExt;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::sync::Mutex as AsyncMutex;
-use wharf_blob::ByteStream;
+use wharf_blob::{ByteStream, Ingest};
 use wharf_oci::{Algorithm, Digest, Hasher};
 
 /// Per-upload state guarded by an async lock, so two requests on one upload never interleave.
@@ -161,12 +161,12 @@ impl Registry {
         let hasher = known.unwrap_or_else(|| Algorithm::Sha256.hasher());
         let appended = self
             .blobs
-            .append_upload(id, current.size, body, hasher)
+            .append_upload(id, current.size, body, Ingest::plain(hasher))
             .await?;
         self.meta.set_upload_size(id, appended.size).await?;
         *state = continues.then_some(HashState {
             size: appended.size,
-            hasher: appended.hasher,
+            hasher: appended.ingest.into_hasher(),
             at: std::time::Instant::now(),
         });
         Ok(UploadState {
@@ -200,10 +200,10 @@ impl Registry {
         if let Some(body) = body {
             let appended = self
                 .blobs
-                .append_upload(id, current.size, body, hasher)
+                .append_upload(id, current.size, body, Ingest::plain(hasher))
                 .await?;
             size = appended.size;
-            hasher = appended.hasher;
+            hasher = appended.ingest.into_hasher();
             if size != current.size {
                 self.meta.set_upload_size(id, size).await?;
             }
@@ -219,7 +219,7 @@ impl Registry {
                 "content digest is {actual}, not {digest}"
             )));
         }
-        self.blobs.commit_upload(id, digest).await?;
+        self.blobs.commit_upload(id, digest, true).await?;
         self.meta
             .record_blob(repo.key(), digest, size, Some(id))
             .await?;
@@ -254,15 +254,15 @@ impl Registry {
         let result = async {
             let appended = self
                 .blobs
-                .append_upload(&id, 0, body, digest.algorithm().hasher())
+                .append_upload(&id, 0, body, Ingest::plain(digest.algorithm().hasher()))
                 .await?;
-            let actual = appended.hasher.finish();
+            let actual = appended.ingest.into_hasher().finish();
             if &actual != digest {
                 return Err(CoreError::DigestInvalid(format!(
                     "content digest is {actual}, not {digest}"
                 )));
             }
-            self.blobs.commit_upload(&id, digest).await?;
+            self.blobs.commit_upload(&id, digest, true).await?;
             Ok(appended.size)
         }
         .await;
