@@ -260,9 +260,13 @@ impl BlobStore for FsBlobStore {
                     },
                     (None, None) => unreachable!("file is either idle or pending"),
                 };
-                let batch =
-                    std::mem::replace(&mut buf, BytesMut::with_capacity(WRITE_BATCH)).freeze();
-                pending = Some(write_batch(sink, batch, next.is_none()));
+                let last = next.is_none();
+                let batch = if last {
+                    std::mem::take(&mut buf)
+                } else {
+                    std::mem::replace(&mut buf, BytesMut::with_capacity(WRITE_BATCH))
+                };
+                pending = Some(write_batch(sink, batch.freeze(), last));
             }
             if next.is_none() {
                 break;
