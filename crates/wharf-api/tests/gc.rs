@@ -14,9 +14,9 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use wharf_blob::{Appended, BlobError, BlobStore, ByteStream, FileInfo, FsBlobStore};
+use wharf_blob::{Appended, BlobError, BlobStore, ByteStream, FileInfo, FsBlobStore, Ingest};
 use wharf_core::{GcOptions, GcReport, Registry};
-use wharf_oci::{Digest, Hasher};
+use wharf_oci::Digest;
 
 const CLIENTS: u64 = 12;
 const RUN: Duration = Duration::from_secs(10);
@@ -58,9 +58,9 @@ impl BlobStore for SlowTrash {
     delegate!(read<'d>(digest: &'d Digest, offset: u64, len: u64) -> ByteStream);
     delegate!(create_upload<'i>(id: &'i str) -> ());
     delegate!(upload_size<'i>(id: &'i str) -> Option<u64>);
-    delegate!(append_upload<'i>(id: &'i str, offset: u64, body: ByteStream, hasher: Hasher) -> Appended);
+    delegate!(append_upload<'i>(id: &'i str, offset: u64, body: ByteStream, ingest: Ingest) -> Appended);
     delegate!(read_upload<'i>(id: &'i str) -> ByteStream);
-    delegate!(commit_upload<'i, 'd>(id: &'i str, digest: &'d Digest) -> ());
+    delegate!(commit_upload<'i, 'd>(id: &'i str, digest: &'d Digest, replace: bool) -> bool);
     delegate!(delete_upload<'i>(id: &'i str) -> ());
     delegate!(delete<'d>(digest: &'d Digest) -> ());
     delegate!(restore<'d>(digest: &'d Digest, token: u64) -> bool);

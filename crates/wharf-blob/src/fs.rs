@@ -10,11 +10,12 @@
 //!   owner                                      the id of the metadata database owning the store
 //! ```
 //!
-//! Writes go to `uploads/`, are fsynced, then renamed into `blobs/` (and the directory fsynced), so a
-//! blob path never holds partial bytes. Upload ids and digests are validated before they get here,
+//! Writes go to `uploads/`, are fsynced, then renamed (or, when an existing blob must not be
+//! replaced, hard-linked) into `blobs/` (and the directory fsynced), so a blob path never holds
+//! partial bytes. Upload ids and digests are validated before they get here,
 //! so no path can escape the root.
 
-use crate::{Appended, BlobError, BlobListing, BlobStore, ByteStream, FileInfo};
+use crate::{Appended, BlobError, BlobListing, BlobStore, ByteStream, FileInfo, Ingest};
 use async_trait::async_trait;
 use bytes::{Bytes, BytesMut};
 use futures::{StreamExt, TryStreamExt};
@@ -22,9 +23,9 @@ use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio::task::JoinHandle;
-use wharf_oci::{Digest, Hasher};
+use wharf_oci::Digest;
 
-/// Bytes gathered before one hash-and-write step; large enough to amortize the thread hop and the
+/// Plaintext bytes gathered before one hash-(seal-)and-write step; large enough to amortize the thread hop and the
 /// writeback hint.
 const WRITE_BATCH: usize = 4 << 20;
 /// Batches at least this large start their writeback at once (see [`start_writeback`]); smaller
@@ -107,21 +108,33 @@ fn start_writeback(file: &std::fs::File, offset: u64, len: usize) {
 #[cfg(not(target_os = "linux"))]
 fn start_writeback(_file: &std::fs::File, _offset: u64, _len: usize) {}
 
-/// An upload file being appended to, with the hash state of everything before `pos`.
+/// An upload file being appended to, with the ingest state of everything before `pos`.
 struct Sink {
     file: std::fs::File,
-    hasher: Hasher,
+    ingest: Ingest,
     /// File offset of the next write.
     pos: u64,
 }
 
-/// Hashes and writes one batch on the blocking pool, handing the sink back.
-fn write_batch(mut sink: Sink, buf: Bytes) -> JoinHandle<std::io::Result<Sink>> {
+impl Sink {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.file.write_all(bytes)?;
+        start_writeback(&self.file, self.pos, bytes.len());
+        self.pos += bytes.len() as u64;
+        Ok(())
+    }
+}
+
+/// Hashes (and seals) and writes one batch on the blocking pool, handing the sink back; the
+/// `last` batch also writes what the ingest holds back until the body ends.
+fn write_batch(mut sink: Sink, buf: Bytes, last: bool) -> JoinHandle<std::io::Result<Sink>> {
     tokio::task::spawn_blocking(move || {
-        sink.hasher.update(&buf);
-        sink.file.write_all(&buf)?;
-        start_writeback(&sink.file, sink.pos, buf.len());
-        sink.pos += buf.len() as u64;
+        let stored = sink.ingest.process(buf);
+        sink.write(&stored)?;
+        if last {
+            let tail = sink.ingest.finish();
+            sink.write(&tail)?;
+        }
         Ok(sink)
     })
 }
@@ -194,7 +207,7 @@ impl BlobStore for FsBlobStore {
         id: &str,
         offset: u64,
         mut body: ByteStream,
-        hasher: Hasher,
+        ingest: Ingest,
     ) -> Result<Appended, BlobError> {
         let path = self.upload_path(id);
         let file = tokio::task::spawn_blocking(move || -> std::io::Result<std::fs::File> {
@@ -207,26 +220,26 @@ impl BlobStore for FsBlobStore {
         .map_err(std::io::Error::other)?
         .map_err(|e| not_found_as(e, BlobError::UploadNotFound))?;
 
-        // Pipeline: while one batch is hashed and written on the blocking pool, the next is received.
+        // Pipeline: while one batch is hashed (and sealed) and written on the blocking pool, the
+        // next is received. The last batch, sent when the body ends, also writes the ingest's
+        // tail (a sealed upload's last short segment), even when it is empty itself.
         let mut pending: Option<JoinHandle<_>> = None;
         let mut idle = Some(Sink {
             file,
-            hasher,
+            ingest,
             pos: offset,
         });
         let mut buf = BytesMut::with_capacity(WRITE_BATCH);
-        let mut written = offset;
         let mut failure: Option<BlobError> = None;
         loop {
             let next = body.next().await;
             let flush = match &next {
                 Some(Ok(chunk)) => {
                     buf.extend_from_slice(chunk);
-                    written += chunk.len() as u64;
                     buf.len() >= WRITE_BATCH
                 }
                 Some(Err(_)) => false,
-                None => !buf.is_empty(),
+                None => true,
             };
             if let Some(Err(e)) = next {
                 failure = Some(BlobError::Body(std::io::Error::new(
@@ -247,9 +260,13 @@ impl BlobStore for FsBlobStore {
                     },
                     (None, None) => unreachable!("file is either idle or pending"),
                 };
-                let batch =
-                    std::mem::replace(&mut buf, BytesMut::with_capacity(WRITE_BATCH)).freeze();
-                pending = Some(write_batch(sink, batch));
+                let last = next.is_none();
+                let batch = if last {
+                    std::mem::take(&mut buf)
+                } else {
+                    std::mem::replace(&mut buf, BytesMut::with_capacity(WRITE_BATCH))
+                };
+                pending = Some(write_batch(sink, batch.freeze(), last));
             }
             if next.is_none() {
                 break;
@@ -262,8 +279,8 @@ impl BlobStore for FsBlobStore {
         };
         match (failure, finished) {
             (None, Ok(sink)) => Ok(Appended {
-                size: written,
-                hasher: sink.hasher,
+                size: sink.pos,
+                ingest: sink.ingest,
             }),
             (failure, finished) => {
                 // Cut the upload back so a failed body leaves no trace.
@@ -287,22 +304,38 @@ impl BlobStore for FsBlobStore {
         )))
     }
 
-    async fn commit_upload(&self, id: &str, digest: &Digest) -> Result<(), BlobError> {
+    async fn commit_upload(
+        &self,
+        id: &str,
+        digest: &Digest,
+        replace: bool,
+    ) -> Result<bool, BlobError> {
         let from = self.upload_path(id);
         let to = self.blob_path(digest);
-        tokio::task::spawn_blocking(move || -> Result<(), BlobError> {
+        tokio::task::spawn_blocking(move || -> Result<bool, BlobError> {
             let f = std::fs::File::open(&from)
                 .map_err(|e| not_found_as(e, BlobError::UploadNotFound))?;
             f.sync_all()?;
             // The mtime says when the bytes reached their address: garbage collection leaves
-            // fresh bytes alone, since their upload may not be recorded yet.
+            // fresh bytes alone, since their upload may not be recorded yet. It is set before
+            // the bytes get there, so they are never at the address looking old.
             f.set_modified(std::time::SystemTime::now())?;
             drop(f);
             let dir = to.parent().expect("blob path has a parent");
             std::fs::create_dir_all(dir)?;
-            std::fs::rename(&from, &to)?;
+            if replace {
+                std::fs::rename(&from, &to)?;
+            } else {
+                // A hard link never replaces an existing file: atomic "create if absent".
+                match std::fs::hard_link(&from, &to) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Ok(false),
+                    Err(e) => return Err(e.into()),
+                }
+                std::fs::remove_file(&from)?;
+            }
             sync_dir(dir)?;
-            Ok(())
+            Ok(true)
         })
         .await
         .map_err(std::io::Error::other)?
@@ -533,18 +566,18 @@ mod tests {
                 "u1",
                 0,
                 body(vec![b"hello ", b"wor"]),
-                Algorithm::Sha256.hasher(),
+                Ingest::plain(Algorithm::Sha256.hasher()),
             )
             .await
             .unwrap();
         assert_eq!(a.size, 9);
         let a = store
-            .append_upload("u1", 9, body(vec![b"ld"]), a.hasher)
+            .append_upload("u1", 9, body(vec![b"ld"]), a.ingest)
             .await
             .unwrap();
-        let digest = a.hasher.finish();
+        let digest = a.ingest.into_hasher().finish();
         assert_eq!(digest, Digest::sha256(b"hello world"));
-        store.commit_upload("u1", &digest).await.unwrap();
+        assert!(store.commit_upload("u1", &digest, true).await.unwrap());
         assert_eq!(store.upload_size("u1").await.unwrap(), None);
         assert_eq!(store.stat(&digest).await.unwrap(), Some(11));
         assert_eq!(
@@ -561,7 +594,12 @@ mod tests {
         let store = FsBlobStore::open(dir.path()).unwrap();
         store.create_upload("u2").await.unwrap();
         let a = store
-            .append_upload("u2", 0, body(vec![b"abc"]), Algorithm::Sha256.hasher())
+            .append_upload(
+                "u2",
+                0,
+                body(vec![b"abc"]),
+                Ingest::plain(Algorithm::Sha256.hasher()),
+            )
             .await
             .unwrap();
         let failing: ByteStream = Box::pin(stream::iter(vec![
@@ -572,7 +610,7 @@ mod tests {
             )),
         ]));
         assert!(matches!(
-            store.append_upload("u2", 3, failing, a.hasher).await,
+            store.append_upload("u2", 3, failing, a.ingest).await,
             Err(BlobError::Body(_))
         ));
         assert_eq!(store.upload_size("u2").await.unwrap(), Some(3));
@@ -597,15 +635,20 @@ mod tests {
                 "u3",
                 0,
                 Box::pin(stream::iter(chunks)),
-                Algorithm::Sha256.hasher(),
+                Ingest::plain(Algorithm::Sha256.hasher()),
             )
             .await
             .unwrap();
         assert_eq!(a.size, data.len() as u64);
-        assert_eq!(a.hasher.finish(), Digest::sha256(&data));
+        assert_eq!(a.ingest.into_hasher().finish(), Digest::sha256(&data));
         assert!(matches!(
             store
-                .append_upload("nope", 0, body(vec![]), Algorithm::Sha256.hasher())
+                .append_upload(
+                    "nope",
+                    0,
+                    body(vec![]),
+                    Ingest::plain(Algorithm::Sha256.hasher())
+                )
                 .await,
             Err(BlobError::UploadNotFound)
         ));

@@ -4,18 +4,23 @@
 //! `ObjectBlobStore` the S3-compatible one (and in-memory, for tests).
 //! Stores know nothing of repositories or metadata: whether a blob is *visible* is decided by the
 //! metadata store, which records a blob only after `commit_upload` has made its bytes durable.
+//! Stores know nothing of keys either: `seal` defines the encrypted format, and an `Ingest`
+//! handed to `append_upload` decides whether the bytes written are sealed.
 
 mod fs;
+mod ingest;
 mod object;
+pub mod seal;
 
 pub use fs::FsBlobStore;
+pub use ingest::Ingest;
 pub use object::{ObjectBlobStore, S3Config};
 
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures::Stream;
 use std::pin::Pin;
-use wharf_oci::{Digest, Hasher};
+use wharf_oci::Digest;
 
 /// A stream of byte chunks, as request bodies and blob reads are passed around.
 pub type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, std::io::Error>> + Send>>;
@@ -40,11 +45,12 @@ pub enum BlobError {
 }
 
 /// The result of appending to an upload.
+#[derive(Debug)]
 pub struct Appended {
-    /// The upload's size after the append.
+    /// The upload's stored size after the append (sealed bytes, when the upload is sealed).
     pub size: u64,
-    /// The hasher, advanced over the appended bytes.
-    pub hasher: Hasher,
+    /// The ingest, advanced over the appended plaintext.
+    pub ingest: Ingest,
 }
 
 /// A file a garbage-collection listing found: its size and when its bytes were last placed.
@@ -71,22 +77,34 @@ pub trait BlobStore: Send + Sync + 'static {
     /// The current size of an upload's scratch space, or `None` when it does not exist.
     async fn upload_size(&self, id: &str) -> Result<Option<u64>, BlobError>;
 
-    /// Appends a body at `offset` (the upload is truncated there first), hashing every byte with
-    /// `hasher` as it is written. If the body fails midway the upload is cut back to `offset`, so a
-    /// short body leaves nothing behind.
+    /// Appends a body at the stored byte `offset` (the upload is truncated there first), passing
+    /// every chunk through `ingest` (which hashes the plaintext and, for a sealed upload, seals
+    /// it) as it is written; what `ingest.finish()` returns is written last. If the body fails
+    /// midway the upload is cut back to `offset`, so a short body leaves nothing behind. (A
+    /// sealed append resumed at a partial last segment starts at that segment, so a failure
+    /// removes it too: the caller appends the carried plaintext back with an empty body.)
     async fn append_upload(
         &self,
         id: &str,
         offset: u64,
         body: ByteStream,
-        hasher: Hasher,
+        ingest: Ingest,
     ) -> Result<Appended, BlobError>;
 
     /// Streams an upload's bytes so far (to rebuild a hash state lost in a restart).
     async fn read_upload(&self, id: &str) -> Result<ByteStream, BlobError>;
 
-    /// Makes the upload durable and moves it to its content address. Afterwards the upload is gone.
-    async fn commit_upload(&self, id: &str, digest: &Digest) -> Result<(), BlobError>;
+    /// Makes the upload durable and moves it to its content address; `true` means the upload's
+    /// bytes are now at the address and the upload is gone. With `replace == false` an address
+    /// that already holds bytes is left alone, and so is the upload: the result is `false`
+    /// (a sealed blob is bound to the data key in its header, so another upload's bytes must not
+    /// silently take its place). With `replace == true` the address is overwritten.
+    async fn commit_upload(
+        &self,
+        id: &str,
+        digest: &Digest,
+        replace: bool,
+    ) -> Result<bool, BlobError>;
 
     /// Removes an upload's scratch space; absent uploads are not an error.
     async fn delete_upload(&self, id: &str) -> Result<(), BlobError>;

@@ -13,21 +13,29 @@
 //!
 //! An upload is a sequence of chunk objects, so any node can append to, read or commit an upload
 //! another node started. Committing copies a single chunk server-side, or streams the chunks into
-//! one multipart upload; either way the blob is whole at its address before `commit_upload`
-//! returns (an S3 PUT is durable when acknowledged), and the chunks are deleted afterwards.
+//! one PUT or multipart upload; either way the blob is whole at its address before
+//! `commit_upload` returns (an S3 PUT is durable when acknowledged), and the chunks are deleted
+//! afterwards.
+//!
+//! A commit that must not replace an existing blob checks the address with a HEAD first; a single
+//! PUT is also conditional (`If-None-Match: *`, which AWS S3 honours; Garage 2.5 ignores it).
+//! object_store exposes no conditional CopyObject or CompleteMultipartUpload for S3, so a commit
+//! racing another commit of the same digest between its HEAD and its write may replace that
+//! commit's bytes: a window of one request, between two uploads of the same content.
 
-use crate::{Appended, BlobError, BlobListing, BlobStore, ByteStream, FileInfo};
+use crate::{Appended, BlobError, BlobListing, BlobStore, ByteStream, FileInfo, Ingest};
 use async_trait::async_trait;
 use bytes::{Bytes, BytesMut};
 use futures::{StreamExt, TryStreamExt};
 use object_store::path::Path;
 use object_store::signer::Signer;
 use object_store::{
-    GetOptions, GetRange, ObjectMeta, ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart,
+    GetOptions, GetRange, ObjectMeta, ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload,
+    WriteMultipart,
 };
 use std::sync::Arc;
 use std::time::SystemTime;
-use wharf_oci::{Digest, Hasher};
+use wharf_oci::Digest;
 
 /// Bodies up to this size are stored with one PUT; larger ones stream as multipart uploads.
 const SINGLE_PUT_MAX: usize = 8 << 20;
@@ -205,56 +213,67 @@ impl ObjectBlobStore {
         )
     }
 
-    /// Writes `body` to `key`, hashing it; one PUT for small bodies, multipart for large ones.
-    /// Nothing is left at `key` when the body fails.
-    async fn write_hashed(
+    /// Writes `body` to `key` through `ingest` (hashing, and sealing a sealed upload), then what
+    /// `ingest.finish()` returns; one PUT for small results, multipart for large ones. Returns
+    /// the stored length, or `None` when `mode` is `Create` and the single PUT found an object
+    /// at `key`. Nothing is left at `key` when the body fails.
+    async fn write_ingested(
         &self,
         key: &Path,
         mut body: ByteStream,
-        mut hasher: Hasher,
-    ) -> Result<(u64, Hasher), BlobError> {
+        mut ingest: Ingest,
+        mode: PutMode,
+    ) -> Result<Option<(u64, Ingest)>, BlobError> {
         let mut first = BytesMut::new();
         let mut ended = true;
         while let Some(chunk) = body.next().await {
             let chunk = chunk.map_err(BlobError::Body)?;
-            hasher.update(&chunk);
-            first.extend_from_slice(&chunk);
+            first.extend_from_slice(&ingest.process(chunk));
             if first.len() > SINGLE_PUT_MAX {
                 ended = false;
                 break;
             }
         }
         if ended {
+            first.extend_from_slice(&ingest.finish());
             let len = first.len() as u64;
             if len > 0 {
-                self.store
-                    .put(key, PutPayload::from(first.freeze()))
+                let options = PutOptions {
+                    mode,
+                    ..PutOptions::default()
+                };
+                match self
+                    .store
+                    .put_opts(key, PutPayload::from(first.freeze()), options)
                     .await
-                    .map_err(io)?;
+                {
+                    Ok(_) => {}
+                    Err(object_store::Error::AlreadyExists { .. }) => return Ok(None),
+                    Err(e) => return Err(io(e)),
+                }
             }
-            return Ok((len, hasher));
+            return Ok(Some((len, ingest)));
         }
         let mut len = first.len() as u64;
         let mut upload = WriteMultipart::new(self.store.put_multipart(key).await.map_err(io)?);
         upload.put(first.freeze());
-        while let Some(chunk) = body.next().await {
-            let chunk = match chunk {
-                Ok(c) => c,
-                Err(e) => {
-                    let _ = upload.abort().await;
-                    return Err(BlobError::Body(e));
-                }
-            };
-            hasher.update(&chunk);
-            len += chunk.len() as u64;
-            if let Err(e) = upload.wait_for_capacity(4).await {
-                let _ = upload.abort().await;
-                return Err(io(e));
+        let written = async {
+            while let Some(chunk) = body.next().await {
+                let stored = ingest.process(chunk.map_err(BlobError::Body)?);
+                len += stored.len() as u64;
+                put_part(&mut upload, stored).await?;
             }
-            upload.put(chunk);
+            let tail = ingest.finish();
+            len += tail.len() as u64;
+            put_part(&mut upload, tail).await
+        }
+        .await;
+        if let Err(e) = written {
+            let _ = upload.abort().await;
+            return Err(e);
         }
         upload.finish().await.map_err(io)?;
-        Ok((len, hasher))
+        Ok(Some((len, ingest)))
     }
 
     /// Copies `from` to `to`: server-side when the object allows, streamed otherwise.
@@ -263,10 +282,20 @@ impl ObjectBlobStore {
             return self.store.copy(from, to).await.map_err(io);
         }
         let stream = self.concat(vec![from.clone()]);
-        self.write_hashed(to, stream, wharf_oci::Algorithm::Sha256.hasher())
+        let ingest = Ingest::plain(wharf_oci::Algorithm::Sha256.hasher());
+        self.write_ingested(to, stream, ingest, PutMode::Overwrite)
             .await
             .map(|_| ())
     }
+}
+
+/// Queues one part of a multipart write, waiting while four are in flight.
+async fn put_part(upload: &mut WriteMultipart, bytes: Bytes) -> Result<(), BlobError> {
+    if !bytes.is_empty() {
+        upload.wait_for_capacity(4).await.map_err(io)?;
+        upload.put(bytes);
+    }
+    Ok(())
 }
 
 #[async_trait]
@@ -331,7 +360,7 @@ impl BlobStore for ObjectBlobStore {
         id: &str,
         offset: u64,
         body: ByteStream,
-        hasher: Hasher,
+        ingest: Ingest,
     ) -> Result<Appended, BlobError> {
         let chunks = self.chunks(id).await?.ok_or(BlobError::UploadNotFound)?;
         // Cut the upload back to `offset`: drop chunks at or past it, shorten one across it.
@@ -351,12 +380,14 @@ impl BlobStore for ObjectBlobStore {
                     .map_err(io)?;
             }
         }
-        let (len, hasher) = self
-            .write_hashed(&self.chunk_key(id, offset), body, hasher)
-            .await?;
+        let key = self.chunk_key(id, offset);
+        let (len, ingest) = self
+            .write_ingested(&key, body, ingest, PutMode::Overwrite)
+            .await?
+            .expect("an overwriting PUT always writes");
         Ok(Appended {
             size: offset + len,
-            hasher,
+            ingest,
         })
     }
 
@@ -365,24 +396,54 @@ impl BlobStore for ObjectBlobStore {
         Ok(self.concat(chunks.into_iter().map(|(_, m)| m.location).collect()))
     }
 
-    async fn commit_upload(&self, id: &str, digest: &Digest) -> Result<(), BlobError> {
+    async fn commit_upload(
+        &self,
+        id: &str,
+        digest: &Digest,
+        replace: bool,
+    ) -> Result<bool, BlobError> {
         let chunks = self.chunks(id).await?.ok_or(BlobError::UploadNotFound)?;
         let to = self.blob_key(digest);
-        match chunks.as_slice() {
+        if !replace && self.head(&to).await?.is_some() {
+            return Ok(false);
+        }
+        let mode = if replace {
+            PutMode::Overwrite
+        } else {
+            PutMode::Create
+        };
+        let written = match chunks.as_slice() {
             [] => {
-                self.store
-                    .put(&to, PutPayload::from(Bytes::new()))
+                let options = PutOptions {
+                    mode,
+                    ..PutOptions::default()
+                };
+                match self
+                    .store
+                    .put_opts(&to, PutPayload::default(), options)
                     .await
-                    .map_err(io)?;
+                {
+                    Ok(_) => true,
+                    Err(object_store::Error::AlreadyExists { .. }) => false,
+                    Err(e) => return Err(io(e)),
+                }
             }
-            [(_, only)] => self.copy(&only.location, only.size, &to).await?,
+            [(_, only)] => {
+                self.copy(&only.location, only.size, &to).await?;
+                true
+            }
             _ => {
                 let keys = chunks.iter().map(|(_, m)| m.location.clone()).collect();
-                self.write_hashed(&to, self.concat(keys), digest.algorithm().hasher())
-                    .await?;
+                let ingest = Ingest::plain(digest.algorithm().hasher());
+                self.write_ingested(&to, self.concat(keys), ingest, mode)
+                    .await?
+                    .is_some()
             }
+        };
+        if written {
+            self.delete_upload(id).await?;
         }
-        self.delete_upload(id).await
+        Ok(written)
     }
 
     async fn delete_upload(&self, id: &str) -> Result<(), BlobError> {

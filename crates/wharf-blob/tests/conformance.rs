@@ -8,7 +8,9 @@
 use bytes::Bytes;
 use futures::StreamExt;
 use std::sync::Arc;
-use wharf_blob::{BlobError, BlobStore, ByteStream, FsBlobStore, ObjectBlobStore, S3Config};
+use wharf_blob::{
+    BlobError, BlobStore, ByteStream, FsBlobStore, Ingest, ObjectBlobStore, S3Config,
+};
 use wharf_oci::{Algorithm, Digest};
 
 fn body(parts: Vec<Vec<u8>>) -> ByteStream {
@@ -40,35 +42,42 @@ fn pattern(len: usize, seed: u8) -> Vec<u8> {
         .collect()
 }
 
-/// Uploads `parts` as consecutive appends and commits them; returns the digest and bytes.
-async fn put(store: &dyn BlobStore, id: &str, parts: &[Vec<u8>]) -> (Digest, Vec<u8>) {
+#[path = "conformance/sealed.rs"]
+mod sealed;
+
+fn plain() -> Ingest {
+    Ingest::plain(Algorithm::Sha256.hasher())
+}
+
+/// Uploads `parts` as consecutive appends; returns the digest of their bytes.
+async fn upload(store: &dyn BlobStore, id: &str, parts: &[Vec<u8>]) -> Digest {
     store.create_upload(id).await.unwrap();
-    let mut hasher = Algorithm::Sha256.hasher();
+    let mut ingest = plain();
     let mut offset = 0;
     for p in parts {
         let a = store
-            .append_upload(id, offset, body(vec![p.clone()]), hasher)
+            .append_upload(id, offset, body(vec![p.clone()]), ingest)
             .await
             .unwrap();
         offset = a.size;
-        hasher = a.hasher;
+        ingest = a.ingest;
     }
-    let digest = hasher.finish();
-    let all = parts.concat();
-    assert_eq!(digest, Digest::of(Algorithm::Sha256, &all));
-    store.commit_upload(id, &digest).await.unwrap();
-    (digest, all)
+    let digest = ingest.into_hasher().finish();
+    assert_eq!(digest, Digest::of(Algorithm::Sha256, &parts.concat()));
+    digest
+}
+
+/// Uploads `parts` as consecutive appends and commits them; returns the digest and bytes.
+async fn put(store: &dyn BlobStore, id: &str, parts: &[Vec<u8>]) -> (Digest, Vec<u8>) {
+    let digest = upload(store, id, parts).await;
+    assert!(store.commit_upload(id, &digest, true).await.unwrap());
+    (digest, parts.concat())
 }
 
 async fn uploads_append_read_and_commit(store: &dyn BlobStore) {
     assert_eq!(store.upload_size("u-none").await.unwrap(), None);
     let missing = store
-        .append_upload(
-            "u-none",
-            0,
-            body(vec![b"x".to_vec()]),
-            Algorithm::Sha256.hasher(),
-        )
+        .append_upload("u-none", 0, body(vec![b"x".to_vec()]), plain())
         .await;
     assert!(matches!(missing, Err(BlobError::UploadNotFound)));
 
@@ -76,7 +85,7 @@ async fn uploads_append_read_and_commit(store: &dyn BlobStore) {
     assert_eq!(store.upload_size("u-1").await.unwrap(), Some(0));
     // Three appends, the middle one larger than a single PUT (so multipart on object stores).
     let parts = [pattern(1000, 1), pattern(9 << 20, 2), pattern(777, 3)];
-    let mut hasher = Algorithm::Sha256.hasher();
+    let mut ingest = plain();
     let mut offset = 0u64;
     for p in &parts {
         let a = store
@@ -84,13 +93,14 @@ async fn uploads_append_read_and_commit(store: &dyn BlobStore) {
                 "u-1",
                 offset,
                 body(vec![p[..p.len() / 2].to_vec(), p[p.len() / 2..].to_vec()]),
-                hasher,
+                ingest,
             )
             .await
             .unwrap();
         assert_eq!(a.size, offset + p.len() as u64);
+        assert_eq!(a.ingest.received(), offset + p.len() as u64);
         offset = a.size;
-        hasher = a.hasher;
+        ingest = a.ingest;
     }
     let all = parts.concat();
     assert_eq!(
@@ -98,14 +108,14 @@ async fn uploads_append_read_and_commit(store: &dyn BlobStore) {
         Some(all.len() as u64)
     );
     assert_eq!(collect(store.read_upload("u-1").await.unwrap()).await, all);
-    let digest = hasher.finish();
+    let digest = ingest.into_hasher().finish();
     assert_eq!(digest, Digest::of(Algorithm::Sha256, &all));
     assert_eq!(
         store.stat(&digest).await.unwrap(),
         None,
         "not visible before commit"
     );
-    store.commit_upload("u-1", &digest).await.unwrap();
+    assert!(store.commit_upload("u-1", &digest, false).await.unwrap());
     assert_eq!(
         store.upload_size("u-1").await.unwrap(),
         None,
@@ -136,9 +146,8 @@ async fn uploads_append_read_and_commit(store: &dyn BlobStore) {
 
 async fn appends_truncate_and_failed_bodies_leave_nothing(store: &dyn BlobStore) {
     store.create_upload("t-1").await.unwrap();
-    let h = Algorithm::Sha256.hasher();
     let a = store
-        .append_upload("t-1", 0, body(vec![b"abcdef".to_vec()]), h)
+        .append_upload("t-1", 0, body(vec![b"abcdef".to_vec()]), plain())
         .await
         .unwrap();
     assert_eq!(a.size, 6);
@@ -146,11 +155,14 @@ async fn appends_truncate_and_failed_bodies_leave_nothing(store: &dyn BlobStore)
     let mut h = Algorithm::Sha256.hasher();
     h.update(b"abc");
     let a = store
-        .append_upload("t-1", 3, body(vec![b"XY".to_vec()]), h)
+        .append_upload("t-1", 3, body(vec![b"XY".to_vec()]), Ingest::plain(h))
         .await
         .unwrap();
     assert_eq!(a.size, 5);
-    assert_eq!(a.hasher.finish(), Digest::of(Algorithm::Sha256, b"abcXY"));
+    assert_eq!(
+        a.ingest.into_hasher().finish(),
+        Digest::of(Algorithm::Sha256, b"abcXY")
+    );
     assert_eq!(
         collect(store.read_upload("t-1").await.unwrap()).await,
         b"abcXY"
@@ -158,12 +170,7 @@ async fn appends_truncate_and_failed_bodies_leave_nothing(store: &dyn BlobStore)
 
     // A body that fails midway leaves the upload as it was.
     let r = store
-        .append_upload(
-            "t-1",
-            5,
-            failing(b"lost".to_vec()),
-            Algorithm::Sha256.hasher(),
-        )
+        .append_upload("t-1", 5, failing(b"lost".to_vec()), plain())
         .await;
     assert!(matches!(r, Err(BlobError::Body(_))), "{:?}", r.err());
     assert_eq!(store.upload_size("t-1").await.unwrap(), Some(5));
@@ -172,12 +179,7 @@ async fn appends_truncate_and_failed_bodies_leave_nothing(store: &dyn BlobStore)
         b"abcXY"
     );
     let big = store
-        .append_upload(
-            "t-1",
-            5,
-            failing(pattern(9 << 20, 9)),
-            Algorithm::Sha256.hasher(),
-        )
+        .append_upload("t-1", 5, failing(pattern(9 << 20, 9)), plain())
         .await;
     assert!(matches!(big, Err(BlobError::Body(_))));
     assert_eq!(store.upload_size("t-1").await.unwrap(), Some(5));
@@ -243,6 +245,52 @@ async fn trash_restore_and_purge(store: &dyn BlobStore) {
     assert_eq!(store.stat(&d).await.unwrap(), None);
 }
 
+/// `commit_upload(.., replace = false)` never overwrites: whatever path the store takes (an empty
+/// upload, one chunk, several chunks), an occupied address keeps its bytes and the upload stays
+/// for the caller to retry or drop. `replace = true` overwrites.
+async fn commits_without_replace_keep_the_first_bytes(store: &dyn BlobStore) {
+    let first = pattern(3000, 40);
+    let d = upload(store, "r-1", std::slice::from_ref(&first)).await;
+    assert!(store.commit_upload("r-1", &d, false).await.unwrap());
+    let uploads: [(&str, Vec<Vec<u8>>); 3] = [
+        ("r-empty", vec![]),
+        ("r-one", vec![pattern(100, 41)]),
+        ("r-two", vec![pattern(100, 42), pattern(50, 43)]),
+    ];
+    for (id, parts) in &uploads {
+        upload(store, id, parts).await;
+        assert!(
+            !store.commit_upload(id, &d, false).await.unwrap(),
+            "{id} must not replace"
+        );
+        let size: usize = parts.iter().map(Vec::len).sum();
+        assert_eq!(
+            store.upload_size(id).await.unwrap(),
+            Some(size as u64),
+            "{id} kept"
+        );
+        assert_eq!(
+            collect(store.read(&d, 0, first.len() as u64).await.unwrap()).await,
+            first,
+            "{id}: the address keeps its bytes"
+        );
+    }
+    assert!(store.commit_upload("r-two", &d, true).await.unwrap());
+    assert_eq!(store.upload_size("r-two").await.unwrap(), None);
+    assert_eq!(
+        collect(store.read(&d, 0, 150).await.unwrap()).await,
+        [pattern(100, 42), pattern(50, 43)].concat()
+    );
+    for id in ["r-empty", "r-one"] {
+        store.delete_upload(id).await.unwrap();
+    }
+    assert!(matches!(
+        store.commit_upload("r-none", &d, false).await,
+        Err(BlobError::UploadNotFound)
+    ));
+    store.delete(&d).await.unwrap();
+}
+
 async fn no_download_urls_unless_configured(store: &dyn BlobStore) {
     let (d, _) = put(store, "url-1", &[b"served by wharf".to_vec()]).await;
     let url = store
@@ -297,6 +345,8 @@ async fn suite(store: Arc<dyn BlobStore>) {
     appends_truncate_and_failed_bodies_leave_nothing(store.as_ref()).await;
     trash_restore_and_purge(store.as_ref()).await;
     listing_streams_every_blob(store.as_ref()).await;
+    commits_without_replace_keep_the_first_bytes(store.as_ref()).await;
+    sealed::suite(store.as_ref()).await;
 }
 
 #[tokio::test]

@@ -10,10 +10,10 @@ use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
-use wharf_blob::{Appended, BlobError, BlobStore, ByteStream, FileInfo, FsBlobStore};
+use wharf_blob::{Appended, BlobError, BlobStore, ByteStream, FileInfo, FsBlobStore, Ingest};
 use wharf_core::{GcOptions, GcReport, Registry, Repo};
 use wharf_meta::{MetaStore, RepoSettings};
-use wharf_oci::{Digest, Hasher, Reference};
+use wharf_oci::{Digest, Reference};
 
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 const GRACE: Duration = Duration::from_secs(1);
@@ -50,9 +50,9 @@ impl BlobStore for Hooked {
     delegate!(read<'d>(digest: &'d Digest, offset: u64, len: u64) -> ByteStream);
     delegate!(create_upload<'i>(id: &'i str) -> ());
     delegate!(upload_size<'i>(id: &'i str) -> Option<u64>);
-    delegate!(append_upload<'i>(id: &'i str, offset: u64, body: ByteStream, hasher: Hasher) -> Appended);
+    delegate!(append_upload<'i>(id: &'i str, offset: u64, body: ByteStream, ingest: Ingest) -> Appended);
     delegate!(read_upload<'i>(id: &'i str) -> ByteStream);
-    delegate!(commit_upload<'i, 'd>(id: &'i str, digest: &'d Digest) -> ());
+    delegate!(commit_upload<'i, 'd>(id: &'i str, digest: &'d Digest, replace: bool) -> bool);
     delegate!(delete_upload<'i>(id: &'i str) -> ());
     delegate!(delete<'d>(digest: &'d Digest) -> ());
     delegate!(restore<'d>(digest: &'d Digest, token: u64) -> bool);
@@ -346,10 +346,15 @@ async fn stored_but_unrecorded_bytes_are_left_alone() {
     let body: ByteStream =
         futures::stream::once(async move { Ok(Bytes::from_static(bytes)) }).boxed();
     store
-        .append_upload("fresh-upload", 0, body, d.algorithm().hasher())
+        .append_upload(
+            "fresh-upload",
+            0,
+            body,
+            Ingest::plain(d.algorithm().hasher()),
+        )
         .await
         .unwrap();
-    store.commit_upload("fresh-upload", &d).await.unwrap();
+    store.commit_upload("fresh-upload", &d, true).await.unwrap();
     let r = f.gc(false).await;
     assert_eq!((r.blobs, r.revived), (0, 1));
     assert_eq!(f.present(&d).await, (true, true));
@@ -372,10 +377,10 @@ async fn orphans_and_interrupted_passes() {
         store.create_upload(&id).await.unwrap();
         let body: ByteStream = futures::stream::once(async move { Ok(Bytes::from(bytes)) }).boxed();
         store
-            .append_upload(&id, 0, body, d.algorithm().hasher())
+            .append_upload(&id, 0, body, Ingest::plain(d.algorithm().hasher()))
             .await
             .unwrap();
-        store.commit_upload(&id, &d).await.unwrap();
+        store.commit_upload(&id, &d, true).await.unwrap();
         if age > 0 {
             set_mtime(&f.blob_path(&d), Duration::from_secs(age));
         }

@@ -30,7 +30,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio::task::JoinSet;
-use wharf_blob::BlobStore;
+use wharf_blob::{BlobStore, Ingest};
 use wharf_meta::MetaStore;
 use wharf_oci::Digest;
 
@@ -502,17 +502,19 @@ async fn one_blob(
     let result = async {
         let body = from.read(digest, 0, size).await.context("reading")?;
         let appended = to
-            .append_upload(&id, 0, body, digest.algorithm().hasher())
+            .append_upload(&id, 0, body, Ingest::plain(digest.algorithm().hasher()))
             .await
             .context("writing")?;
-        let actual = appended.hasher.finish();
+        let actual = appended.ingest.into_hasher().finish();
         if &actual != digest || appended.size != size {
             bail!(
                 "the source bytes hash to {actual} ({} bytes): the source store is corrupt",
                 appended.size
             );
         }
-        to.commit_upload(&id, digest).await.context("committing")?;
+        to.commit_upload(&id, digest, true)
+            .await
+            .context("committing")?;
         anyhow::Ok(())
     }
     .await;
@@ -552,10 +554,15 @@ mod tests {
     async fn store_as(store: &dyn BlobStore, id: &str, body: &[u8], digest: &Digest) {
         store.create_upload(id).await.unwrap();
         store
-            .append_upload(id, 0, stream_of(body), digest.algorithm().hasher())
+            .append_upload(
+                id,
+                0,
+                stream_of(body),
+                Ingest::plain(digest.algorithm().hasher()),
+            )
             .await
             .unwrap();
-        store.commit_upload(id, digest).await.unwrap();
+        store.commit_upload(id, digest, true).await.unwrap();
     }
 
     #[tokio::test]
