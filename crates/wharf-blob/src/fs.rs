@@ -304,6 +304,22 @@ impl BlobStore for FsBlobStore {
         )))
     }
 
+    async fn read_upload_range(
+        &self,
+        id: &str,
+        offset: u64,
+        len: u64,
+    ) -> Result<ByteStream, BlobError> {
+        let mut file = tokio::fs::File::open(self.upload_path(id))
+            .await
+            .map_err(|e| not_found_as(e, BlobError::UploadNotFound))?;
+        file.seek(SeekFrom::Start(offset)).await?;
+        Ok(Box::pin(tokio_util::io::ReaderStream::with_capacity(
+            file.take(len),
+            READ_CHUNK,
+        )))
+    }
+
     async fn commit_upload(
         &self,
         id: &str,

@@ -94,6 +94,33 @@ pub trait BlobStore: Send + Sync + 'static {
     /// Streams an upload's bytes so far (to rebuild a hash state lost in a restart).
     async fn read_upload(&self, id: &str) -> Result<ByteStream, BlobError>;
 
+    /// Streams `len` stored bytes of an upload from `offset` (a sealed upload's last partial
+    /// segment, read back to resume it). The default skips through `read_upload`.
+    async fn read_upload_range(
+        &self,
+        id: &str,
+        offset: u64,
+        len: u64,
+    ) -> Result<ByteStream, BlobError> {
+        use futures::StreamExt;
+        let mut at = 0u64;
+        let end = offset.saturating_add(len);
+        let s = self.read_upload(id).await?;
+        Ok(Box::pin(s.filter_map(move |chunk| {
+            let out = chunk.map(|c| {
+                let (start, stop) = (at, at + c.len() as u64);
+                at = stop;
+                let from = offset.clamp(start, stop) - start;
+                let to = end.clamp(start, stop) - start;
+                c.slice(from as usize..to as usize)
+            });
+            futures::future::ready(match out {
+                Ok(c) if c.is_empty() => None,
+                other => Some(other),
+            })
+        })))
+    }
+
     /// Makes the upload durable and moves it to its content address; `true` means the upload's
     /// bytes are now at the address and the upload is gone. With `replace == false` an address
     /// that already holds bytes is left alone, and so is the upload: the result is `false`

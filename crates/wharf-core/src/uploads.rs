@@ -225,7 +225,9 @@ impl Registry {
         };
         let continues = known.is_some();
         let hasher = known.unwrap_or_else(|| Algorithm::Sha256.hasher());
-        let (at, ingest) = self.ingest_at(id, current.dek, current.size, hasher).await?;
+        let (at, ingest) = self
+            .ingest_at(id, current.dek, current.size, hasher)
+            .await?;
         let appended = self.blobs.append_upload(id, at, body, ingest).await?;
         let size = current.size + appended.ingest.received();
         let mut smallest_earlier_part = current.smallest_earlier_part;
@@ -272,11 +274,19 @@ impl Registry {
             }
         }
         let mut hasher = self
-            .hasher_at(id, current.dek, &mut state, current.size, digest.algorithm())
+            .hasher_at(
+                id,
+                current.dek,
+                &mut state,
+                current.size,
+                digest.algorithm(),
+            )
             .await?;
         let mut size = current.size;
         if let Some(body) = body {
-            let (at, ingest) = self.ingest_at(id, current.dek, current.size, hasher).await?;
+            let (at, ingest) = self
+                .ingest_at(id, current.dek, current.size, hasher)
+                .await?;
             let appended = self.blobs.append_upload(id, at, body, ingest).await?;
             size = current.size + appended.ingest.received();
             hasher = appended.ingest.into_hasher();

@@ -2,8 +2,8 @@
 //! as two nodes behind a round-robin load balancer: chunks alternate between them, the upload
 //! completes on either, the digest is right, and hash states the other node left are forgotten.
 
-use futures::StreamExt;
 use bytes::Bytes;
+use futures::StreamExt;
 use std::sync::Arc;
 use std::time::Duration;
 use wharf_blob::{BlobStore, ObjectBlobStore};

@@ -33,12 +33,14 @@ impl MetaStore {
         .bind(digest.to_string())
         .fetch_optional(&self.reader)
         .await?;
-        Ok(row.map(|(size, sealed, encryption_type, kms_key)| BlobReadInfo {
-            size: size as u64,
-            sealed: sealed != 0,
-            encryption_type,
-            kms_key,
-        }))
+        Ok(
+            row.map(|(size, sealed, encryption_type, kms_key)| BlobReadInfo {
+                size: size as u64,
+                sealed: sealed != 0,
+                encryption_type,
+                kms_key,
+            }),
+        )
     }
 
     /// Binds every wrap of data key `dek_id` to blob `digest` (before sealed bytes under it may

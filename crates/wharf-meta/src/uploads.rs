@@ -44,7 +44,15 @@ impl MetaStore {
 
     /// Looks an upload up by id.
     pub async fn upload(&self, id: &str) -> Result<Option<Upload>> {
-        type Row = (String, String, String, i64, i64, Option<String>, Option<i64>);
+        type Row = (
+            String,
+            String,
+            String,
+            i64,
+            i64,
+            Option<String>,
+            Option<i64>,
+        );
         let row: Option<Row> = sqlx::query_as(
             "SELECT u.id, r.account_id, r.name, u.size, u.created_at, u.dek_id,
              u.smallest_earlier_part

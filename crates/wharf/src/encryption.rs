@@ -213,7 +213,8 @@ pub async fn load_keys(settings: &EncryptionSettings, meta: &MetaStore) -> anyho
                 create_keyring(path)?
             }
             Err(e) => {
-                return Err(e).with_context(|| format!("reading master key file {}", path.display()))
+                return Err(e)
+                    .with_context(|| format!("reading master key file {}", path.display()))
             }
         },
     };
@@ -330,7 +331,10 @@ mod tests {
         .await
         .err()
         .unwrap();
-        assert!(format!("{err:#}").contains("not a valid keyring"), "{err:#}");
+        assert!(
+            format!("{err:#}").contains("not a valid keyring"),
+            "{err:#}"
+        );
     }
 
     #[tokio::test]
@@ -356,7 +360,11 @@ mod tests {
     fn rotation_appends_a_version() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("k");
-        std::fs::write(&path, master::keyring_line(1, &master::random_key()).as_str()).unwrap();
+        std::fs::write(
+            &path,
+            master::keyring_line(1, &master::random_key()).as_str(),
+        )
+        .unwrap();
         assert_eq!(add_key_version(&path).unwrap(), 2);
         let ring = MasterKeyring::parse(&std::fs::read_to_string(&path).unwrap()).unwrap();
         assert_eq!(ring.current(), 2);
@@ -370,15 +378,18 @@ mod tests {
             master_key_file: Some("/k".into()),
             encrypt_blobs: None,
         };
-        assert!(EncryptionSettings::from_raw(raw, RawKms::default(), Some("x".into()), dir).is_err());
+        assert!(
+            EncryptionSettings::from_raw(raw, RawKms::default(), Some("x".into()), dir).is_err()
+        );
         let kms = RawKms {
             endpoint: Some("http://127.0.0.1:1".into()),
             ..RawKms::default()
         };
         let e = EncryptionSettings::from_raw(RawEncryption::default(), kms, None, dir).unwrap_err();
         assert!(e.to_string().contains("access_key_id"));
-        let s = EncryptionSettings::from_raw(RawEncryption::default(), RawKms::default(), None, dir)
-            .unwrap();
+        let s =
+            EncryptionSettings::from_raw(RawEncryption::default(), RawKms::default(), None, dir)
+                .unwrap();
         assert_eq!(
             s.key_source,
             KeySource::File {

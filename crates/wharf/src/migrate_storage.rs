@@ -398,14 +398,18 @@ async fn copy_blobs(
                 let done = tasks.join_next().await.expect("tasks are running");
                 record(&mut stats, done??, total, mode, skip.is_some());
             }
-            let (from, to) = (from.clone(), to.clone());
+            let (from, to, meta) = (from.clone(), to.clone(), meta.clone());
             tasks.spawn(async move {
                 let parsed: Digest = digest
                     .parse()
                     .with_context(|| format!("blob row with a malformed digest {digest:?}"))?;
                 let size = u64::try_from(size)
                     .with_context(|| format!("blob {digest} has a negative size"))?;
-                let outcome = one_blob(from.as_ref(), to.as_deref(), &parsed, size, mode)
+                let stored = match meta.blob_sealed(&parsed).await? {
+                    Some(true) => Stored::Sealed,
+                    _ => Stored::Plain,
+                };
+                let outcome = one_blob(from.as_ref(), to.as_deref(), &parsed, size, stored, mode)
                     .await
                     .with_context(|| format!("blob {digest}"))?;
                 Ok((digest, size, outcome))
@@ -470,13 +474,27 @@ fn progress(stats: &BlobStats, total: i64, mode: BlobMode) {
 }
 
 /// Copies (or, planning, checks) one blob.
+/// How a blob's bytes are stored: sealed blobs are copied as they are (their ciphertext, which
+/// only the keys open: each segment's authentication still guards them, and the header is
+/// checked), plaintext ones are hashed against their digest on the way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stored {
+    Plain,
+    Sealed,
+}
+
 async fn one_blob(
     from: &dyn BlobStore,
     to: Option<&dyn BlobStore>,
     digest: &Digest,
-    size: u64,
+    plain_size: u64,
+    stored: Stored,
     mode: BlobMode,
 ) -> anyhow::Result<Outcome> {
+    let size = match stored {
+        Stored::Plain => plain_size,
+        Stored::Sealed => wharf_blob::seal::sealed_len(plain_size),
+    };
     if let Some(to) = to {
         match to.stat(digest).await.context("stat in the target")? {
             Some(have) if have == size => return Ok(Outcome::Skipped),
@@ -505,6 +523,28 @@ async fn one_blob(
             .append_upload(&id, 0, body, Ingest::plain(digest.algorithm().hasher()))
             .await
             .context("writing")?;
+        if stored == Stored::Sealed {
+            if appended.size != size {
+                bail!(
+                    "the source holds {} stored bytes, a sealed blob of {plain_size} bytes takes {size}",
+                    appended.size
+                );
+            }
+            let mut stream = to
+                .read_upload_range(&id, 0, wharf_blob::seal::HEADER_LEN)
+                .await?;
+            let mut head = Vec::new();
+            while let Some(chunk) = futures::StreamExt::next(&mut stream).await {
+                head.extend_from_slice(&chunk?);
+            }
+            if !matches!(wharf_blob::seal::Header::parse(&head), Ok(Some(_))) {
+                bail!("the source bytes of a sealed blob have no valid seal header");
+            }
+            to.commit_upload(&id, digest, true)
+                .await
+                .context("committing")?;
+            return anyhow::Ok(());
+        }
         let actual = appended.ingest.into_hasher().finish();
         if &actual != digest || appended.size != size {
             bail!(
@@ -580,6 +620,7 @@ mod tests {
             Some(to.as_ref()),
             &digest,
             size,
+            Stored::Plain,
             BlobMode::Plan,
         )
         .await
@@ -595,6 +636,7 @@ mod tests {
             Some(to.as_ref()),
             &digest,
             size,
+            Stored::Plain,
             BlobMode::Copy,
         )
         .await
@@ -606,6 +648,7 @@ mod tests {
             Some(to.as_ref()),
             &digest,
             size,
+            Stored::Plain,
             BlobMode::Copy,
         )
         .await
@@ -613,14 +656,28 @@ mod tests {
         assert!(matches!(again, Outcome::Skipped));
 
         let absent = Digest::sha256(b"absent");
-        let missing = one_blob(from.as_ref(), Some(to.as_ref()), &absent, 6, BlobMode::Copy)
-            .await
-            .unwrap();
+        let missing = one_blob(
+            from.as_ref(),
+            Some(to.as_ref()),
+            &absent,
+            6,
+            Stored::Plain,
+            BlobMode::Copy,
+        )
+        .await
+        .unwrap();
         assert!(matches!(missing, Outcome::Missing));
-        let wrong_size = one_blob(from.as_ref(), None, &digest, size + 1, BlobMode::Plan)
-            .await
-            .err()
-            .expect("a size mismatch fails");
+        let wrong_size = one_blob(
+            from.as_ref(),
+            None,
+            &digest,
+            size + 1,
+            Stored::Plain,
+            BlobMode::Plan,
+        )
+        .await
+        .err()
+        .expect("a size mismatch fails");
         assert!(format!("{wrong_size:#}").contains("metadata records"));
 
         // Bytes that do not hash to their address are never committed in the target.
@@ -631,6 +688,7 @@ mod tests {
             Some(to.as_ref()),
             &liar,
             size,
+            Stored::Plain,
             BlobMode::Copy,
         )
         .await

@@ -182,7 +182,8 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
 /// plaintext (once across the cluster: the job's dedupe key).
 async fn start_encryption_work(settings: &Settings, registry: &Registry) -> anyhow::Result<()> {
     let status = registry.encryption_status().await?;
-    let redirect = matches!(&settings.blob_store, crate::storage::BlobStoreSettings::S3(c) if c.redirect);
+    let redirect =
+        matches!(&settings.blob_store, crate::storage::BlobStoreSettings::S3(c) if c.redirect);
     if !status.sealing {
         tracing::warn!("encrypt_blobs = false: new blobs are stored in PLAINTEXT (meant only for measuring encryption's cost)");
     } else if redirect {
@@ -198,9 +199,14 @@ async fn start_encryption_work(settings: &Settings, registry: &Registry) -> anyh
         "encryption at rest"
     );
     if status.sealing && status.unsealed_blobs > 0 {
-        let job = JobKind::SealBlobs.new_job().dedupe("seal_blobs".to_string());
+        let job = JobKind::SealBlobs
+            .new_job()
+            .dedupe("seal_blobs".to_string());
         if registry.enqueue_job(&job).await?.is_some() {
-            tracing::info!(blobs = status.unsealed_blobs, "queued sealing of blobs stored in plaintext");
+            tracing::info!(
+                blobs = status.unsealed_blobs,
+                "queued sealing of blobs stored in plaintext"
+            );
         }
     }
     Ok(())

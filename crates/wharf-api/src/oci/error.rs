@@ -107,8 +107,7 @@ impl From<CoreError> for OciError {
             // The repository's KMS key refuses (disabled, deleted, not allowed): its content cannot
             // be decrypted, as ECR's pulls fail with a KmsException.
             CoreError::Kms {
-                unavailable: false,
-                ..
+                unavailable: false, ..
             } => OciError::new(S::FORBIDDEN, "DENIED", msg),
             CoreError::Kms { .. } => OciError::new(S::SERVICE_UNAVAILABLE, "UNAVAILABLE", msg),
             CoreError::Integrity(detail) => {

@@ -55,7 +55,9 @@ async fn prime(mut s: ByteStream) -> Result<ByteStream, CoreError> {
             Err(CoreError::Integrity(e.to_string()))
         }
         Some(Err(e)) => Err(CoreError::Internal(format!("blob store read: {e}"))),
-        Some(Ok(first)) => Ok(Box::pin(futures::stream::once(async { Ok(first) }).chain(s))),
+        Some(Ok(first)) => Ok(Box::pin(
+            futures::stream::once(async { Ok(first) }).chain(s),
+        )),
     }
 }
 
@@ -114,7 +116,11 @@ impl Registry {
 
     /// The seal header of the bytes at a blob's address; `None` for plaintext.
     pub(crate) async fn stored_header(&self, digest: &Digest) -> Result<Option<Header>, CoreError> {
-        let head = collect(self.blobs.read(digest, 0, HEADER_LEN).await?, HEADER_LEN as usize).await?;
+        let head = collect(
+            self.blobs.read(digest, 0, HEADER_LEN).await?,
+            HEADER_LEN as usize,
+        )
+        .await?;
         Header::parse(&head).map_err(|e| CoreError::Integrity(format!("blob {digest}: {e}")))
     }
 
@@ -144,7 +150,10 @@ impl Registry {
                 "the bytes at blob {digest}'s address are sealed under data key {dek} of blob {other}"
             )));
         }
-        if !rows.iter().any(|r| r.digest.as_deref() == Some(name.as_str())) {
+        if !rows
+            .iter()
+            .any(|r| r.digest.as_deref() == Some(name.as_str()))
+        {
             return Err(CoreError::Integrity(format!(
                 "the bytes at blob {digest}'s address are sealed under data key {dek}, which no recorded blob owns"
             )));
@@ -174,7 +183,9 @@ impl Registry {
             }
         }
         Err(last.unwrap_or_else(|| {
-            CoreError::Integrity(format!("data key {dek} of blob {digest} has no usable wrap"))
+            CoreError::Integrity(format!(
+                "data key {dek} of blob {digest} has no usable wrap"
+            ))
         }))
     }
 

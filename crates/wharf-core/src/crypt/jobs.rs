@@ -11,7 +11,7 @@ use wharf_blob::Ingest;
 use wharf_oci::Digest;
 
 /// Blobs read per page of the sealing job, and wraps per page of a rewrap.
-const PAGE: usize = 200;
+const PAGE: i64 = 200;
 
 /// What a sealing run did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -148,7 +148,10 @@ impl Registry {
         if size > 0 {
             match self.stored_header(digest).await {
                 Ok(Some(h)) => {
-                    return Ok(self.meta.mark_blob_sealed(digest, &h.dek_id.to_hex()).await?)
+                    return Ok(self
+                        .meta
+                        .mark_blob_sealed(digest, &h.dek_id.to_hex())
+                        .await?)
                 }
                 Ok(None) => {}
                 Err(CoreError::BlobUnknown) => return Ok(false),
@@ -275,4 +278,3 @@ impl Registry {
         Ok(self.meta.prune_data_keys(cutoff_unix).await?)
     }
 }
-

@@ -170,10 +170,7 @@ impl Keys {
     /// Sealing under a random master key that lives only in this process (tests, and
     /// registries whose data must not outlive them). Clones share the key.
     pub fn ephemeral() -> Keys {
-        Keys::with_master(
-            MasterKeyring::single(1, &super::master::random_key()),
-            true,
-        )
+        Keys::with_master(MasterKeyring::single(1, &super::master::random_key()), true)
     }
 
     /// Adds a KMS endpoint; unwraps under KMS keys are cached for `cache`.
@@ -404,7 +401,11 @@ mod tests {
 
     #[test]
     fn key_refs_round_trip() {
-        for s in ["master:1", "master:42", "kms:arn:aws:kms:us-east-1:1:key/abc"] {
+        for s in [
+            "master:1",
+            "master:42",
+            "kms:arn:aws:kms:us-east-1:1:key/abc",
+        ] {
             assert_eq!(KeyRef::parse(s).unwrap().to_string(), s);
         }
         for s in ["", "master:", "master:x", "kms:", "aws:1"] {

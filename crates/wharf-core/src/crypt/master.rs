@@ -140,7 +140,11 @@ impl MasterKeyring {
 
     /// The version that wraps new data keys.
     pub fn current(&self) -> u32 {
-        *self.keys.keys().next_back().expect("a keyring is never empty")
+        *self
+            .keys
+            .keys()
+            .next_back()
+            .expect("a keyring is never empty")
     }
 
     /// Every version with its fingerprint, oldest first.

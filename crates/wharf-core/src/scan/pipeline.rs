@@ -17,7 +17,6 @@ use std::io::Read;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use tokio_util::io::{StreamReader, SyncIoBridge};
-use wharf_blob::BlobStore;
 use wharf_meta::ScanResult;
 use wharf_oci::{Digest, Manifest};
 use wharf_scan::{Compression, InventoryBuilder, Limits};
@@ -198,8 +197,8 @@ async fn read_layers(
             let stream = handle
                 .block_on(registry.read_blob(&repo, digest, 0, *size))
                 .map_err(|e| {
-                WalkError::Store(format!("layer {i}: blob {digest} could not be read: {e}"))
-            })?;
+                    WalkError::Store(format!("layer {i}: blob {digest} could not be read: {e}"))
+                })?;
             let mut reader = GuardedReader::new(
                 SyncIoBridge::new_with_handle(StreamReader::new(stream), handle.clone()),
                 cancel.clone(),
@@ -387,21 +386,22 @@ impl Registry {
         }
         // A blob-store fault returns the error: the job is retried, and the scan ends FAILED
         // only when its attempts are spent.
-        let inventory = match read_layers(self.clone(), repo.clone(), layers, Limits::default()).await? {
-            Ok(i) => i,
-            Err(reason) => {
-                return self
-                    .store_outcome(
-                        repo,
-                        digest,
-                        ScanStatus::Failed,
-                        &reason,
-                        scan_type,
-                        started_at,
-                    )
-                    .await
-            }
-        };
+        let inventory =
+            match read_layers(self.clone(), repo.clone(), layers, Limits::default()).await? {
+                Ok(i) => i,
+                Err(reason) => {
+                    return self
+                        .store_outcome(
+                            repo,
+                            digest,
+                            ScanStatus::Failed,
+                            &reason,
+                            scan_type,
+                            started_at,
+                        )
+                        .await
+                }
+            };
         let previous = self.meta.image_scan(repo.key(), digest).await?;
         let matched = match self
             .match_inventory(

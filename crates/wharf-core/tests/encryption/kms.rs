@@ -52,16 +52,26 @@ async fn a_disabled_kms_key_stops_only_its_repositories() {
     let ds = push(&reg, &a, &shared).await;
     let stored = std::fs::read(f.blob_path(&ds)).unwrap();
     push(&reg, &b, &shared).await;
-    assert_eq!(std::fs::read(f.blob_path(&ds)).unwrap(), stored, "stored once");
+    assert_eq!(
+        std::fs::read(f.blob_path(&ds)).unwrap(),
+        stored,
+        "stored once"
+    );
     let da = push(&reg, &a, &only_a).await;
     let dc = push(&reg, &c, &only_c).await;
     let wraps = reg.encryption_status().await.unwrap().wraps;
-    assert!(wraps.iter().any(|(k, _)| *k == format!("kms:{k1}")), "{wraps:?}");
+    assert!(
+        wraps.iter().any(|(k, _)| *k == format!("kms:{k1}")),
+        "{wraps:?}"
+    );
 
     admin.disable_key(&k1).await.unwrap();
     for d in [&ds, &da] {
         match read(&reg, &a, d, 0, u64::MAX).await {
-            Err(CoreError::Kms { code, .. }) => assert!(code.contains("Disabled") || code.contains("InvalidState"), "{code}"),
+            Err(CoreError::Kms { code, .. }) => assert!(
+                code.contains("Disabled") || code.contains("InvalidState"),
+                "{code}"
+            ),
             other => panic!("read under a disabled key: {other:?}"),
         }
     }
@@ -92,34 +102,39 @@ async fn repositories_are_created_only_with_a_usable_key() {
     let f = Fixture::new().await;
     let reg = f.registry(Keys::ephemeral().with_kms(client().unwrap(), Duration::ZERO));
     let key = admin.create_key("wharf test create").await.unwrap();
-    let account = f.meta.default_account().parse().unwrap();
+    let account: wharf_core::AccountId = f.meta.default_account().parse().unwrap();
     // By key id: stored as the ARN.
-    let repo = Repo::new(account, "kms/by-id".parse().unwrap());
+    let repo = Repo::new(account.clone(), "kms/by-id".parse().unwrap());
     let rec = reg
         .create_repository(&repo, &kms_settings(&key.key_id), &[])
         .await
         .unwrap();
     assert_eq!(rec.settings.kms_key.as_deref(), Some(key.arn.as_str()));
     admin.disable_key(&key.arn).await.unwrap();
-    let repo = Repo::new(account, "kms/disabled".parse().unwrap());
+    let repo = Repo::new(account.clone(), "kms/disabled".parse().unwrap());
     let e = reg
         .create_repository(&repo, &kms_settings(&key.arn), &[])
         .await
         .unwrap_err();
     assert!(matches!(e, CoreError::Kms { .. }), "{e:?}");
-    let repo = Repo::new(account, "kms/unknown".parse().unwrap());
+    let repo = Repo::new(account.clone(), "kms/unknown".parse().unwrap());
     let e = reg
         .create_repository(
             &repo,
-            &kms_settings("arn:aws:kms:us-east-1:111122223333:key/00000000-0000-0000-0000-000000000000"),
+            &kms_settings(
+                "arn:aws:kms:us-east-1:111122223333:key/00000000-0000-0000-0000-000000000000",
+            ),
             &[],
         )
         .await
         .unwrap_err();
-    assert!(matches!(e, CoreError::Kms { ref code, .. } if code == "NotFoundException"), "{e:?}");
+    assert!(
+        matches!(e, CoreError::Kms { ref code, .. } if code == "NotFoundException"),
+        "{e:?}"
+    );
     // Without a KMS endpoint a KMS repository is refused, not silently stored in AES256.
     let plain = f.registry(Keys::ephemeral());
-    let repo = Repo::new(account, "kms/no-endpoint".parse().unwrap());
+    let repo = Repo::new(account.clone(), "kms/no-endpoint".parse().unwrap());
     let e = plain
         .create_repository(&repo, &kms_settings(&key.arn), &[])
         .await

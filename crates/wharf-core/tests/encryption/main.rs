@@ -69,7 +69,13 @@ pub fn pattern(len: usize, seed: u64) -> Vec<u8> {
         .collect()
 }
 
-pub async fn read(reg: &Registry, repo: &Repo, d: &Digest, offset: u64, len: u64) -> Result<Vec<u8>, CoreError> {
+pub async fn read(
+    reg: &Registry,
+    repo: &Repo,
+    d: &Digest,
+    offset: u64,
+    len: u64,
+) -> Result<Vec<u8>, CoreError> {
     let mut s = reg.read_blob(repo, d, offset, len).await?;
     let mut out = Vec::new();
     while let Some(c) = s.next().await {
@@ -116,10 +122,14 @@ async fn no_plaintext_of_a_pushed_layer_reaches_the_data_directory() {
     let up = reg.start_upload(&repo).await.unwrap();
     let mut at = 0;
     for chunk in layer2.chunks(70_001) {
-        reg.append_upload(&repo, &up.id, Some(at), body(chunk)).await.unwrap();
+        reg.append_upload(&repo, &up.id, Some(at), body(chunk))
+            .await
+            .unwrap();
         at += chunk.len() as u64;
     }
-    reg.finish_upload(&repo, &up.id, &d2, None, None).await.unwrap();
+    reg.finish_upload(&repo, &up.id, &d2, None, None)
+        .await
+        .unwrap();
     for (d, bytes) in [(&d1, &layer), (&d2, &layer2)] {
         assert_eq!(&read(&reg, &repo, d, 0, u64::MAX).await.unwrap(), bytes);
         // Any 32-byte window of the plaintext, anywhere under the data directory (blob files,
@@ -139,11 +149,26 @@ async fn range_reads_across_segment_boundaries() {
     let bytes = pattern(3 * 65_536 + 17, 3);
     let d = push(&reg, &repo, &bytes).await;
     let n = bytes.len() as u64;
-    for offset in [0, 1, 65_535, 65_536, 65_537, 131_071, 131_072, n - 17, n - 1, n] {
+    for offset in [
+        0,
+        1,
+        65_535,
+        65_536,
+        65_537,
+        131_071,
+        131_072,
+        n - 17,
+        n - 1,
+        n,
+    ] {
         for len in [0, 1, 2, 65_535, 65_536, 65_537, 200_000] {
             let got = read(&reg, &repo, &d, offset, len).await.unwrap();
             let end = (offset + len).min(n) as usize;
-            assert_eq!(got, bytes[offset as usize..end], "offset {offset} len {len}");
+            assert_eq!(
+                got,
+                bytes[offset as usize..end],
+                "offset {offset} len {len}"
+            );
         }
     }
 }
@@ -163,7 +188,10 @@ async fn tampered_or_swapped_bytes_are_errors_never_wrong_bytes() {
         bad[at] ^= 0x01;
         std::fs::write(f.blob_path(&da), &bad).unwrap();
         let r = read(&reg, &repo, &da, 0, u64::MAX).await;
-        assert!(matches!(r, Err(CoreError::Integrity(_))), "flip at {at}: {r:?}");
+        assert!(
+            matches!(r, Err(CoreError::Integrity(_))),
+            "flip at {at}: {r:?}"
+        );
     }
     // Cut short by a segment.
     std::fs::write(f.blob_path(&da), &original[..original.len() - 100]).unwrap();
@@ -171,7 +199,10 @@ async fn tampered_or_swapped_bytes_are_errors_never_wrong_bytes() {
     // Another blob's (valid) file at this address.
     std::fs::copy(f.blob_path(&db), f.blob_path(&da)).unwrap();
     let r = read(&reg, &repo, &da, 0, u64::MAX).await;
-    assert!(matches!(r, Err(CoreError::Integrity(ref m)) if m.contains("data key")), "{r:?}");
+    assert!(
+        matches!(r, Err(CoreError::Integrity(ref m)) if m.contains("data key")),
+        "{r:?}"
+    );
     // Plaintext put in place of a sealed blob.
     std::fs::write(f.blob_path(&da), &a).unwrap();
     let r = read(&reg, &repo, &da, 0, u64::MAX).await;
@@ -192,12 +223,21 @@ async fn a_blob_pushed_twice_or_mounted_is_stored_once() {
     let d = push(&reg, &r1, &bytes).await;
     let stored = std::fs::read(f.blob_path(&d)).unwrap();
     push(&reg, &r2, &bytes).await;
-    assert_eq!(std::fs::read(f.blob_path(&d)).unwrap(), stored, "the second push kept the first bytes");
+    assert_eq!(
+        std::fs::read(f.blob_path(&d)).unwrap(),
+        stored,
+        "the second push kept the first bytes"
+    );
     assert!(reg.mount_blob(&r3, &d, Some(&r1)).await.unwrap());
     for r in [&r1, &r2, &r3] {
         assert_eq!(read(&reg, r, &d, 0, u64::MAX).await.unwrap(), bytes);
     }
-    assert_eq!(std::fs::read_dir(f.dir.path().join("blobs/uploads")).unwrap().count(), 0);
+    assert_eq!(
+        std::fs::read_dir(f.dir.path().join("blobs/uploads"))
+            .unwrap()
+            .count(),
+        0
+    );
 }
 
 #[tokio::test]
@@ -208,7 +248,9 @@ async fn an_install_from_before_encryption_is_sealed_online() {
     // Written in plaintext (encrypt_blobs = false), as an older install did.
     let old = f.registry(Keys::with_master(ring(), false));
     let repo = f.repo(&old, "enc/legacy", RepoSettings::default()).await;
-    let blobs: Vec<Vec<u8>> = (0..5).map(|i| pattern(50_000 + i * 40_000, 10 + i as u64)).collect();
+    let blobs: Vec<Vec<u8>> = (0..5)
+        .map(|i| pattern(50_000 + i * 40_000, 10 + i as u64))
+        .collect();
     let mut digests = Vec::new();
     for b in &blobs {
         digests.push(push(&old, &repo, b).await);
@@ -218,7 +260,10 @@ async fn an_install_from_before_encryption_is_sealed_online() {
     let reg = f.registry(Keys::with_master(ring(), true));
     assert_eq!(reg.encryption_status().await.unwrap().unsealed_blobs, 6);
     // Readable before sealing, and a redirect would be allowed only for them.
-    assert_eq!(read(&reg, &repo, &digests[1], 0, u64::MAX).await.unwrap(), blobs[1]);
+    assert_eq!(
+        read(&reg, &repo, &digests[1], 0, u64::MAX).await.unwrap(),
+        blobs[1]
+    );
     let report = reg.seal_legacy_blobs().await.unwrap();
     assert_eq!((report.sealed, report.skipped), (6, 0));
     assert_eq!(reg.encryption_status().await.unwrap().unsealed_blobs, 0);
@@ -257,7 +302,11 @@ async fn master_key_rotation_rewraps_without_rewriting_blobs() {
     assert!(r.master >= 1 && r.skipped == 0, "{r:?}");
     let wraps = reg.encryption_status().await.unwrap().wraps;
     assert!(wraps.iter().all(|(k, _)| k == "master:2"), "{wraps:?}");
-    assert_eq!(std::fs::read(f.blob_path(&d)).unwrap(), stored, "blob bytes untouched");
+    assert_eq!(
+        std::fs::read(f.blob_path(&d)).unwrap(),
+        stored,
+        "blob bytes untouched"
+    );
 
     // Version 1 can go now: a keyring of version 2 alone reads everything.
     let only2 = MasterKeyring::single(2, &k2);
@@ -266,7 +315,10 @@ async fn master_key_rotation_rewraps_without_rewriting_blobs() {
     assert_eq!(read(&reg, &repo, &d, 0, u64::MAX).await.unwrap(), bytes);
 
     // A wrong key for a recorded version stops start-up.
-    let wrong = f.registry(Keys::with_master(MasterKeyring::single(2, &master::random_key()), true));
+    let wrong = f.registry(Keys::with_master(
+        MasterKeyring::single(2, &master::random_key()),
+        true,
+    ));
     let e = wrong.check_master_keys().await.unwrap_err();
     assert!(e.to_string().contains("wrong master key"), "{e}");
 }
@@ -279,7 +331,10 @@ async fn a_version_still_wrapping_keys_cannot_be_dropped() {
     reg.check_master_keys().await.unwrap();
     let repo = f.repo(&reg, "enc/drop", RepoSettings::default()).await;
     push(&reg, &repo, &pattern(1000, 30)).await;
-    let reg = f.registry(Keys::with_master(MasterKeyring::single(2, &master::random_key()), true));
+    let reg = f.registry(Keys::with_master(
+        MasterKeyring::single(2, &master::random_key()),
+        true,
+    ));
     let e = reg.check_master_keys().await.unwrap_err();
     assert!(e.to_string().contains("missing from the keyring"), "{e}");
 }

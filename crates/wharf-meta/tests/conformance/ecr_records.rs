@@ -73,7 +73,7 @@ pub async fn pull_time_update_exclusions(store: &MetaStore) {
 pub async fn layer_part_sizes(store: &MetaStore) {
     let id = "6f1c1a52-8a5e-4c4b-9d4e-5d2f0b0d7a11";
     store
-        .create_upload(id, repo(store, "ecr/parts"))
+        .create_upload(id, repo(store, "ecr/parts"), None)
         .await
         .unwrap();
     let smallest = |store: &MetaStore| {
@@ -131,7 +131,7 @@ pub async fn manifest_referencing_a_blob(store: &MetaStore) {
     assert_eq!(Digest::sha256(&body), digest);
     let unreferenced = Digest::sha256(b"nobody");
     store
-        .record_blob(repo(store, "ecr/media"), &unreferenced, 6, None)
+        .record_blob(repo(store, "ecr/media"), &unreferenced, 6, None, None)
         .await
         .unwrap();
     assert_eq!(
