@@ -225,10 +225,7 @@ impl Registry {
         };
         let continues = known.is_some();
         let hasher = known.unwrap_or_else(|| Algorithm::Sha256.hasher());
-        let (at, ingest) = self
-            .ingest_at(id, current.dek, current.size, hasher)
-            .await?;
-        let appended = self.blobs.append_upload(id, at, body, ingest).await?;
+        let appended = self.store_chunk(id, &current, body, hasher).await?;
         let size = current.size + appended.ingest.received();
         let mut smallest_earlier_part = current.smallest_earlier_part;
         if layer_part {
@@ -284,10 +281,7 @@ impl Registry {
             .await?;
         let mut size = current.size;
         if let Some(body) = body {
-            let (at, ingest) = self
-                .ingest_at(id, current.dek, current.size, hasher)
-                .await?;
-            let appended = self.blobs.append_upload(id, at, body, ingest).await?;
+            let appended = self.store_chunk(id, &current, body, hasher).await?;
             size = current.size + appended.ingest.received();
             hasher = appended.ingest.into_hasher();
             if size != current.size {
@@ -319,6 +313,32 @@ impl Registry {
         drop(state);
         self.drop_slot(id);
         Ok(size)
+    }
+
+    /// Writes a chunk at the end of the upload. A body that fails leaves the stored bytes cut
+    /// back to where the write began: for a sealed upload that resumed inside a segment that is
+    /// the segment's start, so the recorded size drops to it too and the client resumes there
+    /// (the upload status answers the new size).
+    async fn store_chunk(
+        &self,
+        id: &str,
+        current: &Session,
+        body: ByteStream,
+        hasher: Hasher,
+    ) -> Result<wharf_blob::Appended, CoreError> {
+        let (at, ingest) = self
+            .ingest_at(id, current.dek, current.size, hasher)
+            .await?;
+        match self.blobs.append_upload(id, at, body, ingest).await {
+            Ok(a) => Ok(a),
+            Err(e) => {
+                let kept = current.size - current.size % wharf_blob::seal::SEGMENT;
+                if current.dek.is_some() && kept != current.size {
+                    self.meta.set_upload_size(id, kept).await?;
+                }
+                Err(e.into())
+            }
+        }
     }
 
     /// Cancels an upload and frees its scratch space.
