@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{header, json, sha256, sha512, with_query, Server, OCI_MANIFEST};
+use common::{expect_error, header, json, sha256, sha512, with_query, Server, OCI_MANIFEST};
 use reqwest::{Client, Method, StatusCode};
 
 const CONCURRENCY: usize = 16;
@@ -289,13 +289,34 @@ async fn concurrent_streamed_chunks_never_interleave() {
         header(&s.get(&loc).await, "range"),
         format!("0-{}", total - 1)
     );
+    // The scratch file is sealed (no plaintext at rest): its size is the sealed size of the
+    // chunks. Their order is found from the digest the registry computed (a wrong digest is
+    // refused with the actual one), then the blob is read back through the API.
     let scratch = s.scratch_files();
     assert_eq!(scratch.len(), 1);
-    let bytes = std::fs::read(&scratch[0]).unwrap();
+    assert_eq!(
+        std::fs::metadata(&scratch[0]).unwrap().len(),
+        wharf_blob::seal::sealed_len(total as u64)
+    );
+    let resp = s.finish(&loc, &sha256(b"not the content"), b"").await;
+    let err = expect_error(resp, StatusCode::BAD_REQUEST, "DIGEST_INVALID").await;
+    let message = err["message"].as_str().unwrap().to_string();
+    let actual = message
+        .split_whitespace()
+        .find(|w| w.starts_with("sha256:"))
+        .expect("the message names the content's digest")
+        .trim_end_matches(',')
+        .to_string();
+    let resp = s.finish(&loc, &actual, b"").await;
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let bytes = s
+        .get(&format!("/v2/r/blobs/{actual}"))
+        .await
+        .bytes()
+        .await
+        .unwrap();
     assert_eq!(bytes.len(), total);
     for run in bytes.chunks(50_000) {
         assert!(run.iter().all(|b| *b == run[0]), "chunks interleaved");
     }
-    let resp = s.finish(&loc, &sha256(&bytes), b"").await;
-    assert_eq!(resp.status(), StatusCode::CREATED);
 }

@@ -339,6 +339,19 @@ pub fn tls_client(auth: &str, ca_pem: &str, identity: Option<&str>) -> reqwest::
     builder.build().expect("client")
 }
 
+/// The master keyring of the test server under `dir`, made at its first start (blobs are sealed,
+/// as in production, and a restart reads them with the same key).
+fn test_keys(dir: &Path) -> wharf_core::crypt::Keys {
+    use wharf_core::crypt::{master, Keys, MasterKeyring};
+    let file = dir.join("test-master.key");
+    if !file.exists() {
+        std::fs::write(&file, master::keyring_line(1, &master::random_key()).as_str())
+            .expect("write the test master key");
+    }
+    let text = std::fs::read_to_string(&file).expect("read the test master key");
+    Keys::with_master(MasterKeyring::parse(&text).expect("test keyring"), true)
+}
+
 /// Opens the stores under `dir` and serves them on a fresh port until told to stop.
 async fn launch(
     dir: &Path,
@@ -353,8 +366,7 @@ async fn launch(
     meta.create_template(&account, "ROOT", r#"{"appliedFor":["CREATE_ON_PUSH"]}"#)
         .await
         .expect("create the ROOT template");
-    let registry = Registry::new(Arc::new(blobs), meta.clone())
-        .with_keys(wharf_core::crypt::Keys::ephemeral());
+    let registry = Registry::new(Arc::new(blobs), meta.clone()).with_keys(test_keys(dir));
     let identity = Identity::open(meta.clone()).await.expect("identity");
     identity.bootstrap_admin().await.expect("bootstrap admin");
     let admin = meta
