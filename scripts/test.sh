@@ -9,7 +9,8 @@
 #    the OCI conformance suite, real clients (skopeo, crane, oras), the crash test, the ECR
 #    API through boto3 and the AWS CLI (installed into a venv under ~/.cache/wharf-tools), image
 #    scanning (tests/e2e/scan.sh: scan on push, findings, SBOMs, Syft cross-check), and the same
-#    clients over Wharf's own TLS listener (`serve --tls-self-signed`);
+#    clients over Wharf's own TLS listener (`serve --tls-self-signed`), encryption at rest
+#    (tests/e2e/encryption.sh, with a local-kms);
 #    then the conformance and client suites again with blobs in a real Garage (S3), which
 #    scripts/garage.sh starts before the Rust tests (the blob-store conformance test uses it too);
 #    the KMS client tests run against a local-kms that scripts/local-kms.sh starts;
@@ -129,16 +130,23 @@ if cargo build --release --locked -p wharf; then
   suite "ECR API (boto3, AWS CLI, docker-login flow)" bash tests/e2e/ecr.sh
   suite "image scanning (scan on push, findings, SBOMs, Syft cross-check)" bash tests/e2e/scan.sh
   suite "TLS (serve --tls-self-signed: skopeo, crane, oras, podman, AWS CLI)" bash tests/e2e/tls.sh
+  suite "encryption at rest (no plaintext, ranges, local-kms keys, key checks, online sealing, rotation)" \
+    bash tests/e2e/encryption.sh
   if ((${#s3_env[@]})); then
     # A key prefix per suite and run: a bucket (prefix) belongs to one metadata database.
     run_id=$(date +%s)
     suite "OCI conformance, blobs on Garage (S3)" env "${s3_env[@]}" WHARF_BLOB_STORE_PREFIX="conformance-$run_id" \
       RESULTS_DIR="$PWD/target/e2e-results/s3" bash tests/e2e/conformance.sh
-    # Clients follow the 307 to a presigned Garage URL. (The conformance suite wants
+    # With redirects configured, sealed blobs still stream through Wharf (the bucket holds only
+    # ciphertext). Then the same with encryption off, as an install from before encryption:
+    # clients follow the 307 to a presigned Garage URL. (The conformance suite wants
     # Docker-Content-Digest on the final blob response, which S3 cannot send, so it runs above
     # without redirects.)
-    suite "clients, blobs on Garage (S3) via presigned redirects" env "${s3_env[@]}" \
-      WHARF_BLOB_STORE_REDIRECT=true WHARF_BLOB_STORE_PREFIX="clients-$run_id" \
+    suite "clients, blobs sealed on Garage (S3), redirect configured" env "${s3_env[@]}" \
+      WHARF_BLOB_STORE_REDIRECT=true WHARF_BLOB_STORE_PREFIX="clients-sealed-$run_id" \
+      RESULTS_DIR="$PWD/target/e2e-results/s3" bash tests/e2e/clients.sh
+    suite "clients, plaintext blobs on Garage (S3) via presigned redirects" env "${s3_env[@]}" \
+      WHARF_ENCRYPT_BLOBS=false WHARF_BLOB_STORE_REDIRECT=true WHARF_BLOB_STORE_PREFIX="clients-$run_id" \
       RESULTS_DIR="$PWD/target/e2e-results/s3" bash tests/e2e/clients.sh
     if [[ -n "$pg_url" ]]; then
       cluster_env=(env "${s3_env[@]}" WHARF_E2E_PG_URL="$pg_url" E2E_REGISTRY=wharf-cluster)

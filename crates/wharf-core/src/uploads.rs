@@ -315,10 +315,11 @@ impl Registry {
         Ok(size)
     }
 
-    /// Writes a chunk at the end of the upload. A body that fails leaves the stored bytes cut
-    /// back to where the write began: for a sealed upload that resumed inside a segment that is
-    /// the segment's start, so the recorded size drops to it too and the client resumes there
-    /// (the upload status answers the new size).
+    /// Writes a chunk at the end of the upload. A body that fails leaves the upload as it was:
+    /// the store cuts it back to where the write began, and for a sealed upload that resumed
+    /// inside a segment (the write began at the segment's start) the segment's earlier bytes
+    /// are sealed back. Only if that fails too does the recorded size drop to the segment start
+    /// (the upload status then answers it, and the client resumes there).
     async fn store_chunk(
         &self,
         id: &str,
@@ -326,15 +327,18 @@ impl Registry {
         body: ByteStream,
         hasher: Hasher,
     ) -> Result<wharf_blob::Appended, CoreError> {
-        let (at, ingest) = self
+        let (at, ingest, resume) = self
             .ingest_at(id, current.dek, current.size, hasher)
             .await?;
         match self.blobs.append_upload(id, at, body, ingest).await {
             Ok(a) => Ok(a),
             Err(e) => {
-                let kept = current.size - current.size % wharf_blob::seal::SEGMENT;
-                if current.dek.is_some() && kept != current.size {
-                    self.meta.set_upload_size(id, kept).await?;
+                if let Some(r) = resume {
+                    if let Err(lost) = self.restore_tail(id, r).await {
+                        tracing::warn!(upload = id, error = %lost, "putting back the partial segment of a failed chunk failed; the upload resumes at the segment start");
+                        let kept = current.size - current.size % wharf_blob::seal::SEGMENT;
+                        self.meta.set_upload_size(id, kept).await?;
+                    }
                 }
                 Err(e.into())
             }
@@ -370,7 +374,7 @@ impl Registry {
         let id = new_upload_id();
         self.blobs.create_upload(&id).await?;
         let result = async {
-            let (at, ingest) = self
+            let (at, ingest, _) = self
                 .ingest_at(&id, dek, 0, digest.algorithm().hasher())
                 .await?;
             let appended = self.blobs.append_upload(&id, at, body, ingest).await?;

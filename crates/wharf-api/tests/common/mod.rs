@@ -345,8 +345,11 @@ fn test_keys(dir: &Path) -> wharf_core::crypt::Keys {
     use wharf_core::crypt::{master, Keys, MasterKeyring};
     let file = dir.join("test-master.key");
     if !file.exists() {
-        std::fs::write(&file, master::keyring_line(1, &master::random_key()).as_str())
-            .expect("write the test master key");
+        std::fs::write(
+            &file,
+            master::keyring_line(1, &master::random_key()).as_str(),
+        )
+        .expect("write the test master key");
     }
     let text = std::fs::read_to_string(&file).expect("read the test master key");
     Keys::with_master(MasterKeyring::parse(&text).expect("test keyring"), true)

@@ -9,7 +9,7 @@ use futures::StreamExt;
 use std::sync::Arc;
 use wharf_blob::seal::{self, DekId, Header, Sealer, HEADER_LEN, OVERHEAD, SEGMENT};
 use wharf_blob::{ByteStream, Ingest};
-use wharf_oci::{Digest, Hasher};
+use wharf_oci::{Algorithm, Digest, Hasher};
 
 fn empty() -> ByteStream {
     Box::pin(futures::stream::empty())
@@ -59,6 +59,15 @@ async fn prime(mut s: ByteStream) -> Result<ByteStream, CoreError> {
             futures::stream::once(async { Ok(first) }).chain(s),
         )),
     }
+}
+
+/// A sealed upload's partial last segment, opened to resume the upload: kept so a failed
+/// append can put it back.
+pub(crate) struct Resume {
+    key: Arc<wharf_blob::seal::DataKey>,
+    index: u64,
+    at: u64,
+    carry: Vec<u8>,
 }
 
 impl Registry {
@@ -222,13 +231,17 @@ impl Registry {
         dek: Option<DekId>,
         size: u64,
         hasher: Hasher,
-    ) -> Result<(u64, Ingest), CoreError> {
+    ) -> Result<(u64, Ingest, Option<Resume>), CoreError> {
         let Some(dek) = dek else {
-            return Ok((size, Ingest::plain(hasher)));
+            return Ok((size, Ingest::plain(hasher), None));
         };
         let u = self.upload_key(dek).await?;
         if size == 0 {
-            return Ok((0, Ingest::sealed(hasher, Sealer::at_start(u.key.clone()))));
+            return Ok((
+                0,
+                Ingest::sealed(hasher, Sealer::at_start(u.key.clone())),
+                None,
+            ));
         }
         let index = size / SEGMENT;
         let rem = size % SEGMENT;
@@ -241,10 +254,29 @@ impl Registry {
             seal::open_segment(&u.key, index, &bytes)
                 .map_err(|e| CoreError::Integrity(format!("upload {id}: {e}")))?
         };
+        let resume = (!carry.is_empty()).then(|| Resume {
+            key: u.key.clone(),
+            index,
+            at,
+            carry: carry.clone(),
+        });
         Ok((
             at,
             Ingest::sealed(hasher, Sealer::resume(u.key.clone(), index, carry)),
+            resume,
         ))
+    }
+
+    /// Puts back the partial last segment a failed append cut away (the store cuts a failed
+    /// append back to where it began, the start of that segment): the upload keeps its size.
+    pub(crate) async fn restore_tail(&self, id: &str, r: Resume) -> Result<(), CoreError> {
+        let ingest = Ingest::sealed(
+            Algorithm::Sha256.hasher(),
+            Sealer::resume(r.key, r.index, r.carry),
+        );
+        let nothing: ByteStream = Box::pin(futures::stream::empty());
+        self.blobs.append_upload(id, r.at, nothing, ingest).await?;
+        Ok(())
     }
 
     /// The first `size` plaintext bytes of an upload (to rebuild its hash state).

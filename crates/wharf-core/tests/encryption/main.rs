@@ -4,6 +4,7 @@
 //! KMS repositories against a real local-kms (kms.rs).
 
 mod kms;
+mod s3;
 
 use bytes::Bytes;
 use futures::StreamExt;
