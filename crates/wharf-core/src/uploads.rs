@@ -300,15 +300,8 @@ impl Registry {
             )));
         }
         let target = self.repo_target(repo).await?;
-        let sealed = self.place_upload(id, digest, current.dek, &target).await?;
-        self.meta
-            .record_blob(
-                repo.key(),
-                digest,
-                size,
-                Some(id),
-                sealed.map(|d| d.to_hex()).as_deref(),
-            )
+        let placement = self.place_upload(id, digest, current.dek, &target).await?;
+        self.settle_upload(repo, id, digest, size, Some(id), placement)
             .await?;
         drop(state);
         self.drop_slot(id);
@@ -385,20 +378,13 @@ impl Registry {
                     "content digest is {actual}, not {digest}"
                 )));
             }
-            let sealed = self.place_upload(&id, digest, dek, &target).await?;
-            Ok((size, sealed))
+            let placement = self.place_upload(&id, digest, dek, &target).await?;
+            Ok((size, placement))
         }
         .await;
         match result {
-            Ok((size, sealed)) => {
-                self.meta
-                    .record_blob(
-                        repo.key(),
-                        digest,
-                        size,
-                        None,
-                        sealed.map(|d| d.to_hex()).as_deref(),
-                    )
+            Ok((size, placement)) => {
+                self.settle_upload(repo, &id, digest, size, None, placement)
                     .await?;
                 Ok(size)
             }

@@ -300,29 +300,31 @@ impl Registry {
         ))
     }
 
-    /// Puts a verified upload at its blob's address and returns the data key to record with the
-    /// blob (`None`: plaintext). Bytes already at the address are kept when they are sealed under
-    /// a data key of this blob that `target` can open (dedup); anything else there (plaintext, a
-    /// leftover of an unrecorded upload, a blob only disabled keys can open) is replaced. A
-    /// plaintext upload never replaces anything.
+    /// Puts a verified upload at its blob's address. Bytes already at the address are kept
+    /// when they are sealed under a data key of this blob that `target` can open (dedup), or
+    /// when this upload is plaintext (it never replaces anything); anything else there
+    /// (plaintext, a leftover of an unrecorded upload, a blob only disabled keys can open) is
+    /// replaced. A kept placement leaves the upload's scratch for `settle_upload`.
     pub(crate) async fn place_upload(
         &self,
         id: &str,
         digest: &Digest,
         dek: Option<DekId>,
         target: &Target,
-    ) -> Result<Option<DekId>, CoreError> {
+    ) -> Result<Placement, CoreError> {
         // Bound before the bytes can be at the address: a reader that meets them finds their
         // data key owned by this blob.
         if let Some(dek) = dek {
             self.meta.bind_data_key(&dek.to_hex(), digest).await?;
         }
         if self.blobs.commit_upload(id, digest, false).await? {
-            return Ok(dek);
+            return Ok(Placement::Placed(dek));
         }
-        let Some(dek) = dek else {
-            self.blobs.delete_upload(id).await?;
-            return Ok(None);
+        let Some(ours) = dek else {
+            return Ok(Placement::Kept {
+                existing: None,
+                ours: None,
+            });
         };
         let existing = match self.stored_header(digest).await {
             Ok(Some(h)) => match self.read_key(digest, h.dek_id, target).await {
@@ -335,16 +337,66 @@ impl Registry {
             _ => None,
         };
         match existing {
-            Some(kept) => {
-                self.blobs.delete_upload(id).await?;
-                Ok(Some(kept))
-            }
+            Some(kept) => Ok(Placement::Kept {
+                existing: Some(kept),
+                ours: Some(ours),
+            }),
             None => {
                 self.blobs.commit_upload(id, digest, true).await?;
-                Ok(Some(dek))
+                Ok(Placement::Placed(Some(ours)))
             }
         }
     }
+
+    /// Records a placed upload's blob (closing the session `upload`, if any). For kept bytes
+    /// the record comes first, which stops a garbage-collection pass that may be removing them
+    /// (it clears the pass's mark); if they are gone all the same (the pass removed them before
+    /// the record), this upload's own bytes take their place, fresh.
+    pub(crate) async fn settle_upload(
+        &self,
+        repo: &Repo,
+        id: &str,
+        digest: &Digest,
+        size: u64,
+        upload: Option<&str>,
+        placement: Placement,
+    ) -> Result<(), CoreError> {
+        let hex = |d: Option<DekId>| d.map(|d| d.to_hex());
+        match placement {
+            Placement::Placed(dek) => {
+                self.meta
+                    .record_blob(repo.key(), digest, size, upload, hex(dek).as_deref())
+                    .await?;
+            }
+            Placement::Kept { existing, ours } => {
+                self.meta
+                    .record_blob(repo.key(), digest, size, upload, hex(existing).as_deref())
+                    .await?;
+                if self.blobs.stat(digest).await?.is_some() {
+                    self.blobs.delete_upload(id).await?;
+                } else {
+                    tracing::info!(%digest, "the stored bytes went away before the record; placing the upload's own");
+                    self.blobs.commit_upload(id, digest, true).await?;
+                    self.meta
+                        .record_blob(repo.key(), digest, size, None, hex(ours).as_deref())
+                        .await?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Where a verified upload's bytes went.
+pub(crate) enum Placement {
+    /// The upload's bytes are at the address, sealed under this data key (`None`: plaintext).
+    Placed(Option<DekId>),
+    /// Bytes already at the address were kept (sealed under `existing`); the upload's scratch
+    /// is still there, for `settle_upload`.
+    Kept {
+        existing: Option<DekId>,
+        ours: Option<DekId>,
+    },
 }
 
 impl Registry {
