@@ -121,12 +121,13 @@ sleep 1.5
 check "key disabled: oras pull from the KMS repository fails" fails pull_same enc/kms:v2 "$work/kms-only.bin"
 check "key disabled: GET manifest → 403 DENIED naming the key" bash -o pipefail -c \
   "reg_curl -sS -H 'Accept: application/vnd.oci.image.manifest.v1+json' -w '%{http_code}' '$REG_URL/v2/enc/kms/manifests/v2' | grep -q 'DENIED.*$ARN.*403\$'"
-K2=$(layer_digest enc/app:v1)
 check "key disabled: GET blob → 403" bash -c \
   "[[ \$(reg_curl -sS -o /dev/null -w '%{http_code}' '$REG_URL/v2/enc/kms/blobs/$(sha256sum "$work/kms-only.bin" | cut -c1-64 | sed 's/^/sha256:/')') == 403 ]]"
 check "key disabled: BatchGetImage → KmsException" bash -o pipefail -c \
   "$(declare -f aws_ecr); AWS='$AWS' REG_DATA='$REG_DATA' REG_URL='$REG_URL' aws_ecr batch-get-image --repository-name enc/kms --image-ids imageTag=v1 2>&1 | grep -q KmsException"
 check "key disabled: the AES256 repository sharing the layer still pulls" pull_same enc/app:v1 "$work/layer.bin"
+check "key disabled: GetDownloadUrlForLayer → KmsException" bash -o pipefail -c \
+  "$(declare -f aws_ecr); AWS='$AWS' REG_DATA='$REG_DATA' REG_URL='$REG_URL' aws_ecr get-download-url-for-layer --repository-name enc/kms --layer-digest $D 2>&1 | grep -q KmsException"
 check "create-repository with the disabled key → KmsException" bash -o pipefail -c \
   "$(declare -f aws_ecr); AWS='$AWS' REG_DATA='$REG_DATA' REG_URL='$REG_URL' aws_ecr create-repository --repository-name enc/kms2 --encryption-configuration encryptionType=KMS,kmsKey=$ARN 2>&1 | grep -q KmsException"
 kms enable-key --key-id "$ARN" >/dev/null
@@ -202,8 +203,16 @@ sealed_all() {
 check "the background job seals every stored blob" sealed_all
 check "no plaintext left under the data dir" no_plaintext "$work/old.bin" "$REG_DATA"
 check "the old image pulls byte-identical" pull_same old/app:v1 "$work/old.bin"
-check "the job is done in the queue" bash -o pipefail -c \
-  "'$WHARF_BIN' jobs --data-dir '$REG_DATA' list --kind seal_blobs --format json | jq -e '.[0].state == \"done\"'"
+seal_job_done() {
+  local deadline=$((SECONDS + 30))
+  while ((SECONDS < deadline)); do
+    "$WHARF_BIN" jobs --data-dir "$REG_DATA" list --kind seal_blobs --format json 2>/dev/null |
+      jq -e '.[0].state == "done"' >/dev/null && return 0
+    sleep 1
+  done
+  "$WHARF_BIN" jobs --data-dir "$REG_DATA" list --kind seal_blobs; return 1
+}
+check "the seal_blobs job is done in the queue" seal_job_done
 server_survived
 registry_stop
 summary

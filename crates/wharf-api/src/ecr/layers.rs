@@ -275,6 +275,12 @@ pub async fn get_download_url_for_layer(
             format!("The layer '{digest}' does not exist in the repository with name '{}' in the registry with id '{}'", repo.name, repo.account),
         ));
     }
+    // A KMS repository whose key is disabled hands out no download URL (KmsException).
+    ctx.state
+        .registry
+        .check_repository_key(&repo)
+        .await
+        .map_err(|e| ctx.core_error(e, &repo))?;
     // Only layers some image of the repository references qualify, as in ECR.
     let referenced = ctx
         .state

@@ -400,6 +400,15 @@ pub(crate) enum Placement {
 }
 
 impl Registry {
+    /// Whether the repository's data can be read now: for a KMS repository, that its key is
+    /// enabled (checked at most once per KMS cache period); always for AES256.
+    pub async fn check_repository_key(&self, repo: &Repo) -> Result<(), CoreError> {
+        match self.repo_target(repo).await? {
+            Target::Kms(arn) => self.keys.check_usable(&arn).await,
+            Target::Master => Ok(()),
+        }
+    }
+
     /// The key a repository's blobs are sealed under.
     pub(crate) async fn repo_target(&self, repo: &Repo) -> Result<Target, CoreError> {
         let r = self
