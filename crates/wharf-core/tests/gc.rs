@@ -98,8 +98,9 @@ impl Fixture {
             hook: Mutex::new(None),
         });
         let meta = wharf_meta::testing::store(dir.path()).await;
-        let reg = Registry::new(store.clone(), meta.clone())
-            .with_keys(wharf_core::crypt::Keys::ephemeral());
+        // Plaintext blobs: these tests place bytes at addresses themselves (uploads between
+        // rename and record, orphans); sealed blobs under GC load are tests/gc.rs of wharf-api.
+        let reg = Registry::new(store.clone(), meta.clone());
         let account = meta.default_account().parse().unwrap();
         let repo = Repo::new(account, "gc/test".parse().unwrap());
         reg.create_repository(&repo, &RepoSettings::default(), &[])
