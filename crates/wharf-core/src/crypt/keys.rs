@@ -97,6 +97,9 @@ impl Unwrapped {
     }
 }
 
+/// Unwrapped data keys by (data key, the key they were opened through), with when.
+type UnwrapCache = quick_cache::sync::Cache<(DekId, Target), (Arc<Unwrapped>, Instant)>;
+
 /// The key service of a registry.
 #[derive(Clone)]
 pub struct Keys {
@@ -107,7 +110,7 @@ pub struct Keys {
     seal_new: bool,
     kms: Option<Arc<wharf_kms::KmsClient>>,
     kms_cache: Duration,
-    cache: Arc<quick_cache::sync::Cache<(DekId, Target), (Arc<Unwrapped>, Instant)>>,
+    cache: Arc<UnwrapCache>,
     /// KMS keys found usable, and when (`check_usable`).
     usable: Arc<quick_cache::sync::Cache<String, Instant>>,
 }

@@ -196,8 +196,14 @@ async fn read_layers(
         for (i, (digest, size, compression)) in layers.iter().enumerate() {
             let stream = handle
                 .block_on(registry.read_blob(&repo, digest, 0, *size))
-                .map_err(|e| {
-                    WalkError::Store(format!("layer {i}: blob {digest} could not be read: {e}"))
+                .map_err(|e| match e {
+                    // Stored bytes that fail authentication will not heal on a retry.
+                    CoreError::Integrity(_) => {
+                        WalkError::Content(format!("layer {i}: blob {digest}: {e}"))
+                    }
+                    e => {
+                        WalkError::Store(format!("layer {i}: blob {digest} could not be read: {e}"))
+                    }
                 })?;
             let mut reader = GuardedReader::new(
                 SyncIoBridge::new_with_handle(StreamReader::new(stream), handle.clone()),
