@@ -54,6 +54,13 @@ if [[ "$E2E_REGISTRY" != wharf && "$E2E_REGISTRY" != wharf-cluster ]]; then
 fi
 
 work=$(mktemp_e2e)
+# A local-kms for KMS-encrypted repositories (every node of a cluster inherits the settings).
+bash "$REPO_ROOT/scripts/local-kms.sh" start "$work/kms" >/dev/null || { echo "local-kms did not start" >&2; exit 1; }
+trap 'bash "$REPO_ROOT/scripts/local-kms.sh" stop "$work/kms" >/dev/null 2>&1 || true' EXIT
+WHARF_E2E_KMS_URL=$(sed -n 's/^WHARF_TEST_KMS_URL=//p' "$work/kms/env")
+WHARF_E2E_KMS_REGION=$(sed -n 's/^WHARF_TEST_KMS_REGION=//p' "$work/kms/env")
+export WHARF_E2E_KMS_URL WHARF_E2E_KMS_REGION WHARF_KMS_ENDPOINT="$WHARF_E2E_KMS_URL" \
+  WHARF_KMS_REGION="$WHARF_E2E_KMS_REGION" WHARF_KMS_ACCESS_KEY_ID=AKIDLOCALKMS WHARF_KMS_SECRET_ACCESS_KEY=local-kms-secret
 registry_start
 [[ -s "$REG_DATA/credentials" ]] || { fail "first start wrote $REG_DATA/credentials"; summary; exit 1; }
 pass "first start wrote the administrator's credentials file"

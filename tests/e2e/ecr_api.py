@@ -274,23 +274,47 @@ def _():
         eq(d[0][k], r[k], k)
 
 
+def kms_client():
+    """boto3's KMS client for the local-kms ecr.sh started (any credentials work there)."""
+    import boto3
+    return boto3.client("kms", endpoint_url=os.environ["WHARF_E2E_KMS_URL"],
+                        region_name=os.environ["WHARF_E2E_KMS_REGION"],
+                        aws_access_key_id="AKIDLOCALKMS", aws_secret_access_key="x")
+
+
 @case("CreateRepository: tags, IMMUTABLE, scanOnPush, KMS are stored and echoed")
 def _():
     name = f"e2e/{uniq('opts')}"
+    key = kms_client().create_key(Description="ecr_api.py")["KeyMetadata"]
     r = ADMIN.create_repository(
         repositoryName=name,
         tags=[{"Key": "team", "Value": "a"}, {"Key": "env", "Value": "prod"}],
         imageTagMutability="IMMUTABLE",
         imageScanningConfiguration={"scanOnPush": True},
-        encryptionConfiguration={"encryptionType": "KMS", "kmsKey": "arn:aws:kms:us-east-1:111122223333:key/abc"},
+        # By key id: stored and echoed as the key's ARN.
+        encryptionConfiguration={"encryptionType": "KMS", "kmsKey": key["KeyId"]},
     )["repository"]
     eq(r["imageTagMutability"], "IMMUTABLE")
     eq(r["imageScanningConfiguration"], {"scanOnPush": True})
-    eq(r["encryptionConfiguration"], {"encryptionType": "KMS", "kmsKey": "arn:aws:kms:us-east-1:111122223333:key/abc"})
+    eq(r["encryptionConfiguration"], {"encryptionType": "KMS", "kmsKey": key["Arn"]})
     tags = ADMIN.list_tags_for_resource(resourceArn=r["repositoryArn"])["tags"]
     eq(sorted((t["Key"], t["Value"]) for t in tags), [("env", "prod"), ("team", "a")], "tags")
     d = ADMIN.describe_repositories(repositoryNames=[name])["repositories"][0]
     eq((d["imageTagMutability"], d["imageScanningConfiguration"]["scanOnPush"]), ("IMMUTABLE", True))
+
+
+@case("CreateRepository: an unknown or disabled KMS key → KmsException with kmsError")
+def _():
+    kms = kms_client()
+    unknown = f"arn:aws:kms:{os.environ['WHARF_E2E_KMS_REGION']}:111122223333:key/00000000-0000-0000-0000-000000000000"
+    expect_error("KmsException", ADMIN.create_repository, repositoryName=f"e2e/{uniq('kms')}",
+                 encryptionConfiguration={"encryptionType": "KMS", "kmsKey": unknown})
+    key = kms.create_key(Description="disabled")["KeyMetadata"]
+    kms.disable_key(KeyId=key["KeyId"])
+    r = expect_error("KmsException", ADMIN.create_repository, repositoryName=f"e2e/{uniq('kms')}",
+                     encryptionConfiguration={"encryptionType": "KMS", "kmsKey": key["Arn"]},
+                     message=key["Arn"])
+    eq(r.get("kmsError"), "DisabledException")
 
 
 @case("CreateRepository: existing name → RepositoryAlreadyExistsException")

@@ -79,6 +79,13 @@ start() {
 }
 export AWS_CONFIG_FILE=/dev/null AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
 aws_ecr() { AWS_SHARED_CREDENTIALS_FILE="$REG_DATA/credentials" "$AWS" ecr "$@" --endpoint-url "$REG_URL" --output json; }
+# aws_fails_with CODE ARGS...: the AWS CLI call fails and names CODE.
+aws_fails_with() {
+  local code=$1 out
+  shift
+  if out=$(aws_ecr "$@" 2>&1); then echo "unexpectedly succeeded: $out"; return 1; fi
+  grep -q "$code" <<<"$out" || { echo "$out"; return 1; }
+}
 
 REG_DATA="$work/data"
 REG_PORT=$(free_port)
@@ -123,18 +130,14 @@ check "key disabled: GET manifest → 403 DENIED naming the key" bash -o pipefai
   "reg_curl -sS -H 'Accept: application/vnd.oci.image.manifest.v1+json' -w '%{http_code}' '$REG_URL/v2/enc/kms/manifests/v2' | grep -q 'DENIED.*$ARN.*403\$'"
 check "key disabled: GET blob → 403" bash -c \
   "[[ \$(reg_curl -sS -o /dev/null -w '%{http_code}' '$REG_URL/v2/enc/kms/blobs/$(sha256sum "$work/kms-only.bin" | cut -c1-64 | sed 's/^/sha256:/')') == 403 ]]"
-check "key disabled: BatchGetImage → KmsException" bash -o pipefail -c \
-  "$(declare -f aws_ecr); AWS='$AWS' REG_DATA='$REG_DATA' REG_URL='$REG_URL' aws_ecr batch-get-image --repository-name enc/kms --image-ids imageTag=v1 2>&1 | grep -q KmsException"
+check "key disabled: BatchGetImage → KmsException" aws_fails_with KmsException batch-get-image --repository-name enc/kms --image-ids imageTag=v1
 check "key disabled: the AES256 repository sharing the layer still pulls" pull_same enc/app:v1 "$work/layer.bin"
-check "key disabled: GetDownloadUrlForLayer → KmsException" bash -o pipefail -c \
-  "$(declare -f aws_ecr); AWS='$AWS' REG_DATA='$REG_DATA' REG_URL='$REG_URL' aws_ecr get-download-url-for-layer --repository-name enc/kms --layer-digest $D 2>&1 | grep -q KmsException"
-check "create-repository with the disabled key → KmsException" bash -o pipefail -c \
-  "$(declare -f aws_ecr); AWS='$AWS' REG_DATA='$REG_DATA' REG_URL='$REG_URL' aws_ecr create-repository --repository-name enc/kms2 --encryption-configuration encryptionType=KMS,kmsKey=$ARN 2>&1 | grep -q KmsException"
+check "key disabled: GetDownloadUrlForLayer → KmsException" aws_fails_with KmsException get-download-url-for-layer --repository-name enc/kms --layer-digest $D
+check "create-repository with the disabled key → KmsException" aws_fails_with KmsException create-repository --repository-name enc/kms2 --encryption-configuration encryptionType=KMS,kmsKey=$ARN
 kms enable-key --key-id "$ARN" >/dev/null
 sleep 1.5
 check "key re-enabled: pulls work again" pull_same enc/kms:v2 "$work/kms-only.bin"
-check "create-repository with an unknown key → KmsException" bash -o pipefail -c \
-  "$(declare -f aws_ecr); AWS='$AWS' REG_DATA='$REG_DATA' REG_URL='$REG_URL' aws_ecr create-repository --repository-name enc/kms3 --encryption-configuration encryptionType=KMS,kmsKey=arn:aws:kms:$KMS_REGION:111122223333:key/00000000-0000-0000-0000-000000000000 2>&1 | grep -q KmsException"
+check "create-repository with an unknown key → KmsException" aws_fails_with KmsException create-repository --repository-name enc/kms3 --encryption-configuration encryptionType=KMS,kmsKey=arn:aws:kms:$KMS_REGION:111122223333:key/00000000-0000-0000-0000-000000000000
 server_survived
 
 # ------------------------------------------------------------------------------------------------
