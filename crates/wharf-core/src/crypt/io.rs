@@ -29,23 +29,6 @@ async fn collect(mut s: ByteStream, limit: usize) -> Result<Bytes, CoreError> {
     Ok(buf.freeze())
 }
 
-/// Drops the first `n` bytes of a stream.
-fn skip(s: ByteStream, n: u64) -> ByteStream {
-    let mut left = n;
-    Box::pin(s.filter_map(move |chunk| {
-        let out = match chunk {
-            Ok(mut c) if left > 0 => {
-                let take = left.min(c.len() as u64) as usize;
-                left -= take as u64;
-                let rest = c.split_off(take);
-                (!rest.is_empty()).then_some(Ok(rest))
-            }
-            other => Some(other),
-        };
-        futures::future::ready(out)
-    }))
-}
-
 /// Waits for the first chunk, so a failure there (a tampered first segment, a refused key) is
 /// an error status rather than a broken body.
 async fn prime(mut s: ByteStream) -> Result<ByteStream, CoreError> {
@@ -182,10 +165,10 @@ impl Registry {
             match self.keys.unwrap(kr, dek, w).await {
                 Ok(u) => {
                     let (new_ref, wrapped) = self.keys.wrap(target, &u).await?;
+                    // The new wrap takes the digest the data key is bound to.
                     self.meta
                         .insert_data_key(&dek.to_hex(), &new_ref.to_string(), &wrapped)
                         .await?;
-                    self.meta.bind_data_key(&dek.to_hex(), digest).await?;
                     return Ok(u);
                 }
                 Err(e) => last = Some(e),
@@ -286,18 +269,16 @@ impl Registry {
         dek: Option<DekId>,
         size: u64,
     ) -> Result<ByteStream, CoreError> {
-        let stored = self.blobs.read_upload(id).await?;
         let Some(dek) = dek else {
-            return Ok(stored);
+            return Ok(self.blobs.read_upload(id).await?);
         };
         let u = self.upload_key(dek).await?;
-        Ok(seal::open_range(
-            skip(stored, HEADER_LEN),
-            u.key.clone(),
-            size,
-            0,
-            size,
-        ))
+        let segments = seal::sealed_len(size) - HEADER_LEN;
+        let stored = self
+            .blobs
+            .read_upload_range(id, HEADER_LEN, segments)
+            .await?;
+        Ok(seal::open_range(stored, u.key.clone(), size, 0, size))
     }
 
     /// Puts a verified upload at its blob's address. Bytes already at the address are kept

@@ -336,6 +336,11 @@ impl Keys {
     /// Checks a KMS key a repository is to be created with and returns its ARN, as ECR does
     /// before it creates a KMS-encrypted repository.
     pub async fn check_kms_key(&self, key: &str) -> Result<String, CoreError> {
+        self.enabled_arn(key).await
+    }
+
+    /// The ARN of an enabled KMS key; a `CoreError::Kms` naming its state otherwise.
+    async fn enabled_arn(&self, key: &str) -> Result<String, CoreError> {
         let meta = self
             .kms(key)?
             .describe_key(key)
@@ -363,22 +368,9 @@ impl Keys {
                 return Ok(());
             }
         }
-        let meta = self
-            .kms(arn)?
-            .describe_key(arn)
-            .await
-            .map_err(|e| kms_error(arn, e))?;
-        if !meta.enabled {
+        if let Err(e) = self.enabled_arn(arn).await {
             self.usable.remove(arn);
-            return Err(CoreError::Kms {
-                code: if meta.key_state == "Disabled" {
-                    "DisabledException".into()
-                } else {
-                    "KMSInvalidStateException".into()
-                },
-                message: format!("KMS key {} is {}", meta.arn, meta.key_state),
-                unavailable: false,
-            });
+            return Err(e);
         }
         self.usable.insert(arn.to_string(), Instant::now());
         Ok(())

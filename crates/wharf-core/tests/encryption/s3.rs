@@ -28,18 +28,15 @@ fn config() -> Option<S3Config> {
         access_key_id: key,
         secret_access_key: secret,
         path_style: true,
-        prefix: format!("encryption-{}-{}", std::process::id(), DekLike::next()),
+        prefix: format!("encryption-{}-{}", std::process::id(), next_run()),
         redirect: true,
     })
 }
 
 /// A distinct suffix per call within the process.
-struct DekLike;
-impl DekLike {
-    fn next() -> u64 {
-        static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-    }
+fn next_run() -> u64 {
+    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 #[tokio::test]
