@@ -167,6 +167,8 @@ check "migrate-storage" bash -c \
   "'$WHARF_BIN' migrate-storage --data-dir '$OLD_DATA' --to-config '$work/new.toml' >'$work/migrate.out' 2>'$work/migrate.err' || { cat '$work/migrate.err' '$work/migrate.out'; exit 1; }
    cat '$work/migrate.out'; grep -q '^verified: ' '$work/migrate.out'"
 log "$(cat "$work/migrate.out" 2>/dev/null)"
+check "the master keyring was copied to the new data dir (0600, same bytes)" bash -c \
+  "[[ \$(stat -c %a '$NEW_DATA/master.key') == 600 ]] && cmp -s '$OLD_DATA/master.key' '$NEW_DATA/master.key'"
 check "a second migration into the same target is refused" bash -c \
   "if '$WHARF_BIN' migrate-storage --data-dir '$OLD_DATA' --to-config '$work/new.toml' >'$work/again.out' 2>&1; then exit 1; fi
    cat '$work/again.out'; grep -q 'not empty' '$work/again.out'"

@@ -8,6 +8,7 @@ mod gc;
 mod jobs;
 mod lifecycle;
 mod metadata;
+mod migrate_keyring;
 mod migrate_storage;
 mod scan;
 mod serve;

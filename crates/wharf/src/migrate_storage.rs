@@ -7,7 +7,9 @@
 //! not migrated.
 //!
 //! The order keeps Wharf's invariant that no metadata row points at bytes that are not durable:
-//! 1. check the target metadata store is empty (before any byte moves);
+//! 1. check the target metadata store is empty (before any byte moves), and that the target
+//!    holds the source's master keyring — a missing target key file is written from it
+//!    (`migrate_keyring`), one with other keys is refused;
 //! 2. copy every recorded blob's bytes into the target blob store, a few at a time, hashing
 //!    while they stream and comparing with the digest before committing them (`commit_upload`
 //!    does not verify); blobs the target already has are skipped. Blobs are content-addressed,
@@ -78,11 +80,28 @@ pub async fn run(source: Settings, args: MigrateStorageArgs) -> anyhow::Result<(
     eprintln!("migrate-storage: to {}", describe(&target));
     let from_blobs = crate::storage::open(&source.blob_store, &source.data_dir)?;
     let from_meta = crate::metadata::open(&source.metadata, &source.data_dir).await?;
-    let result = if args.dry_run {
-        plan(&from_meta, from_blobs, &target, args.concurrency.into()).await
-    } else {
-        migrate(&from_meta, from_blobs, &target, args.concurrency.into()).await
-    };
+    let result = async {
+        let keyring =
+            crate::migrate_keyring::plan(&source, &target, &from_meta.master_keys().await?)
+                .context("the master keyring")?;
+        if args.dry_run {
+            plan(&from_meta, from_blobs, &target, args.concurrency.into()).await?;
+            if let crate::migrate_keyring::KeyringStep::Copy { to, .. } = &keyring {
+                println!("master keyring: would be copied to {}", to.display());
+            }
+            Ok(())
+        } else {
+            migrate(
+                &from_meta,
+                from_blobs,
+                &target,
+                &keyring,
+                args.concurrency.into(),
+            )
+            .await
+        }
+    }
+    .await;
     from_meta.close().await;
     result
 }
@@ -177,6 +196,7 @@ async fn migrate(
     from_meta: &MetaStore,
     from_blobs: Arc<dyn BlobStore>,
     target: &Settings,
+    keyring: &crate::migrate_keyring::KeyringStep,
     concurrency: usize,
 ) -> anyhow::Result<()> {
     let local = target.metadata == MetadataSettings::Embedded
@@ -201,6 +221,9 @@ async fn migrate(
             .ensure_empty()
             .await
             .with_context(|| format!("target {}", describe_metadata(target)))?;
+        // Before any metadata lands: a target whose rows point at wrapped keys it cannot
+        // unwrap would not start.
+        keyring.apply()?;
         let total = blob_rows(&from_meta.table_counts().await?);
         let mut stats = copy_blobs(
             from_meta,
@@ -261,6 +284,7 @@ async fn migrate(
     println!("metadata rows copied ({} in all):", report.total());
     print_table(&report.tables, None);
     let account = verified?;
+    println!("{}", keyring.describe());
     println!(
         "verified: every table has as many rows in the target as in the source; default account {account}"
     );
