@@ -280,6 +280,14 @@ impl Registry {
             )
             .await?;
         let mut size = current.size;
+        // A sealed upload that never received a byte still needs its stored form (the seal
+        // header): an empty append writes it.
+        let body = match body {
+            None if current.dek.is_some() && current.size == 0 => {
+                Some(Box::pin(futures::stream::empty()) as ByteStream)
+            }
+            body => body,
+        };
         if let Some(body) = body {
             let appended = self.store_chunk(id, &current, body, hasher).await?;
             size = current.size + appended.ingest.received();

@@ -143,6 +143,30 @@ async fn no_plaintext_of_a_pushed_layer_reaches_the_data_directory() {
 }
 
 #[tokio::test]
+async fn an_empty_blob_is_stored_sealed_by_every_upload_path() {
+    let f = Fixture::new().await;
+    let reg = f.registry(Keys::ephemeral());
+    let empty = Digest::of(Algorithm::Sha256, b"");
+    // POST then PUT with no body (the OCI conformance suite's empty blob), in one repository;
+    // a monolithic push of zero bytes in another.
+    let a = f.repo(&reg, "enc/empty-a", RepoSettings::default()).await;
+    let up = reg.start_upload(&a).await.unwrap();
+    reg.finish_upload(&a, &up.id, &empty, None, None)
+        .await
+        .unwrap();
+    assert_eq!(read(&reg, &a, &empty, 0, u64::MAX).await.unwrap(), b"");
+    let stored = std::fs::read(f.blob_path(&empty)).unwrap();
+    assert_eq!(
+        &stored[..8],
+        b"WHARFSEG",
+        "the empty blob's stored form is a seal header"
+    );
+    let b = f.repo(&reg, "enc/empty-b", RepoSettings::default()).await;
+    assert_eq!(push(&reg, &b, b"").await, empty);
+    assert_eq!(read(&reg, &b, &empty, 0, u64::MAX).await.unwrap(), b"");
+}
+
+#[tokio::test]
 async fn range_reads_across_segment_boundaries() {
     let f = Fixture::new().await;
     let reg = f.registry(Keys::ephemeral());
