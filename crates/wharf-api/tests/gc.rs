@@ -176,7 +176,11 @@ async fn pull(s: &Server, img: &Image) -> Result<(), String> {
         let status = resp.status();
         let body = resp.bytes().await.expect("blob body");
         if status != StatusCode::OK || body != *bytes {
-            return Err(format!("blob {d} of {}: {status}", img.digest));
+            return Err(format!(
+                "blob {d} of {}: {status} {}",
+                img.digest,
+                String::from_utf8_lossy(&body[..body.len().min(300)])
+            ));
         }
     }
     Ok(())
@@ -323,7 +327,20 @@ async fn client(
                                     break;
                                 }
                                 tries += 1;
-                                assert!(tries < 5, "acknowledged image failed to pull: {e}");
+                                if tries >= 5 {
+                                    let mut later = String::new();
+                                    for _ in 0..20 {
+                                        tokio::time::sleep(Duration::from_millis(100)).await;
+                                        later = match pull(&s, &img).await {
+                                            Ok(()) => "recovered".into(),
+                                            Err(e) => e,
+                                        };
+                                        if later == "recovered" {
+                                            break;
+                                        }
+                                    }
+                                    panic!("acknowledged image failed to pull: {e} (2 s later: {later})");
+                                }
                                 tokio::time::sleep(Duration::from_millis(20)).await;
                             }
                         }

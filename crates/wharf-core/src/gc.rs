@@ -7,14 +7,17 @@
 //! 1. mark the batch with the pass's random token, in one short transaction;
 //! 2. move each blob's bytes into trash (a rename; the address is free for a new upload at once);
 //! 3. if the trashed bytes were placed less than the grace period ago, an upload put them there
-//!    and has not recorded them yet: put them back and unmark;
+//!    and has not recorded them yet: put them back and unmark; likewise if the blob was revived
+//!    since the mark (an upload that kept the bytes at the address recorded it, or a manifest
+//!    references it): readers then miss the bytes only for the trash-and-back, never for a batch;
 //! 4. otherwise delete the row in a transaction that checks the token is still there and no
 //!    manifest references the blob (one transaction for the whole batch, so one commit). If it did, drop the trash; if the blob was revived
 //!    meanwhile (`record_blob` clears the token), put the bytes back unless the address holds
 //!    them again.
 //!
 //! Content addressing is what makes this safe without locks: any file at a digest's address has
-//! the same bytes, so putting bytes back, or dropping trash because the address is filled again,
+//! the same content (sealed copies differ in ciphertext, but each names a data key bound to that
+//! digest, so each opens to the same plaintext), so putting bytes back, or dropping trash because the address is filled again,
 //! never changes what a row points at. Bytes are only deleted after the transaction that removed
 //! the last row pointing at them committed.
 //!
@@ -170,6 +173,17 @@ impl Registry {
                     self.meta.gc_unmark(&blob.digest, token).await?;
                     report.revived += 1;
                 }
+                // Revived since the mark (recorded again by an upload that kept these bytes,
+                // or referenced): back at once, so readers see no gap as long as a batch.
+                Some(t)
+                    if !self
+                        .gc_doomed_or_put_back(token, &blob.digest, t.size, &pending)
+                        .await? =>
+                {
+                    self.blobs.restore(&blob.digest, token).await?;
+                    self.meta.gc_unmark(&blob.digest, token).await?;
+                    report.revived += 1;
+                }
                 Some(t) => pending.push((blob.digest.clone(), t.size, true)),
                 // Absent bytes (a row without a file is already broken) are swept all the same.
                 None => pending.push((blob.digest.clone(), blob.size, false)),
@@ -200,6 +214,25 @@ impl Registry {
             }
         }
         Ok(())
+    }
+
+    /// `gc_doomed`, putting back this blob's and the batch's trashed bytes when it fails.
+    async fn gc_doomed_or_put_back(
+        &self,
+        token: u64,
+        digest: &Digest,
+        size: u64,
+        pending: &[(Digest, u64, bool)],
+    ) -> Result<bool, CoreError> {
+        match self.meta.gc_doomed(digest, token).await {
+            Ok(doomed) => Ok(doomed),
+            Err(e) => {
+                self.gc_put_back(token, pending).await;
+                self.gc_put_back(token, &[(digest.clone(), size, true)])
+                    .await;
+                Err(e.into())
+            }
+        }
     }
 
     /// Best effort after a failure: puts trashed bytes back (what fails here, the next pass's

@@ -168,6 +168,21 @@ impl MetaStore {
         Ok(swept)
     }
 
+    /// Whether a marked blob would still be swept now: it carries `token` and no manifest
+    /// references it (as of the last commit). A pass asks right after trashing its bytes, so
+    /// a blob revived meanwhile gets them back at once, not after the whole batch.
+    pub async fn gc_doomed(&self, digest: &Digest, token: u64) -> Result<bool> {
+        let still: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM blobs b WHERE b.digest = $1 AND b.gc_mark = $2
+             AND NOT EXISTS (SELECT 1 FROM manifest_blobs mb WHERE mb.blob_digest = b.digest)",
+        )
+        .bind(digest.to_string())
+        .bind(token as i64)
+        .fetch_optional(&self.reader)
+        .await?;
+        Ok(still.is_some())
+    }
+
     /// Clears `token` from a blob a pass decided to keep.
     pub async fn gc_unmark(&self, digest: &Digest, token: u64) -> Result<()> {
         sqlx::query(
@@ -294,8 +309,15 @@ mod tests {
             .await
             .unwrap()
             .is_empty());
-        // Recording `a` again revives it: the sweep leaves it; `b` goes.
+        // Recording `a` again revives it: no longer doomed, the sweep leaves it; `b` goes.
+        assert!(store.gc_doomed(&a, 7).await.unwrap());
+        assert!(
+            !store.gc_doomed(&a, 8).await.unwrap(),
+            "another pass's token"
+        );
         store.record_blob(repo, &a, 1, None, None).await.unwrap();
+        assert!(!store.gc_doomed(&a, 7).await.unwrap());
+        assert!(store.gc_doomed(&b, 7).await.unwrap());
         assert!(!store.gc_sweep(&a, 7).await.unwrap());
         assert!(store.gc_sweep(&b, 7).await.unwrap());
         assert!(store.blob_recorded(&a).await.unwrap());
@@ -309,6 +331,7 @@ mod tests {
             .put_manifest(manifest(repo, &m2, vec![a.clone()]))
             .await
             .unwrap();
+        assert!(!store.gc_doomed(&a, 9).await.unwrap(), "referenced");
         assert!(!store.gc_sweep(&a, 9).await.unwrap());
         // Deleting the manifest restarts the grace period (the trigger touches the blob).
         store.gc_unmark(&a, 9).await.unwrap();
