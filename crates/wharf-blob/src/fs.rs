@@ -112,6 +112,8 @@ fn start_writeback(_file: &std::fs::File, _offset: u64, _len: usize) {}
 struct Sink {
     file: std::fs::File,
     ingest: Ingest,
+    /// Where a sealed batch's output goes, reused batch after batch.
+    scratch: BytesMut,
     /// File offset of the next write.
     pos: u64,
 }
@@ -129,8 +131,13 @@ impl Sink {
 /// `last` batch also writes what the ingest holds back until the body ends.
 fn write_batch(mut sink: Sink, buf: Bytes, last: bool) -> JoinHandle<std::io::Result<Sink>> {
     tokio::task::spawn_blocking(move || {
-        let stored = sink.ingest.process(buf);
-        sink.write(&stored)?;
+        let mut scratch = std::mem::take(&mut sink.scratch);
+        if sink.ingest.process_into(&buf, &mut scratch) {
+            sink.write(&scratch)?;
+        } else {
+            sink.write(&buf)?;
+        }
+        sink.scratch = scratch;
         if last {
             let tail = sink.ingest.finish();
             sink.write(&tail)?;
@@ -227,6 +234,7 @@ impl BlobStore for FsBlobStore {
         let mut idle = Some(Sink {
             file,
             ingest,
+            scratch: BytesMut::new(),
             pos: offset,
         });
         let mut buf = BytesMut::with_capacity(WRITE_BATCH);

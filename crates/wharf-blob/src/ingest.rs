@@ -49,6 +49,25 @@ impl Ingest {
         out.freeze()
     }
 
+    /// `process` for a caller that stores each chunk's output before the next one: sealed
+    /// output goes into `scratch` (cleared first; its capacity is kept across calls, so no fresh
+    /// buffer is faulted in per chunk). Returns whether the bytes to store are in `scratch`;
+    /// when plain they are `chunk` itself.
+    pub fn process_into(&mut self, chunk: &[u8], scratch: &mut BytesMut) -> bool {
+        self.received += chunk.len() as u64;
+        let Some(sealer) = &mut self.sealer else {
+            self.hasher.update(chunk);
+            return false;
+        };
+        scratch.clear();
+        scratch.reserve(sealer.output_len(chunk.len()));
+        for piece in chunk.chunks(SEGMENT as usize) {
+            self.hasher.update(piece);
+            sealer.seal(piece, scratch);
+        }
+        true
+    }
+
     /// The bytes to store after the last chunk: the sealer's last segment (and the header of an
     /// empty blob); empty when plain. Call once, after the body ended.
     pub fn finish(&mut self) -> Bytes {
@@ -103,6 +122,41 @@ mod tests {
             ingest.into_hasher().finish(),
             Digest::sha256(b"hello world")
         );
+    }
+
+    #[test]
+    fn process_into_reuses_its_scratch_and_matches_process() {
+        let (key, _) = DataKey::generate();
+        let key = Arc::new(key);
+        let data: Vec<u8> = (0..2 * SEGMENT as usize + 77)
+            .map(|i| (i * 7) as u8)
+            .collect();
+        let mut a = Ingest::sealed(Algorithm::Sha256.hasher(), Sealer::at_start(key.clone()));
+        let mut scratch = BytesMut::new();
+        let mut stored = Vec::new();
+        let mut capacity = 0;
+        for part in data.chunks(SEGMENT as usize) {
+            assert!(a.process_into(part, &mut scratch));
+            stored.extend_from_slice(&scratch);
+            if capacity > 0 {
+                assert_eq!(scratch.capacity(), capacity, "the scratch is reused");
+            }
+            capacity = scratch.capacity();
+        }
+        stored.extend_from_slice(&a.finish());
+        assert_eq!(stored.len() as u64, sealed_len(data.len() as u64));
+        assert_eq!(a.received(), data.len() as u64);
+        for i in 0..3u64 {
+            let at = segment_offset(i) as usize;
+            let end = (at + SEGMENT as usize + 28).min(stored.len());
+            let plain = open_segment(&key, i, &stored[at..end]).unwrap();
+            let from = (i * SEGMENT) as usize;
+            assert_eq!(plain, data[from..from + plain.len()]);
+        }
+        assert_eq!(a.into_hasher().finish(), Digest::sha256(&data));
+        let mut plain = Ingest::plain(Algorithm::Sha256.hasher());
+        assert!(!plain.process_into(b"abc", &mut scratch));
+        assert_eq!(plain.into_hasher().finish(), Digest::sha256(b"abc"));
     }
 
     #[test]

@@ -225,10 +225,15 @@ impl ObjectBlobStore {
         mode: PutMode,
     ) -> Result<Option<(u64, Ingest)>, BlobError> {
         let mut first = BytesMut::new();
+        let mut scratch = BytesMut::new();
         let mut ended = true;
         while let Some(chunk) = body.next().await {
             let chunk = chunk.map_err(BlobError::Body)?;
-            first.extend_from_slice(&ingest.process(chunk));
+            if ingest.process_into(&chunk, &mut scratch) {
+                first.extend_from_slice(&scratch);
+            } else {
+                first.extend_from_slice(&chunk);
+            }
             if first.len() > SINGLE_PUT_MAX {
                 ended = false;
                 break;

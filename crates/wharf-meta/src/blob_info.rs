@@ -45,14 +45,12 @@ impl MetaStore {
 
     /// Binds every wrap of data key `dek_id` to blob `digest` (before sealed bytes under it may
     /// be at the blob's address, so readers find the key owned by the blob).
+    /// Group-committed with blob records (see blobs.rs).
     pub async fn bind_data_key(&self, dek_id: &str, digest: &Digest) -> Result<()> {
-        let mut tx = self.begin_write().await?;
-        sqlx::query("UPDATE data_keys SET digest = $1 WHERE dek_id = $2")
-            .bind(digest.to_string())
-            .bind(dek_id)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
+        self.queue_group(crate::blobs::GroupOp::BindKey {
+            dek_id: dek_id.to_owned(),
+            digest: digest.to_string(),
+        })
+        .await
     }
 }

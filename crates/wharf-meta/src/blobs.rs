@@ -6,6 +6,8 @@
 //! them in one transaction (each inside its own savepoint, so one failing record fails alone),
 //! commits once and answers every caller, then repeats while records are waiting. A caller is
 //! answered only after the commit that holds its record returned, so durability is unchanged.
+//! The data-key writes of sealed uploads (`insert_data_key`, `bind_data_key`) join the same
+//! groups, so sealing costs small pushes no commit of their own.
 
 use crate::{crypt, now, repos, MetaError, MetaStore, RepoKey, Result};
 use sqlx::{Acquire, Any, Transaction};
@@ -16,9 +18,33 @@ use wharf_oci::Digest;
 /// Most records one group commit writes.
 const GROUP_MAX: usize = 64;
 
+/// One write a group commit carries.
+#[derive(Debug)]
+pub(crate) enum GroupOp {
+    Record(BlobRecord),
+    /// `insert_data_key`.
+    InsertKey {
+        dek_id: String,
+        key_ref: String,
+        wrapped: Vec<u8>,
+    },
+    /// `bind_data_key`.
+    BindKey {
+        dek_id: String,
+        digest: String,
+    },
+}
+
+/// A queued write and who waits for it.
+#[derive(Debug)]
+struct Queued {
+    op: GroupOp,
+    done: oneshot::Sender<Result<()>>,
+}
+
 /// One queued `record_blob` call.
 #[derive(Debug)]
-struct BlobRecord {
+pub(crate) struct BlobRecord {
     account: String,
     name: String,
     digest: String,
@@ -28,12 +54,11 @@ struct BlobRecord {
     sealed: Option<String>,
     /// Link an existing blob only (a mount): never recreate a row a collection pass removed.
     existing_only: bool,
-    done: oneshot::Sender<Result<()>>,
 }
 
 #[derive(Debug, Default)]
 struct Queue {
-    waiting: Vec<BlobRecord>,
+    waiting: Vec<Queued>,
     /// Whether a task is draining `waiting`.
     running: bool,
 }
@@ -111,8 +136,7 @@ impl MetaStore {
         sealed: Option<&str>,
         existing_only: bool,
     ) -> Result<()> {
-        let (done, answer) = oneshot::channel();
-        let record = BlobRecord {
+        self.queue_group(GroupOp::Record(BlobRecord {
             account: repo.account.to_owned(),
             name: repo.name.to_owned(),
             digest: digest.to_string(),
@@ -120,11 +144,16 @@ impl MetaStore {
             upload: upload.map(str::to_owned),
             sealed: sealed.map(str::to_owned),
             existing_only,
-            done,
-        };
+        }))
+        .await
+    }
+
+    /// Queues a write for the next group commit and waits for that commit.
+    pub(crate) async fn queue_group(&self, op: GroupOp) -> Result<()> {
+        let (done, answer) = oneshot::channel();
         let start = {
             let mut q = self.blob_group.lock();
-            q.waiting.push(record);
+            q.waiting.push(Queued { op, done });
             !std::mem::replace(&mut q.running, true)
         };
         if start {
@@ -144,7 +173,7 @@ impl MetaStore {
             finished: false,
         };
         loop {
-            let group: Vec<BlobRecord> = {
+            let group: Vec<Queued> = {
                 let mut q = self.blob_group.lock();
                 if q.waiting.is_empty() {
                     q.running = false;
@@ -159,12 +188,12 @@ impl MetaStore {
     }
 
     /// Writes `group` in one transaction and answers each record.
-    async fn commit_blob_group(&self, group: Vec<BlobRecord>) {
+    async fn commit_blob_group(&self, group: Vec<Queued>) {
         let mut results: Vec<Result<()>> = Vec::with_capacity(group.len());
         let outcome: Result<()> = async {
             let mut tx = self.begin_write().await?;
             for r in &group {
-                results.push(record_one(&mut tx, r).await);
+                results.push(write_one(&mut tx, &r.op).await);
             }
             tx.commit().await?;
             Ok(())
@@ -287,10 +316,18 @@ impl MetaStore {
     }
 }
 
-/// Writes one record inside its own savepoint of `tx`: an error undoes this record only.
-async fn record_one(tx: &mut Transaction<'_, Any>, r: &BlobRecord) -> Result<()> {
+/// Writes one queued op inside its own savepoint of `tx`: an error undoes this op only.
+async fn write_one(tx: &mut Transaction<'_, Any>, op: &GroupOp) -> Result<()> {
     let mut sp = tx.begin().await?;
-    let res = record_in(&mut sp, r).await;
+    let res = match op {
+        GroupOp::Record(r) => record_in(&mut sp, r).await,
+        GroupOp::InsertKey {
+            dek_id,
+            key_ref,
+            wrapped,
+        } => crypt::insert_data_key(&mut sp, dek_id, key_ref, wrapped).await,
+        GroupOp::BindKey { dek_id, digest } => crypt::bind_data_key(&mut sp, dek_id, digest).await,
+    };
     match res {
         Ok(()) => sp.commit().await?,
         Err(_) => sp.rollback().await?,

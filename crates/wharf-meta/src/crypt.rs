@@ -56,25 +56,41 @@ pub(crate) async fn bind_data_key(
     Ok(())
 }
 
+/// Records a wrap (inside the caller's transaction); see `MetaStore::insert_data_key`.
+pub(crate) async fn insert_data_key(
+    tx: &mut Transaction<'_, Any>,
+    dek_id: &str,
+    key_ref: &str,
+    wrapped: &[u8],
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO data_keys (dek_id, key_ref, wrapped, digest, created_at)
+         VALUES ($1, $2, $3,
+                 (SELECT MAX(digest) FROM data_keys WHERE dek_id = $4), $5)
+         ON CONFLICT (dek_id, key_ref) DO NOTHING",
+    )
+    .bind(dek_id)
+    .bind(key_ref)
+    .bind(wrapped.to_vec())
+    .bind(dek_id)
+    .bind(now())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 impl MetaStore {
     /// Records `dek_id` wrapped under `key_ref`. A wrap already recorded under the same
     /// `(dek_id, key_ref)` is kept as it is (the call is then a no-op). A new wrap of a DEK
     /// that is already bound to a blob is bound to the same digest.
+    /// Group-committed with blob records (see blobs.rs): concurrent uploads share its fsync.
     pub async fn insert_data_key(&self, dek_id: &str, key_ref: &str, wrapped: &[u8]) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO data_keys (dek_id, key_ref, wrapped, digest, created_at)
-             VALUES ($1, $2, $3,
-                     (SELECT MAX(digest) FROM data_keys WHERE dek_id = $4), $5)
-             ON CONFLICT (dek_id, key_ref) DO NOTHING",
-        )
-        .bind(dek_id)
-        .bind(key_ref)
-        .bind(wrapped.to_vec())
-        .bind(dek_id)
-        .bind(now())
-        .execute(&self.writer)
-        .await?;
-        Ok(())
+        self.queue_group(crate::blobs::GroupOp::InsertKey {
+            dek_id: dek_id.to_owned(),
+            key_ref: key_ref.to_owned(),
+            wrapped: wrapped.to_vec(),
+        })
+        .await
     }
 
     /// Every wrap of the DEK `dek_id`, by key reference (empty when none is recorded).

@@ -29,6 +29,30 @@ async fn collect(mut s: ByteStream, limit: usize) -> Result<Bytes, CoreError> {
     Ok(buf.freeze())
 }
 
+/// The first `HEADER_LEN` bytes of a stream (fewer if it ends first) and the rest of it.
+async fn split_head(mut s: ByteStream) -> Result<(Bytes, ByteStream), CoreError> {
+    let n = HEADER_LEN as usize;
+    let mut head = BytesMut::with_capacity(n);
+    while head.len() < n {
+        match s.next().await {
+            None => break,
+            Some(Err(e)) => return Err(CoreError::Internal(format!("blob store read: {e}"))),
+            Some(Ok(mut chunk)) => {
+                let need = n - head.len();
+                if chunk.len() > need {
+                    let rest = chunk.split_off(need);
+                    head.extend_from_slice(&chunk);
+                    let rest: ByteStream =
+                        Box::pin(futures::stream::once(async { Ok(rest) }).chain(s));
+                    return Ok((head.freeze(), rest));
+                }
+                head.extend_from_slice(&chunk);
+            }
+        }
+    }
+    Ok((head.freeze(), s))
+}
+
 /// Waits for the first chunk, so a failure there (a tampered first segment, a refused key) is
 /// an error status rather than a broken body.
 async fn prime(mut s: ByteStream) -> Result<ByteStream, CoreError> {
@@ -89,6 +113,23 @@ impl Registry {
             // Nothing to open (installs before the empty-upload fix hold an empty object
             // for a sealed empty blob; every copy of these bytes is the same).
             return Ok(empty());
+        }
+        if sealed && len > 0 {
+            let (_, start, end) = seal::sealed_range(size, offset, len);
+            if start == HEADER_LEN {
+                // The range begins in the first segment: one read from the blob's start brings
+                // the header and the segments (one request to an object store, not two).
+                let (head, stored) = split_head(self.blobs.read(digest, 0, end).await?).await?;
+                let h = Header::parse(&head)
+                    .map_err(|e| CoreError::Integrity(format!("blob {digest}: {e}")))?
+                    .ok_or_else(|| {
+                        CoreError::Integrity(format!(
+                            "blob {digest} was stored sealed but its address holds unsealed bytes"
+                        ))
+                    })?;
+                let u = self.read_key(digest, h.dek_id, target).await?;
+                return prime(seal::open_range(stored, u.key.clone(), size, offset, len)).await;
+            }
         }
         match self.stored_header(digest).await? {
             None if sealed => Err(CoreError::Integrity(format!(
