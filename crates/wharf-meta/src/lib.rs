@@ -13,6 +13,7 @@
 //! Every multi-row change is one transaction.
 
 mod accounts;
+mod audit;
 mod blob_info;
 mod blobs;
 mod copy;
@@ -31,12 +32,15 @@ mod registry;
 mod repo_settings;
 mod repos;
 mod scans;
+mod stats;
 pub mod testing;
 mod uploads;
 mod usage;
 mod vulndb;
 
+pub use audit::{AuditFilter, AuditRecord};
 pub use blob_info::BlobReadInfo;
+pub use stats::PoolStats;
 pub use copy::CopyReport;
 pub use crypt::DataKeyRow;
 pub use gc::GcBlob;
