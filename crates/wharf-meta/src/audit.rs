@@ -121,7 +121,9 @@ impl MetaStore {
         if let Some((_, pattern)) = &user_pattern {
             let exact = next();
             match pattern {
-                Some(_) => conditions.push(format!("(user_arn = {exact} OR user_arn LIKE {})", next())),
+                Some(_) => {
+                    conditions.push(format!("(user_arn = {exact} OR user_arn LIKE {})", next()))
+                }
                 None => conditions.push(format!("user_arn = {exact}")),
             }
         }
@@ -176,10 +178,12 @@ impl MetaStore {
 
     /// Deletes records older than `before` (Unix milliseconds); returns how many went.
     pub async fn prune_audit_events(&self, before: i64) -> Result<u64> {
-        Ok(sqlx::query("DELETE FROM audit_events WHERE event_time < $1")
-            .bind(before)
-            .execute(&self.writer)
-            .await?
-            .rows_affected())
+        Ok(
+            sqlx::query("DELETE FROM audit_events WHERE event_time < $1")
+                .bind(before)
+                .execute(&self.writer)
+                .await?
+                .rows_affected(),
+        )
     }
 }

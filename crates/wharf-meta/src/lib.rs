@@ -40,7 +40,6 @@ mod vulndb;
 
 pub use audit::{AuditFilter, AuditRecord};
 pub use blob_info::BlobReadInfo;
-pub use stats::PoolStats;
 pub use copy::CopyReport;
 pub use crypt::DataKeyRow;
 pub use gc::GcBlob;
@@ -53,6 +52,7 @@ pub use queue::{JobCount, JobFilter, JobRecord, JobState, NewJob, DEFAULT_MAX_AT
 pub use registry::TemplateRecord;
 pub use repo_settings::{RepoSettings, RepositoryRecord};
 pub use scans::{ScanRecord, ScanResult, ScannedImage};
+pub use stats::PoolStats;
 pub use uploads::Upload;
 pub use usage::{AccountUsage, RepositoryUsage, ServerUsage, UsageFigures};
 pub use vulndb::{AdvisoryHit, NewAdvisory, UpsertCounts, VulnDbCounts};

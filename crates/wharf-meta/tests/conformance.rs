@@ -95,12 +95,12 @@ mod scanning;
 #[path = "conformance/queue.rs"]
 mod queue;
 
+#[path = "conformance/audit.rs"]
+mod audit;
 #[path = "conformance/crypt.rs"]
 mod crypt;
 #[path = "conformance/ecr_records.rs"]
 mod ecr_records;
-#[path = "conformance/audit.rs"]
-mod audit;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn metadata_conformance() {

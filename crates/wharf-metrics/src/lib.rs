@@ -7,8 +7,9 @@
 //! tag, digest or principal ever becomes a label, so the number of series stays bounded.
 //! No IO happens here.
 
+pub use prometheus_client::metrics::counter::Counter;
+
 use prometheus_client::encoding::EncodeLabelSet;
-use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
@@ -129,9 +130,10 @@ impl Metrics {
             "HTTP requests by surface, operation and status code",
             requests.clone(),
         );
-        let request_seconds = Family::<OperationLabels, Histogram, fn() -> Histogram>::new_with_constructor(
-            latency_histogram,
-        );
+        let request_seconds =
+            Family::<OperationLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+                latency_histogram,
+            );
         r.register(
             "http_request_duration_seconds",
             "Time until the response head, by surface and operation",
@@ -168,7 +170,11 @@ impl Metrics {
             jobs_finished.clone(),
         );
         let gc_passes = Counter::default();
-        r.register("gc_passes", "Garbage-collection passes run by this node", gc_passes.clone());
+        r.register(
+            "gc_passes",
+            "Garbage-collection passes run by this node",
+            gc_passes.clone(),
+        );
         let gc_blobs_deleted = Counter::default();
         r.register(
             "gc_blobs_deleted",
@@ -206,7 +212,11 @@ impl Metrics {
             lifecycle_images_archived.clone(),
         );
         let scans = Family::<ScanLabels, Counter>::default();
-        r.register("scans", "Image scans finished by this node, by status", scans.clone());
+        r.register(
+            "scans",
+            "Image scans finished by this node, by status",
+            scans.clone(),
+        );
         let db_connections = Family::<PoolLabels, Gauge>::default();
         r.register(
             "db_pool_connections",
@@ -309,10 +319,16 @@ impl Metrics {
     /// Sets a database pool's connection gauges.
     pub fn set_pool(&self, pool: &'static str, size: u32, idle: u32) {
         self.db_connections
-            .get_or_create(&PoolLabels { pool, state: "idle" })
+            .get_or_create(&PoolLabels {
+                pool,
+                state: "idle",
+            })
             .set(i64::from(idle));
         self.db_connections
-            .get_or_create(&PoolLabels { pool, state: "busy" })
+            .get_or_create(&PoolLabels {
+                pool,
+                state: "busy",
+            })
             .set(i64::from(size.saturating_sub(idle)));
     }
 

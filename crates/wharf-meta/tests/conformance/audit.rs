@@ -64,7 +64,9 @@ pub(crate) async fn audit_trail(store: &MetaStore) {
         .await
         .unwrap();
     assert_eq!(by_name.len(), 10);
-    assert!(by_name.iter().all(|r| r.event_time >= 1_100 && r.event_time < 1_110));
+    assert!(by_name
+        .iter()
+        .all(|r| r.event_time >= 1_100 && r.event_time < 1_110));
     assert_eq!(by_name[0].event_time, 1_109);
 
     for user in ["dev", dev] {
@@ -77,7 +79,10 @@ pub(crate) async fn audit_trail(store: &MetaStore) {
             .await
             .unwrap();
         assert_eq!(by_user.len(), 1, "user filter {user}");
-        assert_eq!(by_user[0].error_code.as_deref(), Some("AccessDeniedException"));
+        assert_eq!(
+            by_user[0].error_code.as_deref(),
+            Some("AccessDeniedException")
+        );
     }
 
     assert_eq!(store.prune_audit_events(1_065).await.unwrap(), 65);
