@@ -44,6 +44,8 @@ pub struct Call {
     /// The request carried credentials (a `/v2/` request without any that is challenged is
     /// the protocol's handshake, not a denial).
     pub had_credentials: bool,
+    /// The request's id (`x-request-id`, or ECR's `x-amzn-RequestId`).
+    pub request_id: Option<String>,
     source_ip: Option<String>,
     user_agent: Option<String>,
 }
@@ -58,6 +60,10 @@ impl Call {
                 .and_then(|v| v.to_str().ok())
                 .map(redact::cut),
             had_credentials: headers.contains_key(header::AUTHORIZATION),
+            request_id: headers
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .map(redact::cut),
             ..Call::default()
         }
     }
@@ -88,7 +94,7 @@ impl Call {
             access_key_id: key.or_else(|| self.access_key_id.clone()),
             source_ip: self.source_ip.clone(),
             user_agent: self.user_agent.clone(),
-            request_id: None,
+            request_id: self.request_id.clone(),
             request_parameters: self.parameters.as_ref().map(Value::to_string),
             response_elements: None,
             error_code: None,
@@ -159,11 +165,6 @@ pub fn oci(state: &AppState, call: &Call, resp: &axum::response::Response) {
         return;
     }
     let mut r = call.record(OCI_SOURCE, call.event_name.unwrap_or("UnknownOperation"));
-    r.request_id = resp
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
     if status.is_success() {
         let digest = resp
             .headers()
