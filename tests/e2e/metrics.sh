@@ -37,6 +37,7 @@ ADMIN_SECRET=$(sed -n 's/^aws_secret_access_key = //p' "$REG_DATA/credentials")
 
 # A user without any policy.
 "$WHARF_BIN" admin --data-dir "$REG_DATA" create-user viewer >/dev/null 2>>"$REG_LOG"
+"$WHARF_BIN" admin --data-dir "$REG_DATA" create-access-key viewer >/dev/null 2>>"$REG_LOG"
 VIEWER_PASS=$("$WHARF_BIN" admin --data-dir "$REG_DATA" login-password viewer 2>>"$REG_LOG")
 
 code() { curl -sS -o /dev/null -w '%{http_code}' --max-time 10 "$@"; }
