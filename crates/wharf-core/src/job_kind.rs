@@ -163,7 +163,8 @@ mod tests {
                 "image_scan",
                 "rescan",
                 "seal_blobs",
-                "rewrap_keys"
+                "rewrap_keys",
+                "audit_prune"
             ]
         );
     }
