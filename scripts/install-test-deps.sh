@@ -41,7 +41,7 @@ GARAGE_FEATURES="bundled-libs,sqlite"
 log() { echo "install-test-deps: $*" >&2; }
 
 # ---- apt packages ----------------------------------------------------------------------------
-APT_PKGS=(skopeo docker-registry wrk curl jq python3 ca-certificates postgresql nginx-light)
+APT_PKGS=(skopeo docker-registry wrk curl jq python3 ca-certificates postgresql nginx-light prometheus)
 missing=()
 for p in "${APT_PKGS[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then

@@ -132,6 +132,8 @@ if cargo build --release --locked -p wharf; then
   suite "TLS (serve --tls-self-signed: skopeo, crane, oras, podman, AWS CLI)" bash tests/e2e/tls.sh
   suite "encryption at rest (no plaintext, ranges, local-kms keys, key checks, online sealing, rotation)" \
     bash tests/e2e/encryption.sh
+  suite "metrics (/metrics access, scraped by a real Prometheus)" bash tests/e2e/metrics.sh
+  suite "audit trail (both surfaces, denials, no secrets, wharf audit filters)" bash tests/e2e/audit.sh
   if ((${#s3_env[@]})); then
     # A key prefix per suite and run: a bucket (prefix) belongs to one metadata database.
     run_id=$(date +%s)

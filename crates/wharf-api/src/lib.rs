@@ -1,9 +1,12 @@
-//! Wharf's HTTP skeleton: one listener and one middleware stack (tracing, request ids, common
-//! headers) for every surface: the OCI `/v2/` API, the ECR JSON API and the health endpoints.
+//! Wharf's HTTP skeleton: one listener and one middleware stack (tracing, request ids, request
+//! metrics, common headers) for every surface: the OCI `/v2/` API, the ECR JSON API, the health
+//! endpoints and `/metrics`; and the audit trail both surfaces feed.
 
+pub mod audit;
 pub mod client;
 pub mod ecr;
 pub mod health;
+pub mod metrics;
 pub mod oci;
 pub mod tls;
 
@@ -21,6 +24,12 @@ pub struct AppState {
     pub ecr: EcrSettings,
     /// Proxies whose `X-Forwarded-For`/`-Proto` name the client.
     pub proxies: client::TrustedProxies,
+    /// Where requests, jobs and results are counted.
+    pub metrics: wharf_metrics::Metrics,
+    /// Who may read `/metrics` on this listener.
+    pub metrics_access: metrics::MetricsAccess,
+    /// Where audit records go.
+    pub audit: audit::AuditSink,
 }
 
 /// How the ECR surface names things.
@@ -39,9 +48,11 @@ pub struct EcrSettings {
 /// Builds the application with every surface and the shared middleware.
 pub fn app(state: AppState) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
+    let metrics = state.metrics.clone();
     Router::new()
         .fallback(route)
         .with_state(state)
+        .layer(axum::middleware::from_fn_with_state(metrics, metrics::track))
         .layer(axum::middleware::from_fn(close_after_unread_error))
         .layer(axum::middleware::map_response(api_version_header))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
@@ -77,6 +88,9 @@ async fn route(
         .map(|c| c.0.ip());
     if let Some(endpoint) = health::endpoint(req.method(), req.uri().path()) {
         return health::handle(&state, endpoint).await;
+    }
+    if metrics::is_metrics_request(&req) {
+        return metrics::handle(&state, req).await;
     }
     let tls = req.extensions().get::<client::TlsConnection>().is_some();
     let client = state.proxies.resolve_connection(peer, tls, req.headers());

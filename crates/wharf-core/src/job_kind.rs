@@ -55,6 +55,8 @@ job_kinds! {
     /// Data keys rewrapped under the newest master key (and, with `kms`, re-encrypted under
     /// their KMS keys).
     RewrapKeys { kms: bool } => "rewrap_keys",
+    /// Audit records older than `days` days deleted (`audit_retention_days`).
+    AuditPrune { days: u32 } => "audit_prune",
 }
 
 /// A stored job that does not decode into a `JobKind`.
@@ -134,6 +136,11 @@ mod tests {
         check(JobKind::Gc, "gc", r#"{"kind":"gc"}"#);
         check(JobKind::Lifecycle, "lifecycle", r#"{"kind":"lifecycle"}"#);
         check(
+            JobKind::AuditPrune { days: 90 },
+            "audit_prune",
+            r#"{"kind":"audit_prune","days":90}"#,
+        );
+        check(
             JobKind::UploadPurge,
             "upload_purge",
             r#"{"kind":"upload_purge"}"#,
@@ -156,7 +163,8 @@ mod tests {
                 "image_scan",
                 "rescan",
                 "seal_blobs",
-                "rewrap_keys"
+                "rewrap_keys",
+                "audit_prune"
             ]
         );
     }

@@ -32,12 +32,14 @@ pub trait JobHandler: Send + Sync + 'static {
 }
 
 /// The server's handlers, with the settings they need.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct StandardHandler {
     /// What a garbage-collection pass may do.
     pub gc: GcOptions,
     /// Upload sessions untouched this long are purged.
     pub upload_max_age: Duration,
+    /// Where GC, lifecycle and scan results are counted.
+    pub metrics: wharf_metrics::Metrics,
 }
 
 #[async_trait::async_trait]
@@ -46,20 +48,21 @@ impl JobHandler for StandardHandler {
         // Exhaustive on purpose: a new kind does not build until it has a handler.
         match job {
             JobKind::Gc => self.gc(registry).await,
-            JobKind::Lifecycle => lifecycle(registry).await,
+            JobKind::Lifecycle => lifecycle(registry, &self.metrics).await,
             JobKind::UploadPurge => self.purge_uploads(registry).await,
             JobKind::ImageScan {
                 account,
                 repository,
                 digest,
-            } => scan(registry, account, repository, digest, false).await,
+            } => scan(registry, &self.metrics, account, repository, digest, false).await,
             JobKind::Rescan {
                 account,
                 repository,
                 digest,
-            } => scan(registry, account, repository, digest, true).await,
+            } => scan(registry, &self.metrics, account, repository, digest, true).await,
             JobKind::SealBlobs => seal_blobs(registry).await,
             JobKind::RewrapKeys { kms } => rewrap(registry, *kms).await,
+            JobKind::AuditPrune { days } => prune_audit(registry, *days).await,
         }
     }
 
@@ -94,6 +97,12 @@ impl StandardHandler {
             tracing::info!("garbage collection skipped: another pass holds the lease");
             return Ok(());
         }
+        let m = &self.metrics;
+        m.gc_passes.inc();
+        m.gc_blobs_deleted.inc_by(r.blobs + r.orphans);
+        m.gc_bytes_deleted
+            .inc_by(r.blob_bytes + r.orphan_bytes + r.upload_bytes);
+        m.gc_uploads_deleted.inc_by(r.uploads);
         tracing::info!(
             blobs = r.blobs,
             blob_bytes = r.blob_bytes,
@@ -169,6 +178,7 @@ async fn rewrap(registry: &Registry, kms: bool) -> Result<(), JobError> {
 /// nothing to do; a payload naming no valid image cannot succeed on retry.
 async fn scan(
     registry: &Registry,
+    metrics: &wharf_metrics::Metrics,
     account: &str,
     repository: &str,
     digest: &str,
@@ -179,6 +189,7 @@ async fn scan(
         .await
     {
         Ok(Some(status)) => {
+            metrics.scan(status.as_str(), rescan);
             tracing::info!(%account, %repository, %digest, rescan, status = status.as_str(), "scan job finished");
             Ok(())
         }
@@ -192,11 +203,18 @@ async fn scan(
 }
 
 /// Applies every repository's lifecycle policy as of now.
-async fn lifecycle(registry: &Registry) -> Result<(), JobError> {
+async fn lifecycle(registry: &Registry, metrics: &wharf_metrics::Metrics) -> Result<(), JobError> {
     let started = Instant::now();
     let outcomes = registry
         .apply_lifecycle_all(None, unix_now(), false)
         .await?;
+    metrics.lifecycle_runs.inc();
+    metrics
+        .lifecycle_images_expired
+        .inc_by(outcomes.iter().map(|o| o.expired).sum::<u64>());
+    metrics
+        .lifecycle_images_archived
+        .inc_by(outcomes.iter().map(|o| o.archived).sum::<u64>());
     tracing::info!(
         repositories = outcomes.len(),
         expired = outcomes.iter().map(|o| o.expired).sum::<u64>(),
@@ -204,5 +222,29 @@ async fn lifecycle(registry: &Registry) -> Result<(), JobError> {
         millis = started.elapsed().as_millis() as u64,
         "lifecycle policies applied"
     );
+    Ok(())
+}
+
+/// Deletes audit records older than `days` days (0 keeps them forever).
+async fn prune_audit(registry: &Registry, days: u32) -> Result<(), JobError> {
+    if days == 0 {
+        return Ok(());
+    }
+    let cutoff_ms = unix_now()
+        .saturating_sub(i64::from(days) * 86_400)
+        .saturating_mul(1000);
+    match registry
+        .meta()
+        .prune_audit_events(cutoff_ms)
+        .await
+        .map_err(|e| JobError::Transient(e.to_string()))?
+    {
+        0 => {}
+        n => tracing::info!(
+            pruned = n,
+            days,
+            "pruned audit records past their retention"
+        ),
+    }
     Ok(())
 }

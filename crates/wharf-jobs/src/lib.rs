@@ -81,6 +81,8 @@ pub struct RunnerConfig {
     /// How long finished jobs stay listed: done ones, and dead ones (kept longer, for diagnosis).
     pub keep_done: Duration,
     pub keep_dead: Duration,
+    /// Where attempts' outcomes are counted (`wharf_job_attempts_total`).
+    pub metrics: wharf_metrics::Metrics,
 }
 
 impl Default for RunnerConfig {
@@ -96,6 +98,7 @@ impl Default for RunnerConfig {
             hash_state_sweep: None,
             keep_done: Duration::from_secs(7 * 24 * 3600),
             keep_dead: Duration::from_secs(30 * 24 * 3600),
+            metrics: wharf_metrics::Metrics::default(),
         }
     }
 }

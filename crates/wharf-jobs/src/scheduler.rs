@@ -133,5 +133,6 @@ mod tests {
         assert_eq!(claim_name(&JobKind::Gc), "gc");
         assert_eq!(claim_name(&JobKind::Lifecycle), "lifecycle");
         assert_eq!(claim_name(&JobKind::UploadPurge), "upload-purge");
+        assert_eq!(claim_name(&JobKind::AuditPrune { days: 90 }), "audit-prune");
     }
 }

@@ -111,7 +111,10 @@ async fn run_one(shared: &Shared, job: ClaimedJob, phase: &mut watch::Receiver<P
     };
     match ended {
         Ended::Finished(Ok(Ok(()))) => match registry.complete_job(&job).await {
-            Ok(true) => tracing::info!("job done"),
+            Ok(true) => {
+                shared.config.metrics.job_finished(kind.as_str(), "done");
+                tracing::info!("job done")
+            }
             Ok(false) => tracing::warn!("job finished after its lease was lost"),
             Err(e) => tracing::warn!(error = %e, "recording a finished job failed"),
         },
@@ -154,6 +157,10 @@ async fn record_failure(
         .await
     {
         Ok(Some(JobState::Dead)) => {
+            shared
+                .config
+                .metrics
+                .job_finished(kind.map_or("unknown", JobKind::as_str), "dead");
             tracing::warn!(error = message, "job failed for the last time; it is dead");
             if let Some(kind) = kind {
                 shared
@@ -162,7 +169,13 @@ async fn record_failure(
                     .await;
             }
         }
-        Ok(Some(_)) => tracing::info!(error = message, "job failed; it will be retried"),
+        Ok(Some(_)) => {
+            shared
+                .config
+                .metrics
+                .job_finished(kind.map_or("unknown", JobKind::as_str), "retry");
+            tracing::info!(error = message, "job failed; it will be retried")
+        }
         Ok(None) => tracing::warn!(error = message, "job failed after its lease was lost"),
         Err(e) => tracing::warn!(error = %e, job_error = message, "recording a failed job failed"),
     }

@@ -332,6 +332,7 @@ async fn the_standard_handlers_run_the_servers_jobs() {
             dry_run: false,
         },
         upload_max_age: Duration::from_secs(3600),
+        metrics: Default::default(),
     });
     let hour = Duration::from_secs(3600);
     let runner = wharf_jobs::start(
@@ -377,4 +378,66 @@ async fn the_standard_handlers_run_the_servers_jobs() {
             .map(|(_, node)| node),
         Some(registry.node().to_string())
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_prune_keeps_records_within_retention_and_counts_outcomes() {
+    let dir = tempfile::tempdir().unwrap();
+    let registry = node(&dir).await;
+    let now_ms = wharf_core::unix_now() * 1000;
+    let day_ms = 86_400_000;
+    let record = |name: &str, at: i64| wharf_meta::AuditRecord {
+        event_id: name.to_string(),
+        event_time: at,
+        event_name: name.to_string(),
+        event_source: "ecr.amazonaws.com".to_string(),
+        ..Default::default()
+    };
+    registry
+        .meta()
+        .insert_audit_events(&[
+            record("old", now_ms - 3 * day_ms),
+            record("recent", now_ms - day_ms / 2),
+        ])
+        .await
+        .unwrap();
+    let metrics = wharf_metrics::Metrics::new();
+    let handler = Arc::new(StandardHandler {
+        gc: GcOptions {
+            grace: Duration::from_secs(3600),
+            upload_max_age: Duration::from_secs(3600),
+            dry_run: false,
+        },
+        upload_max_age: Duration::from_secs(3600),
+        metrics: metrics.clone(),
+    });
+    let runner = wharf_jobs::start(
+        registry.clone(),
+        handler,
+        RunnerConfig {
+            metrics: metrics.clone(),
+            ..config()
+        },
+    );
+    let id = enqueue(&registry, JobKind::AuditPrune { days: 1 }, 3).await;
+    let job = wait_for(registry.meta(), id, |j| j.state.is_finished()).await;
+    runner.shutdown(Duration::from_secs(5)).await;
+    assert_eq!(job.state, JobState::Done, "{job:?}");
+    let left = registry
+        .meta()
+        .audit_events(&wharf_meta::AuditFilter {
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        left.iter()
+            .map(|r| r.event_name.as_str())
+            .collect::<Vec<_>>(),
+        ["recent"]
+    );
+    assert!(metrics
+        .encode()
+        .contains(r#"wharf_job_attempts_total{kind="audit_prune",outcome="done"} 1"#));
 }

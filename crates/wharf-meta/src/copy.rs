@@ -297,6 +297,27 @@ const TABLES: &[Table] = &[
         key: &["version"],
         columns: &[("version", Int), ("fingerprint", Text), ("created_at", Int)],
     },
+    Table {
+        name: "audit_events",
+        key: &["id"],
+        columns: &[
+            ("id", Int),
+            ("event_id", Text),
+            ("event_time", Int),
+            ("event_name", Text),
+            ("event_source", Text),
+            ("account_id", Text),
+            ("user_arn", Text),
+            ("access_key_id", Text),
+            ("source_ip", Text),
+            ("user_agent", Text),
+            ("request_id", Text),
+            ("request_parameters", Text),
+            ("response_elements", Text),
+            ("error_code", Text),
+            ("error_message", Text),
+        ],
+    },
 ];
 
 /// Tables a fresh store fills by itself (the default account and its settings row): the copy
@@ -304,7 +325,7 @@ const TABLES: &[Table] = &[
 const BOOTSTRAP_TABLES: &[&str] = &["settings", "accounts"];
 
 /// Tables whose identity sequence must move past the copied ids on PostgreSQL.
-const IDENTITY_TABLES: &[&str] = &["users", "repositories"];
+const IDENTITY_TABLES: &[&str] = &["users", "repositories", "audit_events"];
 
 /// Most bound parameters one INSERT carries (SQLite's historical limit is 999).
 const MAX_PARAMS: usize = 900;

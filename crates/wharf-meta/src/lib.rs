@@ -13,6 +13,7 @@
 //! Every multi-row change is one transaction.
 
 mod accounts;
+mod audit;
 mod blob_info;
 mod blobs;
 mod copy;
@@ -31,11 +32,13 @@ mod registry;
 mod repo_settings;
 mod repos;
 mod scans;
+mod stats;
 pub mod testing;
 mod uploads;
 mod usage;
 mod vulndb;
 
+pub use audit::{AuditFilter, AuditRecord};
 pub use blob_info::BlobReadInfo;
 pub use copy::CopyReport;
 pub use crypt::DataKeyRow;
@@ -49,6 +52,7 @@ pub use queue::{JobCount, JobFilter, JobRecord, JobState, NewJob, DEFAULT_MAX_AT
 pub use registry::TemplateRecord;
 pub use repo_settings::{RepoSettings, RepositoryRecord};
 pub use scans::{ScanRecord, ScanResult, ScannedImage};
+pub use stats::PoolStats;
 pub use uploads::Upload;
 pub use usage::{AccountUsage, RepositoryUsage, ServerUsage, UsageFigures};
 pub use vulndb::{AdvisoryHit, NewAdvisory, UpsertCounts, VulnDbCounts};

@@ -95,6 +95,8 @@ mod scanning;
 #[path = "conformance/queue.rs"]
 mod queue;
 
+#[path = "conformance/audit.rs"]
+mod audit;
 #[path = "conformance/crypt.rs"]
 mod crypt;
 #[path = "conformance/ecr_records.rs"]
@@ -138,6 +140,7 @@ async fn metadata_conformance() {
         ecr_records::pull_time_update_exclusions(&a).await;
         ecr_records::layer_part_sizes(&a).await;
         ecr_records::manifest_referencing_a_blob(&a).await;
+        audit::audit_trail(&a).await;
         if let Db::Postgres(url) = &db {
             nodes_starting_together_share_one_default_account(url).await;
         }

@@ -37,6 +37,12 @@ pub struct RawConfig {
     pub tls_client_auth: Option<String>,
     /// Serve HTTPS with a CA and certificate generated under `<data_dir>/tls/`.
     pub tls_self_signed: Option<bool>,
+    /// A second address serving only `/metrics`, to anyone who reaches it.
+    pub metrics_listen: Option<String>,
+    /// Serve `/metrics` on the main listener without credentials.
+    pub metrics_public: Option<bool>,
+    /// Days audit records are kept (0: forever).
+    pub audit_retention_days: Option<u64>,
     /// The `[encryption]` table.
     #[serde(default)]
     pub encryption: crate::encryption::RawEncryption,
@@ -70,6 +76,15 @@ impl RawConfig {
                     v.trim()
                         .parse::<u64>()
                         .with_context(|| format!("{key}={v:?} is not a whole number"))
+                })
+                .transpose()
+        };
+        let boolean = |key: &str| -> anyhow::Result<Option<bool>> {
+            get(key)
+                .map(|v| match v.trim() {
+                    "true" | "1" => Ok(true),
+                    "false" | "0" | "" => Ok(false),
+                    _ => bail!("{key}={v:?} must be true or false"),
                 })
                 .transpose()
         };
@@ -118,6 +133,9 @@ impl RawConfig {
                     _ => bail!("WHARF_TLS_SELF_SIGNED={v:?} must be true or false"),
                 })
                 .transpose()?,
+            metrics_listen: get("WHARF_METRICS_LISTEN").filter(|v| !v.trim().is_empty()),
+            metrics_public: boolean("WHARF_METRICS_PUBLIC")?,
+            audit_retention_days: num("WHARF_AUDIT_RETENTION_DAYS")?,
             encryption: crate::encryption::RawEncryption::from_env(&get)?,
             kms: crate::encryption::RawKms::from_env(&get)?,
             master_key_env: get("WHARF_MASTER_KEY"),
@@ -156,6 +174,9 @@ impl RawConfig {
             tls_client_ca: over.tls_client_ca.or(self.tls_client_ca),
             tls_client_auth: over.tls_client_auth.or(self.tls_client_auth),
             tls_self_signed: over.tls_self_signed.or(self.tls_self_signed),
+            metrics_listen: over.metrics_listen.or(self.metrics_listen),
+            metrics_public: over.metrics_public.or(self.metrics_public),
+            audit_retention_days: over.audit_retention_days.or(self.audit_retention_days),
             encryption: self.encryption.merge(over.encryption),
             kms: self.kms.merge(over.kms),
             master_key_env: over.master_key_env.or(self.master_key_env),
@@ -220,6 +241,13 @@ pub struct Settings {
     pub scan_eligibility_days: u32,
     /// TLS on the listener; `None`: plain HTTP.
     pub tls: Option<Tls>,
+    /// A second, plain-HTTP address serving only `/metrics` without credentials.
+    pub metrics_listen: Option<SocketAddr>,
+    /// `/metrics` on the main listener without credentials (else only to principals allowed
+    /// `wharf:GetMetrics`).
+    pub metrics_public: bool,
+    /// Days audit records are kept; 0 keeps them forever.
+    pub audit_retention_days: u32,
     /// Encryption at rest: the master keyring and KMS.
     pub encryption: crate::encryption::EncryptionSettings,
     /// Where blobs live.
@@ -227,6 +255,9 @@ pub struct Settings {
     /// Where metadata lives.
     pub metadata: crate::metadata::MetadataSettings,
 }
+
+/// The longest audit retention, in days (a hundred years; 0 keeps records forever).
+const MAX_AUDIT_RETENTION_DAYS: u64 = 36_500;
 
 /// The longest scan eligibility window, in days (ten years).
 const MAX_SCAN_ELIGIBILITY_DAYS: u64 = 3650;
@@ -378,6 +409,22 @@ impl TryFrom<RawConfig> for Settings {
             encryption,
             blob_store: raw.blob_store.try_into()?,
             metadata: raw.metadata.try_into()?,
+            metrics_listen: raw
+                .metrics_listen
+                .as_deref()
+                .map(|m| {
+                    m.parse::<SocketAddr>().with_context(|| {
+                        format!("metrics_listen = {m:?} is not an address like 127.0.0.1:9090")
+                    })
+                })
+                .transpose()?,
+            metrics_public: raw.metrics_public.unwrap_or(false),
+            audit_retention_days: match raw.audit_retention_days.unwrap_or(90) {
+                d if d <= MAX_AUDIT_RETENTION_DAYS => d as u32,
+                d => bail!(
+                    "audit_retention_days = {d} is more than {MAX_AUDIT_RETENTION_DAYS} (use 0 to keep records forever)"
+                ),
+            },
             pricing,
             region,
             public_host,
@@ -417,6 +464,46 @@ impl TryFrom<RawConfig> for Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn metrics_and_audit_settings() {
+        let s = Settings::try_from(RawConfig::default()).unwrap();
+        assert_eq!(
+            (s.metrics_listen, s.metrics_public, s.audit_retention_days),
+            (None, false, 90)
+        );
+        let file: RawConfig = toml::from_str(
+            "metrics_listen = \"127.0.0.1:9100\"\nmetrics_public = true\naudit_retention_days = 7",
+        )
+        .unwrap();
+        let envs = RawConfig::from_env(env(&[("WHARF_AUDIT_RETENTION_DAYS", "0")])).unwrap();
+        let s = Settings::try_from(file.merge(envs)).unwrap();
+        assert_eq!(s.metrics_listen, Some("127.0.0.1:9100".parse().unwrap()));
+        assert!(s.metrics_public);
+        assert_eq!(s.audit_retention_days, 0);
+        let envs = RawConfig::from_env(env(&[
+            ("WHARF_METRICS_LISTEN", "0.0.0.0:9200"),
+            ("WHARF_METRICS_PUBLIC", "false"),
+        ]))
+        .unwrap();
+        let s = Settings::try_from(envs).unwrap();
+        assert_eq!(s.metrics_listen, Some("0.0.0.0:9200".parse().unwrap()));
+        assert!(!s.metrics_public);
+        let e = RawConfig::from_env(env(&[("WHARF_METRICS_PUBLIC", "yes")])).unwrap_err();
+        assert!(format!("{e:#}").contains("WHARF_METRICS_PUBLIC"));
+        let e = Settings::try_from(RawConfig {
+            metrics_listen: Some("nowhere".into()),
+            ..RawConfig::default()
+        })
+        .unwrap_err();
+        assert!(format!("{e:#}").contains("metrics_listen"));
+        let e = Settings::try_from(RawConfig {
+            audit_retention_days: Some(100_000),
+            ..RawConfig::default()
+        })
+        .unwrap_err();
+        assert!(format!("{e:#}").contains("audit_retention_days"));
+    }
 
     fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
         let pairs: Vec<(String, String)> = pairs

@@ -1,6 +1,7 @@
 //! The `wharf` binary: command-line parsing, logging setup and dispatch to subcommands.
 
 mod admin;
+mod audit;
 mod config;
 mod encryption;
 mod encryption_cli;
@@ -120,6 +121,15 @@ enum Command {
         data_dir: Option<PathBuf>,
         #[command(flatten)]
         args: migrate_storage::MigrateStorageArgs,
+    },
+    /// The audit trail: mutating calls and denied requests on both APIs, newest first (safe
+    /// while serving).
+    Audit {
+        /// Directory holding blobs and metadata [default: ./wharf-data].
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        #[command(flatten)]
+        args: audit::AuditArgs,
     },
     /// Storage usage per repository and account, with ECR's monthly cost and what dedup saves.
     Usage {
@@ -266,6 +276,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::MigrateStorage { data_dir, args } => {
             let (s, rt) = offline(config, data_dir)?;
             rt.block_on(migrate_storage::run(s, args))
+        }
+        Command::Audit { data_dir, args } => {
+            let (s, rt) = offline(config, data_dir)?;
+            rt.block_on(audit::run(s, args))
         }
         Command::Usage { data_dir, args } => {
             let (s, rt) = offline(config, data_dir)?;

@@ -118,14 +118,20 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         "wharf is serving the OCI and ECR APIs"
     );
 
+    let metrics = wharf_metrics::Metrics::new();
     let jobs = wharf_jobs::start(
         registry.clone(),
         std::sync::Arc::new(wharf_jobs::StandardHandler {
             gc: crate::gc::options(&settings, false),
             upload_max_age: Duration::from_secs(settings.upload_max_age_secs),
+            metrics: metrics.clone(),
         }),
-        runner_config(&settings),
+        wharf_jobs::RunnerConfig {
+            metrics: metrics.clone(),
+            ..runner_config(&settings)
+        },
     );
+    let (audit, audit_writer) = wharf_api::audit::AuditSink::start(meta.clone(), metrics.clone());
     start_encryption_work(&settings, &registry).await?;
     let ecr = EcrSettings {
         region: settings.region.clone(),
@@ -133,12 +139,24 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         public_scheme: settings.public_scheme.clone(),
         registry_domain: settings.registry_domain.clone(),
     };
-    let app = wharf_api::app(AppState {
+    let state = AppState {
         registry,
         identity,
         ecr,
         proxies: wharf_api::client::TrustedProxies::new(settings.trusted_proxies.clone()),
-    });
+        metrics,
+        metrics_access: if settings.metrics_public {
+            wharf_api::metrics::MetricsAccess::Public
+        } else {
+            wharf_api::metrics::MetricsAccess::Authorized
+        },
+        audit,
+    };
+    let metrics_server = match settings.metrics_listen {
+        Some(addr) => Some(serve_metrics(addr, state.clone()).await?),
+        None => None,
+    };
+    let app = wharf_api::app(state);
     let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
     let shutdown = async move {
         shutdown_signal().await;
@@ -173,9 +191,31 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     // Jobs in flight get the same grace as requests; what is still running then goes back to
     // the queue for another node (or this one's next start).
     jobs.shutdown(grace).await;
+    if let Some(task) = metrics_server {
+        task.abort();
+    }
+    // Records of the last requests are written before the database closes.
+    audit_writer.finish(grace).await;
     meta.close().await;
     tracing::info!("wharf stopped");
     Ok(())
+}
+
+/// Serves `/metrics` alone, without credentials, on `metrics_listen`.
+async fn serve_metrics(
+    addr: std::net::SocketAddr,
+    state: AppState,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    let listener = TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding metrics_listen {addr}"))?;
+    tracing::info!(metrics_listen = %listener.local_addr()?, "serving /metrics");
+    let router = wharf_api::metrics::metrics_router(state);
+    Ok(tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, router).await {
+            tracing::error!(error = %e, "the metrics listener failed");
+        }
+    }))
 }
 
 /// Says how blobs are protected, and queues the sealing of blobs an older install stored in
@@ -230,7 +270,19 @@ pub(crate) fn runner_config(settings: &Settings) -> wharf_jobs::RunnerConfig {
             periodic(JobKind::Gc, secs(settings.gc_interval_secs), Duration::ZERO),
             periodic(JobKind::Lifecycle, lifecycle, lifecycle.min(secs(60))),
             periodic(JobKind::UploadPurge, purge, Duration::ZERO),
-        ],
+        ]
+        .into_iter()
+        // Audit records past their retention, hourly (0 days keeps them forever).
+        .chain((settings.audit_retention_days > 0).then(|| {
+            periodic(
+                JobKind::AuditPrune {
+                    days: settings.audit_retention_days,
+                },
+                secs(3600),
+                secs(60),
+            )
+        }))
+        .collect(),
         // Every node: hash states of uploads finished on other nodes or abandoned.
         hash_state_sweep: Some(wharf_jobs::HashStateSweep {
             every: purge,

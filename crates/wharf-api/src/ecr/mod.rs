@@ -180,10 +180,16 @@ pub fn is_ecr_request(req: &Request) -> bool {
             .is_some_and(|t| t.starts_with(TARGET_PREFIX))
 }
 
-/// Entry point for every ECR API request.
+/// Entry point for every ECR API request: serves it, names its operation for the metrics, and
+/// makes its one call into the audit trail.
 pub async fn handle(State(state): State<AppState>, client: Client, req: Request) -> Response {
     let request_id = uuid::Uuid::new_v4().to_string();
-    let mut resp = match serve(&state, client, req).await {
+    let mut call = crate::audit::Call::new(client, req.headers());
+    call.access_key_id = crate::audit::sigv4_access_key(req.headers());
+    let result = serve(&state, client, req, &mut call).await;
+    crate::audit::ecr(&state, &call, &request_id, &result);
+    let operation = call.event_name.unwrap_or("unknown");
+    let mut resp = match result {
         Ok(v) => {
             let mut r = (StatusCode::OK, v.to_string()).into_response();
             r.headers_mut().insert(
@@ -197,6 +203,8 @@ pub async fn handle(State(state): State<AppState>, client: Client, req: Request)
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         resp.headers_mut().insert("x-amzn-requestid", v);
     }
+    resp.extensions_mut()
+        .insert(crate::metrics::Operation(operation));
     resp
 }
 
@@ -204,6 +212,7 @@ async fn serve(
     state: &AppState,
     client: Client,
     req: Request,
+    call: &mut crate::audit::Call,
 ) -> Result<serde_json::Value, EcrError> {
     if req.method() != axum::http::Method::POST {
         return Err(EcrError::new(
@@ -218,12 +227,18 @@ async fn serve(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_string();
+    // Named before authentication, so a refused call is recorded under its operation.
+    if let Some(op) = Operation::from_target(&target) {
+        call.event_name = Some(op.name());
+        call.mutating = crate::audit::ecr_mutating(op.name());
+    }
     let body = read_body(body).await?;
     // Once per request, before anything reads a cache (authorization does).
     crate::sync_caches(state)
         .await
         .map_err(|e| EcrError::from_core(e, "", ""))?;
     let principal = auth::authenticate(state, &parts, &body).await?;
+    call.principal = Some(principal.clone());
     let Principal::User(user) = &principal else {
         return Err(EcrError::new(
             "MissingAuthenticationTokenException",
@@ -255,6 +270,7 @@ async fn serve(
             )
         })?
     };
+    call.set_parameters(&input);
     // The model's constraints (lengths, patterns, enums, list sizes) come first, as in ECR.
     wharf_ecr_model::validate_input(op, &input)
         .map_err(|e| EcrError::new(e.code(), e.message().to_string()))?;

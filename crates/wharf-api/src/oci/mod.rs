@@ -4,6 +4,7 @@
 mod auth;
 mod blobs;
 mod error;
+mod labels;
 mod manifests;
 pub mod route;
 mod tags;
@@ -44,11 +45,38 @@ fn account_of(state: &AppState, parts: &Parts) -> AccountId {
     state.registry.default_account()
 }
 
-/// Entry point for every `/v2/` request.
+/// Entry point for every `/v2/` request: serves it, names its operation for the metrics, and
+/// makes its one call into the audit trail.
 pub async fn handle(State(state): State<AppState>, client: Client, req: Request) -> Response {
+    let routed = route::route(req.method(), req.uri().path());
+    let names = routed
+        .as_ref()
+        .ok()
+        .map(|e| labels::names(e, req.method(), req.uri().query()));
+    let mut call = crate::audit::Call::new(client, req.headers());
+    call.event_name = names.map(|n| n.event);
+    call.mutating = names.is_some_and(|n| n.mutating);
+    if let Ok(e) = &routed {
+        call.parameters = Some(labels::audit_parameters(e, req.uri().query()));
+    }
+    let mut resp = serve(&state, client, req, routed, &mut call).await;
+    resp.extensions_mut().insert(crate::metrics::Operation(
+        names.map_or("unknown", |n| n.operation),
+    ));
+    crate::audit::oci(&state, &call, &resp);
+    resp
+}
+
+async fn serve(
+    state: &AppState,
+    client: Client,
+    req: Request,
+    routed: Result<Endpoint, RouteError>,
+    call: &mut crate::audit::Call,
+) -> Response {
     let (parts, body) = req.into_parts();
     let req = &parts;
-    let endpoint = match route::route(&req.method, req.uri.path()) {
+    let endpoint = match routed {
         Ok(e) => e,
         Err(RouteError::NotFound) => {
             return OciError::new(StatusCode::NOT_FOUND, "NOT_FOUND", "no such endpoint")
@@ -60,37 +88,39 @@ pub async fn handle(State(state): State<AppState>, client: Client, req: Request)
                 .into_response()
         }
     };
-    let account = account_of(&state, req);
+    let account = account_of(state, req);
+    call.account = Some(account.to_string());
     let repo = |name| wharf_core::Repo::new(account.clone(), name);
     let has_body = req.headers.contains_key(header::TRANSFER_ENCODING)
         || header_str(&req.headers, header::CONTENT_LENGTH).is_some_and(|l| l.trim() != "0");
     // Once per request, before anything reads a cache (authorization does).
-    if let Err(e) = crate::sync_caches(&state).await {
+    if let Err(e) = crate::sync_caches(state).await {
         return OciError::from(e).into_response();
     }
-    let principal = match auth::authenticate(&state, &account, req).await {
+    let principal = match auth::authenticate(state, &account, req).await {
         Ok(p) => p,
         Err(e) => return e.into_response(),
     };
+    call.principal = Some(principal.clone());
     let actions = auth::actions(&endpoint, &req.method, has_body);
     let checked = match (&endpoint, &principal) {
         (Endpoint::Base, Principal::Anonymous) => {
-            Err(auth::challenge(&state, &account, "authentication required"))
+            Err(auth::challenge(state, &account, "authentication required"))
         }
         (Endpoint::Base, _) => Ok(()),
         (Endpoint::Catalog, Principal::Anonymous) => {
-            Err(auth::challenge(&state, &account, "authentication required"))
+            Err(auth::challenge(state, &account, "authentication required"))
         }
         // The catalog lists only the repositories the caller may describe.
         (Endpoint::Catalog, _) => Ok(()),
-        (Endpoint::Blob { .. }, _) if auth::presigned_download(&state, req, &account) => Ok(()),
+        (Endpoint::Blob { .. }, _) if auth::presigned_download(state, req, &account) => Ok(()),
         (Endpoint::Tags { name }, _)
         | (Endpoint::Manifest { name, .. }, _)
         | (Endpoint::Blob { name, .. }, _)
         | (Endpoint::StartUpload { name }, _)
         | (Endpoint::Upload { name, .. }, _)
         | (Endpoint::Referrers { name, .. }, _) => {
-            auth::authorize(&state, &principal, client, actions, &repo(name.clone())).await
+            auth::authorize(state, &principal, client, actions, &repo(name.clone())).await
         }
     };
     if let Err(e) = checked {
@@ -107,18 +137,16 @@ pub async fn handle(State(state): State<AppState>, client: Client, req: Request)
             "{}",
         )
             .into_response()),
-        Endpoint::Catalog => tags::catalog(&state, &ctx, &account, req).await,
-        Endpoint::Tags { name } => tags::list(&state, &repo(name), req).await,
+        Endpoint::Catalog => tags::catalog(state, &ctx, &account, req).await,
+        Endpoint::Tags { name } => tags::list(state, &repo(name), req).await,
         Endpoint::Manifest { name, reference } => {
-            manifests::handle(&state, &ctx, &repo(name), &reference, req, body).await
+            manifests::handle(state, &ctx, &repo(name), &reference, req, body).await
         }
-        Endpoint::Blob { name, digest } => blobs::handle(&state, &repo(name), &digest, req).await,
-        Endpoint::StartUpload { name } => {
-            uploads::start(&state, &ctx, &repo(name), req, body).await
-        }
-        Endpoint::Upload { name, id } => uploads::handle(&state, &repo(name), &id, req, body).await,
+        Endpoint::Blob { name, digest } => blobs::handle(state, &repo(name), &digest, req).await,
+        Endpoint::StartUpload { name } => uploads::start(state, &ctx, &repo(name), req, body).await,
+        Endpoint::Upload { name, id } => uploads::handle(state, &repo(name), &id, req, body).await,
         Endpoint::Referrers { name, digest } => {
-            tags::referrers(&state, &repo(name), &digest, req).await
+            tags::referrers(state, &repo(name), &digest, req).await
         }
     };
     result.unwrap_or_else(IntoResponse::into_response)

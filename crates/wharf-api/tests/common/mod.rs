@@ -404,6 +404,13 @@ async fn launch(
             registry_domain: None,
         },
         proxies,
+        metrics: wharf_metrics::Metrics::default(),
+        metrics_access: wharf_api::metrics::MetricsAccess::Authorized,
+        audit: wharf_api::audit::AuditSink::start(
+            registry.meta().clone(),
+            wharf_metrics::Metrics::default(),
+        )
+        .0,
     });
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("local addr");
