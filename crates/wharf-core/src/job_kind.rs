@@ -55,6 +55,9 @@ job_kinds! {
     /// Data keys rewrapped under the newest master key (and, with `kms`, re-encrypted under
     /// their KMS keys).
     RewrapKeys { kms: bool } => "rewrap_keys",
+    /// One pushed image copied to one replication destination (another account here, or
+    /// another region's Wharf).
+    Replicate { account: String, repository: String, digest: String, region: String, registry_id: String } => "replicate",
 }
 
 /// A stored job that does not decode into a `JobKind`.
@@ -156,7 +159,8 @@ mod tests {
                 "image_scan",
                 "rescan",
                 "seal_blobs",
-                "rewrap_keys"
+                "rewrap_keys",
+                "replicate"
             ]
         );
     }

@@ -16,6 +16,7 @@ const SQLITE: &[&str] = &[
     include_str!("../migrations/sqlite/0007_vulndb_pending.sql"),
     include_str!("../migrations/sqlite/0008_encryption.sql"),
     include_str!("../migrations/sqlite/0009_pull_exclusions.sql"),
+    include_str!("../migrations/sqlite/0012_replication.sql"),
 ];
 
 const POSTGRES: &[&str] = &[
@@ -26,6 +27,7 @@ const POSTGRES: &[&str] = &[
     include_str!("../migrations/postgres/0005_vulndb_pending.sql"),
     include_str!("../migrations/postgres/0006_encryption.sql"),
     include_str!("../migrations/postgres/0007_pull_exclusions.sql"),
+    include_str!("../migrations/postgres/0010_replication.sql"),
 ];
 
 /// Brings the schema up to date; returns the versions (before, after).

@@ -84,6 +84,7 @@ pub(crate) async fn push(
             image_size: None,
             scan: None,
             jobs: vec![],
+            replications: vec![],
         })
         .await?;
     Ok(digest)
