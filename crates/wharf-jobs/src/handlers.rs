@@ -32,12 +32,14 @@ pub trait JobHandler: Send + Sync + 'static {
 }
 
 /// The server's handlers, with the settings they need.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct StandardHandler {
     /// What a garbage-collection pass may do.
     pub gc: GcOptions,
     /// Upload sessions untouched this long are purged.
     pub upload_max_age: Duration,
+    /// The other regions replication may copy images to.
+    pub regions: wharf_replicate::Regions,
 }
 
 #[async_trait::async_trait]
@@ -60,12 +62,29 @@ impl JobHandler for StandardHandler {
             } => scan(registry, account, repository, digest, true).await,
             JobKind::SealBlobs => seal_blobs(registry).await,
             JobKind::RewrapKeys { kms } => rewrap(registry, *kms).await,
+            JobKind::Replicate {
+                account,
+                repository,
+                digest,
+                region,
+                registry_id,
+            } => {
+                let target = crate::replicate::Target::parse(
+                    account,
+                    repository,
+                    digest,
+                    region,
+                    registry_id,
+                )?;
+                crate::replicate::run(registry, &self.regions, &target).await
+            }
         }
     }
 
     /// A first scan that can no longer run leaves FAILED with the reason, not IN_PROGRESS
     /// forever (keeping a previous good result's findings); a dead rescan changes nothing.
     async fn gave_up(&self, registry: &Registry, job: &JobKind, error: &str) {
+        crate::replicate::gave_up(registry, job, error).await;
         // A rescan that never ran leaves the previous result standing: nothing to record.
         if let JobKind::ImageScan {
             account,

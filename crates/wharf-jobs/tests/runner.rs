@@ -332,6 +332,7 @@ async fn the_standard_handlers_run_the_servers_jobs() {
             dry_run: false,
         },
         upload_max_age: Duration::from_secs(3600),
+        regions: Default::default(),
     });
     let hour = Duration::from_secs(3600);
     let runner = wharf_jobs::start(

@@ -10,6 +10,7 @@ mod lifecycle;
 mod metadata;
 mod migrate_keyring;
 mod migrate_storage;
+mod regions;
 mod scan;
 mod serve;
 mod storage;

@@ -123,6 +123,8 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         std::sync::Arc::new(wharf_jobs::StandardHandler {
             gc: crate::gc::options(&settings, false),
             upload_max_age: Duration::from_secs(settings.upload_max_age_secs),
+            regions: wharf_replicate::Regions::new(settings.regions.clone())
+                .map_err(|e| anyhow::anyhow!(e))?,
         }),
         runner_config(&settings),
     );
@@ -132,6 +134,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         public_host: settings.public_host.clone(),
         public_scheme: settings.public_scheme.clone(),
         registry_domain: settings.registry_domain.clone(),
+        replication_regions: settings.regions.iter().map(|r| r.name.clone()).collect(),
     };
     let app = wharf_api::app(AppState {
         registry,
@@ -226,6 +229,7 @@ pub(crate) fn runner_config(settings: &Settings) -> wharf_jobs::RunnerConfig {
     };
     wharf_jobs::RunnerConfig {
         workers: settings.job_workers,
+        backoff: settings.job_backoff,
         periodic: vec![
             periodic(JobKind::Gc, secs(settings.gc_interval_secs), Duration::ZERO),
             periodic(JobKind::Lifecycle, lifecycle, lifecycle.min(secs(60))),
