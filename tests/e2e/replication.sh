@@ -110,9 +110,23 @@ check "a bad registryId is refused by the model" expect_error "ValidationExcepti
   src_aws put-replication-configuration --replication-configuration "$(rule '[{"region":"eu-west-1","registryId":"12"}]')"
 check "a filter type other than PREFIX_MATCH is refused" expect_error "ValidationException\|InvalidParameterException\|Invalid" \
   src_aws put-replication-configuration --replication-configuration "$(rule "[{\"region\":\"eu-west-1\",\"registryId\":\"$DEST_ACCOUNT\"}]" '[{"filter":"app","filterType":"SUFFIX_MATCH"}]')"
-check "deleteReplication enabled is refused (deletes are not replicated)" expect_error InvalidParameterException \
-  src_aws put-replication-configuration --replication-configuration \
-  "{\"rules\":[{\"destinations\":[{\"region\":\"eu-west-1\",\"registryId\":\"$DEST_ACCOUNT\"}],\"deleteReplication\":{\"enabled\":true}}]}"
+# boto3 OPERATION JSON-KWARGS: as the source's administrator; prints "succeeded" or the error code and
+# message (the pinned AWS CLI predates deleteReplication and the backfill operations).
+boto3_call() {
+  AWS_SHARED_CREDENTIALS_FILE="$SRC_DATA/credentials" AWS_CONFIG_FILE=/dev/null AWS_EC2_METADATA_DISABLED=true \
+    "$VENV/bin/python" - "$SRC_URL" "$1" "$2" <<'PY'
+import json, sys, boto3, botocore.exceptions
+ecr = boto3.client("ecr", endpoint_url=sys.argv[1], region_name="us-east-1")
+try:
+    getattr(ecr, sys.argv[2])(**json.loads(sys.argv[3]))
+    print("succeeded")
+except botocore.exceptions.ClientError as e:
+    print(e.response["Error"]["Code"], e.response["Error"]["Message"])
+PY
+}
+check "deleteReplication enabled is refused (deletes are not replicated)" bash -c \
+  "$(declare -f boto3_call); VENV='$VENV' SRC_URL='$SRC_URL' SRC_DATA='$SRC_DATA';
+   boto3_call put_replication_configuration '{\"replicationConfiguration\":{\"rules\":[{\"destinations\":[{\"region\":\"eu-west-1\",\"registryId\":\"$DEST_ACCOUNT\"}],\"deleteReplication\":{\"enabled\":true}}]}}' | grep InvalidParameterException"
 CONFIG=$(rule "[{\"region\":\"eu-west-1\",\"registryId\":\"$DEST_ACCOUNT\"},{\"region\":\"us-east-1\",\"registryId\":\"$B\"}]" \
   '[{"filter":"app","filterType":"PREFIX_MATCH"}]')
 check "PutReplicationConfiguration" src_aws put-replication-configuration --replication-configuration "$CONFIG"
@@ -201,37 +215,57 @@ check "B: app/api:v1 has the same manifest bytes" bash -c \
   "$(declare -f b_aws aws_at eq); VENV='$VENV' SRC_URL='$SRC_URL' work='$work';
    m=\$(b_aws batch-get-image --repository-name app/api --image-ids imageTag=v1 | jq -j '.images[0].imageManifest');
    eq \"sha256:\$(printf '%s' \"\$m\" | sha256sum | cut -d' ' -f1)\" '$API_DIGEST'"
-check "B: every layer of app/api is downloadable with the same bytes" bash -c \
+check "B: every blob of app/api is available with its size" bash -c \
   "$(declare -f b_aws aws_at); VENV='$VENV' SRC_URL='$SRC_URL' work='$work';
-   for d in \$(crane manifest --insecure '$SRC_HOST/app/api:v1' | jq -r '.config.digest, .layers[].digest'); do
-     url=\$(b_aws get-download-url-for-layer --repository-name app/api --layer-digest \$d | jq -r .downloadUrl);
-     [[ \"sha256:\$(curl -fsS \"\$url\" | sha256sum | cut -d' ' -f1)\" == \"\$d\" ]] || { echo \"\$d differs\"; exit 1; }
+   m=\$(crane manifest --insecure '$SRC_HOST/app/api:v1');
+   for d in \$(jq -r '.config.digest, .layers[].digest' <<<\"\$m\"); do
+     size=\$(jq -r --arg d \$d '[.config, .layers[]] | map(select(.digest == \$d))[0].size' <<<\"\$m\");
+     b_aws batch-check-layer-availability --repository-name app/api --layer-digests \$d |
+       jq -e --argjson s \$size '.layers[0].layerAvailability == \"AVAILABLE\" and .layers[0].layerSize == \$s' >/dev/null ||
+       { echo \"\$d not available in B\"; exit 1; }
    done"
 check "B: repository created from B's REPLICATION template" bash -c \
   "$(declare -f b_aws aws_at); VENV='$VENV' SRC_URL='$SRC_URL' work='$work';
    arn=\$(b_aws describe-repositories --repository-names app/api | jq -r '.repositories[0].repositoryArn');
    b_aws list-tags-for-resource --resource-arn \"\$arn\" | jq -e '.tags[] | select(.Key==\"replicated\")'"
 
-# --- the destination goes down; the source restarts; the destination comes back.
-python3 "$E2E_LIB_DIR/mkimage.py" --out "$work/big" --layers 2 --layer-size $((12 * 1024 * 1024)) \
+# --- the destination goes down mid-replication; the source restarts; the destination comes back.
+python3 "$E2E_LIB_DIR/mkimage.py" --out "$work/big" --layers 3 --layer-size $((16 * 1024 * 1024)) \
   --docker-tar "$work/big.tar" --tag "app/big:v1" >/dev/null
-kill_dest
-log "destination killed"
-check "crane push app/big:v1 (two 12 MiB layers) while the destination is down" \
-  crane push --insecure "$work/big.tar" "$SRC_HOST/app/big:v1"
+python3 "$E2E_LIB_DIR/mkimage.py" --out "$work/late" --layers 1 --layer-size $((64 * 1024)) \
+  --docker-tar "$work/late.tar" --tag "app/late:v1" >/dev/null
+BIG_CONFIG=$(tar -xOf "$work/big.tar" manifest.json | jq -r '.[0].Config' | sed 's#^blobs/sha256/#sha256:#; s#\.json$##; s#^\([0-9a-f]\{64\}\)$#sha256:\1#')
+DEST_AUTH="Basic $(printf 'AWS:%s' "$("$WHARF_BIN" admin --data-dir "$DEST_DATA" login-password 2>/dev/null)" | base64 -w0)"
+check "crane push app/big:v1 (three 16 MiB layers)" crane push --insecure "$work/big.tar" "$SRC_HOST/app/big:v1"
 BIG_DIGEST=$(crane digest --insecure "$SRC_HOST/app/big:v1")
+# Kill the destination (SIGKILL) as soon as the first blob of the image (its config) arrived there.
+for ((i = 0; i < 400; i++)); do
+  code=$(curl -s -o /dev/null -w '%{http_code}' -I -H "Authorization: $DEST_AUTH" "$DEST_URL/v2/app/big/blobs/$BIG_CONFIG") || true
+  [[ "$code" == 200 ]] && break
+  sleep 0.02
+done
+kill_dest
+if [[ "$(status_of app/big "$BIG_DIGEST" "$DEST_ACCOUNT")" == IN_PROGRESS ]]; then
+  pass "destination killed mid-replication (config blob there, image not complete)"
+else
+  log "note: app/big finished replicating before the kill landed ($(status_of app/big "$BIG_DIGEST" "$DEST_ACCOUNT"))"
+fi
+check "crane push app/late:v1 while the destination is down" crane push --insecure "$work/late.tar" "$SRC_HOST/app/late:v1"
+LATE_DIGEST=$(crane digest --insecure "$SRC_HOST/app/late:v1")
 sleep 3
-check "app/big is IN_PROGRESS while the destination is down" wait_status app/big "$BIG_DIGEST" "$DEST_ACCOUNT" IN_PROGRESS 5
+check "app/late is IN_PROGRESS while the destination is down" wait_status app/late "$LATE_DIGEST" "$DEST_ACCOUNT" IN_PROGRESS 5
 registry_stop
 start_src
 pass "source restarted"
 sleep 2
-check "app/big still IN_PROGRESS after the source restarted" wait_status app/big "$BIG_DIGEST" "$DEST_ACCOUNT" IN_PROGRESS 5
+check "app/late still IN_PROGRESS after the source restarted" wait_status app/late "$LATE_DIGEST" "$DEST_ACCOUNT" IN_PROGRESS 5
 start_dest
 restore SRC
 log "destination restarted"
 check "app/big eventually COMPLETE" wait_status app/big "$BIG_DIGEST" "$DEST_ACCOUNT" COMPLETE 120
+check "app/late eventually COMPLETE" wait_status app/late "$LATE_DIGEST" "$DEST_ACCOUNT" COMPLETE 120
 check "destination: app/big:v1 byte-identical" same_ref app/big v1
+check "destination: app/late:v1 byte-identical" same_ref app/late v1
 check "the source retried the replication (log)" grep -q "replicate" "$SRC_LOG"
 
 # --- deletes are not replicated.
@@ -240,24 +274,12 @@ sleep 3
 check "the destination still serves app/web:v1" eq "$(crane digest --insecure "$DEST_HOST/app/web:v1" 2>&1)" "$WEB_DIGEST"
 
 # --- backfills are not implemented and say so (boto3: the pinned AWS CLI predates them).
-backfill() { # backfill OPERATION JSON-KWARGS: the error code boto3 gets
-  AWS_SHARED_CREDENTIALS_FILE="$SRC_DATA/credentials" AWS_CONFIG_FILE=/dev/null AWS_EC2_METADATA_DISABLED=true \
-    "$VENV/bin/python" - "$SRC_URL" "$1" "$2" <<'PY'
-import json, sys, boto3, botocore.exceptions
-ecr = boto3.client("ecr", endpoint_url=sys.argv[1], region_name="us-east-1")
-try:
-    getattr(ecr, sys.argv[2])(**json.loads(sys.argv[3]))
-    print("succeeded")
-except botocore.exceptions.ClientError as e:
-    print(e.response["Error"]["Code"], e.response["Error"]["Message"])
-PY
-}
 check "StartReplicationBackfill answers UnsupportedOperationException" bash -c \
-  "$(declare -f backfill); VENV='$VENV' SRC_URL='$SRC_URL' SRC_DATA='$SRC_DATA';
-   backfill start_replication_backfill '{\"destination\":{\"region\":\"eu-west-1\",\"registryId\":\"$DEST_ACCOUNT\"}}' | grep UnsupportedOperationException"
+  "$(declare -f boto3_call); VENV='$VENV' SRC_URL='$SRC_URL' SRC_DATA='$SRC_DATA';
+   boto3_call start_replication_backfill '{\"destination\":{\"region\":\"eu-west-1\",\"registryId\":\"$DEST_ACCOUNT\"}}' | grep UnsupportedOperationException"
 check "ListReplicationBackfills answers UnsupportedOperationException" bash -c \
-  "$(declare -f backfill); VENV='$VENV' SRC_URL='$SRC_URL' SRC_DATA='$SRC_DATA';
-   backfill list_replication_backfills '{}' | grep UnsupportedOperationException"
+  "$(declare -f boto3_call); VENV='$VENV' SRC_URL='$SRC_URL' SRC_DATA='$SRC_DATA';
+   boto3_call list_replication_backfills '{}' | grep UnsupportedOperationException"
 
 check "no panic in either log" bash -c "! grep -h panicked '$SRC_LOG' '$DEST_LOG'"
 summary
