@@ -110,7 +110,8 @@ impl Registry {
         let body = pick(&templates, repo.name.as_str(), "REPLICATION")
             .map(|(_, b)| b)
             .unwrap_or_else(|| serde_json::json!({}));
-        self.create_from_template(repo, &body, "by replication").await
+        self.create_from_template(repo, &body, "by replication")
+            .await
     }
 
     /// Creates `repo` with a template body's settings, tags, policies; an existing repository

@@ -33,9 +33,13 @@ async fn setup(dir: &std::path::Path) -> (Registry, Repo) {
 async fn blob(reg: &Registry, repo: &Repo, bytes: &[u8]) -> Digest {
     let digest = Digest::of(Algorithm::Sha256, bytes);
     let owned = Bytes::copy_from_slice(bytes);
-    reg.push_blob(repo, &digest, futures::stream::once(async move { Ok(owned) }).boxed())
-        .await
-        .unwrap();
+    reg.push_blob(
+        repo,
+        &digest,
+        futures::stream::once(async move { Ok(owned) }).boxed(),
+    )
+    .await
+    .unwrap();
     digest
 }
 
@@ -54,10 +58,18 @@ async fn put(reg: &Registry, repo: &Repo, reference: &str, media_type: &str, bod
 
 /// An image of one config blob under `tag` (by digest without one); `subject` makes it a
 /// referrer. Its digest and bytes.
-async fn image(reg: &Registry, repo: &Repo, seed: &str, tag: Option<&str>, subject: Option<(&Digest, usize)>) -> (Digest, String) {
+async fn image(
+    reg: &Registry,
+    repo: &Repo,
+    seed: &str,
+    tag: Option<&str>,
+    subject: Option<(&Digest, usize)>,
+) -> (Digest, String) {
     let c = blob(reg, repo, seed.as_bytes()).await;
     let subject = subject
-        .map(|(d, size)| format!(r#","subject":{{"mediaType":"{OCI_MANIFEST}","digest":"{d}","size":{size}}}"#))
+        .map(|(d, size)| {
+            format!(r#","subject":{{"mediaType":"{OCI_MANIFEST}","digest":"{d}","size":{size}}}"#)
+        })
         .unwrap_or_default();
     let body = format!(
         r#"{{"schemaVersion":2,"mediaType":"{OCI_MANIFEST}","config":{{"mediaType":"{OCI_CONFIG}","digest":"{c}","size":{}}},"layers":[]{subject}}}"#,
@@ -78,7 +90,14 @@ fn config(json: &str) -> ReplicationConfiguration {
 async fn replicate_jobs(reg: &Registry) -> Vec<(String, String, String, String)> {
     let mut out = Vec::new();
     for j in reg.claim_jobs(Duration::from_secs(60), 100).await.unwrap() {
-        if let JobKind::Replicate { repository, digest, region, registry_id, .. } = j.kind().unwrap() {
+        if let JobKind::Replicate {
+            repository,
+            digest,
+            region,
+            registry_id,
+            ..
+        } = j.kind().unwrap()
+        {
             out.push((repository, digest, region, registry_id));
         }
         reg.complete_job(&j).await.unwrap();
@@ -112,7 +131,14 @@ async fn pushes_enqueue_replication_and_plans_put_children_first() {
     )
     .await
     .unwrap();
-    assert_eq!(reg.replication_configuration(&src).await.unwrap().rules.len(), 1);
+    assert_eq!(
+        reg.replication_configuration(&src)
+            .await
+            .unwrap()
+            .rules
+            .len(),
+        1
+    );
 
     let (c1, c1_body) = image(&reg, &repo, "amd64", Some("v1"), None).await;
     let jobs = replicate_jobs(&reg).await;
@@ -120,13 +146,20 @@ async fn pushes_enqueue_replication_and_plans_put_children_first() {
     assert_eq!(
         jobs,
         [
-            ("app/web".into(), d1.clone(), "eu-west-1".into(), "333333333333".into()),
+            (
+                "app/web".into(),
+                d1.clone(),
+                "eu-west-1".into(),
+                "333333333333".into()
+            ),
             ("app/web".into(), d1.clone(), "us-east-1".into(), B.into()),
         ]
     );
     let statuses = reg.replication_statuses(&repo, &c1).await.unwrap();
     assert_eq!(statuses.len(), 2);
-    assert!(statuses.iter().all(|s| s.status == "IN_PROGRESS" && s.failure_code.is_none()));
+    assert!(statuses
+        .iter()
+        .all(|s| s.status == "IN_PROGRESS" && s.failure_code.is_none()));
 
     // A re-push that changes nothing replicates nothing; a new tag does.
     put(&reg, &repo, "v1", OCI_MANIFEST, &c1_body).await;
@@ -136,7 +169,9 @@ async fn pushes_enqueue_replication_and_plans_put_children_first() {
 
     // Outside the filter: nothing.
     let other = Repo::new(src.clone(), "other/web".parse().unwrap());
-    reg.create_repository(&other, &RepoSettings::default(), &[]).await.unwrap();
+    reg.create_repository(&other, &RepoSettings::default(), &[])
+        .await
+        .unwrap();
     image(&reg, &other, "other", Some("v1"), None).await;
     assert!(replicate_jobs(&reg).await.is_empty());
 
@@ -166,7 +201,12 @@ async fn pushes_enqueue_replication_and_plans_put_children_first() {
     );
     let plan = reg.replication_plan(&repo, &idx).await.unwrap().unwrap();
     let steps = manifest_digests(&plan.steps);
-    let at = |s: &str| steps.iter().position(|x| x == s).unwrap_or_else(|| panic!("{s} not in {steps:?}"));
+    let at = |s: &str| {
+        steps
+            .iter()
+            .position(|x| x == s)
+            .unwrap_or_else(|| panic!("{s} not in {steps:?}"))
+    };
     assert!(at(&blob_of("amd64")) < at(&format!("manifest {c1}")));
     assert!(at(&blob_of("arm64")) < at(&format!("manifest {c2}")));
     assert!(at(&format!("manifest {c1}")) < at(&format!("manifest {idx}")));
@@ -203,17 +243,25 @@ async fn cross_account_copies_need_the_destination_registry_policy() {
             r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{src}:root"}},"Action":{actions},"Resource":"arn:aws:ecr:us-east-1:{B}:repository/*"}}]}}"#
         )
     };
-    reg.put_registry_policy(&b, &policy(r#""ecr:ReplicateImage""#)).await.unwrap();
+    reg.put_registry_policy(&b, &policy(r#""ecr:ReplicateImage""#))
+        .await
+        .unwrap();
     let e = reg.replicate_local(&repo, &plan, &b).await.unwrap_err();
     assert_eq!(code(e), "REPOSITORY_CREATION_NOT_ALLOWED");
 
     // Another account named in the policy is not the source.
     let other: AccountId = "444444444444".parse().unwrap();
-    assert!(!reg.replication_allowed(&other, &dest, "ecr:ReplicateImage").await.unwrap());
-
-    reg.put_registry_policy(&b, &policy(r#"["ecr:ReplicateImage","ecr:CreateRepository"]"#))
+    assert!(!reg
+        .replication_allowed(&other, &dest, "ecr:ReplicateImage")
         .await
-        .unwrap();
+        .unwrap());
+
+    reg.put_registry_policy(
+        &b,
+        &policy(r#"["ecr:ReplicateImage","ecr:CreateRepository"]"#),
+    )
+    .await
+    .unwrap();
     reg.create_template(
         &b,
         "app",
@@ -224,9 +272,18 @@ async fn cross_account_copies_need_the_destination_registry_policy() {
     reg.replicate_local(&repo, &plan, &b).await.unwrap();
     let created = reg.repository(&dest).await.unwrap();
     assert_eq!(created.settings.image_tag_mutability, "IMMUTABLE");
-    let m = reg.get_manifest(&dest, &"v1".parse().unwrap()).await.unwrap();
-    assert_eq!((m.digest.clone(), &*m.body), (c1.clone(), c1_body.as_bytes()));
-    let m = reg.get_manifest(&dest, &Reference::Digest(r.clone())).await.unwrap();
+    let m = reg
+        .get_manifest(&dest, &"v1".parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        (m.digest.clone(), &*m.body),
+        (c1.clone(), c1_body.as_bytes())
+    );
+    let m = reg
+        .get_manifest(&dest, &Reference::Digest(r.clone()))
+        .await
+        .unwrap();
     assert_eq!(&*m.body, r_body.as_bytes());
     let config = Digest::of(Algorithm::Sha256, b"amd64");
     let mut bytes = Vec::new();

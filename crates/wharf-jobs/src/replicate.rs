@@ -68,10 +68,7 @@ pub(crate) async fn run(
             }
             None => Err(ReplicateError::permanent(
                 "REGION_NOT_CONFIGURED",
-                format!(
-                    "no [regions.{}] is configured on this node",
-                    t.dest.region
-                ),
+                format!("no [regions.{}] is configured on this node", t.dest.region),
             )),
         }
     };
@@ -127,7 +124,13 @@ pub(crate) async fn gave_up(registry: &Registry, job: &JobKind, error: &str) {
     }
     tracing::warn!(repository = %t.src.qualified(), %digest, %region, %registry_id, %error, "replication gave up");
     if let Err(e) = registry
-        .set_replication_status(&t.src, &t.digest, &t.dest, "FAILED", Some("DESTINATION_UNAVAILABLE"))
+        .set_replication_status(
+            &t.src,
+            &t.digest,
+            &t.dest,
+            "FAILED",
+            Some("DESTINATION_UNAVAILABLE"),
+        )
         .await
     {
         tracing::warn!(error = %e, "recording a failed replication failed");

@@ -83,15 +83,15 @@ impl MetaStore {
         .await?;
         Ok(rows
             .into_iter()
-            .map(
-                |(region, registry_id, status, failure_code, updated_at)| ReplicationStatusRecord {
+            .map(|(region, registry_id, status, failure_code, updated_at)| {
+                ReplicationStatusRecord {
                     region,
                     registry_id,
                     status,
                     failure_code,
                     updated_at,
-                },
-            )
+                }
+            })
             .collect())
     }
 }

@@ -77,7 +77,8 @@ impl RemoteRegistry {
         op: &str,
         body: &serde_json::Value,
     ) -> Result<Result<serde_json::Value, (String, String)>, ReplicateError> {
-        let body = serde_json::to_vec(body).map_err(|e| ReplicateError::Transient(e.to_string()))?;
+        let body =
+            serde_json::to_vec(body).map_err(|e| ReplicateError::Transient(e.to_string()))?;
         let mut headers = HeaderMap::new();
         headers.insert(HOST, header(&self.endpoint_host())?);
         headers.insert(
@@ -155,7 +156,10 @@ impl RemoteRegistry {
             Err((kind, message)) => {
                 return Err(ReplicateError::permanent(
                     "AUTHENTICATION_FAILED",
-                    format!("GetAuthorizationToken at {}: {kind}: {message}", self.region()),
+                    format!(
+                        "GetAuthorizationToken at {}: {kind}: {message}",
+                        self.region()
+                    ),
                 ))
             }
         };
@@ -168,11 +172,15 @@ impl RemoteRegistry {
         // Check it decodes to user:password before using it as Basic credentials.
         base64::engine::general_purpose::STANDARD
             .decode(encoded)
-            .map_err(|_| ReplicateError::Transient("GetAuthorizationToken answered a malformed token".into()))?;
+            .map_err(|_| {
+                ReplicateError::Transient("GetAuthorizationToken answered a malformed token".into())
+            })?;
         let now = time::OffsetDateTime::now_utc().unix_timestamp() as f64;
-        let lifetime = entry["expiresAt"].as_f64().map_or(Duration::from_secs(3600), |e| {
-            Duration::from_secs_f64((e - now).max(0.0))
-        });
+        let lifetime = entry["expiresAt"]
+            .as_f64()
+            .map_or(Duration::from_secs(3600), |e| {
+                Duration::from_secs_f64((e - now).max(0.0))
+            });
         let basic = format!("Basic {encoded}");
         *token = Some((
             basic.clone(),
@@ -211,7 +219,11 @@ impl RemoteRegistry {
                     header(&format!("{account}.dkr.ecr.{}.{domain}", self.region()))?,
                 );
             }
-            let mut req = self.inner.http.request(method.clone(), url.clone()).headers(h);
+            let mut req = self
+                .inner
+                .http
+                .request(method.clone(), url.clone())
+                .headers(h);
             if let Some(b) = &body {
                 req = req.body(b.clone());
             }
@@ -229,7 +241,8 @@ impl RemoteRegistry {
 }
 
 fn header(v: &str) -> Result<HeaderValue, ReplicateError> {
-    HeaderValue::from_str(v).map_err(|_| ReplicateError::permanent("INVALID_HEADER", "a header value is not valid"))
+    HeaderValue::from_str(v)
+        .map_err(|_| ReplicateError::permanent("INVALID_HEADER", "a header value is not valid"))
 }
 
 /// An unreachable destination: retried.
@@ -250,7 +263,10 @@ pub(crate) async fn refusal(what: &str, resp: reqwest::Response) -> ReplicateErr
     let status = resp.status();
     let body = resp.bytes().await.unwrap_or_default();
     let json: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
-    let code = json["errors"][0]["code"].as_str().unwrap_or("UNKNOWN").to_string();
+    let code = json["errors"][0]["code"]
+        .as_str()
+        .unwrap_or("UNKNOWN")
+        .to_string();
     let message = json["errors"][0]["message"].as_str().unwrap_or_default();
     let text = format!("{what}: HTTP {status} {code} {message}");
     if status.is_server_error()

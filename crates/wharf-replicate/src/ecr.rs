@@ -36,7 +36,10 @@ impl RemoteRegistry {
                 create[key] = v.clone();
             }
         }
-        if let Some(tags) = template.get("resourceTags").filter(|t| t.as_array().is_some_and(|a| !a.is_empty())) {
+        if let Some(tags) = template
+            .get("resourceTags")
+            .filter(|t| t.as_array().is_some_and(|a| !a.is_empty()))
+        {
             create["tags"] = tags.clone();
         }
         match self.ecr("CreateRepository", &create).await? {
@@ -45,7 +48,10 @@ impl RemoteRegistry {
             Err((kind, message)) => return Err(denied("CreateRepository", &kind, &message)),
         }
         tracing::info!(region = self.region(), %account, repository = %name, "created the replication destination repository");
-        if let Some(p) = template["repositoryPolicy"].as_str().filter(|p| !p.is_empty()) {
+        if let Some(p) = template["repositoryPolicy"]
+            .as_str()
+            .filter(|p| !p.is_empty())
+        {
             let r = self
                 .ecr(
                     "SetRepositoryPolicy",
@@ -56,7 +62,10 @@ impl RemoteRegistry {
                 return Err(denied("SetRepositoryPolicy", &kind, &message));
             }
         }
-        if let Some(p) = template["lifecyclePolicy"].as_str().filter(|p| !p.is_empty()) {
+        if let Some(p) = template["lifecyclePolicy"]
+            .as_str()
+            .filter(|p| !p.is_empty())
+        {
             let r = self
                 .ecr(
                     "PutLifecyclePolicy",
@@ -83,13 +92,24 @@ impl RemoteRegistry {
             if let Some(t) = &token {
                 req["nextToken"] = json!(t);
             }
-            let page = match self.ecr("DescribeRepositoryCreationTemplates", &req).await? {
+            let page = match self
+                .ecr("DescribeRepositoryCreationTemplates", &req)
+                .await?
+            {
                 Ok(v) => v,
                 Err((kind, message)) => {
-                    return Err(denied("DescribeRepositoryCreationTemplates", &kind, &message))
+                    return Err(denied(
+                        "DescribeRepositoryCreationTemplates",
+                        &kind,
+                        &message,
+                    ))
                 }
             };
-            for t in page["repositoryCreationTemplates"].as_array().into_iter().flatten() {
+            for t in page["repositoryCreationTemplates"]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
                 let prefix = t["prefix"].as_str().unwrap_or_default();
                 let applies = t["appliedFor"]
                     .as_array()

@@ -91,7 +91,13 @@ impl RemoteRegistry {
     ) -> Result<(), ReplicateError> {
         let start = self.v2_url(&format!("/v2/{name}/blobs/uploads/"))?;
         let resp = self
-            .v2(account, Method::POST, start, HeaderMap::new(), Some(Bytes::new()))
+            .v2(
+                account,
+                Method::POST,
+                start,
+                HeaderMap::new(),
+                Some(Bytes::new()),
+            )
             .await?;
         if resp.status() != StatusCode::ACCEPTED {
             return Err(refusal("starting an upload", resp).await);
@@ -108,8 +114,8 @@ impl RemoteRegistry {
             let next = stream.next().await;
             let last = next.is_none();
             if let Some(bytes) = next {
-                let bytes =
-                    bytes.map_err(|e| ReplicateError::Transient(format!("reading {digest}: {e}")))?;
+                let bytes = bytes
+                    .map_err(|e| ReplicateError::Transient(format!("reading {digest}: {e}")))?;
                 buf.extend_from_slice(&bytes);
             }
             // A small blob goes whole with the closing PUT; a large one as full chunks, then
@@ -127,7 +133,13 @@ impl RemoteRegistry {
                     HeaderValue::from_str(&format!("{sent}-{}", sent + len - 1)).expect("digits"),
                 );
                 let resp = self
-                    .v2(account, Method::PATCH, self.v2_url(&location)?, h, Some(body))
+                    .v2(
+                        account,
+                        Method::PATCH,
+                        self.v2_url(&location)?,
+                        h,
+                        Some(body),
+                    )
                     .await?;
                 if resp.status() != StatusCode::ACCEPTED {
                     return Err(refusal("uploading a chunk", resp).await);
@@ -141,9 +153,13 @@ impl RemoteRegistry {
         }
         let body = buf.freeze();
         let mut url = self.v2_url(&location)?;
-        url.query_pairs_mut().append_pair("digest", &digest.to_string());
+        url.query_pairs_mut()
+            .append_pair("digest", &digest.to_string());
         let mut h = HeaderMap::new();
-        h.insert("content-type", HeaderValue::from_static("application/octet-stream"));
+        h.insert(
+            "content-type",
+            HeaderValue::from_static("application/octet-stream"),
+        );
         let resp = self.v2(account, Method::PUT, url, h, Some(body)).await?;
         if resp.status() != StatusCode::CREATED {
             return Err(refusal("completing an upload", resp).await);
@@ -168,7 +184,13 @@ impl RemoteRegistry {
                 .map_err(|_| ReplicateError::permanent("INVALID_MEDIA_TYPE", media_type))?,
         );
         let resp = self
-            .v2(account, Method::PUT, url, h, Some(Bytes::copy_from_slice(body)))
+            .v2(
+                account,
+                Method::PUT,
+                url,
+                h,
+                Some(Bytes::copy_from_slice(body)),
+            )
             .await?;
         if resp.status() != StatusCode::CREATED {
             return Err(refusal("putting a manifest", resp).await);

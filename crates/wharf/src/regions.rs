@@ -23,7 +23,10 @@ impl std::fmt::Debug for RawRegion {
         f.debug_struct("RawRegion")
             .field("endpoint", &self.endpoint)
             .field("access_key_id", &self.access_key_id)
-            .field("secret_access_key", &self.secret_access_key.as_ref().map(|_| "<redacted>"))
+            .field(
+                "secret_access_key",
+                &self.secret_access_key.as_ref().map(|_| "<redacted>"),
+            )
             .field("registry_domain", &self.registry_domain)
             .finish()
     }
@@ -151,9 +154,21 @@ mod tests {
         };
         assert!(one(full.clone(), "us-east-1").contains("own region"));
         assert!(one(full.clone(), "EU").contains("region name"));
-        let e = one(RawRegion { secret_access_key: None, ..full.clone() }, "eu-west-1");
+        let e = one(
+            RawRegion {
+                secret_access_key: None,
+                ..full.clone()
+            },
+            "eu-west-1",
+        );
         assert!(e.contains("secret_access_key"), "{e}");
-        let e = one(RawRegion { endpoint: Some("ftp://x".into()), ..full }, "eu-west-1");
+        let e = one(
+            RawRegion {
+                endpoint: Some("ftp://x".into()),
+                ..full
+            },
+            "eu-west-1",
+        );
         assert!(e.contains("http://"), "{e}");
     }
 }

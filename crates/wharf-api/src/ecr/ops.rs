@@ -1,9 +1,8 @@
 //! Dispatch of ECR operations to their handlers.
 
 use super::{
-    auth, images, layers, lifecycle, policies, pull_exclusions, registry, replication, repositories,
-    scanning,
-    Ctx, EcrError,
+    auth, images, layers, lifecycle, policies, pull_exclusions, registry, replication,
+    repositories, scanning, Ctx, EcrError,
 };
 use serde::de::DeserializeOwned;
 use serde_json::Value;

@@ -40,7 +40,10 @@ pub async fn put_replication_configuration(
 }
 
 /// The account's replication configuration as DescribeRegistry shows it.
-pub async fn configuration_json(ctx: &Ctx<'_>, account: &wharf_core::AccountId) -> Result<Value, EcrError> {
+pub async fn configuration_json(
+    ctx: &Ctx<'_>,
+    account: &wharf_core::AccountId,
+) -> Result<Value, EcrError> {
     let config = ctx
         .state
         .registry

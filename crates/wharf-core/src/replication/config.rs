@@ -143,14 +143,23 @@ mod tests {
         let check = |json: &str| config(json).check("us-east-1", "000000000000", &known);
         assert!(check(r#"{"rules":[{"destinations":[{"region":"eu-west-1","registryId":"000000000000"},{"region":"us-east-1","registryId":"111111111111"}]}]}"#).is_ok());
         assert!(check(r#"{"rules":[]}"#).is_ok());
-        let e = check(r#"{"rules":[{"destinations":[{"region":"us-east-1","registryId":"000000000000"}]}]}"#).unwrap_err();
+        let e = check(
+            r#"{"rules":[{"destinations":[{"region":"us-east-1","registryId":"000000000000"}]}]}"#,
+        )
+        .unwrap_err();
         assert!(e.contains("source registry itself"), "{e}");
-        let e = check(r#"{"rules":[{"destinations":[{"region":"ap-south-1","registryId":"111111111111"}]}]}"#).unwrap_err();
+        let e = check(
+            r#"{"rules":[{"destinations":[{"region":"ap-south-1","registryId":"111111111111"}]}]}"#,
+        )
+        .unwrap_err();
         assert!(e.contains("[regions.ap-south-1]"), "{e}");
         let e = check(r#"{"rules":[{"destinations":[],"deleteReplication":{"enabled":true}}]}"#)
             .unwrap_err();
         assert!(e.contains("deleteReplication"), "{e}");
-        assert!(check(r#"{"rules":[{"destinations":[],"deleteReplication":{"enabled":false}}]}"#).is_ok());
+        assert!(
+            check(r#"{"rules":[{"destinations":[],"deleteReplication":{"enabled":false}}]}"#)
+                .is_ok()
+        );
     }
 
     #[test]

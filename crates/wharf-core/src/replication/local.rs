@@ -85,7 +85,12 @@ impl Registry {
         for step in &plan.steps {
             match step {
                 Step::Blob { digest, .. } => {
-                    if self.meta.repository_blob(dest.key(), digest).await?.is_some() {
+                    if self
+                        .meta
+                        .repository_blob(dest.key(), digest)
+                        .await?
+                        .is_some()
+                    {
                         continue;
                     }
                     let bytes = self.read_blob(src, digest, 0, u64::MAX).await?;
@@ -96,9 +101,15 @@ impl Registry {
                     media_type,
                     body,
                 } => {
-                    self.put_manifest(&dest, &Reference::Digest(digest.clone()), &[], Some(media_type), body)
-                        .await
-                        .map_err(refused)?;
+                    self.put_manifest(
+                        &dest,
+                        &Reference::Digest(digest.clone()),
+                        &[],
+                        Some(media_type),
+                        body,
+                    )
+                    .await
+                    .map_err(refused)?;
                 }
                 Step::Tag {
                     tag,

@@ -10,7 +10,9 @@ mod config;
 mod local;
 mod plan;
 
-pub use config::{DeleteReplication, Destination, ReplicationConfiguration, ReplicationRule, RepositoryFilter};
+pub use config::{
+    DeleteReplication, Destination, ReplicationConfiguration, ReplicationRule, RepositoryFilter,
+};
 pub use plan::{ReplicationPlan, Step};
 
 use crate::{AccountId, CoreError, JobKind, Registry, Repo};
@@ -55,9 +57,8 @@ impl Registry {
     ) -> Result<ReplicationConfiguration, CoreError> {
         match self.meta.replication_config(account.as_str()).await? {
             None => Ok(ReplicationConfiguration::default()),
-            Some(text) => serde_json::from_str(&text).map_err(|e| {
-                CoreError::Internal(format!("stored replication configuration: {e}"))
-            }),
+            Some(text) => serde_json::from_str(&text)
+                .map_err(|e| CoreError::Internal(format!("stored replication configuration: {e}"))),
         }
     }
 

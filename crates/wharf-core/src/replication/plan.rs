@@ -58,7 +58,11 @@ impl Registry {
         repo: &Repo,
         digest: &Digest,
     ) -> Result<Option<ReplicationPlan>, CoreError> {
-        let Some(root) = self.meta.get_manifest(repo.key(), &Reference::Digest(digest.clone())).await? else {
+        let Some(root) = self
+            .meta
+            .get_manifest(repo.key(), &Reference::Digest(digest.clone()))
+            .await?
+        else {
             return Ok(None);
         };
         let mut plan = ReplicationPlan::default();
