@@ -100,6 +100,8 @@ mod queue;
 mod crypt;
 #[path = "conformance/ecr_records.rs"]
 mod ecr_records;
+#[path = "conformance/replication.rs"]
+mod replication;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn metadata_conformance() {
@@ -138,6 +140,7 @@ async fn metadata_conformance() {
         crypt::prune_data_keys(&a).await;
         ecr_records::pull_time_update_exclusions(&a).await;
         ecr_records::layer_part_sizes(&a).await;
+        replication::replication_state(&a).await;
         ecr_records::manifest_referencing_a_blob(&a).await;
         if let Db::Postgres(url) = &db {
             nodes_starting_together_share_one_default_account(url).await;
