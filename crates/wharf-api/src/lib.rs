@@ -43,6 +43,8 @@ pub struct EcrSettings {
     pub public_scheme: String,
     /// With a domain, accounts are routed by `Host: <account>.dkr.ecr.<region>.<domain>`.
     pub registry_domain: Option<String>,
+    /// The other regions (`[regions.<name>]`) replication rules may name.
+    pub replication_regions: Vec<String>,
 }
 
 /// Builds the application with every surface and the shared middleware.

@@ -96,7 +96,7 @@ impl Registry {
         Ok(inputs)
     }
 
-    async fn registry_inputs(
+    pub(crate) async fn registry_inputs(
         &self,
         account: &AccountId,
     ) -> Result<Option<Arc<PolicyDocument>>, CoreError> {

@@ -57,6 +57,9 @@ job_kinds! {
     RewrapKeys { kms: bool } => "rewrap_keys",
     /// Audit records older than `days` days deleted (`audit_retention_days`).
     AuditPrune { days: u32 } => "audit_prune",
+    /// One pushed image copied to one replication destination (another account here, or
+    /// another region's Wharf).
+    Replicate { account: String, repository: String, digest: String, region: String, registry_id: String } => "replicate",
 }
 
 /// A stored job that does not decode into a `JobKind`.
@@ -164,7 +167,8 @@ mod tests {
                 "rescan",
                 "seal_blobs",
                 "rewrap_keys",
-                "audit_prune"
+                "audit_prune",
+                "replicate"
             ]
         );
     }

@@ -75,6 +75,7 @@ impl Registry {
             .filter(|t| crate::mutability::is_immutable(&record.settings, t))
             .collect();
         let scan = self.scan_on_push(repo, &record, &manifest, &digest).await?;
+        let replications = self.replication_jobs(repo, &digest).await?;
         // ECR's imageSizeInBytes: the layers plus the config blob (the AWS CLI reference's
         // 48318255 = layers 48315478 + config 2777); an index is sized by its largest child.
         let image_size = (!manifest.media_type.is_index()).then(|| {
@@ -104,6 +105,7 @@ impl Registry {
                 jobs: scan
                     .map(|_| vec![crate::scan::scan_job(repo, &digest)])
                     .unwrap_or_default(),
+                replications,
             })
             .await
             .map_err(|e| match e {

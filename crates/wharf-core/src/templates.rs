@@ -97,7 +97,32 @@ impl Registry {
         let Some((_, body)) = pick(&templates, repo.name.as_str(), "CREATE_ON_PUSH") else {
             return Err(CoreError::NameUnknown);
         };
-        let (settings, tags, policy) = template_settings(&body);
+        self.create_from_template(repo, &body, "on push").await
+    }
+
+    /// Creates a replication's destination repository: from the most specific `REPLICATION`
+    /// template covering it, or with default settings when none does (as ECR).
+    pub async fn replication_target(&self, repo: &Repo) -> Result<RepositoryRecord, CoreError> {
+        if let Some(r) = self.meta.repository(repo.key()).await? {
+            return Ok(r);
+        }
+        let templates = self.meta.templates(repo.account.as_str()).await?;
+        let body = pick(&templates, repo.name.as_str(), "REPLICATION")
+            .map(|(_, b)| b)
+            .unwrap_or_else(|| serde_json::json!({}));
+        self.create_from_template(repo, &body, "by replication")
+            .await
+    }
+
+    /// Creates `repo` with a template body's settings, tags, policies; an existing repository
+    /// (another push created it meanwhile) is returned as it is.
+    async fn create_from_template(
+        &self,
+        repo: &Repo,
+        body: &Value,
+        why: &str,
+    ) -> Result<RepositoryRecord, CoreError> {
+        let (settings, tags, policy) = template_settings(body);
         let settings = self.resolve_encryption(settings).await?;
         match self
             .meta
@@ -114,7 +139,7 @@ impl Registry {
                     self.meta.set_lifecycle_policy(repo.key(), Some(l)).await?;
                 }
                 self.forget_repo_authz(repo);
-                tracing::info!(repository = %repo.qualified(), "created repository on push from a template");
+                tracing::info!(repository = %repo.qualified(), "created repository {why} from a template");
                 Ok(record)
             }
             // Another push created it meanwhile.

@@ -40,6 +40,8 @@ pub struct StandardHandler {
     pub upload_max_age: Duration,
     /// Where GC, lifecycle and scan results are counted.
     pub metrics: wharf_metrics::Metrics,
+    /// The other regions replication may copy images to.
+    pub regions: wharf_replicate::Regions,
 }
 
 #[async_trait::async_trait]
@@ -63,12 +65,29 @@ impl JobHandler for StandardHandler {
             JobKind::SealBlobs => seal_blobs(registry).await,
             JobKind::RewrapKeys { kms } => rewrap(registry, *kms).await,
             JobKind::AuditPrune { days } => prune_audit(registry, *days).await,
+            JobKind::Replicate {
+                account,
+                repository,
+                digest,
+                region,
+                registry_id,
+            } => {
+                let target = crate::replicate::Target::parse(
+                    account,
+                    repository,
+                    digest,
+                    region,
+                    registry_id,
+                )?;
+                crate::replicate::run(registry, &self.regions, &target).await
+            }
         }
     }
 
     /// A first scan that can no longer run leaves FAILED with the reason, not IN_PROGRESS
     /// forever (keeping a previous good result's findings); a dead rescan changes nothing.
     async fn gave_up(&self, registry: &Registry, job: &JobKind, error: &str) {
+        crate::replicate::gave_up(registry, job, error).await;
         // A rescan that never ran leaves the previous result standing: nothing to record.
         if let JobKind::ImageScan {
             account,

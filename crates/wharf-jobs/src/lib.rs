@@ -30,6 +30,7 @@
 //! spending an attempt (`Registry::release_job`), so another node picks them up at once.
 
 mod handlers;
+mod replicate;
 mod scheduler;
 mod worker;
 

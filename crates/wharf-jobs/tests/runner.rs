@@ -333,6 +333,7 @@ async fn the_standard_handlers_run_the_servers_jobs() {
         },
         upload_max_age: Duration::from_secs(3600),
         metrics: Default::default(),
+        regions: Default::default(),
     });
     let hour = Duration::from_secs(3600);
     let runner = wharf_jobs::start(
@@ -410,6 +411,7 @@ async fn audit_prune_keeps_records_within_retention_and_counts_outcomes() {
         },
         upload_max_age: Duration::from_secs(3600),
         metrics: metrics.clone(),
+        regions: Default::default(),
     });
     let runner = wharf_jobs::start(
         registry.clone(),

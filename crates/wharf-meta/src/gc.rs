@@ -266,6 +266,7 @@ mod tests {
             image_size: Some(0),
             scan: None,
             jobs: vec![],
+            replications: vec![],
         }
     }
 

@@ -47,6 +47,11 @@ pub struct NewManifest<'a> {
     /// job only for a manifest that was not stored yet (a re-push starts no scan); the job's
     /// dedupe key covers the rest, such as two pushes of the same new image racing.
     pub jobs: Vec<NewJob>,
+    /// Replication: per destination `(region, registry id)` its replicate job. Enqueued, with an
+    /// `IN_PROGRESS` status row, in the same transaction, but only when the push changed
+    /// something (a new manifest, a tag created or moved, an image restored): a re-push of what
+    /// is there replicates nothing, so two registries replicating to each other settle.
+    pub replications: Vec<(String, String, NewJob)>,
 }
 
 /// What storing a manifest changed.
@@ -236,6 +241,20 @@ impl MetaStore {
         }
         for job in &m.jobs {
             queue::insert(&mut *tx, job, t).await?;
+        }
+        let changed = inserted || tags_changed || restored;
+        for (region, registry_id, job) in m.replications.iter().filter(|_| changed) {
+            queue::insert(&mut *tx, job, t).await?;
+            crate::replication::upsert_status(
+                &mut *tx,
+                m.repository,
+                m.digest,
+                (region, registry_id),
+                "IN_PROGRESS",
+                None,
+                t,
+            )
+            .await?;
         }
         tx.commit().await?;
         Ok(PutOutcome {

@@ -17,6 +17,7 @@ const SQLITE: &[&str] = &[
     include_str!("../migrations/sqlite/0008_encryption.sql"),
     include_str!("../migrations/sqlite/0009_pull_exclusions.sql"),
     include_str!("../migrations/sqlite/0010_audit.sql"),
+    include_str!("../migrations/sqlite/0012_replication.sql"),
 ];
 
 const POSTGRES: &[&str] = &[
@@ -28,6 +29,7 @@ const POSTGRES: &[&str] = &[
     include_str!("../migrations/postgres/0006_encryption.sql"),
     include_str!("../migrations/postgres/0007_pull_exclusions.sql"),
     include_str!("../migrations/postgres/0008_audit.sql"),
+    include_str!("../migrations/postgres/0010_replication.sql"),
 ];
 
 /// Brings the schema up to date; returns the versions (before, after).

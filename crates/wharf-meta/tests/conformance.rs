@@ -84,6 +84,7 @@ pub(crate) async fn push(
             image_size: None,
             scan: None,
             jobs: vec![],
+            replications: vec![],
         })
         .await?;
     Ok(digest)
@@ -101,6 +102,8 @@ mod audit;
 mod crypt;
 #[path = "conformance/ecr_records.rs"]
 mod ecr_records;
+#[path = "conformance/replication.rs"]
+mod replication;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn metadata_conformance() {
@@ -139,6 +142,7 @@ async fn metadata_conformance() {
         crypt::prune_data_keys(&a).await;
         ecr_records::pull_time_update_exclusions(&a).await;
         ecr_records::layer_part_sizes(&a).await;
+        replication::replication_state(&a).await;
         ecr_records::manifest_referencing_a_blob(&a).await;
         audit::audit_trail(&a).await;
         if let Db::Postgres(url) = &db {

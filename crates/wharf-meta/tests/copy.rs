@@ -47,6 +47,7 @@ fn manifest<'a>(
         image_size: Some(1234),
         scan: None,
         jobs: vec![],
+        replications: vec![],
     }
 }
 
@@ -201,6 +202,7 @@ async fn fill(store: &MetaStore) -> Fixture {
             image_size: None,
             scan: None,
             jobs: vec![],
+            replications: vec![],
             ..manifest(
                 app,
                 &index,

@@ -58,6 +58,13 @@ pub struct RawConfig {
     /// The `[metadata]` table.
     #[serde(default)]
     pub metadata: crate::metadata::RawMetadata,
+    /// The first wait before a failed background job is retried (doubling each attempt).
+    pub job_retry_base_secs: Option<u64>,
+    /// The longest wait between retries of a background job.
+    pub job_retry_max_secs: Option<u64>,
+    /// `[regions.<name>]` tables: other regions' Wharf deployments, for replication.
+    #[serde(default)]
+    pub regions: std::collections::BTreeMap<String, crate::regions::RawRegion>,
 }
 
 impl RawConfig {
@@ -141,6 +148,9 @@ impl RawConfig {
             master_key_env: get("WHARF_MASTER_KEY"),
             blob_store: crate::storage::RawBlobStore::from_env(&get)?,
             metadata: crate::metadata::RawMetadata::from_env(&get),
+            job_retry_base_secs: num("WHARF_JOB_RETRY_BASE_SECS")?,
+            job_retry_max_secs: num("WHARF_JOB_RETRY_MAX_SECS")?,
+            regions: crate::regions::from_env(&get),
         })
     }
 
@@ -182,6 +192,9 @@ impl RawConfig {
             master_key_env: over.master_key_env.or(self.master_key_env),
             blob_store: self.blob_store.merge(over.blob_store),
             metadata: self.metadata.merge(over.metadata),
+            job_retry_base_secs: over.job_retry_base_secs.or(self.job_retry_base_secs),
+            job_retry_max_secs: over.job_retry_max_secs.or(self.job_retry_max_secs),
+            regions: crate::regions::merge(self.regions, over.regions),
         }
     }
 }
@@ -254,6 +267,10 @@ pub struct Settings {
     pub blob_store: crate::storage::BlobStoreSettings,
     /// Where metadata lives.
     pub metadata: crate::metadata::MetadataSettings,
+    /// How long failed background jobs wait before their next attempt.
+    pub job_backoff: wharf_core::Backoff,
+    /// Other regions' Wharf deployments replication may copy images to.
+    pub regions: Vec<wharf_replicate::RegionEndpoint>,
 }
 
 /// The longest audit retention, in days (a hundred years; 0 keeps records forever).
@@ -402,8 +419,21 @@ impl TryFrom<RawConfig> for Settings {
             raw.master_key_env,
             &data_dir,
         )?;
+        let retry_base = positive("job_retry_base_secs", raw.job_retry_base_secs, 30)?;
+        let retry_max = positive("job_retry_max_secs", raw.job_retry_max_secs, 3600)?;
+        if retry_max < retry_base {
+            bail!("job_retry_max_secs = {retry_max} must be at least job_retry_base_secs = {retry_base}");
+        }
+        let job_backoff = wharf_core::Backoff {
+            base: std::time::Duration::from_secs(retry_base),
+            max: std::time::Duration::from_secs(retry_max),
+            jitter: true,
+        };
+        let regions = crate::regions::settle(raw.regions, &region)?;
         Ok(Settings {
             tls,
+            job_backoff,
+            regions,
             job_workers,
             scan_eligibility_days,
             encryption,

@@ -11,6 +11,7 @@ mod lifecycle;
 mod metadata;
 mod migrate_keyring;
 mod migrate_storage;
+mod regions;
 mod scan;
 mod serve;
 mod storage;

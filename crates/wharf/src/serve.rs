@@ -125,6 +125,8 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
             gc: crate::gc::options(&settings, false),
             upload_max_age: Duration::from_secs(settings.upload_max_age_secs),
             metrics: metrics.clone(),
+            regions: wharf_replicate::Regions::new(settings.regions.clone())
+                .map_err(|e| anyhow::anyhow!(e))?,
         }),
         wharf_jobs::RunnerConfig {
             metrics: metrics.clone(),
@@ -138,6 +140,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         public_host: settings.public_host.clone(),
         public_scheme: settings.public_scheme.clone(),
         registry_domain: settings.registry_domain.clone(),
+        replication_regions: settings.regions.iter().map(|r| r.name.clone()).collect(),
     };
     let state = AppState {
         registry,
@@ -266,6 +269,7 @@ pub(crate) fn runner_config(settings: &Settings) -> wharf_jobs::RunnerConfig {
     };
     wharf_jobs::RunnerConfig {
         workers: settings.job_workers,
+        backoff: settings.job_backoff,
         periodic: vec![
             periodic(JobKind::Gc, secs(settings.gc_interval_secs), Duration::ZERO),
             periodic(JobKind::Lifecycle, lifecycle, lifecycle.min(secs(60))),

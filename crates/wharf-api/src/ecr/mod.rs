@@ -15,6 +15,7 @@ mod ops;
 mod policies;
 mod pull_exclusions;
 mod registry;
+mod replication;
 mod repositories;
 mod scanning;
 mod wire;

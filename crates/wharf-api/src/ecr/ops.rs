@@ -1,8 +1,8 @@
 //! Dispatch of ECR operations to their handlers.
 
 use super::{
-    auth, images, layers, lifecycle, policies, pull_exclusions, registry, repositories, scanning,
-    Ctx, EcrError,
+    auth, images, layers, lifecycle, policies, pull_exclusions, registry, replication,
+    repositories, scanning, Ctx, EcrError,
 };
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -85,6 +85,16 @@ pub async fn dispatch(ctx: &Ctx<'_>, op: &str, body: Value) -> Result<Value, Ecr
         "RegisterPullTimeUpdateExclusion" => pull_exclusions::register(ctx, input(body)?).await,
         "DeregisterPullTimeUpdateExclusion" => pull_exclusions::deregister(ctx, input(body)?).await,
         "ListPullTimeUpdateExclusions" => pull_exclusions::list(ctx, input(body)?).await,
+        "PutReplicationConfiguration" => {
+            replication::put_replication_configuration(ctx, input(body)?).await
+        }
+        "DescribeImageReplicationStatus" => {
+            replication::describe_image_replication_status(ctx, input(body)?).await
+        }
+        "StartReplicationBackfill"
+        | "StopReplicationBackfill"
+        | "ListReplicationBackfills"
+        | "DescribeReplicationBackfillResults" => Err(replication::backfill_unsupported(op)),
         other => Err(EcrError::new(
             "UnsupportedOperationException",
             format!("The ECR operation {other} is not implemented by Wharf yet."),

@@ -1,4 +1,4 @@
-//! Registry-level operations: DescribeRegistry, Get/PutAccountSetting and repository creation
+//! Registry-level operations: DescribeRegistry (with the replication configuration), Get/PutAccountSetting and repository creation
 //! templates.
 
 use super::repositories::{mutability, EncryptionConfiguration, ExclusionFilter, ResourceTag};
@@ -12,7 +12,8 @@ pub async fn describe_registry(ctx: &Ctx<'_>, _input: Value) -> Result<Value, Ec
     let account = ctx.caller_account.clone();
     ctx.authorize_registry("ecr:DescribeRegistry", &account)
         .await?;
-    Ok(json!({ "registryId": account.as_str(), "replicationConfiguration": { "rules": [] } }))
+    let replication = super::replication::configuration_json(ctx, &account).await?;
+    Ok(json!({ "registryId": account.as_str(), "replicationConfiguration": replication }))
 }
 
 /// Account settings ECR knows, with their allowed values and defaults.

@@ -22,7 +22,7 @@ use wharf_meta::ImageRecord;
 const DEFAULT_MAX_RESULTS: usize = 100;
 
 /// The ECR error for an image id that names no usable image.
-fn image_failure(id: &ImageIdentifier, f: ImageFailure, repo: &Repo) -> EcrError {
+pub(super) fn image_failure(id: &ImageIdentifier, f: ImageFailure, repo: &Repo) -> EcrError {
     match f {
         ImageFailure::ImageNotFound => id.not_found(repo),
         ImageFailure::MissingDigestAndTag => EcrError::invalid(
@@ -36,7 +36,7 @@ fn image_failure(id: &ImageIdentifier, f: ImageFailure, repo: &Repo) -> EcrError
 }
 
 /// The `imageId` an answer echoes: the digest always, the tag when the request named one.
-fn image_id_json(image: &ImageRecord, id: &ImageIdentifier) -> Value {
+pub(super) fn image_id_json(image: &ImageRecord, id: &ImageIdentifier) -> Value {
     let mut v = json!({ "imageDigest": image.digest.to_string() });
     if let Some(t) = id.tag() {
         v["imageTag"] = json!(t);

@@ -97,6 +97,7 @@ mod tests {
             public_host: "registry.example.com:8443".into(),
             public_scheme: scheme.into(),
             registry_domain: domain.map(str::to_string),
+            replication_regions: Vec::new(),
         }
     }
 

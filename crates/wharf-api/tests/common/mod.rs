@@ -402,6 +402,7 @@ async fn launch(
             public_host: "127.0.0.1".into(),
             public_scheme: "http".into(),
             registry_domain: None,
+            replication_regions: vec!["eu-west-1".into()],
         },
         proxies,
         metrics: wharf_metrics::Metrics::default(),

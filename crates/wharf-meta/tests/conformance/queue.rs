@@ -321,6 +321,7 @@ pub(super) async fn queue_enqueue_with_push(store: &MetaStore) {
                 image_size: None,
                 scan: None,
                 jobs,
+                replications: vec![],
             })
             .await
             .map(|_| digest)
@@ -426,6 +427,7 @@ pub(super) async fn queue_claims_beside_pushes(a: &MetaStore, b: &MetaStore) {
                     image_size: None,
                     scan: None,
                     jobs: vec![NewJob::new("q-beside", format!("{i}")).run_at(T)],
+                    replications: vec![],
                 })
                 .await
                 .expect("push");

@@ -190,6 +190,7 @@ pub async fn scan_results(store: &MetaStore) {
         image_size: Some(0),
         scan: Some("ENHANCED"),
         jobs: vec![],
+        replications: vec![],
     };
     store.put_manifest(new_manifest()).await.unwrap();
     let on_push = store
