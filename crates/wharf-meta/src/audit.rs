@@ -56,7 +56,7 @@ impl MetaStore {
         if records.is_empty() {
             return Ok(());
         }
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.begin_unlocked_write().await?;
         for chunk in records.chunks(ROWS_PER_INSERT) {
             let values: Vec<String> = (0..chunk.len())
                 .map(|i| {

@@ -233,9 +233,21 @@ impl MetaStore {
     /// (released at commit or rollback), so read-check-write sequences inside it see every
     /// earlier write and no concurrent one, as on SQLite.
     pub(crate) async fn begin_write(&self) -> Result<Transaction<'static, Any>> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.begin_unlocked_write().await?;
         dialect::lock_writes(&mut tx, self.dialect).await?;
         Ok(tx)
+    }
+
+    /// Begins a write transaction without PostgreSQL's cluster-wide lock (for writes that
+    /// check nothing, like audit records). On SQLite it takes the database's write lock first
+    /// (`BEGIN IMMEDIATE`): a writer in another process (`wharf admin`, `wharf vulndb import`
+    /// beside a running server) then makes it wait `busy_timeout`, where a deferred
+    /// transaction that had read first would fail at once with "database is locked".
+    pub(crate) async fn begin_unlocked_write(&self) -> Result<Transaction<'static, Any>> {
+        Ok(match self.dialect {
+            Dialect::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await?,
+            Dialect::Postgres => self.writer.begin().await?,
+        })
     }
 
     /// The account `/v2/` serves when a request names none (created on first start).
@@ -261,4 +273,47 @@ pub(crate) fn now() -> i64 {
 pub(crate) fn parse_digest(s: &str) -> Result<Digest> {
     s.parse()
         .map_err(|_| MetaError::Corrupt(format!("bad digest {s:?} in database")))
+}
+
+#[cfg(test)]
+mod write_lock_tests {
+    use super::*;
+
+    /// Two stores on one SQLite file, as a server and a `wharf` command beside it: a write
+    /// transaction that reads first must not fail because the other committed meanwhile.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_write_transaction_waits_for_another_process_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("meta.db");
+        let a = MetaStore::open_sqlite(&path).await.unwrap();
+        let b = MetaStore::open_sqlite(&path).await.unwrap();
+        let mut tx = a.begin_write().await.unwrap();
+        let _: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE name = 'x'")
+            .fetch_optional(&mut *tx)
+            .await
+            .unwrap();
+        let other = tokio::spawn(async move {
+            let mut tx = b.begin_write().await?;
+            sqlx::query("INSERT INTO settings (name, value) VALUES ('y', 'b')")
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok::<_, MetaError>(())
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        sqlx::query("INSERT INTO settings (name, value) VALUES ('x', 'a')")
+            .execute(&mut *tx)
+            .await
+            .expect("the first writer keeps its lock");
+        tx.commit().await.unwrap();
+        other
+            .await
+            .unwrap()
+            .expect("the second writer waited, then wrote");
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM settings WHERE name IN ('x', 'y')")
+            .fetch_one(&a.reader)
+            .await
+            .unwrap();
+        assert_eq!(n, 2);
+    }
 }
