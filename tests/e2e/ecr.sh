@@ -56,7 +56,7 @@ fi
 work=$(mktemp_e2e)
 # A local-kms for KMS-encrypted repositories (every node of a cluster inherits the settings).
 bash "$REPO_ROOT/scripts/local-kms.sh" start "$work/kms" >/dev/null || { echo "local-kms did not start" >&2; exit 1; }
-trap 'bash "$REPO_ROOT/scripts/local-kms.sh" stop "$work/kms" >/dev/null 2>&1 || true' EXIT
+trap 'bash "$REPO_ROOT/scripts/local-kms.sh" stop "$work/kms" >/dev/null 2>&1 || true; e2e_cleanup' EXIT
 WHARF_E2E_KMS_URL=$(sed -n 's/^WHARF_TEST_KMS_URL=//p' "$work/kms/env")
 WHARF_E2E_KMS_REGION=$(sed -n 's/^WHARF_TEST_KMS_REGION=//p' "$work/kms/env")
 export WHARF_E2E_KMS_URL WHARF_E2E_KMS_REGION WHARF_KMS_ENDPOINT="$WHARF_E2E_KMS_URL" \

@@ -33,7 +33,7 @@ AWS="${WHARF_TOOLS_DIR:-$HOME/.cache/wharf-tools}/venv/bin/aws"
 work=$(mktemp_e2e)
 kms_dir="$work/kms"
 bash "$REPO_ROOT/scripts/local-kms.sh" start "$kms_dir" >/dev/null || { echo "local-kms did not start" >&2; exit 1; }
-trap 'bash "$REPO_ROOT/scripts/local-kms.sh" stop "$kms_dir" >/dev/null 2>&1 || true' EXIT
+trap 'bash "$REPO_ROOT/scripts/local-kms.sh" stop "$kms_dir" >/dev/null 2>&1 || true; e2e_cleanup' EXIT
 KMS_URL=$(sed -n 's/^WHARF_TEST_KMS_URL=//p' "$kms_dir/env")
 KMS_REGION=$(sed -n 's/^WHARF_TEST_KMS_REGION=//p' "$kms_dir/env")
 export WHARF_KMS_ENDPOINT="$KMS_URL" WHARF_KMS_REGION="$KMS_REGION" WHARF_KMS_ACCESS_KEY_ID=AKIDLOCALKMS \
