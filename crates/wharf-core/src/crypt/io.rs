@@ -53,6 +53,28 @@ async fn split_head(mut s: ByteStream) -> Result<(Bytes, ByteStream), CoreError>
     Ok((head.freeze(), s))
 }
 
+/// Plaintext chunks decrypted ahead of the consumer.
+const PREFETCH: usize = 4;
+
+/// Drives `s` in its own task, up to `PREFETCH` chunks ahead of whoever reads the result: the
+/// decryption of the next segments runs on another worker while this one writes to the socket
+/// (serially, decryption adds its whole cost to a pull's time). The task ends when `s` does or
+/// the reader goes away.
+fn prefetch(mut s: ByteStream) -> ByteStream {
+    let (tx, rx) = tokio::sync::mpsc::channel(PREFETCH);
+    tokio::spawn(async move {
+        while let Some(chunk) = s.next().await {
+            let failed = chunk.is_err();
+            if tx.send(chunk).await.is_err() || failed {
+                break;
+            }
+        }
+    });
+    Box::pin(futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|chunk| (chunk, rx))
+    }))
+}
+
 /// Waits for the first chunk, so a failure there (a tampered first segment, a refused key) is
 /// an error status rather than a broken body.
 async fn prime(mut s: ByteStream) -> Result<ByteStream, CoreError> {
@@ -63,7 +85,7 @@ async fn prime(mut s: ByteStream) -> Result<ByteStream, CoreError> {
         }
         Some(Err(e)) => Err(CoreError::Internal(format!("blob store read: {e}"))),
         Some(Ok(first)) => Ok(Box::pin(
-            futures::stream::once(async { Ok(first) }).chain(s),
+            futures::stream::once(async { Ok(first) }).chain(prefetch(s)),
         )),
     }
 }
