@@ -18,7 +18,8 @@
 #  5. Kills the destination (SIGKILL), pushes a larger image (chunked uploads), restarts the
 #     source too, checks IN_PROGRESS, restarts the destination: eventually COMPLETE, bytes equal.
 #  6. Deletes an image on the source: the destination keeps it (deletes are not replicated).
-#  7. Backfill operations answer UnsupportedOperationException.
+#  7. Backfills: a rule widened to other/ and StartReplicationBackfill copies the image pushed
+#     before it (progress, results with paging and filters, list, stop, errors).
 #
 # Environment: WHARF_BIN, KEEP_TMP, READY_TIMEOUT (lib.sh).
 set -euo pipefail
@@ -273,13 +274,76 @@ check "delete app/web:v1 on the source" src_aws batch-delete-image --repository-
 sleep 3
 check "the destination still serves app/web:v1" eq "$(crane digest --insecure "$DEST_HOST/app/web:v1" 2>&1)" "$WEB_DIGEST"
 
-# --- backfills are not implemented and say so (boto3: the pinned AWS CLI predates them).
-check "StartReplicationBackfill answers UnsupportedOperationException" bash -c \
-  "$(declare -f boto3_call); VENV='$VENV' SRC_URL='$SRC_URL' SRC_DATA='$SRC_DATA';
-   boto3_call start_replication_backfill '{\"destination\":{\"region\":\"eu-west-1\",\"registryId\":\"$DEST_ACCOUNT\"}}' | grep UnsupportedOperationException"
-check "ListReplicationBackfills answers UnsupportedOperationException" bash -c \
-  "$(declare -f boto3_call); VENV='$VENV' SRC_URL='$SRC_URL' SRC_DATA='$SRC_DATA';
-   boto3_call list_replication_backfills '{}' | grep UnsupportedOperationException"
+# --- backfills: images that existed before a rule selected them are copied on request.
+# boto3_json OPERATION JSON-KWARGS: the response as JSON (or {"Error": CODE}).
+boto3_json() {
+  AWS_SHARED_CREDENTIALS_FILE="$SRC_DATA/credentials" AWS_CONFIG_FILE=/dev/null AWS_EC2_METADATA_DISABLED=true \
+    "$VENV/bin/python" - "$SRC_URL" "$1" "$2" <<'PY'
+import json, sys, boto3, botocore.exceptions
+ecr = boto3.client("ecr", endpoint_url=sys.argv[1], region_name="us-east-1")
+try:
+    r = getattr(ecr, sys.argv[2])(**json.loads(sys.argv[3]))
+    r.pop("ResponseMetadata", None)
+    print(json.dumps(r, default=str))
+except botocore.exceptions.ClientError as e:
+    print(json.dumps({"Error": e.response["Error"]["Code"]}))
+PY
+}
+DEST_JSON="{\"region\":\"eu-west-1\",\"registryId\":\"$DEST_ACCOUNT\"}"
+check "other/skip is still not at the destination" expect_error NAME_UNKNOWN \
+  crane digest --insecure "$DEST_HOST/other/skip:v1"
+check "a backfill to a destination no rule names is refused" bash -c \
+  "$(declare -f boto3_json); VENV='$VENV' SRC_URL='$SRC_URL' SRC_DATA='$SRC_DATA';
+   boto3_json start_replication_backfill '{\"destination\":{\"region\":\"eu-west-1\",\"registryId\":\"999999999999\"}}' | grep -q InvalidParameterException"
+CONFIG2=$(rule "[$DEST_JSON]" '[{"filter":"app","filterType":"PREFIX_MATCH"},{"filter":"other","filterType":"PREFIX_MATCH"}]')
+check "PutReplicationConfiguration now selecting other/ too" src_aws put-replication-configuration --replication-configuration "$CONFIG2"
+BACKFILL=$(boto3_json start_replication_backfill "{\"destination\":$DEST_JSON}")
+log "StartReplicationBackfill: $BACKFILL"
+BACKFILL_ID=$(jq -r '.replicationBackfillId // empty' <<<"$BACKFILL")
+check "StartReplicationBackfill answers an id, PREPARING" bash -c \
+  "[[ -n '$BACKFILL_ID' ]] && jq -e '.status == \"PREPARING\" and .destination.registryId == \"$DEST_ACCOUNT\"' <<<'$BACKFILL' >/dev/null"
+wait_backfill() { # wait_backfill ID: until COMPLETE (60 s)
+  local got="" deadline=$((SECONDS + 60))
+  while ((SECONDS < deadline)); do
+    got=$(boto3_json describe_replication_backfill_results "{\"replicationBackfillId\":\"$1\"}")
+    [[ "$(jq -r .status <<<"$got")" == COMPLETE ]] && { echo "$got"; return 0; }
+    sleep 0.5
+  done
+  echo "backfill $1: $got"
+  return 1
+}
+RESULTS=$(wait_backfill "$BACKFILL_ID")
+log "DescribeReplicationBackfillResults: $RESULTS"
+check "the backfill ends COMPLETE" bash -c "jq -e '.status == \"COMPLETE\" and .endedAt != null' <<<'$RESULTS' >/dev/null"
+check "its progress counts every selected image, all completed" bash -c \
+  "jq -e '.progress.totalReplicationCount >= 4 and .progress.completedReplicationCount == .progress.totalReplicationCount and .progress.failedReplicationCount == 0' <<<'$RESULTS' >/dev/null"
+check "its results name other/skip COMPLETE" bash -c \
+  "jq -e '[.results[] | select(.repositoryName == \"other/skip\" and .status == \"COMPLETE\")] | length == 1' <<<'$RESULTS' >/dev/null"
+check "destination: other/skip:v1 byte-identical after the backfill" same_ref other/skip v1
+check "results filtered by FAILED are empty" bash -c \
+  "$(declare -f boto3_json); VENV='$VENV' SRC_URL='$SRC_URL' SRC_DATA='$SRC_DATA';
+   boto3_json describe_replication_backfill_results '{\"replicationBackfillId\":\"$BACKFILL_ID\",\"resultStatusFilter\":\"FAILED\"}' | jq -e '.results == []' >/dev/null"
+check "results page by maxResults with a nextToken" bash -c \
+  "$(declare -f boto3_json); VENV='$VENV' SRC_URL='$SRC_URL' SRC_DATA='$SRC_DATA';
+   p=\$(boto3_json describe_replication_backfill_results '{\"replicationBackfillId\":\"$BACKFILL_ID\",\"maxResults\":1}');
+   t=\$(jq -r .nextToken <<<\"\$p\"); [[ \$(jq '.results | length' <<<\"\$p\") == 1 && -n \"\$t\" && \"\$t\" != null ]] &&
+   boto3_json describe_replication_backfill_results \"{\\\"replicationBackfillId\\\":\\\"$BACKFILL_ID\\\",\\\"maxResults\\\":1,\\\"nextToken\\\":\\\"\$t\\\"}\" |
+     jq -e --argjson first \"\$p\" '.results[0].repositoryName + .results[0].imageId.imageDigest != (\$first.results[0].repositoryName + \$first.results[0].imageId.imageDigest)' >/dev/null"
+check "ListReplicationBackfills shows it COMPLETE" bash -c \
+  "$(declare -f boto3_json); VENV='$VENV' SRC_URL='$SRC_URL' SRC_DATA='$SRC_DATA';
+   boto3_json list_replication_backfills '{}' | jq -e '[.backfills[] | select(.replicationBackfillId == \"$BACKFILL_ID\" and .status == \"COMPLETE\")] | length == 1' >/dev/null"
+check "stopping a COMPLETE backfill: ReplicationBackfillInvalidStatusException" bash -c \
+  "$(declare -f boto3_json); VENV='$VENV' SRC_URL='$SRC_URL' SRC_DATA='$SRC_DATA';
+   boto3_json stop_replication_backfill '{\"replicationBackfillId\":\"$BACKFILL_ID\"}' | grep -q ReplicationBackfillInvalidStatusException"
+check "an unknown backfill id: ReplicationBackfillNotFoundException" bash -c \
+  "$(declare -f boto3_json); VENV='$VENV' SRC_URL='$SRC_URL' SRC_DATA='$SRC_DATA';
+   boto3_json describe_replication_backfill_results '{\"replicationBackfillId\":\"00000000-0000-4000-8000-000000000000\"}' | grep -q ReplicationBackfillNotFoundException"
+STOPPED=$(boto3_json start_replication_backfill "{\"destination\":$DEST_JSON}")
+STOPPED_ID=$(jq -r '.replicationBackfillId // empty' <<<"$STOPPED")
+check "a second backfill, stopped at once, ends STOPPED (or COMPLETE if it was that quick)" bash -c \
+  "$(declare -f boto3_json); VENV='$VENV' SRC_URL='$SRC_URL' SRC_DATA='$SRC_DATA';
+   boto3_json stop_replication_backfill '{\"replicationBackfillId\":\"$STOPPED_ID\"}' | jq -e '.status == \"STOPPED\" or .status == \"STOPPING\"' >/dev/null ||
+   boto3_json describe_replication_backfill_results '{\"replicationBackfillId\":\"$STOPPED_ID\"}' | jq -e '.status == \"COMPLETE\"' >/dev/null"
 
 check "no panic in either log" bash -c "! grep -h panicked '$SRC_LOG' '$DEST_LOG'"
 summary

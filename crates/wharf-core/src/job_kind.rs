@@ -60,6 +60,9 @@ job_kinds! {
     /// One pushed image copied to one replication destination (another account here, or
     /// another region's Wharf).
     Replicate { account: String, repository: String, digest: String, region: String, registry_id: String } => "replicate",
+    /// A replication backfill: the registry's existing images listed, then copied one by one
+    /// to its destination (resumes where it stopped when retried).
+    ReplicationBackfill { account: String, id: String } => "replication_backfill",
 }
 
 /// A stored job that does not decode into a `JobKind`.
@@ -168,7 +171,8 @@ mod tests {
                 "seal_blobs",
                 "rewrap_keys",
                 "audit_prune",
-                "replicate"
+                "replicate",
+                "replication_backfill"
             ]
         );
     }

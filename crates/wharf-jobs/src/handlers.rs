@@ -81,6 +81,9 @@ impl JobHandler for StandardHandler {
                 )?;
                 crate::replicate::run(registry, &self.regions, &target).await
             }
+            JobKind::ReplicationBackfill { account, id } => {
+                crate::backfill::run(registry, &self.regions, account, id).await
+            }
         }
     }
 

@@ -29,6 +29,7 @@
 //! to finish, and those still running after it are aborted and given back to the queue without
 //! spending an attempt (`Registry::release_job`), so another node picks them up at once.
 
+mod backfill;
 mod handlers;
 mod replicate;
 mod scheduler;

@@ -318,6 +318,50 @@ const TABLES: &[Table] = &[
             ("error_message", Text),
         ],
     },
+    Table {
+        name: "replication_configs",
+        key: &["account_id"],
+        columns: &[("account_id", Text), ("body", Text), ("updated_at", Int)],
+    },
+    Table {
+        name: "replication_statuses",
+        key: &["repository_id", "manifest_digest", "region", "registry_id"],
+        columns: &[
+            ("repository_id", Int),
+            ("manifest_digest", Text),
+            ("region", Text),
+            ("registry_id", Text),
+            ("status", Text),
+            ("failure_code", Text),
+            ("updated_at", Int),
+        ],
+    },
+    Table {
+        name: "replication_backfills",
+        key: &["id"],
+        columns: &[
+            ("id", Text),
+            ("account_id", Text),
+            ("region", Text),
+            ("registry_id", Text),
+            ("status", Text),
+            ("failure_code", Text),
+            ("started_at", Int),
+            ("ended_at", Int),
+        ],
+    },
+    Table {
+        name: "replication_backfill_items",
+        key: &["backfill_id", "repository_name", "manifest_digest"],
+        columns: &[
+            ("backfill_id", Text),
+            ("repository_name", Text),
+            ("manifest_digest", Text),
+            ("image_tag", Text),
+            ("status", Text),
+            ("failure_code", Text),
+        ],
+    },
 ];
 
 /// Tables a fresh store fills by itself (the default account and its settings row): the copy

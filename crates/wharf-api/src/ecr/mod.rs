@@ -5,6 +5,7 @@
 //! function per operation, grouped by resource in the files beside this one.
 
 mod auth;
+mod backfill;
 mod error;
 mod findings;
 mod id_page;

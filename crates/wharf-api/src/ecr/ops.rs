@@ -1,7 +1,7 @@
 //! Dispatch of ECR operations to their handlers.
 
 use super::{
-    auth, images, layers, lifecycle, policies, pull_exclusions, registry, replication,
+    auth, backfill, images, layers, lifecycle, policies, pull_exclusions, registry, replication,
     repositories, scanning, Ctx, EcrError,
 };
 use serde::de::DeserializeOwned;
@@ -91,10 +91,10 @@ pub async fn dispatch(ctx: &Ctx<'_>, op: &str, body: Value) -> Result<Value, Ecr
         "DescribeImageReplicationStatus" => {
             replication::describe_image_replication_status(ctx, input(body)?).await
         }
-        "StartReplicationBackfill"
-        | "StopReplicationBackfill"
-        | "ListReplicationBackfills"
-        | "DescribeReplicationBackfillResults" => Err(replication::backfill_unsupported(op)),
+        "StartReplicationBackfill" => backfill::start(ctx, input(body)?).await,
+        "StopReplicationBackfill" => backfill::stop(ctx, input(body)?).await,
+        "ListReplicationBackfills" => backfill::list(ctx, input(body)?).await,
+        "DescribeReplicationBackfillResults" => backfill::results(ctx, input(body)?).await,
         other => Err(EcrError::new(
             "UnsupportedOperationException",
             format!("The ECR operation {other} is not implemented by Wharf yet."),

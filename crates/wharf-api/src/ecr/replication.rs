@@ -1,7 +1,6 @@
 //! Replication operations: PutReplicationConfiguration (DescribeRegistry shows it, in
 //! `registry.rs`) and DescribeImageReplicationStatus. The rules, the jobs and the copying live in
-//! `wharf_core::replication`, `wharf-jobs` and `wharf-replicate`. Replication backfills are not
-//! implemented and say so.
+//! `wharf_core::replication`, `wharf-jobs` and `wharf-replicate`; backfills are in `backfill.rs`.
 
 use super::images::ImageIdentifier;
 use super::scanning::{image_failure, image_id_json};
@@ -101,14 +100,4 @@ pub async fn describe_image_replication_status(
         "imageId": image_id_json(&image, &input.image_id),
         "replicationStatuses": statuses,
     }))
-}
-
-/// Start/Stop/ListReplicationBackfills and DescribeReplicationBackfillResults: not implemented.
-pub fn backfill_unsupported(op: &str) -> EcrError {
-    EcrError::new(
-        "UnsupportedOperationException",
-        format!(
-            "{op}: replication backfills are not supported by Wharf; images pushed after PutReplicationConfiguration are replicated, existing ones are not (push them again to replicate them)"
-        ),
-    )
 }

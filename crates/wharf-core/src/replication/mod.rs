@@ -6,10 +6,12 @@
 //! over the OCI API of that region's Wharf (the `wharf-replicate` crate). Deletes are not
 //! replicated, as in ECR.
 
+mod backfill;
 mod config;
 mod local;
 mod plan;
 
+pub use backfill::BackfillError;
 pub use config::{
     DeleteReplication, Destination, ReplicationConfiguration, ReplicationRule, RepositoryFilter,
 };
