@@ -6,6 +6,7 @@ mod blobs;
 mod error;
 mod labels;
 mod manifests;
+mod public;
 pub mod route;
 mod tags;
 mod uploads;
@@ -89,8 +90,30 @@ async fn serve(
         }
     };
     let account = account_of(state, req);
-    call.account = Some(account.to_string());
-    let repo = |name| wharf_core::Repo::new(account.clone(), name);
+    let located = match &endpoint {
+        Endpoint::Base | Endpoint::Catalog => None,
+        Endpoint::Tags { name }
+        | Endpoint::Manifest { name, .. }
+        | Endpoint::Blob { name, .. }
+        | Endpoint::StartUpload { name }
+        | Endpoint::Upload { name, .. }
+        | Endpoint::Referrers { name, .. } => match public::locate(state, &account, name).await {
+            Ok(l) => Some(l),
+            Err(e) => return e.into_response(),
+        },
+    };
+    // Every named endpoint was located above, from the same name.
+    let repo = |name| match &located {
+        Some(l) => l.repo.clone(),
+        None => wharf_core::Repo::new(account.clone(), name),
+    };
+    // The audit trail names the account the repository lives in (an alias's, for a public one).
+    call.account = Some(match &located {
+        Some(l) => l.repo.account.to_string(),
+        None => account.to_string(),
+    });
+    let public_read = located.as_ref().is_some_and(|l| l.public)
+        && public::is_public_read(&endpoint, &req.method);
     let has_body = req.headers.contains_key(header::TRANSFER_ENCODING)
         || header_str(&req.headers, header::CONTENT_LENGTH).is_some_and(|l| l.trim() != "0");
     // Once per request, before anything reads a cache (authorization does).
@@ -114,6 +137,8 @@ async fn serve(
         // The catalog lists only the repositories the caller may describe.
         (Endpoint::Catalog, _) => Ok(()),
         (Endpoint::Blob { .. }, _) if auth::presigned_download(state, req, &account) => Ok(()),
+        // Anyone may read a public repository (ECR Public), with or without credentials.
+        _ if public_read => Ok(()),
         (Endpoint::Tags { name }, _)
         | (Endpoint::Manifest { name, .. }, _)
         | (Endpoint::Blob { name, .. }, _)
