@@ -126,6 +126,13 @@ async fn serve(
     };
     call.principal = Some(principal.clone());
     let actions = auth::actions(&endpoint, &req.method, has_body);
+    // A public repository's writes are ECR Public's actions (`ecr-public:PutImage`, …).
+    let public_actions: Vec<String> = match &located {
+        Some(l) if l.public => actions.iter().map(|a| a.replace("ecr:", "ecr-public:")).collect(),
+        _ => Vec::new(),
+    };
+    let public_refs: Vec<&str> = public_actions.iter().map(String::as_str).collect();
+    let actions: &[&str] = if public_refs.is_empty() { actions } else { &public_refs };
     let checked = match (&endpoint, &principal) {
         (Endpoint::Base, Principal::Anonymous) => {
             Err(auth::challenge(state, &account, "authentication required"))
