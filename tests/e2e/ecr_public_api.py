@@ -485,6 +485,33 @@ def _():
     eq(v2("GET", f"/v2/{name}/manifests/v1", headers={"Accept": ACCEPT_ALL})[0], 401, "public repo without alias")
 
 
+@case("public token flow: /token hands out an anonymous pull token; Bearer tokens on /v2/")
+def _():
+    name = new_repo()
+    img = push_image(PUB, name, tag="v1")
+    status, _, body = http("GET", f"/token?service={HOST}&scope=repository:{ALIAS}/{name}:pull")
+    eq(status, 200, "GET /token without credentials")
+    tok = json.loads(body)
+    eq(tok["token"], tok["access_token"], "token and access_token")
+    assert tok["expires_in"] > 0, tok
+    bearer = {"Authorization": "Bearer " + tok["token"], "Accept": ACCEPT_ALL}
+    status, _, body = http("GET", f"/v2/{ALIAS}/{name}/manifests/v1", headers=bearer)
+    eq((status, body.decode()), (200, img.manifest), "anonymous Bearer pull of a public repository")
+    eq(http("POST", f"/v2/{ALIAS}/{name}/blobs/uploads/", headers=bearer)[0], 401, "anonymous Bearer push")
+    private = uniq("priv")
+    ECR.create_repository(repositoryName=private)
+    push_image(ECR, private, tag="v1")
+    eq(http("GET", f"/v2/{private}/manifests/v1", headers=bearer)[0], 401, "anonymous Bearer, private repository")
+    # With Basic credentials the token carries the login.
+    pw = base64.b64decode(PUB.get_authorization_token()["authorizationData"]["authorizationToken"]).decode()[4:]
+    status, _, body = v2("GET", "/token", pw=pw)
+    eq(status, 200, "GET /token with the login password")
+    user_bearer = {"Authorization": "Bearer " + json.loads(body)["token"], "Accept": ACCEPT_ALL}
+    eq(http("GET", f"/v2/{private}/manifests/v1", headers=user_bearer)[0], 200, "user Bearer reads the private repository")
+    eq(v2("GET", "/token", pw="not-a-token")[0], 401, "bad Basic credentials at /token")
+    eq(http("GET", "/v2/", headers={"Authorization": "Bearer forged"})[0], 401, "forged Bearer token")
+
+
 @case("public: every one of the 23 operations was exercised by this suite")
 def _():
     model = PUB.meta.service_model

@@ -9,6 +9,7 @@ mod manifests;
 mod public;
 pub mod route;
 mod tags;
+mod token;
 mod uploads;
 
 pub use error::OciError;
@@ -77,6 +78,9 @@ async fn serve(
 ) -> Response {
     let (parts, body) = req.into_parts();
     let req = &parts;
+    if token::is_token_request(&req.method, req.uri.path()) {
+        return token::handle(state, req).await;
+    }
     let endpoint = match routed {
         Ok(e) => e,
         Err(RouteError::NotFound) => {
@@ -128,11 +132,18 @@ async fn serve(
     let actions = auth::actions(&endpoint, &req.method, has_body);
     // A public repository's writes are ECR Public's actions (`ecr-public:PutImage`, …).
     let public_actions: Vec<String> = match &located {
-        Some(l) if l.public => actions.iter().map(|a| a.replace("ecr:", "ecr-public:")).collect(),
+        Some(l) if l.public => actions
+            .iter()
+            .map(|a| a.replace("ecr:", "ecr-public:"))
+            .collect(),
         _ => Vec::new(),
     };
     let public_refs: Vec<&str> = public_actions.iter().map(String::as_str).collect();
-    let actions: &[&str] = if public_refs.is_empty() { actions } else { &public_refs };
+    let actions: &[&str] = if public_refs.is_empty() {
+        actions
+    } else {
+        &public_refs
+    };
     let checked = match (&endpoint, &principal) {
         (Endpoint::Base, Principal::Anonymous) => {
             Err(auth::challenge(state, &account, "authentication required"))
