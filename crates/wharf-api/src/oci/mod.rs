@@ -192,7 +192,11 @@ async fn serve(
             tags::referrers(state, &repo(name), &digest, req).await
         }
     };
-    result.unwrap_or_else(IntoResponse::into_response)
+    let mut resp = result.unwrap_or_else(IntoResponse::into_response);
+    if let Some(l) = located.as_ref().filter(|l| l.public) {
+        public::rewrite_paths(&mut resp, l.repo.name.as_str(), &l.path_name);
+    }
+    resp
 }
 
 /// Who is calling, for handlers that authorize more than their endpoint's actions.

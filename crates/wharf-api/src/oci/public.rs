@@ -6,7 +6,8 @@
 use super::route::Endpoint;
 use super::OciError;
 use crate::AppState;
-use axum::http::Method;
+use axum::http::{header, HeaderValue, Method};
+use axum::response::Response;
 use wharf_core::{AccountId, Repo};
 use wharf_oci::RepoName;
 
@@ -14,6 +15,8 @@ use wharf_oci::RepoName;
 pub struct Located {
     pub repo: Repo,
     pub public: bool,
+    /// The name as the request spelled it (`<alias>/<name>` for a public repository).
+    pub path_name: String,
 }
 
 /// Resolves a `/v2/` name: a public repository through its registry alias, else the name in the
@@ -28,11 +31,36 @@ pub async fn locate(
         .public_repository_by_path(name.as_str())
         .await?
     {
-        Some(repo) => Ok(Located { repo, public: true }),
+        Some(repo) => Ok(Located {
+            repo,
+            public: true,
+            path_name: name.to_string(),
+        }),
         None => Ok(Located {
             repo: Repo::new(account.clone(), name.clone()),
             public: false,
+            path_name: name.to_string(),
         }),
+    }
+}
+
+/// Handlers name a repository by its own name in `Location` and `Link` (`/v2/<name>/…`); a
+/// public repository addressed as `<alias>/<name>` must be named that way too, or the client's
+/// next request (an upload's PATCH, the next tags page) would miss the alias.
+pub fn rewrite_paths(resp: &mut Response, repo_name: &str, path_name: &str) {
+    let from = format!("/v2/{repo_name}/");
+    let to = format!("/v2/{path_name}/");
+    for name in [header::LOCATION, header::LINK] {
+        let Some(v) = resp.headers().get(&name).and_then(|v| v.to_str().ok()) else {
+            continue;
+        };
+        if !v.contains(&from) {
+            continue;
+        }
+        let rewritten = v.replacen(&from, &to, 1);
+        if let Ok(v) = HeaderValue::from_str(&rewritten) {
+            resp.headers_mut().insert(name, v);
+        }
     }
 }
 
@@ -51,6 +79,25 @@ pub fn is_public_read(endpoint: &Endpoint, method: &Method) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn locations_keep_the_alias() {
+        let mut resp = Response::new(axum::body::Body::empty());
+        resp.headers_mut().insert(
+            header::LOCATION,
+            HeaderValue::from_static("/v2/app/blobs/uploads/1"),
+        );
+        resp.headers_mut().insert(
+            header::LINK,
+            HeaderValue::from_static("</v2/app/tags/list?n=1&last=a>; rel=\"next\""),
+        );
+        rewrite_paths(&mut resp, "app", "wharf-1/app");
+        assert_eq!(resp.headers()[header::LOCATION], "/v2/wharf-1/app/blobs/uploads/1");
+        assert_eq!(
+            resp.headers()[header::LINK],
+            "</v2/wharf-1/app/tags/list?n=1&last=a>; rel=\"next\""
+        );
+    }
 
     #[test]
     fn only_reads_are_public() {
