@@ -92,7 +92,10 @@ mod tests {
             HeaderValue::from_static("</v2/app/tags/list?n=1&last=a>; rel=\"next\""),
         );
         rewrite_paths(&mut resp, "app", "wharf-1/app");
-        assert_eq!(resp.headers()[header::LOCATION], "/v2/wharf-1/app/blobs/uploads/1");
+        assert_eq!(
+            resp.headers()[header::LOCATION],
+            "/v2/wharf-1/app/blobs/uploads/1"
+        );
         assert_eq!(
             resp.headers()[header::LINK],
             "</v2/wharf-1/app/tags/list?n=1&last=a>; rel=\"next\""
