@@ -3,8 +3,8 @@
 //! Clients send `Authorization: Basic base64("AWS:<token>")` with the token from
 //! `GetAuthorizationToken`. Requests without it are anonymous and succeed only where a resource
 //! policy grants `Principal: "*"`; otherwise they get 401 with a `Basic` challenge, so `docker login`
-//! knows what to do. `Bearer` tokens from `/token` (`token.rs`) are accepted too: the anonymous pull
-//! token, or a login password. Each endpoint maps to the `ecr:` actions ECR requires for it.
+//! knows what to do. The anonymous pull token from `/token` (`token.rs`) is accepted as `Bearer`
+//! and proves nothing more than no credentials. Each endpoint maps to the `ecr:` actions ECR requires for it.
 
 use super::route::Endpoint;
 use super::OciError;
@@ -56,11 +56,11 @@ pub async fn authenticate(
         .strip_prefix("Bearer ")
         .or_else(|| value.strip_prefix("bearer "))
     {
-        // A token from `/token`: the anonymous pull token, or a login password.
+        // The anonymous pull token from `/token`; no other Bearer token proves anything.
         Some(token) if token.trim() == super::token::ANONYMOUS_TOKEN => {
             return Ok(Principal::Anonymous)
         }
-        Some(token) => token.trim().to_string(),
+        Some(_) => return Err(invalid()),
         None => match basic_password(value).ok_or_else(invalid)? {
             // Some clients (skopeo --no-creds) answer a challenge with empty credentials.
             None => return Ok(Principal::Anonymous),

@@ -79,7 +79,7 @@ async fn serve(
     let (parts, body) = req.into_parts();
     let req = &parts;
     if token::is_token_request(&req.method, req.uri.path()) {
-        return token::handle(state, req).await;
+        return token::handle();
     }
     let endpoint = match routed {
         Ok(e) => e,
