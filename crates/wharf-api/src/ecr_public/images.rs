@@ -105,3 +105,48 @@ pub async fn describe_image_tags(
     }
     Ok(v)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn image(c: char, tags: &[&str]) -> ImageRecord {
+        ImageRecord {
+            digest: format!("sha256:{}", c.to_string().repeat(64))
+                .parse()
+                .unwrap(),
+            media_type: "application/vnd.oci.image.manifest.v1+json".into(),
+            artifact_type: None,
+            image_size: 10,
+            pushed_at: 1,
+            last_pulled_at: None,
+            subject: None,
+            tags: tags.iter().map(|t| t.to_string()).collect(),
+            status: "ACTIVE".into(),
+            archived_at: None,
+            activated_at: None,
+        }
+    }
+
+    #[test]
+    fn tags_page_in_name_order() {
+        let a = image('a', &["zeta", "alpha"]);
+        let b = image('b', &["mid"]);
+        let all: Vec<(&str, &ImageRecord)> = [&a, &b]
+            .into_iter()
+            .flat_map(|i| i.tags.iter().map(move |t| (t.as_str(), i)))
+            .collect();
+        let (page, more) = tag_page(all.clone(), None, 2);
+        assert_eq!(
+            page.iter().map(|p| p.0).collect::<Vec<_>>(),
+            ["alpha", "mid"]
+        );
+        assert!(more);
+        let (page, more) = tag_page(all, Some("mid"), 2);
+        assert_eq!(page.iter().map(|p| p.0).collect::<Vec<_>>(), ["zeta"]);
+        assert!(!more);
+        let detail = tag_detail("zeta", &a);
+        assert_eq!(detail["imageTag"], "zeta");
+        assert_eq!(detail["imageDetail"]["imageDigest"], a.digest.to_string());
+    }
+}

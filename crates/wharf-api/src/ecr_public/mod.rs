@@ -146,13 +146,6 @@ fn repo_from_arn(ctx: &Ctx<'_>, arn: &str) -> Result<Repo, EcrError> {
             "Invalid parameter at 'resourceArn' failed to satisfy constraint: 'Invalid ARN {arn}'"
         ))
     };
-    let parts: Vec<&str> = arn.splitn(6, ':').collect();
-    let [prefix, partition, service, _region, account, resource] = parts.as_slice() else {
-        return Err(bad());
-    };
-    if *prefix != "arn" || *partition != "aws" || *service != "ecr-public" {
-        return Err(bad());
-    }
-    let name = resource.strip_prefix("repository/").ok_or_else(bad)?;
+    let (account, name) = wire::parse_repository_arn(arn).ok_or_else(bad)?;
     ctx.repo(Some(account), name).map_err(|_| bad())
 }

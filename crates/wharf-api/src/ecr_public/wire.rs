@@ -13,6 +13,18 @@ pub fn repository_arn(account: &str, name: &str) -> String {
     format!("arn:aws:ecr-public::{account}:repository/{name}")
 }
 
+/// The `(account, repository name)` of `arn:aws:ecr-public::<account>:repository/<name>`.
+pub fn parse_repository_arn(arn: &str) -> Option<(&str, &str)> {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let [prefix, partition, service, _region, account, resource] = parts.as_slice() else {
+        return None;
+    };
+    if *prefix != "arn" || *partition != "aws" || *service != "ecr-public" {
+        return None;
+    }
+    Some((account, resource.strip_prefix("repository/")?))
+}
+
 pub fn registry_arn(account: &str) -> String {
     format!("arn:aws:ecr-public::{account}:registry/{account}")
 }
@@ -176,6 +188,24 @@ mod tests {
             "https://registry.example.com:5000/ecr-public/logos/ab"
         );
         assert!(v.get("aboutText").is_none());
+    }
+
+    #[test]
+    fn repository_arns_parse_back() {
+        let arn = repository_arn("123456789012", "team/app");
+        assert_eq!(
+            parse_repository_arn(&arn),
+            Some(("123456789012", "team/app"))
+        );
+        assert_eq!(
+            parse_repository_arn("arn:aws:ecr:us-east-1:123456789012:repository/app"),
+            None
+        );
+        assert_eq!(
+            parse_repository_arn("arn:aws:ecr-public::123456789012:registry/x"),
+            None
+        );
+        assert_eq!(parse_repository_arn("not-an-arn"), None);
     }
 
     #[test]
