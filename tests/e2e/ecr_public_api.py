@@ -16,6 +16,7 @@ import json
 import os
 import struct
 import sys
+import time
 import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -29,10 +30,12 @@ from botocore.credentials import Credentials  # noqa: E402
 from ecr.harness import (  # noqa: E402
     ACCEPT_ALL,
     AWS_CLI,
+    DATA_DIR,
     ENDPOINT,
     HOST,
     REGION,
     TMP,
+    WHARF_BIN,
     admin_keys,
     aws_env,
     build_image,
@@ -517,6 +520,24 @@ def _():
        "a login password as a Bearer token")
     eq(v2("GET", f"/v2/{private}/manifests/v1", pw=pw, headers={"Accept": ACCEPT_ALL})[0], 200, "Basic login")
     eq(http("GET", "/v2/", headers={"Authorization": "Bearer forged"})[0], 401, "forged Bearer token")
+
+
+@case("public audit trail: ECR Public calls are recorded with eventSource ecr-public.amazonaws.com")
+def _():
+    name = new_repo()
+    PUB.tag_resource(resourceArn=arn(name), tags=[{"Key": "audit", "Value": "yes"}])
+    deadline = time.time() + 20
+    while True:
+        p = run([WHARF_BIN, "audit", "--data-dir", DATA_DIR, "--event-name", "CreateRepository",
+                 "--format", "json", "--limit", "1000"])
+        found = [r for r in json.loads(p.stdout)["Records"]
+                 if (r.get("requestParameters") or {}).get("repositoryName") == name]
+        if found or time.time() > deadline:
+            break
+        time.sleep(0.5)
+    assert found, f"no CreateRepository record for {name}"
+    eq(found[0]["eventSource"], "ecr-public.amazonaws.com", "eventSource")
+    eq(found[0].get("errorCode"), None, "errorCode")
 
 
 @case("public: every one of the 23 operations was exercised by this suite")
