@@ -102,10 +102,10 @@ mod audit;
 mod crypt;
 #[path = "conformance/ecr_records.rs"]
 mod ecr_records;
-#[path = "conformance/replication.rs"]
-mod replication;
 #[path = "conformance/public_records.rs"]
 mod public_records;
+#[path = "conformance/replication.rs"]
+mod replication;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn metadata_conformance() {

@@ -135,6 +135,7 @@ mod tests {
             public_host: "registry.example.com:5000".into(),
             public_scheme: "https".into(),
             registry_domain: None,
+            replication_regions: Vec::new(),
         }
     }
 
