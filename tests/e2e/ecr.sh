@@ -17,9 +17,12 @@
 # 5. Runs tests/e2e/ecr_scan.py the same way: image scanning (registry and repository scanning
 #    configuration, scan on push, StartImageScan, the waiter, BASIC and ENHANCED findings with
 #    paging, continuous rescans after `wharf vulndb import` of tests/e2e/fixtures/osv-ecr/).
+# 6. Runs tests/e2e/ecr_public_api.py the same way: ECR Public's 23 operations through boto3,
+#    `aws ecr-public get-login-password` + crane push under the registry alias, anonymous pulls
+#    of public repositories by crane/skopeo, and private repositories staying private.
 #
 # Environment: WHARF_BIN, KEEP_TMP, READY_TIMEOUT (lib.sh); ECR_CASES=REGEX runs only the matching
-# cases; ECR_CASE_TIMEOUT (90 s per case); ECR_SKIP_VENV=1 uses the venv as it is.
+# cases; ECR_SUITES="api lifecycle scan public" (the default: all) picks the Python suites; ECR_CASE_TIMEOUT (90 s per case); ECR_SKIP_VENV=1 uses the venv as it is.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -84,29 +87,47 @@ else
   fail "delete lib.sh's ROOT CREATE_ON_PUSH template (aws ecr delete-repository-creation-template)" "$(tail -n 3 <<<"$out")"
 fi
 
-log "--- ecr_api.py"
-rc=0
-E2E_REGISTRY="$E2E_REGISTRY" WHARF_ENDPOINT="$REG_URL" WHARF_REGISTRY_HOST="$REG_HOST" WHARF_DATA_DIR="$REG_DATA" WHARF_BIN="$WHARF_BIN" \
-  WHARF_E2E_TMP="$work" AWS_CLI="$VENV/bin/aws" ECR_RESULTS="$work/results.json" \
-  AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE="$work/none" AWS_EC2_METADATA_DISABLED=true \
-  "$VENV/bin/python" "$E2E_LIB_DIR/ecr_api.py" || rc=$?
-count_results ecr_api.py "$work/results.json" "$rc"
+suite_on() { [[ " ${ECR_SUITES:-api lifecycle scan public} " == *" $1 "* ]]; }
 
-log "--- ecr_lifecycle.py"
-rc=0
-E2E_REGISTRY="$E2E_REGISTRY" WHARF_ENDPOINT="$REG_URL" WHARF_REGISTRY_HOST="$REG_HOST" WHARF_DATA_DIR="$REG_DATA" WHARF_BIN="$WHARF_BIN" \
-  WHARF_E2E_TMP="$work" AWS_CLI="$VENV/bin/aws" ECR_RESULTS="$work/lifecycle-results.json" \
-  AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE="$work/none" AWS_EC2_METADATA_DISABLED=true \
-  "$VENV/bin/python" "$E2E_LIB_DIR/ecr_lifecycle.py" || rc=$?
-count_results ecr_lifecycle.py "$work/lifecycle-results.json" "$rc"
+if suite_on api; then
+  log "--- ecr_api.py"
+  rc=0
+  E2E_REGISTRY="$E2E_REGISTRY" WHARF_ENDPOINT="$REG_URL" WHARF_REGISTRY_HOST="$REG_HOST" WHARF_DATA_DIR="$REG_DATA" WHARF_BIN="$WHARF_BIN" \
+    WHARF_E2E_TMP="$work" AWS_CLI="$VENV/bin/aws" ECR_RESULTS="$work/results.json" \
+    AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE="$work/none" AWS_EC2_METADATA_DISABLED=true \
+    "$VENV/bin/python" "$E2E_LIB_DIR/ecr_api.py" || rc=$?
+  count_results ecr_api.py "$work/results.json" "$rc"
+fi
 
-log "--- ecr_scan.py"
-rc=0
-E2E_REGISTRY="$E2E_REGISTRY" WHARF_ENDPOINT="$REG_URL" WHARF_REGISTRY_HOST="$REG_HOST" WHARF_DATA_DIR="$REG_DATA" WHARF_BIN="$WHARF_BIN" \
-  WHARF_E2E_TMP="$work" AWS_CLI="$VENV/bin/aws" ECR_RESULTS="$work/scan-results.json" \
-  AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE="$work/none" AWS_EC2_METADATA_DISABLED=true \
-  "$VENV/bin/python" "$E2E_LIB_DIR/ecr_scan.py" || rc=$?
-count_results ecr_scan.py "$work/scan-results.json" "$rc"
+if suite_on lifecycle; then
+  log "--- ecr_lifecycle.py"
+  rc=0
+  E2E_REGISTRY="$E2E_REGISTRY" WHARF_ENDPOINT="$REG_URL" WHARF_REGISTRY_HOST="$REG_HOST" WHARF_DATA_DIR="$REG_DATA" WHARF_BIN="$WHARF_BIN" \
+    WHARF_E2E_TMP="$work" AWS_CLI="$VENV/bin/aws" ECR_RESULTS="$work/lifecycle-results.json" \
+    AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE="$work/none" AWS_EC2_METADATA_DISABLED=true \
+    "$VENV/bin/python" "$E2E_LIB_DIR/ecr_lifecycle.py" || rc=$?
+  count_results ecr_lifecycle.py "$work/lifecycle-results.json" "$rc"
+fi
+
+if suite_on scan; then
+  log "--- ecr_scan.py"
+  rc=0
+  E2E_REGISTRY="$E2E_REGISTRY" WHARF_ENDPOINT="$REG_URL" WHARF_REGISTRY_HOST="$REG_HOST" WHARF_DATA_DIR="$REG_DATA" WHARF_BIN="$WHARF_BIN" \
+    WHARF_E2E_TMP="$work" AWS_CLI="$VENV/bin/aws" ECR_RESULTS="$work/scan-results.json" \
+    AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE="$work/none" AWS_EC2_METADATA_DISABLED=true \
+    "$VENV/bin/python" "$E2E_LIB_DIR/ecr_scan.py" || rc=$?
+  count_results ecr_scan.py "$work/scan-results.json" "$rc"
+fi
+
+if suite_on public; then
+  log "--- ecr_public_api.py"
+  rc=0
+  E2E_REGISTRY="$E2E_REGISTRY" WHARF_ENDPOINT="$REG_URL" WHARF_REGISTRY_HOST="$REG_HOST" WHARF_DATA_DIR="$REG_DATA" WHARF_BIN="$WHARF_BIN" \
+    WHARF_E2E_TMP="$work" AWS_CLI="$VENV/bin/aws" ECR_RESULTS="$work/public-results.json" \
+    AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE="$work/none" AWS_EC2_METADATA_DISABLED=true \
+    "$VENV/bin/python" "$E2E_LIB_DIR/ecr_public_api.py" || rc=$?
+  count_results ecr_public_api.py "$work/public-results.json" "$rc"
+fi
 
 server_survived
 mkdir -p "$RESULTS_DIR/ecr" && cp "$REG_LOG" "$RESULTS_DIR/ecr/server.log" 2>/dev/null || true

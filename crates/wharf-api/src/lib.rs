@@ -3,8 +3,10 @@
 //! endpoints and `/metrics`; and the audit trail both surfaces feed.
 
 pub mod audit;
+pub mod aws_json;
 pub mod client;
 pub mod ecr;
+pub mod ecr_public;
 pub mod health;
 pub mod metrics;
 pub mod oci;
@@ -78,8 +80,8 @@ pub(crate) async fn sync_caches(state: &AppState) -> Result<(), wharf_core::Core
         .await
 }
 
-/// Sends each request to its surface: the health endpoints, the ECR JSON API (`POST /` with
-/// `X-Amz-Target`) or `/v2/`.
+/// Sends each request to its surface: the health endpoints, the AWS JSON APIs (`POST /` with an
+/// `X-Amz-Target` of ECR or ECR Public), ECR Public's catalog logos, or `/v2/`.
 async fn route(
     state: axum::extract::State<AppState>,
     req: axum::extract::Request,
@@ -96,8 +98,10 @@ async fn route(
     }
     let tls = req.extensions().get::<client::TlsConnection>().is_some();
     let client = state.proxies.resolve_connection(peer, tls, req.headers());
-    if ecr::is_ecr_request(&req) {
-        ecr::handle(state, client, req).await
+    if let Some(service) = aws_json::service_of(&req) {
+        aws_json::handle(state.0, client, req, service).await
+    } else if let Some(digest) = ecr_public::logo_request(&req) {
+        ecr_public::serve_logo(&state, &digest).await
     } else {
         oci::handle(state, client, req).await
     }

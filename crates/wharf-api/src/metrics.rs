@@ -43,8 +43,8 @@ pub const GET_METRICS_ACTION: &str = "wharf:GetMetrics";
 
 /// The surface a request is for, known before it is served.
 fn surface(req: &Request) -> &'static str {
-    if crate::ecr::is_ecr_request(req) {
-        "ecr"
+    if let Some(service) = crate::aws_json::service_of(req) {
+        service.surface()
     } else if req.uri().path().starts_with("/v2") {
         "oci"
     } else {

@@ -27,6 +27,7 @@ pub use identity::{
     Identity, LoginToken, NewAccessKey, Principal, TokenError, User, ADMINISTRATOR_POLICY,
     TOKEN_TTL_SECS,
 };
+pub mod public;
 pub mod replication;
 mod repo;
 mod repositories;

@@ -120,12 +120,36 @@ const TABLES: &[Table] = &[
             ("policy", Text),
             ("lifecycle_policy", Text),
             ("lifecycle_evaluated_at", Int),
+            ("public", Int),
         ],
     },
     Table {
         name: "repository_tags",
         key: &["repository_id", "key"],
         columns: &[("repository_id", Int), ("key", Text), ("value", Text)],
+    },
+    Table {
+        name: "public_registries",
+        key: &["account_id"],
+        columns: &[
+            ("account_id", Text),
+            ("alias", Text),
+            ("display_name", Text),
+            ("description", Text),
+            ("logo", Bytes),
+            ("logo_digest", Text),
+            ("created_at", Int),
+        ],
+    },
+    Table {
+        name: "repository_catalog_data",
+        key: &["repository_id"],
+        columns: &[
+            ("repository_id", Int),
+            ("data", Text),
+            ("logo", Bytes),
+            ("logo_digest", Text),
+        ],
     },
     Table {
         name: "blobs",

@@ -18,6 +18,8 @@ const SQLITE: &[&str] = &[
     include_str!("../migrations/sqlite/0009_pull_exclusions.sql"),
     include_str!("../migrations/sqlite/0010_audit.sql"),
     include_str!("../migrations/sqlite/0012_replication.sql"),
+    // After 0012: an entry's position is its version, and 0012 reached main first.
+    include_str!("../migrations/sqlite/0011_ecr_public.sql"),
     include_str!("../migrations/sqlite/0015_replication_backfill.sql"),
 ];
 
@@ -31,6 +33,8 @@ const POSTGRES: &[&str] = &[
     include_str!("../migrations/postgres/0007_pull_exclusions.sql"),
     include_str!("../migrations/postgres/0008_audit.sql"),
     include_str!("../migrations/postgres/0010_replication.sql"),
+    // After 0010, for the same reason.
+    include_str!("../migrations/postgres/0009_ecr_public.sql"),
     include_str!("../migrations/postgres/0013_replication_backfill.sql"),
 ];
 

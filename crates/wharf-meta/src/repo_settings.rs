@@ -12,6 +12,8 @@ pub struct RepoSettings {
     pub scan_on_push: bool,
     pub encryption_type: String,
     pub kms_key: Option<String>,
+    /// An ECR Public repository: listed by the ECR Public API, pulled without credentials.
+    pub public: bool,
 }
 
 impl Default for RepoSettings {
@@ -22,6 +24,7 @@ impl Default for RepoSettings {
             scan_on_push: false,
             encryption_type: "AES256".into(),
             kms_key: None,
+            public: false,
         }
     }
 }
@@ -46,11 +49,12 @@ type RepoRow = (
     i64,
     String,
     Option<String>,
+    i64,
 );
 
 const REPO_SELECT: &str =
     "SELECT id, account_id, name, created_at, image_tag_mutability, mutability_exclusions,
-     scan_on_push, encryption_type, kms_key FROM repositories";
+     scan_on_push, encryption_type, kms_key, public FROM repositories";
 
 fn record(row: RepoRow) -> Result<RepositoryRecord> {
     let (
@@ -63,6 +67,7 @@ fn record(row: RepoRow) -> Result<RepositoryRecord> {
         scan_on_push,
         encryption_type,
         kms_key,
+        public,
     ) = row;
     let mutability_exclusions = match exclusions {
         Some(text) => text
@@ -83,6 +88,7 @@ fn record(row: RepoRow) -> Result<RepositoryRecord> {
             scan_on_push: scan_on_push != 0,
             encryption_type,
             kms_key,
+            public: public != 0,
         },
     })
 }
@@ -104,8 +110,8 @@ impl MetaStore {
         let t = now();
         let id: Option<i64> = sqlx::query_scalar(
             "INSERT INTO repositories (account_id, name, created_at, image_tag_mutability, mutability_exclusions,
-                 scan_on_push, encryption_type, kms_key)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (account_id, name) DO NOTHING RETURNING id",
+                 scan_on_push, encryption_type, kms_key, public)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (account_id, name) DO NOTHING RETURNING id",
         )
         .bind(repo.account)
         .bind(repo.name)
@@ -115,6 +121,7 @@ impl MetaStore {
         .bind(settings.scan_on_push as i64)
         .bind(&settings.encryption_type)
         .bind(&settings.kms_key)
+        .bind(settings.public as i64)
         .fetch_optional(&mut *tx)
         .await?;
         let Some(id) = id else {

@@ -102,6 +102,8 @@ mod audit;
 mod crypt;
 #[path = "conformance/ecr_records.rs"]
 mod ecr_records;
+#[path = "conformance/public_records.rs"]
+mod public_records;
 #[path = "conformance/replication.rs"]
 mod replication;
 
@@ -145,6 +147,7 @@ async fn metadata_conformance() {
         replication::replication_state(&a).await;
         ecr_records::manifest_referencing_a_blob(&a).await;
         audit::audit_trail(&a).await;
+        public_records::public_registries_and_catalog_data(&a).await;
         if let Db::Postgres(url) = &db {
             nodes_starting_together_share_one_default_account(url).await;
         }

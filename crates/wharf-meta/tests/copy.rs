@@ -122,6 +122,7 @@ async fn fill(store: &MetaStore) -> Fixture {
         scan_on_push: true,
         encryption_type: "KMS".into(),
         kms_key: Some("arn:aws:kms:us-east-1:111122223333:key/k".into()),
+        public: true,
     };
     store
         .create_repository(app, &settings, &[("team".into(), "a".into())])

@@ -24,6 +24,8 @@ use wharf_meta::AuditRecord;
 
 /// The `eventSource` of ECR API calls.
 pub const ECR_SOURCE: &str = "ecr.amazonaws.com";
+/// The `eventSource` of ECR Public API calls.
+pub const ECR_PUBLIC_SOURCE: &str = "ecr-public.amazonaws.com";
 /// The `eventSource` of `/v2/` calls.
 pub const OCI_SOURCE: &str = "registry.wharf";
 
@@ -129,9 +131,11 @@ pub fn ecr_mutating(op: &str) -> bool {
     op == "GetAuthorizationToken" || !READS.iter().any(|p| op.starts_with(p))
 }
 
-/// The ECR surface's hook: records a mutating call or a denial, once the response is known.
+/// The AWS JSON surfaces' hook (ECR, or ECR Public with its own `source`): records a mutating
+/// call or a denial, once the response is known.
 pub fn ecr(
     state: &AppState,
+    source: &str,
     call: &Call,
     request_id: &str,
     result: &Result<Value, crate::ecr::EcrError>,
@@ -140,7 +144,7 @@ pub fn ecr(
     if !(call.mutating || denied) {
         return;
     }
-    let mut r = call.record(ECR_SOURCE, call.event_name.unwrap_or("UnknownOperation"));
+    let mut r = call.record(source, call.event_name.unwrap_or("UnknownOperation"));
     r.request_id = Some(request_id.to_string());
     match result {
         Ok(output) => {

@@ -1,52 +1,14 @@
-//! The AWS JSON error envelope and the one mapping from domain errors to it.
-//!
-//! `{"__type": "<Code>", "message": "..."}` plus the `X-Amzn-ErrorType` header (botocore reads the
-//! body, other SDKs the header). Client errors are 400, `ServerException` is 500, as ECR answers.
+//! The one mapping from domain errors to the AWS JSON error envelope, shared by ECR and ECR
+//! Public (both answer the same exception names for the same domain errors).
 
-use axum::http::{HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
-use serde_json::{json, Map, Value};
+use crate::aws_json::AwsError;
+use serde_json::json;
 use wharf_core::CoreError;
 
-/// An error as the ECR API reports it.
-#[derive(Debug)]
-pub struct EcrError {
-    pub code: &'static str,
-    pub message: String,
-    /// Extra members serialized next to `message` (e.g. `lastValidByteReceived`).
-    pub extra: Map<String, Value>,
-}
+/// An error as the ECR API reports it: the shared awsJson1.1 error.
+pub type EcrError = AwsError;
 
-impl EcrError {
-    pub fn new(code: &'static str, message: impl Into<String>) -> EcrError {
-        EcrError {
-            code,
-            message: message.into(),
-            extra: Map::new(),
-        }
-    }
-
-    pub fn invalid(message: impl Into<String>) -> EcrError {
-        EcrError::new("InvalidParameterException", message)
-    }
-
-    pub fn with(mut self, key: &str, value: Value) -> EcrError {
-        self.extra.insert(key.to_string(), value);
-        self
-    }
-
-    pub fn server() -> EcrError {
-        EcrError::new("ServerException", "An internal error occurred.")
-    }
-
-    fn status(&self) -> StatusCode {
-        if self.code == "ServerException" {
-            StatusCode::INTERNAL_SERVER_ERROR
-        } else {
-            StatusCode::BAD_REQUEST
-        }
-    }
-
+impl AwsError {
     /// Maps a domain error met while working on repository `name` of registry `account`.
     pub fn from_core(e: CoreError, account: &str, name: &str) -> EcrError {
         let repo_missing = || {
@@ -119,23 +81,5 @@ impl EcrError {
                 EcrError::server()
             }
         }
-    }
-}
-
-impl IntoResponse for EcrError {
-    fn into_response(self) -> Response {
-        let status = self.status();
-        let mut body = Map::new();
-        body.insert("__type".into(), json!(self.code));
-        body.insert("message".into(), json!(self.message));
-        body.extend(self.extra);
-        let mut resp = (status, Value::Object(body).to_string()).into_response();
-        let h = resp.headers_mut();
-        h.insert(
-            "content-type",
-            HeaderValue::from_static("application/x-amz-json-1.1"),
-        );
-        h.insert("x-amzn-errortype", HeaderValue::from_static(self.code));
-        resp
     }
 }

@@ -1,42 +1,36 @@
-//! The ECR control plane: awsJson1.1 over `POST /` with `X-Amz-Target`, SigV4-authenticated.
+//! The ECR control plane: the operations behind `AmazonEC2ContainerRegistry_V20150921.*`.
 //!
-//! One entry point authenticates the request (a verified `Principal` comes out, or an AWS error),
-//! validates the body against botocore's model, and dispatches the closed `Operation` enum to one
-//! function per operation, grouped by resource in the files beside this one.
+//! The protocol (body limit, SigV4, the error envelope) is `aws_json`'s; this module validates the
+//! body against botocore's ECR model and dispatches the closed `Operation` enum to one function
+//! per operation, grouped by resource in the files beside this one. `Ctx` and some handlers are
+//! shared with ECR Public (`ecr_public/`), whose data-plane operations have the same shapes.
 
 mod auth;
 mod backfill;
 mod error;
 mod findings;
 mod id_page;
-mod images;
-mod layers;
+pub(crate) mod images;
+pub(crate) mod layers;
 mod lifecycle;
 mod ops;
-mod policies;
+pub(crate) mod policies;
 mod pull_exclusions;
 mod registry;
 mod replication;
-mod repositories;
+pub(crate) mod repositories;
 mod scanning;
-mod wire;
+pub(crate) mod wire;
 
 pub use error::EcrError;
 pub use wire::{registry_host, registry_url};
 
+use crate::aws_json::{self, Call, Service};
 use crate::AppState;
-use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
-use http_body_util::{BodyExt, Limited};
 use wharf_core::Client;
 use wharf_core::{Access, AccountId, CoreError, Principal, Repo, Resource};
 use wharf_ecr_model::Operation;
 use wharf_oci::RepoName;
-
-/// Largest request body accepted: an `UploadLayerPart` of 20 MiB, base64-encoded, plus framing.
-const MAX_BODY: usize = 28 * 1024 * 1024;
 
 /// What an operation needs: the shared state and who is calling.
 pub struct Ctx<'a> {
@@ -45,6 +39,8 @@ pub struct Ctx<'a> {
     /// The caller's own account: the registry an operation acts on unless `registryId` says otherwise.
     pub caller_account: AccountId,
     pub client: Client,
+    /// The service called: its IAM actions are `ecr:*` or `ecr-public:*`.
+    pub service: Service,
 }
 
 impl Ctx<'_> {
@@ -99,6 +95,15 @@ impl Ctx<'_> {
             .map_err(|e| self.core_error(e, repo))
     }
 
+    /// The IAM action an operation's handler names (`ecr:X`) as the called service spells it:
+    /// ECR Public's are `ecr-public:X`.
+    fn iam_action(&self, action: &str) -> String {
+        match (self.service, action.strip_prefix("ecr:")) {
+            (Service::EcrPublic, Some(op)) => format!("ecr-public:{op}"),
+            _ => action.to_string(),
+        }
+    }
+
     fn access<'b>(&'b self, action: &'b str, resource: Resource<'b>) -> Access<'b> {
         Access {
             principal: &self.principal,
@@ -113,7 +118,7 @@ impl Ctx<'_> {
     pub async fn authorize(&self, action: &str, repo: &Repo) -> Result<(), EcrError> {
         self.state
             .registry
-            .authorize(&self.access(action, Resource::Repository(repo)))
+            .authorize(&self.access(&self.iam_action(action), Resource::Repository(repo)))
             .await
             .map_err(|e| self.core_error(e, repo))
     }
@@ -126,7 +131,7 @@ impl Ctx<'_> {
     ) -> Result<(), EcrError> {
         self.state
             .registry
-            .authorize(&self.access(action, Resource::Registry(account)))
+            .authorize(&self.access(&self.iam_action(action), Resource::Registry(account)))
             .await
             .map_err(|e| self.core_error_account(e, account))
     }
@@ -137,7 +142,8 @@ impl Ctx<'_> {
         repo: &Repo,
         tags: &[(String, String)],
     ) -> Result<(), EcrError> {
-        let mut access = self.access("ecr:CreateRepository", Resource::Repository(repo));
+        let action = self.iam_action("ecr:CreateRepository");
+        let mut access = self.access(&action, Resource::Repository(repo));
         access.request_tags = tags;
         self.state
             .registry
@@ -151,7 +157,7 @@ impl Ctx<'_> {
         match self
             .state
             .registry
-            .authorize(&self.access(action, Resource::Repository(repo)))
+            .authorize(&self.access(&self.iam_action(action), Resource::Repository(repo)))
             .await
         {
             Ok(()) => Ok(true),
@@ -169,127 +175,29 @@ impl Ctx<'_> {
     }
 }
 
-/// The target prefix of every ECR operation.
-const TARGET_PREFIX: &str = "AmazonEC2ContainerRegistry_V20150921.";
-
-/// Whether a request is for this surface.
-pub fn is_ecr_request(req: &Request) -> bool {
-    req.uri().path() == "/"
-        && req
-            .headers()
-            .get("x-amz-target")
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|t| t.starts_with(TARGET_PREFIX))
+/// The name of an ECR operation, if the model has it (for metrics and the audit trail).
+pub fn operation_name(operation: &str) -> Option<&'static str> {
+    let target = format!("{}{operation}", Service::Ecr.target_prefix());
+    Operation::from_target(&target).map(|op| op.name())
 }
 
-/// Entry point for every ECR API request: serves it, names its operation for the metrics, and
-/// makes its one call into the audit trail.
-pub async fn handle(State(state): State<AppState>, client: Client, req: Request) -> Response {
-    let request_id = uuid::Uuid::new_v4().to_string();
-    let mut call = crate::audit::Call::new(client, req.headers());
-    call.access_key_id = crate::audit::sigv4_access_key(req.headers());
-    let result = serve(&state, client, req, &mut call).await;
-    crate::audit::ecr(&state, &call, &request_id, &result);
-    let operation = call.event_name.unwrap_or("unknown");
-    let mut resp = match result {
-        Ok(v) => {
-            let mut r = (StatusCode::OK, v.to_string()).into_response();
-            r.headers_mut().insert(
-                "content-type",
-                HeaderValue::from_static("application/x-amz-json-1.1"),
-            );
-            r
-        }
-        Err(e) => e.into_response(),
-    };
-    if let Ok(v) = HeaderValue::from_str(&request_id) {
-        resp.headers_mut().insert("x-amzn-requestid", v);
-    }
-    resp.extensions_mut()
-        .insert(crate::metrics::Operation(operation));
-    resp
-}
-
-async fn serve(
-    state: &AppState,
-    client: Client,
-    req: Request,
-    call: &mut crate::audit::Call,
-) -> Result<serde_json::Value, EcrError> {
-    if req.method() != axum::http::Method::POST {
-        return Err(EcrError::new(
-            "UnknownOperationException",
-            "The ECR API only accepts POST requests.",
-        ));
-    }
-    let (parts, body) = req.into_parts();
-    let target = parts
-        .headers
-        .get("x-amz-target")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
-    // Named before authentication, so a refused call is recorded under its operation.
-    if let Some(op) = Operation::from_target(&target) {
-        call.event_name = Some(op.name());
-        call.mutating = crate::audit::ecr_mutating(op.name());
-    }
-    let body = read_body(body).await?;
-    // Once per request, before anything reads a cache (authorization does).
-    crate::sync_caches(state)
-        .await
-        .map_err(|e| EcrError::from_core(e, "", ""))?;
-    let principal = auth::authenticate(state, &parts, &body).await?;
-    call.principal = Some(principal.clone());
-    let Principal::User(user) = &principal else {
-        return Err(EcrError::new(
-            "MissingAuthenticationTokenException",
-            "Missing Authentication Token",
-        ));
-    };
+/// Runs one authenticated ECR call: the operation must be in botocore's ECR model and its input
+/// must satisfy the model's constraints (lengths, patterns, enums, list sizes), as in ECR.
+pub async fn serve(state: &AppState, call: Call) -> Result<serde_json::Value, EcrError> {
     let ctx = Ctx {
         state,
-        caller_account: user.account.clone(),
-        principal: principal.clone(),
-        client,
+        caller_account: call.caller_account,
+        principal: call.principal,
+        client: call.client,
+        service: Service::Ecr,
     };
+    let target = format!("{}{}", Service::Ecr.target_prefix(), call.operation);
     let Some(op) = Operation::from_target(&target) else {
-        return Err(EcrError::new(
-            "UnknownOperationException",
-            format!(
-                "The operation {:?} is not part of the ECR API.",
-                target.strip_prefix(TARGET_PREFIX).unwrap_or(&target)
-            ),
-        ));
+        return Err(aws_json::unknown_operation(Service::Ecr, &call.operation));
     };
-    let input: serde_json::Value = if body.is_empty() {
-        serde_json::json!({})
-    } else {
-        serde_json::from_slice(&body).map_err(|e| {
-            EcrError::new(
-                "SerializationException",
-                format!("The request body is not valid JSON: {e}"),
-            )
-        })?
-    };
-    call.set_parameters(&input);
-    // The model's constraints (lengths, patterns, enums, list sizes) come first, as in ECR.
+    let input = call.input;
     wharf_ecr_model::validate_input(op, &input)
         .map_err(|e| EcrError::new(e.code(), e.message().to_string()))?;
-    tracing::debug!(operation = op.name(), principal = %principal.arn(), "ecr request");
+    tracing::debug!(operation = op.name(), principal = %ctx.principal.arn(), "ecr request");
     ops::dispatch(&ctx, op.name(), input).await
-}
-
-async fn read_body(body: Body) -> Result<bytes::Bytes, EcrError> {
-    match Limited::new(body, MAX_BODY).collect().await {
-        Ok(c) => Ok(c.to_bytes()),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(EcrError::new(
-            "SerializationException",
-            format!("The request body exceeds {MAX_BODY} bytes."),
-        )),
-        Err(_) => Err(EcrError::new(
-            "SerializationException",
-            "The request body could not be read.",
-        )),
-    }
 }

@@ -114,6 +114,7 @@ pub async fn create_repository(ctx: &Ctx<'_>, input: CreateRepository) -> Result
             .is_some_and(|s| s.scan_on_push),
         encryption_type,
         kms_key,
+        public: false,
     };
     let record = ctx
         .state

@@ -3,7 +3,8 @@
 //! Clients send `Authorization: Basic base64("AWS:<token>")` with the token from
 //! `GetAuthorizationToken`. Requests without it are anonymous and succeed only where a resource
 //! policy grants `Principal: "*"`; otherwise they get 401 with a `Basic` challenge, so `docker login`
-//! knows what to do. Each endpoint maps to the `ecr:` actions ECR requires for it.
+//! knows what to do. The anonymous pull token from `/token` (`token.rs`) is accepted as `Bearer`
+//! and proves nothing more than no credentials. Each endpoint maps to the `ecr:` actions ECR requires for it.
 
 use super::route::Endpoint;
 use super::OciError;
@@ -51,20 +52,22 @@ pub async fn authenticate(
         )
     };
     let value = value.to_str().map_err(|_| invalid())?;
-    let encoded = value
-        .strip_prefix("Basic ")
-        .or_else(|| value.strip_prefix("basic "))
-        .ok_or_else(invalid)?;
-    let decoded = STANDARD.decode(encoded.trim()).map_err(|_| invalid())?;
-    let decoded = String::from_utf8(decoded).map_err(|_| invalid())?;
-    let (user, password) = decoded.split_once(':').ok_or_else(invalid)?;
-    // Some clients (skopeo --no-creds) answer a challenge with empty credentials: anonymous.
-    if user.is_empty() && password.is_empty() {
-        return Ok(Principal::Anonymous);
-    }
-    if user != "AWS" {
-        return Err(invalid());
-    }
+    let password = match value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))
+    {
+        // The anonymous pull token from `/token`; no other Bearer token proves anything.
+        Some(token) if token.trim() == super::token::ANONYMOUS_TOKEN => {
+            return Ok(Principal::Anonymous)
+        }
+        Some(_) => return Err(invalid()),
+        None => match basic_password(value).ok_or_else(invalid)? {
+            // Some clients (skopeo --no-creds) answer a challenge with empty credentials.
+            None => return Ok(Principal::Anonymous),
+            Some(password) => password,
+        },
+    };
+    let password = password.as_str();
     match state.identity.verify_token(password, now()).await {
         Ok(Ok(user)) => Ok(Principal::User(user)),
         Ok(Err(TokenError::Expired)) => Err(OciError::new(
@@ -75,6 +78,21 @@ pub async fn authenticate(
         Ok(Err(_)) => Err(invalid()),
         Err(e) => Err(e.into()),
     }
+}
+
+/// The password of `Basic base64("AWS:<password>")`: `None` if the header is not that,
+/// `Some(None)` for empty credentials (`:`, anonymous), `Some(Some(password))` otherwise.
+pub fn basic_password(value: &str) -> Option<Option<String>> {
+    let encoded = value
+        .strip_prefix("Basic ")
+        .or_else(|| value.strip_prefix("basic "))?;
+    let decoded = STANDARD.decode(encoded.trim()).ok()?;
+    let decoded = String::from_utf8(decoded).ok()?;
+    let (user, password) = decoded.split_once(':')?;
+    if user.is_empty() && password.is_empty() {
+        return Some(None);
+    }
+    (user == "AWS").then(|| Some(password.to_string()))
 }
 
 /// The `ecr:` actions an endpoint needs; any one of them suffices.
@@ -146,4 +164,23 @@ pub fn presigned_download(state: &AppState, parts: &Parts, account: &AccountId) 
         && state
             .identity
             .verify_download(acct, parts.uri.path(), expires, sig, now())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn b(s: &str) -> String {
+        format!("Basic {}", STANDARD.encode(s))
+    }
+
+    #[test]
+    fn basic_passwords() {
+        assert_eq!(basic_password(&b("AWS:pw")), Some(Some("pw".into())));
+        assert_eq!(basic_password(&b(":")), Some(None));
+        assert_eq!(basic_password(&b("bob:pw")), None);
+        assert_eq!(basic_password(&b("nocolon")), None);
+        assert_eq!(basic_password("Bearer x"), None);
+        assert_eq!(basic_password("Basic %%%"), None);
+    }
 }

@@ -6,8 +6,10 @@ mod blobs;
 mod error;
 mod labels;
 mod manifests;
+mod public;
 pub mod route;
 mod tags;
+mod token;
 mod uploads;
 
 pub use error::OciError;
@@ -76,6 +78,9 @@ async fn serve(
 ) -> Response {
     let (parts, body) = req.into_parts();
     let req = &parts;
+    if token::is_token_request(&req.method, req.uri.path()) {
+        return token::handle();
+    }
     let endpoint = match routed {
         Ok(e) => e,
         Err(RouteError::NotFound) => {
@@ -89,8 +94,30 @@ async fn serve(
         }
     };
     let account = account_of(state, req);
-    call.account = Some(account.to_string());
-    let repo = |name| wharf_core::Repo::new(account.clone(), name);
+    let located = match &endpoint {
+        Endpoint::Base | Endpoint::Catalog => None,
+        Endpoint::Tags { name }
+        | Endpoint::Manifest { name, .. }
+        | Endpoint::Blob { name, .. }
+        | Endpoint::StartUpload { name }
+        | Endpoint::Upload { name, .. }
+        | Endpoint::Referrers { name, .. } => match public::locate(state, &account, name).await {
+            Ok(l) => Some(l),
+            Err(e) => return e.into_response(),
+        },
+    };
+    // Every named endpoint was located above, from the same name.
+    let repo = |name| match &located {
+        Some(l) => l.repo.clone(),
+        None => wharf_core::Repo::new(account.clone(), name),
+    };
+    // The audit trail names the account the repository lives in (an alias's, for a public one).
+    call.account = Some(match &located {
+        Some(l) => l.repo.account.to_string(),
+        None => account.to_string(),
+    });
+    let public_read = located.as_ref().is_some_and(|l| l.public)
+        && public::is_public_read(&endpoint, &req.method);
     let has_body = req.headers.contains_key(header::TRANSFER_ENCODING)
         || header_str(&req.headers, header::CONTENT_LENGTH).is_some_and(|l| l.trim() != "0");
     // Once per request, before anything reads a cache (authorization does).
@@ -103,6 +130,20 @@ async fn serve(
     };
     call.principal = Some(principal.clone());
     let actions = auth::actions(&endpoint, &req.method, has_body);
+    // A public repository's writes are ECR Public's actions (`ecr-public:PutImage`, …).
+    let public_actions: Vec<String> = match &located {
+        Some(l) if l.public => actions
+            .iter()
+            .map(|a| a.replace("ecr:", "ecr-public:"))
+            .collect(),
+        _ => Vec::new(),
+    };
+    let public_refs: Vec<&str> = public_actions.iter().map(String::as_str).collect();
+    let actions: &[&str] = if public_refs.is_empty() {
+        actions
+    } else {
+        &public_refs
+    };
     let checked = match (&endpoint, &principal) {
         (Endpoint::Base, Principal::Anonymous) => {
             Err(auth::challenge(state, &account, "authentication required"))
@@ -114,6 +155,8 @@ async fn serve(
         // The catalog lists only the repositories the caller may describe.
         (Endpoint::Catalog, _) => Ok(()),
         (Endpoint::Blob { .. }, _) if auth::presigned_download(state, req, &account) => Ok(()),
+        // Anyone may read a public repository (ECR Public), with or without credentials.
+        _ if public_read => Ok(()),
         (Endpoint::Tags { name }, _)
         | (Endpoint::Manifest { name, .. }, _)
         | (Endpoint::Blob { name, .. }, _)
@@ -149,7 +192,11 @@ async fn serve(
             tags::referrers(state, &repo(name), &digest, req).await
         }
     };
-    result.unwrap_or_else(IntoResponse::into_response)
+    let mut resp = result.unwrap_or_else(IntoResponse::into_response);
+    if let Some(l) = located.as_ref().filter(|l| l.public) {
+        public::rewrite_paths(&mut resp, l.repo.name.as_str(), &l.path_name);
+    }
+    resp
 }
 
 /// Who is calling, for handlers that authorize more than their endpoint's actions.
