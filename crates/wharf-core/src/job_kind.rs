@@ -60,6 +60,9 @@ job_kinds! {
     /// One pushed image copied to one replication destination (another account here, or
     /// another region's Wharf).
     Replicate { account: String, repository: String, digest: String, region: String, registry_id: String } => "replicate",
+    /// One event POSTed to one webhook: its URL (the secret is looked up in the settings), the
+    /// event's id and its exact JSON body.
+    Webhook { url: String, event_id: String, body: String } => "webhook",
 }
 
 /// A stored job that does not decode into a `JobKind`.
@@ -168,7 +171,8 @@ mod tests {
                 "seal_blobs",
                 "rewrap_keys",
                 "audit_prune",
-                "replicate"
+                "replicate",
+                "webhook"
             ]
         );
     }

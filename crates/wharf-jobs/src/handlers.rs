@@ -81,6 +81,11 @@ impl JobHandler for StandardHandler {
                 )?;
                 crate::replicate::run(registry, &self.regions, &target).await
             }
+            JobKind::Webhook {
+                url,
+                event_id,
+                body,
+            } => crate::webhook::deliver(registry, url, event_id, body).await,
         }
     }
 

@@ -32,6 +32,7 @@
 mod handlers;
 mod replicate;
 mod scheduler;
+mod webhook;
 mod worker;
 
 pub use handlers::{JobError, JobHandler, StandardHandler};
