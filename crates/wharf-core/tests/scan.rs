@@ -671,20 +671,28 @@ async fn a_finished_scan_queues_an_ecr_image_scan_event_for_each_webhook_that_wa
         })
         .await
         .unwrap();
-    let mut events: Vec<(String, serde_json::Value)> = jobs
+    let events: Vec<(String, serde_json::Value)> = jobs
         .iter()
-        .map(|j| match wharf_core::JobKind::decode(&j.kind, &j.payload).unwrap() {
-            wharf_core::JobKind::Webhook { url, body, .. } => {
-                (url, serde_json::from_str(&body).unwrap())
-            }
-            other => panic!("{other:?}"),
-        })
+        .map(
+            |j| match wharf_core::JobKind::decode(&j.kind, &j.payload).unwrap() {
+                wharf_core::JobKind::Webhook { url, body, .. } => {
+                    (url, serde_json::from_str(&body).unwrap())
+                }
+                other => panic!("{other:?}"),
+            },
+        )
         .collect();
-    events.sort_by(|a, b| a.0.cmp(&b.0));
-    assert_eq!(events.len(), 2, "{events:?}");
-    assert_eq!(events[0].1["detail"]["action-type"], "PUSH");
-    let (url, scan) = &events[1];
-    assert!(url.ends_with("/scans"));
+    // The image's push, and the pushes of the SBOM referrers the scan attached (untagged).
+    let (scans, pushes): (Vec<_>, Vec<_>) = events
+        .into_iter()
+        .partition(|(url, _)| url.ends_with("/scans"));
+    assert!(pushes
+        .iter()
+        .all(|(_, e)| e["detail"]["action-type"] == "PUSH"));
+    assert!(pushes.iter().any(|(_, e)| e["detail"]["image-tag"] == "v1"
+        && e["detail"]["image-digest"] == digest.to_string()));
+    assert_eq!(scans.len(), 1, "{scans:?}");
+    let scan = &scans[0].1;
     assert_eq!(scan["detail-type"], "ECR Image Scan");
     let d = &scan["detail"];
     assert_eq!(d["scan-status"], "COMPLETE");
