@@ -2,7 +2,8 @@
 //! deletes, the runner's standard handler POSTs to a tiny axum receiver on 127.0.0.1:0, and the
 //! receiver checks what arrived — EventBridge-shaped bodies, the event id header, and an
 //! HMAC-SHA256 signature computed here independently. A receiver answering 500 first gets the
-//! same event again on the retry; one answering 404 is not retried.
+//! same event again on the retry; one answering 404 is not retried. A replicate job into another
+//! account reports an "ECR Replication Action".
 
 use axum::http::{HeaderMap, StatusCode};
 use bytes::Bytes;
@@ -275,4 +276,65 @@ async fn a_500_is_retried_with_the_same_event_and_a_404_is_not() {
     assert!(dead[0].last_error.as_deref().unwrap().contains("404"));
     assert_eq!(gone.got.lock().unwrap().len(), 1);
     assert_eq!(flaky.got.lock().unwrap().len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_completed_replication_is_an_ecr_replication_action() {
+    const B: &str = "222222222222";
+    let (url, got) = receiver(|_| StatusCode::OK).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (reg, repo) = setup(
+        dir.path(),
+        vec![hook(&url, &[DetailType::ReplicationAction], None)],
+    )
+    .await;
+    assert!(reg.meta().create_account(B, "b").await.unwrap());
+    let src = reg.default_account();
+    let b: wharf_core::AccountId = B.parse().unwrap();
+    reg.put_registry_policy(
+        &b,
+        &format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{src}:root"}},"Action":["ecr:ReplicateImage","ecr:CreateRepository"],"Resource":"arn:aws:ecr:eu-west-1:{B}:repository/*"}}]}}"#
+        ),
+    )
+    .await
+    .unwrap();
+    reg.create_repository(
+        &Repo::new(b, repo.name.clone()),
+        &RepoSettings::default(),
+        &[],
+    )
+    .await
+    .unwrap();
+    reg.put_replication_configuration(
+        &src,
+        &serde_json::from_str(&format!(
+            r#"{{"rules":[{{"destinations":[{{"region":"eu-west-1","registryId":"{B}"}}]}}]}}"#
+        ))
+        .unwrap(),
+    )
+    .await
+    .unwrap();
+    let digest = push(&reg, &repo, "v1").await;
+    let runner = runner(&reg);
+    let events = got.wait(1).await;
+    runner.shutdown(Duration::from_secs(5)).await;
+    let e = verified(&events[0]);
+    assert_eq!(e["detail-type"], "ECR Replication Action");
+    assert_eq!(
+        e["detail"],
+        serde_json::json!({
+            "result": "SUCCESS",
+            "repository-name": "team/app",
+            "image-digest": digest.to_string(),
+            "source-account": src.as_str(),
+            "action-type": "REPLICATE",
+            "source-region": "eu-west-1",
+            "image-tag": "v1",
+            "destination-region": "eu-west-1",
+            "destination-registry-id": B
+        })
+    );
+    // The push's own event was filtered out: only the replication arrived.
+    assert_eq!(got.got.lock().unwrap().len(), 1);
 }

@@ -127,6 +127,31 @@ mod tests {
     }
 
     #[test]
+    fn the_config_file_takes_a_list_of_webhooks() {
+        let raw: crate::config::RawConfig = toml::from_str(
+            r#"
+[[webhooks]]
+url = "https://hooks.example.com/a"
+secret = "k1"
+
+[[webhooks]]
+url = "http://127.0.0.1:8080/b"
+secret = "k2"
+detail_types = ["ECR Replication Action"]
+repository_prefix = "prod/"
+"#,
+        )
+        .unwrap();
+        let s = settle(raw.webhooks).unwrap();
+        assert_eq!(s.len(), 2);
+        assert!(s[0].detail_types.is_empty() && s[0].repository_prefix.is_none());
+        assert_eq!(s[1].detail_types, [DetailType::ReplicationAction]);
+        let typo: Result<crate::config::RawConfig, _> =
+            toml::from_str("[[webhooks]]\nurl = \"http://x\"\nsecrets = \"k\"\n");
+        assert!(typo.is_err());
+    }
+
+    #[test]
     fn bad_entries_are_refused_clearly() {
         let err = |w: Vec<RawWebhook>| format!("{:#}", settle(w).unwrap_err());
         assert!(err(vec![raw("ftp://x", "k")]).contains("not an http"));
