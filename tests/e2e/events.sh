@@ -7,7 +7,7 @@
 #    _DETAIL_TYPES="ECR Image Action") and a one-second job retry (WHARF_JOB_RETRY_BASE_SECS).
 # 3. Pushes an image with crane, deletes it with the AWS CLI (BatchDeleteImage by tag).
 # 4. Checks in Python: an "ECR Image Action" PUSH with the pushed digest and tag, delivered again
-#    after the 503 with the same event id and body, and a DELETE with the digest; every delivery
+#    after the 503 with the same event id and body, and a DELETE with the digest and tag; every delivery
 #    carries X-Wharf-Event-Id matching the body's id, a recent X-Wharf-Timestamp and an
 #    X-Wharf-Signature that is the HMAC-SHA256 of the body under the secret.
 #
@@ -111,7 +111,8 @@ assert d == {**d, "result": "SUCCESS", "repository-name": "events/app", "image-d
 assert d["manifest-media-type"].startswith("application/"), d
 deletes = [e for s, _, e in events if e["detail"]["action-type"] == "DELETE"]
 assert len(deletes) == 1, events
-assert deletes[0]["detail"]["image-digest"] == digest and deletes[0]["detail"]["result"] == "SUCCESS", deletes
+dd = deletes[0]["detail"]
+assert (dd["image-digest"], dd["image-tag"], dd["result"]) == (digest, "v1", "SUCCESS"), deletes
 assert deletes[0]["id"] != first["id"]
 print(f"{len(rows)} deliveries, {len({e['id'] for _, _, e in events})} events verified")
 PY

@@ -223,6 +223,21 @@ impl Registry {
         repo: &Repo,
         reference: &Reference,
     ) -> Result<(), CoreError> {
+        let tag = match reference {
+            Reference::Tag(t) => Some(t.as_str()),
+            Reference::Digest(_) => None,
+        };
+        self.delete_manifest_as(repo, reference, tag).await
+    }
+
+    /// `delete_manifest`, whose DELETE event names `event_tag` (BatchDeleteImage by an image's
+    /// last tag removes the image by digest, and ECR's event still names the tag).
+    pub(crate) async fn delete_manifest_as(
+        &self,
+        repo: &Repo,
+        reference: &Reference,
+        event_tag: Option<&str>,
+    ) -> Result<(), CoreError> {
         // A tag's digest, for its delete event, is read before the tag goes.
         let mut event_digest = None;
         let deleted = match reference {
@@ -244,17 +259,13 @@ impl Registry {
         if deleted {
             if self.events_on() {
                 let name = repo.name.to_string();
-                let tag = match reference {
-                    Reference::Tag(t) => Some(t.as_str()),
-                    Reference::Digest(_) => None,
-                };
                 let digest_s = event_digest.as_ref().map(Digest::to_string);
                 let event = crate::events::shape::image_action(
                     &self.origin(repo, &name),
                     &crate::events::shape::ImageAction {
                         action: "DELETE",
                         digest: digest_s.as_deref(),
-                        tag,
+                        tag: event_tag,
                         manifest_media_type: None,
                         artifact_media_type: None,
                     },
