@@ -135,6 +135,7 @@ if cargo build --release --locked -p wharf; then
     bash tests/e2e/encryption.sh
   suite "metrics (/metrics access, scraped by a real Prometheus)" bash tests/e2e/metrics.sh
   suite "audit trail (both surfaces, denials, no secrets, wharf audit filters)" bash tests/e2e/audit.sh
+  suite "events (webhook deliveries: EventBridge shapes, HMAC signatures, retry after a 503)" bash tests/e2e/events.sh
   if ((${#s3_env[@]})); then
     # A key prefix per suite and run: a bucket (prefix) belongs to one metadata database.
     run_id=$(date +%s)

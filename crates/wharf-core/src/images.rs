@@ -106,8 +106,12 @@ impl Registry {
             {
                 return Ok(Err(ImageFailure::ImageReferencedByManifestList));
             }
-            self.delete_manifest(repo, &Reference::Digest(image.digest.clone()))
-                .await?;
+            self.delete_manifest_as(
+                repo,
+                &Reference::Digest(image.digest.clone()),
+                id.tag.as_deref(),
+            )
+            .await?;
         } else if let Some(tag) = &id.tag {
             let tag: Tag = tag
                 .parse()

@@ -63,6 +63,9 @@ job_kinds! {
     /// A replication backfill: the registry's existing images listed, then copied one by one
     /// to its destination (resumes where it stopped when retried).
     ReplicationBackfill { account: String, id: String } => "replication_backfill",
+    /// One event POSTed to one webhook: its URL (the secret is looked up in the settings), the
+    /// event's id and its exact JSON body.
+    Webhook { url: String, event_id: String, body: String } => "webhook",
 }
 
 /// A stored job that does not decode into a `JobKind`.
@@ -172,7 +175,8 @@ mod tests {
                 "rewrap_keys",
                 "audit_prune",
                 "replicate",
-                "replication_backfill"
+                "replication_backfill",
+                "webhook"
             ]
         );
     }

@@ -12,6 +12,7 @@ mod cache_gate;
 pub mod crypt;
 mod epoch;
 mod error;
+pub mod events;
 mod gc;
 mod identity;
 mod images;
@@ -79,6 +80,8 @@ pub struct Registry {
     keys: crypt::Keys,
     /// Which blob each data key was found to belong to (a checked binding skips SQL).
     bindings: Arc<quick_cache::sync::Cache<wharf_blob::seal::DekId, wharf_oci::Digest>>,
+    /// Where events are delivered (`events/`).
+    webhooks: Arc<[events::Webhook]>,
 }
 
 /// Bytes of manifests kept in memory.
@@ -108,6 +111,7 @@ impl Registry {
             scan_eligibility_days: 0,
             keys: crypt::Keys::plaintext(),
             bindings: Arc::new(quick_cache::sync::Cache::new(100_000)),
+            webhooks: Arc::from(Vec::new()),
         }
     }
 

@@ -86,6 +86,29 @@ impl Registry {
                 .map(|d| d.size as i64)
                 .sum::<i64>()
         });
+        let mut jobs = scan
+            .map(|_| vec![crate::scan::scan_job(repo, &digest)])
+            .unwrap_or_default();
+        if self.events_on() {
+            // The push's event is delivered by jobs committed with the push itself.
+            let name = repo.name.to_string();
+            let digest_s = digest.to_string();
+            let event = crate::events::shape::image_action(
+                &self.origin(repo, &name),
+                &crate::events::shape::ImageAction {
+                    action: "PUSH",
+                    digest: Some(&digest_s),
+                    tag: tags.last().copied(),
+                    manifest_media_type: Some(manifest.media_type.as_str()),
+                    artifact_media_type: manifest
+                        .config
+                        .as_ref()
+                        .map(|c| c.media_type.as_str())
+                        .or(manifest.effective_artifact_type()),
+                },
+            );
+            jobs.extend(self.event_jobs(&event));
+        }
         let outcome = self
             .meta
             .put_manifest(NewManifest {
@@ -102,9 +125,7 @@ impl Registry {
                 frozen_tags,
                 image_size,
                 scan: scan.map(|t| t.as_str()),
-                jobs: scan
-                    .map(|_| vec![crate::scan::scan_job(repo, &digest)])
-                    .unwrap_or_default(),
+                jobs,
                 replications,
             })
             .await
@@ -202,19 +223,55 @@ impl Registry {
         repo: &Repo,
         reference: &Reference,
     ) -> Result<(), CoreError> {
+        let tag = match reference {
+            Reference::Tag(t) => Some(t.as_str()),
+            Reference::Digest(_) => None,
+        };
+        self.delete_manifest_as(repo, reference, tag).await
+    }
+
+    /// `delete_manifest`, whose DELETE event names `event_tag` (BatchDeleteImage by an image's
+    /// last tag removes the image by digest, and ECR's event still names the tag).
+    pub(crate) async fn delete_manifest_as(
+        &self,
+        repo: &Repo,
+        reference: &Reference,
+        event_tag: Option<&str>,
+    ) -> Result<(), CoreError> {
+        // A tag's digest, for its delete event, is read before the tag goes.
+        let mut event_digest = None;
         let deleted = match reference {
             Reference::Digest(d) => {
                 let deleted = self.meta.delete_manifest(repo.key(), d).await?;
                 self.cache.invalidate_manifest(&repo.qualified(), d);
+                event_digest = Some(d.clone());
                 deleted
             }
             Reference::Tag(t) => {
+                if self.events_on() {
+                    event_digest = self.meta.tag_digest(repo.key(), t.as_str()).await?;
+                }
                 let deleted = self.meta.delete_tag(repo.key(), t.as_str()).await?;
                 self.cache.invalidate_tags(&repo.qualified(), [t.as_str()]);
                 deleted
             }
         };
         if deleted {
+            if self.events_on() {
+                let name = repo.name.to_string();
+                let digest_s = event_digest.as_ref().map(Digest::to_string);
+                let event = crate::events::shape::image_action(
+                    &self.origin(repo, &name),
+                    &crate::events::shape::ImageAction {
+                        action: "DELETE",
+                        digest: digest_s.as_deref(),
+                        tag: event_tag,
+                        manifest_media_type: None,
+                        artifact_media_type: None,
+                    },
+                );
+                self.emit_event(&event).await;
+            }
             Ok(())
         } else {
             Err(self.unknown_manifest_or_name(repo).await)

@@ -641,3 +641,67 @@ async fn a_scan_job_that_can_no_longer_run_leaves_failed_with_its_reason() {
         Err(CoreError::ScanNotFound(_))
     ));
 }
+
+#[tokio::test]
+async fn a_finished_scan_queues_an_ecr_image_scan_event_for_each_webhook_that_wants_it() {
+    use wharf_core::events::{DetailType, Webhook};
+    let mut f = Fixture::new().await;
+    let hook = |url: &str, types: &[DetailType]| Webhook {
+        url: url.to_string(),
+        secret: "k".into(),
+        detail_types: types.to_vec(),
+        repository_prefix: None,
+    };
+    f.reg = f.reg.clone().with_webhooks(vec![
+        hook("http://127.0.0.1:9/scans", &[DetailType::ImageScan]),
+        hook("http://127.0.0.1:9/pushes", &[DetailType::ImageAction]),
+    ]);
+    f.reg
+        .import_advisories(docs(&[OSV_OPENSSL, OSV_DJANGO]))
+        .await
+        .unwrap();
+    let repo = f.repo("team/app", true).await;
+    let digest = f.debian_image(&repo, "v1").await;
+    f.run_jobs("image_scan").await;
+    let jobs = f
+        .meta
+        .list_jobs(&wharf_meta::JobFilter {
+            kind: Some("webhook".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let events: Vec<(String, serde_json::Value)> = jobs
+        .iter()
+        .map(
+            |j| match wharf_core::JobKind::decode(&j.kind, &j.payload).unwrap() {
+                wharf_core::JobKind::Webhook { url, body, .. } => {
+                    (url, serde_json::from_str(&body).unwrap())
+                }
+                other => panic!("{other:?}"),
+            },
+        )
+        .collect();
+    // The image's push, and the pushes of the SBOM referrers the scan attached (untagged).
+    let (scans, pushes): (Vec<_>, Vec<_>) = events
+        .into_iter()
+        .partition(|(url, _)| url.ends_with("/scans"));
+    assert!(pushes
+        .iter()
+        .all(|(_, e)| e["detail"]["action-type"] == "PUSH"));
+    assert!(pushes.iter().any(|(_, e)| e["detail"]["image-tag"] == "v1"
+        && e["detail"]["image-digest"] == digest.to_string()));
+    assert_eq!(scans.len(), 1, "{scans:?}");
+    let scan = &scans[0].1;
+    assert_eq!(scan["detail-type"], "ECR Image Scan");
+    let d = &scan["detail"];
+    assert_eq!(d["scan-status"], "COMPLETE");
+    assert_eq!(d["image-digest"], digest.to_string());
+    assert_eq!(d["image-tags"], serde_json::json!(["v1"]));
+    assert_eq!(d["repository-name"], "team/app");
+    let counts = d["finding-severity-counts"].as_object().unwrap();
+    assert!(
+        counts.values().map(|n| n.as_u64().unwrap()).sum::<u64>() >= 1,
+        "{counts:?}"
+    );
+}

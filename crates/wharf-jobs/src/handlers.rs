@@ -84,6 +84,11 @@ impl JobHandler for StandardHandler {
             JobKind::ReplicationBackfill { account, id } => {
                 crate::backfill::run(registry, &self.regions, account, id).await
             }
+            JobKind::Webhook {
+                url,
+                event_id,
+                body,
+            } => crate::webhook::deliver(registry, url, event_id, body).await,
         }
     }
 

@@ -33,6 +33,7 @@ mod backfill;
 mod handlers;
 mod replicate;
 mod scheduler;
+mod webhook;
 mod worker;
 
 pub use handlers::{JobError, JobHandler, StandardHandler};

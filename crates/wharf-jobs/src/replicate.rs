@@ -77,6 +77,9 @@ pub(crate) async fn run(
             registry
                 .set_replication_status(&t.src, &t.digest, &t.dest, "COMPLETE", None)
                 .await?;
+            registry
+                .emit_replication_event(&t.src, &t.digest, &t.dest, None)
+                .await;
             tracing::info!(
                 repository = %t.src.qualified(),
                 digest = %t.digest,
@@ -92,6 +95,9 @@ pub(crate) async fn run(
             registry
                 .set_replication_status(&t.src, &t.digest, &t.dest, "FAILED", Some(&code))
                 .await?;
+            registry
+                .emit_replication_event(&t.src, &t.digest, &t.dest, Some(&code))
+                .await;
             Err(JobError::Permanent(format!("{code}: {message}")))
         }
         Err(ReplicateError::Transient(m)) => Err(JobError::Transient(m)),
@@ -134,5 +140,9 @@ pub(crate) async fn gave_up(registry: &Registry, job: &JobKind, error: &str) {
         .await
     {
         tracing::warn!(error = %e, "recording a failed replication failed");
+        return;
     }
+    registry
+        .emit_replication_event(&t.src, &t.digest, &t.dest, Some("DESTINATION_UNAVAILABLE"))
+        .await;
 }

@@ -65,6 +65,9 @@ pub struct RawConfig {
     /// `[regions.<name>]` tables: other regions' Wharf deployments, for replication.
     #[serde(default)]
     pub regions: std::collections::BTreeMap<String, crate::regions::RawRegion>,
+    /// `[[webhooks]]` entries: where events are delivered.
+    #[serde(default)]
+    pub webhooks: Vec<crate::webhooks::RawWebhook>,
 }
 
 impl RawConfig {
@@ -151,6 +154,7 @@ impl RawConfig {
             job_retry_base_secs: num("WHARF_JOB_RETRY_BASE_SECS")?,
             job_retry_max_secs: num("WHARF_JOB_RETRY_MAX_SECS")?,
             regions: crate::regions::from_env(&get),
+            webhooks: crate::webhooks::from_env(&get),
         })
     }
 
@@ -195,6 +199,7 @@ impl RawConfig {
             job_retry_base_secs: over.job_retry_base_secs.or(self.job_retry_base_secs),
             job_retry_max_secs: over.job_retry_max_secs.or(self.job_retry_max_secs),
             regions: crate::regions::merge(self.regions, over.regions),
+            webhooks: crate::webhooks::merge(self.webhooks, over.webhooks),
         }
     }
 }
@@ -271,6 +276,8 @@ pub struct Settings {
     pub job_backoff: wharf_core::Backoff,
     /// Other regions' Wharf deployments replication may copy images to.
     pub regions: Vec<wharf_replicate::RegionEndpoint>,
+    /// Where events are POSTed (secrets redacted in Debug).
+    pub webhooks: Vec<wharf_core::events::Webhook>,
 }
 
 /// The longest audit retention, in days (a hundred years; 0 keeps records forever).
@@ -430,7 +437,9 @@ impl TryFrom<RawConfig> for Settings {
             jitter: true,
         };
         let regions = crate::regions::settle(raw.regions, &region)?;
+        let webhooks = crate::webhooks::settle(raw.webhooks)?;
         Ok(Settings {
+            webhooks,
             tls,
             job_backoff,
             regions,

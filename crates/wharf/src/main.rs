@@ -18,6 +18,7 @@ mod storage;
 mod tls;
 mod usage;
 mod vulndb;
+mod webhooks;
 
 use clap::{Parser, Subcommand};
 use config::{LogFormat, RawConfig, Settings};

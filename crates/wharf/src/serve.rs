@@ -29,7 +29,8 @@ pub async fn open_registry(settings: &Settings) -> anyhow::Result<(Registry, Met
         .with_region(&settings.region)
         .with_registry_host(&settings.public_host)
         .with_scan_eligibility_days(settings.scan_eligibility_days)
-        .with_keys(keys);
+        .with_keys(keys)
+        .with_webhooks(settings.webhooks.clone());
     registry
         .check_master_keys()
         .await

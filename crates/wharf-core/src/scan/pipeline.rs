@@ -566,6 +566,7 @@ impl Registry {
             unix_now(),
         )
         .await?;
+        self.emit_scan_event(&repo, &digest).await;
         Ok(())
     }
 
@@ -591,7 +592,12 @@ impl Registry {
             self.scan_image(&repo, &digest).await
         };
         match result {
-            Ok(status) => Ok(Some(status)),
+            Ok(status) => {
+                if !rescan {
+                    self.emit_scan_event(&repo, &digest).await;
+                }
+                Ok(Some(status))
+            }
             Err(CoreError::ManifestUnknown | CoreError::NameUnknown) => Ok(None),
             Err(e) => Err(e),
         }
