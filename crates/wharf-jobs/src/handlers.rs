@@ -81,6 +81,16 @@ impl JobHandler for StandardHandler {
                 )?;
                 crate::replicate::run(registry, &self.regions, &target).await
             }
+            JobKind::Sign {
+                account,
+                repository,
+                digest,
+                profile_arn,
+            } => {
+                let target =
+                    crate::sign::Target::parse(account, repository, digest, profile_arn)?;
+                crate::sign::run(registry, &target).await
+            }
         }
     }
 
@@ -88,6 +98,7 @@ impl JobHandler for StandardHandler {
     /// forever (keeping a previous good result's findings); a dead rescan changes nothing.
     async fn gave_up(&self, registry: &Registry, job: &JobKind, error: &str) {
         crate::replicate::gave_up(registry, job, error).await;
+        crate::sign::gave_up(registry, job, error).await;
         // A rescan that never ran leaves the previous result standing: nothing to record.
         if let JobKind::ImageScan {
             account,

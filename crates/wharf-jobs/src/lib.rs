@@ -31,6 +31,7 @@
 
 mod handlers;
 mod replicate;
+mod sign;
 mod scheduler;
 mod worker;
 

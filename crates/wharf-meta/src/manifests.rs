@@ -52,6 +52,9 @@ pub struct NewManifest<'a> {
     /// something (a new manifest, a tag created or moved, an image restored): a re-push of what
     /// is there replicates nothing, so two registries replicating to each other settle.
     pub replications: Vec<(String, String, NewJob)>,
+    /// Sign jobs with their signing profile ARNs, enqueued (and recorded `IN_PROGRESS`) only when
+    /// the manifest is new to the repository.
+    pub signings: Vec<(String, NewJob)>,
 }
 
 /// What storing a manifest changed.
@@ -250,6 +253,19 @@ impl MetaStore {
                 m.repository,
                 m.digest,
                 (region, registry_id),
+                "IN_PROGRESS",
+                None,
+                t,
+            )
+            .await?;
+        }
+        for (profile_arn, job) in m.signings.iter().filter(|_| inserted) {
+            queue::insert(&mut *tx, job, t).await?;
+            crate::signing::upsert_status(
+                &mut *tx,
+                m.repository,
+                m.digest,
+                profile_arn,
                 "IN_PROGRESS",
                 None,
                 t,

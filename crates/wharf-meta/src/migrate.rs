@@ -18,6 +18,7 @@ const SQLITE: &[&str] = &[
     include_str!("../migrations/sqlite/0009_pull_exclusions.sql"),
     include_str!("../migrations/sqlite/0010_audit.sql"),
     include_str!("../migrations/sqlite/0012_replication.sql"),
+    include_str!("../migrations/sqlite/0014_signing.sql"),
 ];
 
 const POSTGRES: &[&str] = &[
@@ -30,6 +31,7 @@ const POSTGRES: &[&str] = &[
     include_str!("../migrations/postgres/0007_pull_exclusions.sql"),
     include_str!("../migrations/postgres/0008_audit.sql"),
     include_str!("../migrations/postgres/0010_replication.sql"),
+    include_str!("../migrations/postgres/0012_signing.sql"),
 ];
 
 /// Brings the schema up to date; returns the versions (before, after).

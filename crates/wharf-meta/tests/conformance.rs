@@ -85,6 +85,7 @@ pub(crate) async fn push(
             scan: None,
             jobs: vec![],
             replications: vec![],
+            signings: vec![],
         })
         .await?;
     Ok(digest)

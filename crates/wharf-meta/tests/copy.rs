@@ -48,6 +48,7 @@ fn manifest<'a>(
         scan: None,
         jobs: vec![],
         replications: vec![],
+        signings: vec![],
     }
 }
 
@@ -203,6 +204,7 @@ async fn fill(store: &MetaStore) -> Fixture {
             scan: None,
             jobs: vec![],
             replications: vec![],
+            signings: vec![],
             ..manifest(
                 app,
                 &index,

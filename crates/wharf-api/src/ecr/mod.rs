@@ -18,6 +18,7 @@ mod registry;
 mod replication;
 mod repositories;
 mod scanning;
+mod signing;
 mod wire;
 
 pub use error::EcrError;
