@@ -23,7 +23,10 @@ async fn setup(dir: &std::path::Path) -> Registry {
     let meta = wharf_meta::testing::store(dir).await;
     Registry::new(Arc::new(blobs), meta)
         .with_registry_host("reg.example:5000")
-        .with_keys(Keys::with_master(MasterKeyring::single(1, &[9u8; 32]), false))
+        .with_keys(Keys::with_master(
+            MasterKeyring::single(1, &[9u8; 32]),
+            false,
+        ))
 }
 
 async fn repo(reg: &Registry, name: &str) -> Repo {
@@ -113,7 +116,10 @@ async fn matching_pushes_are_signed_with_cosign_signatures() {
         .await
         .unwrap()
         .unwrap();
-    assert!(profile.key_wrap.is_some(), "sealed under the master keyring");
+    assert!(
+        profile.key_wrap.is_some(),
+        "sealed under the master keyring"
+    );
 
     // A rule must name a profile that exists.
     let unknown: SigningConfiguration = serde_json::from_str(&format!(
@@ -126,11 +132,7 @@ async fn matching_pushes_are_signed_with_cosign_signatures() {
         .unwrap()
         .unwrap_err();
     assert!(refused.contains("does not exist"), "{refused}");
-    assert!(reg
-        .signing_configuration(&account)
-        .await
-        .unwrap()
-        .is_none());
+    assert!(reg.signing_configuration(&account).await.unwrap().is_none());
 
     let config: SigningConfiguration = serde_json::from_str(&format!(
         r#"{{"rules":[{{"signingProfileArn":"{arn}","repositoryFilters":[{{"filter":"team/*","filterType":"WILDCARD_MATCH"}}]}}]}}"#
@@ -140,7 +142,10 @@ async fn matching_pushes_are_signed_with_cosign_signatures() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(reg.signing_configuration(&account).await.unwrap(), Some(config.clone()));
+    assert_eq!(
+        reg.signing_configuration(&account).await.unwrap(),
+        Some(config.clone())
+    );
 
     let app = repo(&reg, "team/app").await;
     let other = repo(&reg, "other").await;

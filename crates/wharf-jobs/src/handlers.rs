@@ -87,8 +87,7 @@ impl JobHandler for StandardHandler {
                 digest,
                 profile_arn,
             } => {
-                let target =
-                    crate::sign::Target::parse(account, repository, digest, profile_arn)?;
+                let target = crate::sign::Target::parse(account, repository, digest, profile_arn)?;
                 crate::sign::run(registry, &target).await
             }
         }

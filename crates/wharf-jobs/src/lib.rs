@@ -31,8 +31,8 @@
 
 mod handlers;
 mod replicate;
-mod sign;
 mod scheduler;
+mod sign;
 mod worker;
 
 pub use handlers::{JobError, JobHandler, StandardHandler};

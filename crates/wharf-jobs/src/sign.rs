@@ -34,7 +34,10 @@ impl Target {
 }
 
 pub(crate) async fn run(registry: &Registry, t: &Target) -> Result<(), JobError> {
-    match registry.sign_image(&t.repo, &t.digest, &t.profile_arn).await {
+    match registry
+        .sign_image(&t.repo, &t.digest, &t.profile_arn)
+        .await
+    {
         Ok(None) => {
             tracing::info!(repository = %t.repo.qualified(), digest = %t.digest, "sign job skipped: the image is gone");
             Ok(())

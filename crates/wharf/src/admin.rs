@@ -283,7 +283,9 @@ pub async fn run(settings: Settings, cmd: AdminCommand) -> anyhow::Result<()> {
             let arn = registry
                 .create_signing_profile(&account, &name)
                 .await?
-                .ok_or_else(|| anyhow!("signing profile {name} already exists in account {account}"))?;
+                .ok_or_else(|| {
+                    anyhow!("signing profile {name} already exists in account {account}")
+                })?;
             println!("{arn}");
         }
         AdminCommand::SigningPublicKey { name, account } => {
@@ -291,7 +293,9 @@ pub async fn run(settings: Settings, cmd: AdminCommand) -> anyhow::Result<()> {
             let pem = registry
                 .signing_public_key(&account, &name)
                 .await?
-                .ok_or_else(|| anyhow!("signing profile {name} does not exist in account {account}"))?;
+                .ok_or_else(|| {
+                    anyhow!("signing profile {name} does not exist in account {account}")
+                })?;
             print!("{pem}");
         }
         AdminCommand::LoginPassword {

@@ -53,10 +53,7 @@ pub async fn get_signing_configuration(ctx: &Ctx<'_>, _input: Value) -> Result<V
     Ok(json!({ "registryId": account.as_str(), "signingConfiguration": config }))
 }
 
-pub async fn delete_signing_configuration(
-    ctx: &Ctx<'_>,
-    _input: Value,
-) -> Result<Value, EcrError> {
+pub async fn delete_signing_configuration(ctx: &Ctx<'_>, _input: Value) -> Result<Value, EcrError> {
     let account = ctx.caller_account.clone();
     ctx.authorize_registry("ecr:DeleteSigningConfiguration", &account)
         .await?;

@@ -88,8 +88,7 @@ pub fn wildcard_match(filter: &str, name: &str) -> bool {
         return filter == name;
     }
     let (first, last) = (parts[0], parts[parts.len() - 1]);
-    if !name.starts_with(first) || name.len() < first.len() + last.len() || !name.ends_with(last)
-    {
+    if !name.starts_with(first) || name.len() < first.len() + last.len() || !name.ends_with(last) {
         return false;
     }
     let mut rest = &name[first.len()..name.len() - last.len()];
@@ -109,9 +108,9 @@ impl SigningConfiguration {
         let mut out: Vec<String> = Vec::new();
         for rule in &self.rules {
             let covered = rule.repository_filters.as_ref().is_none_or(|filters| {
-                filters
-                    .iter()
-                    .any(|f| f.filter_type == "WILDCARD_MATCH" && wildcard_match(&f.filter, repository))
+                filters.iter().any(|f| {
+                    f.filter_type == "WILDCARD_MATCH" && wildcard_match(&f.filter, repository)
+                })
             });
             if covered && !out.contains(&rule.signing_profile_arn) {
                 out.push(rule.signing_profile_arn.clone());
@@ -155,7 +154,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.profiles_for("team/app").len(), 2);
-        assert_eq!(c.profiles_for("other"), vec![c.rules[1].signing_profile_arn.clone()]);
+        assert_eq!(
+            c.profiles_for("other"),
+            vec![c.rules[1].signing_profile_arn.clone()]
+        );
         assert!(SigningConfiguration::default().profiles_for("x").is_empty());
     }
 
@@ -163,7 +165,10 @@ mod tests {
     fn profile_arns_parse_and_print() {
         let arn = "arn:aws:signer:eu-west-1:123456789012:/signing-profiles/release_key";
         let p = ProfileArn::parse(arn).unwrap();
-        assert_eq!((p.account.as_str(), p.name.as_str()), ("123456789012", "release_key"));
+        assert_eq!(
+            (p.account.as_str(), p.name.as_str()),
+            ("123456789012", "release_key")
+        );
         assert_eq!(p.to_string(), arn);
         for bad in [
             "arn:aws:signer:eu-west-1:12345678901:/signing-profiles/ab",
