@@ -33,6 +33,7 @@ pub struct SigningStatusRecord {
 }
 
 type ProfileRow = (String, String, Vec<u8>, Option<Vec<u8>>, Vec<u8>, i64);
+type StatusRow = (String, String, Option<String>, Option<String>, i64);
 
 impl MetaStore {
     /// Stores a new signing profile; false when the account already has one by that name.
@@ -140,7 +141,7 @@ impl MetaStore {
         repo: RepoKey<'_>,
         digest: &Digest,
     ) -> Result<Vec<SigningStatusRecord>> {
-        let rows: Vec<(String, String, Option<String>, Option<String>, i64)> = sqlx::query_as(
+        let rows: Vec<StatusRow> = sqlx::query_as(
             "SELECT s.profile_arn, s.status, s.failure_code, s.failure_reason, s.updated_at
              FROM signing_statuses s JOIN repositories r ON r.id = s.repository_id
              WHERE r.account_id = $1 AND r.name = $2 AND s.manifest_digest = $3

@@ -105,6 +105,8 @@ mod crypt;
 mod ecr_records;
 #[path = "conformance/replication.rs"]
 mod replication;
+#[path = "conformance/signing.rs"]
+mod signing;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn metadata_conformance() {
@@ -144,6 +146,7 @@ async fn metadata_conformance() {
         ecr_records::pull_time_update_exclusions(&a).await;
         ecr_records::layer_part_sizes(&a).await;
         replication::replication_state(&a).await;
+        signing::signing_state(&a).await;
         ecr_records::manifest_referencing_a_blob(&a).await;
         audit::audit_trail(&a).await;
         if let Db::Postgres(url) = &db {
