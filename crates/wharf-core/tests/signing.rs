@@ -190,6 +190,50 @@ async fn matching_pushes_are_signed_with_cosign_signatures() {
     assert_eq!(referrers.len(), 1);
     assert_eq!(referrers[0].digest, sig_digest);
 
+    // A second profile's signature joins the first under the `.sig` tag (cosign tries each), and
+    // signing again with the first replaces its own layer instead of adding one.
+    let second = reg
+        .create_signing_profile(&account, "second_key")
+        .await
+        .unwrap()
+        .unwrap()
+        .to_string();
+    reg.sign_image(&app, &d, &second).await.unwrap().unwrap();
+    reg.sign_image(&app, &d, &arn).await.unwrap().unwrap();
+    let second_key = reg
+        .meta()
+        .signing_profile(account.as_str(), "second_key")
+        .await
+        .unwrap()
+        .unwrap()
+        .public_key;
+    let by_tag = reg
+        .meta()
+        .get_manifest(
+            app.key(),
+            &cosign::signature_tag(&d).parse::<Reference>().unwrap(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let layers = cosign::signature_layers(&by_tag.body);
+    let verified_by = |key: &[u8]| {
+        layers
+            .iter()
+            .filter(|l| {
+                let sig = l["annotations"][cosign::SIGNATURE_ANNOTATION]
+                    .as_str()
+                    .unwrap();
+                cosign::verify(key, &payload, sig).unwrap()
+            })
+            .count()
+    };
+    assert_eq!(layers.len(), 2);
+    assert_eq!(
+        (verified_by(&profile.public_key), verified_by(&second_key)),
+        (1, 1)
+    );
+
     // A re-push of the same image signs nothing again; deleting the configuration stops signing.
     image(&reg, &app, "amd64", "v2").await;
     assert!(sign_jobs(&reg).await.is_empty());

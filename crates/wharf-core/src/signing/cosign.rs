@@ -116,20 +116,48 @@ pub fn signature_tag(digest: &Digest) -> String {
     format!("{}-{}.sig", digest.algorithm().as_str(), digest.hex())
 }
 
-/// The signature manifest for an image (`subject`: its media type, digest and size).
+/// The signature layers of an existing `.sig` manifest (other profiles' signatures of the same
+/// image, which cosign keeps side by side as layers); empty when it is not a cosign signature.
+pub fn signature_layers(manifest: &[u8]) -> Vec<serde_json::Value> {
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(manifest) else {
+        return Vec::new();
+    };
+    v["layers"]
+        .as_array()
+        .map(|layers| {
+            layers
+                .iter()
+                .filter(|l| l["mediaType"] == SIMPLE_SIGNING && l["digest"].is_string())
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The signature manifest for an image (`subject`: its media type, digest and size), keeping
+/// `others` (layers of earlier signatures, as `signature_layers` returns them) before the new one.
 pub fn signature_artifact(
     payload: Vec<u8>,
     signature_b64: &str,
     subject: (&str, &Digest, usize),
+    others: Vec<serde_json::Value>,
 ) -> SignatureArtifact {
     let payload_digest = Digest::of(Algorithm::Sha256, &payload);
-    // cosign's own empty image config, naming the payload as the one uncompressed layer.
+    let mut layers = others;
+    layers.push(json!({
+        "mediaType": SIMPLE_SIGNING,
+        "size": payload.len(),
+        "digest": payload_digest.to_string(),
+        "annotations": {SIGNATURE_ANNOTATION: signature_b64},
+    }));
+    let diff_ids: Vec<serde_json::Value> = layers.iter().map(|l| l["digest"].clone()).collect();
+    // cosign's own empty image config, naming the payloads as uncompressed layers.
     let config = serde_json::to_vec(&json!({
         "architecture": "",
         "created": "0001-01-01T00:00:00Z",
         "history": [{"created": "0001-01-01T00:00:00Z"}],
         "os": "",
-        "rootfs": {"type": "layers", "diff_ids": [payload_digest.to_string()]},
+        "rootfs": {"type": "layers", "diff_ids": diff_ids},
         "config": {}
     }))
     .expect("json serializes");
@@ -142,12 +170,7 @@ pub fn signature_artifact(
             "size": config.len(),
             "digest": config_digest.to_string(),
         },
-        "layers": [{
-            "mediaType": SIMPLE_SIGNING,
-            "size": payload.len(),
-            "digest": payload_digest.to_string(),
-            "annotations": {SIGNATURE_ANNOTATION: signature_b64},
-        }],
+        "layers": layers,
         "subject": {
             "mediaType": subject.0,
             "size": subject.2,
@@ -225,7 +248,12 @@ mod tests {
     fn the_signature_manifest_names_payload_config_and_subject() {
         let d = digest();
         let p = payload("h/r", &d);
-        let a = signature_artifact(p.clone(), "c2ln", (wharf_oci::media::OCI_MANIFEST, &d, 123));
+        let a = signature_artifact(
+            p.clone(),
+            "c2ln",
+            (wharf_oci::media::OCI_MANIFEST, &d, 123),
+            Vec::new(),
+        );
         let m: serde_json::Value = serde_json::from_slice(&a.manifest).unwrap();
         assert_eq!(m["layers"][0]["mediaType"], SIMPLE_SIGNING);
         assert_eq!(m["layers"][0]["digest"], a.payload_digest.to_string());
@@ -238,5 +266,26 @@ mod tests {
         let parsed = wharf_oci::Manifest::parse(&a.manifest, Some(wharf_oci::media::OCI_MANIFEST));
         assert!(parsed.is_ok(), "{parsed:?}");
         assert_eq!(signature_tag(&d), format!("sha256-{}.sig", d.hex()));
+
+        // A second signature keeps the first as an earlier layer.
+        let first = signature_layers(&a.manifest);
+        assert_eq!(first.len(), 1);
+        let b = signature_artifact(
+            p,
+            "b3RoZXI=",
+            (wharf_oci::media::OCI_MANIFEST, &d, 123),
+            first,
+        );
+        let m: serde_json::Value = serde_json::from_slice(&b.manifest).unwrap();
+        let sigs: Vec<&str> = m["layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["annotations"][SIGNATURE_ANNOTATION].as_str().unwrap())
+            .collect();
+        assert_eq!(sigs, ["c2ln", "b3RoZXI="]);
+        let config: serde_json::Value = serde_json::from_slice(&b.config).unwrap();
+        assert_eq!(config["rootfs"]["diff_ids"].as_array().unwrap().len(), 2);
+        assert!(signature_layers(b"not json").is_empty());
     }
 }

@@ -274,10 +274,31 @@ impl Registry {
         let payload = cosign::payload(&reference, digest);
         let signature = cosign::sign(&pkcs8, &payload)
             .map_err(|e| SignError::permanent("SIGNING_KEY_UNAVAILABLE", e.to_string()))?;
+        // Other profiles' signatures of this image stay in the `.sig` manifest beside ours (as
+        // cosign keeps them); an earlier signature by this profile (a retried job) is replaced.
+        let tag: Tag = cosign::signature_tag(digest)
+            .parse()
+            .map_err(|_| SignError::permanent("INVALID_DIGEST", "no signature tag"))?;
+        let current = self
+            .meta
+            .get_manifest(repo.key(), &Reference::Tag(tag.clone()))
+            .await?;
+        let others: Vec<serde_json::Value> = current
+            .map(|m| cosign::signature_layers(&m.body))
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|l| {
+                let sig = l["annotations"][cosign::SIGNATURE_ANNOTATION]
+                    .as_str()
+                    .unwrap_or("");
+                !cosign::verify(&profile.public_key, &payload, sig).unwrap_or(false)
+            })
+            .collect();
         let artifact = cosign::signature_artifact(
             payload,
             &signature,
             (&image.media_type, digest, image.body.len()),
+            others,
         );
         for (d, bytes) in [
             (&artifact.payload_digest, &artifact.payload),
@@ -288,23 +309,44 @@ impl Registry {
                 Box::pin(futures::stream::once(async move { Ok(body) }));
             self.push_blob(repo, d, stream).await?;
         }
-        let tag: Tag = cosign::signature_tag(digest)
-            .parse()
-            .map_err(|_| SignError::permanent("INVALID_DIGEST", "no signature tag"))?;
         let media = Some(wharf_oci::media::OCI_MANIFEST);
         let pushed = match self
-            .put_manifest(repo, &Reference::Tag(tag), &[], media, &artifact.manifest)
+            .put_manifest(
+                repo,
+                &Reference::Tag(tag.clone()),
+                &[],
+                media,
+                &artifact.manifest,
+            )
             .await
         {
             // An immutable repository keeps its first `.sig` tag; the signature is still stored
             // and found as a referrer.
             Err(CoreError::ImageTagAlreadyExists { .. }) => {
                 let d = wharf_oci::Digest::of(wharf_oci::Algorithm::Sha256, &artifact.manifest);
-                self.put_manifest(repo, &Reference::Digest(d), &[], media, &artifact.manifest)
-                    .await?
+                let pushed = self
+                    .put_manifest(repo, &Reference::Digest(d), &[], media, &artifact.manifest)
+                    .await?;
+                return Ok(Some(pushed.digest));
             }
             other => other?,
         };
+        // Another profile's job may have moved the tag between our read and write: ours must
+        // still be there, else the queue retries (and merges again).
+        let now = self
+            .meta
+            .get_manifest(repo.key(), &Reference::Tag(tag))
+            .await?;
+        let kept = now.is_none_or(|m| {
+            cosign::signature_layers(&m.body).iter().any(|l| {
+                l["annotations"][cosign::SIGNATURE_ANNOTATION].as_str() == Some(signature.as_str())
+            })
+        });
+        if !kept {
+            return Err(SignError::Transient(
+                "another signature replaced this one under the .sig tag".into(),
+            ));
+        }
         Ok(Some(pushed.digest))
     }
 }
