@@ -2,16 +2,17 @@
 # tests/e2e/signing.sh — ECR managed signing end to end, verified by cosign.
 #
 #  1. Builds cosign (v2.6.5, cached in the tools directory) when it is missing; starts Wharf.
-#  2. `wharf admin create-signing-profile` makes two profiles (release_key, other_key);
+#  2. `wharf admin create-signing-profile` makes three profiles (release_key, extra_key, other_key);
 #     `wharf admin signing-public-key` prints their PEM public keys.
 #  3. Through the AWS CLI: GetSigningConfiguration before any (SigningConfigurationNotFoundException),
 #     PutSigningConfiguration with an unknown profile (InvalidParameterException) and with a bad
-#     filter type (refused), then a WILDCARD_MATCH rule `team/*` signing with release_key
-#     (echoed by GetSigningConfiguration).
+#     filter type (refused), then WILDCARD_MATCH rules: `team/*` signed with release_key and
+#     `team/app` with extra_key too (echoed by GetSigningConfiguration).
 #  4. crane pushes team/app:v1 (inside the filter) and other/app:v1 (outside): DescribeImageSigningStatus
 #     reaches COMPLETE for team/app and lists nothing for other/app.
-#  5. `cosign verify --key release_key.pem` accepts team/app@digest (registry credentials from the
-#     `crane auth login` docker config); the other profile's key, and the unsigned image, fail.
+#  5. `cosign verify --key` accepts team/app@digest with release_key's and with extra_key's public
+#     key (both signatures sit in the `.sig` manifest; registry credentials from the `crane auth
+#     login` docker config); other_key's key, and the unsigned image, fail.
 #     The signature is an OCI referrer of the image and sits under the tag sha256-<hex>.sig.
 #  6. DeleteSigningConfiguration returns the configuration; a second delete is not found, and a
 #     push after it is not signed.
@@ -55,11 +56,13 @@ ACCOUNT=$(ecr describe-registry | jq -r .registryId)
 
 # --- 2. profiles
 ARN=$("$WHARF_BIN" admin --data-dir "$REG_DATA" create-signing-profile release_key)
-OTHER_ARN=$("$WHARF_BIN" admin --data-dir "$REG_DATA" create-signing-profile other_key)
+"$WHARF_BIN" admin --data-dir "$REG_DATA" create-signing-profile other_key >/dev/null
+EXTRA_ARN=$("$WHARF_BIN" admin --data-dir "$REG_DATA" create-signing-profile extra_key)
 check "create-signing-profile prints a Signer ARN" eq "$ARN" "arn:aws:signer:us-east-1:$ACCOUNT:/signing-profiles/release_key"
 check "a second profile of the same name is refused" bash -c "! '$WHARF_BIN' admin --data-dir '$REG_DATA' create-signing-profile release_key"
 "$WHARF_BIN" admin --data-dir "$REG_DATA" signing-public-key release_key >"$work/release.pem"
 "$WHARF_BIN" admin --data-dir "$REG_DATA" signing-public-key other_key >"$work/other.pem"
+"$WHARF_BIN" admin --data-dir "$REG_DATA" signing-public-key extra_key >"$work/extra.pem"
 check "signing-public-key prints a PEM public key" grep -q "BEGIN PUBLIC KEY" "$work/release.pem"
 check "the private key is not in the server log" bash -c "! grep -q 'PRIVATE KEY' '$REG_LOG'"
 
@@ -69,7 +72,7 @@ check "PutSigningConfiguration with an unknown profile: InvalidParameterExceptio
   ecr put-signing-configuration --signing-configuration "{\"rules\":[{\"signingProfileArn\":\"arn:aws:signer:us-east-1:$ACCOUNT:/signing-profiles/nope\"}]}"
 check "PutSigningConfiguration with a bad filter type is refused" fails_with "Exception" \
   ecr put-signing-configuration --signing-configuration "{\"rules\":[{\"signingProfileArn\":\"$ARN\",\"repositoryFilters\":[{\"filter\":\"team/*\",\"filterType\":\"PREFIX_MATCH\"}]}]}"
-CONFIG="{\"rules\":[{\"signingProfileArn\":\"$ARN\",\"repositoryFilters\":[{\"filter\":\"team/*\",\"filterType\":\"WILDCARD_MATCH\"}]}]}"
+CONFIG="{\"rules\":[{\"signingProfileArn\":\"$ARN\",\"repositoryFilters\":[{\"filter\":\"team/*\",\"filterType\":\"WILDCARD_MATCH\"}]},{\"signingProfileArn\":\"$EXTRA_ARN\",\"repositoryFilters\":[{\"filter\":\"team/app\",\"filterType\":\"WILDCARD_MATCH\"}]}]}"
 check "PutSigningConfiguration (AWS CLI)" ecr put-signing-configuration --signing-configuration "$CONFIG"
 check "GetSigningConfiguration returns it" eq "$(ecr get-signing-configuration | jq -c '[.registryId, .signingConfiguration]')" "[\"$ACCOUNT\",$CONFIG]"
 
@@ -89,13 +92,13 @@ wait_complete() {
   local got="" deadline=$((SECONDS + 60))
   while ((SECONDS < deadline)); do
     got=$(status_of team/app "$DIGEST" 2>/dev/null) || got=""
-    [[ "$got" == "$ARN COMPLETE" ]] && return 0
+    [[ "$got" == "$EXTRA_ARN COMPLETE,$ARN COMPLETE" ]] && return 0
     sleep 0.5
   done
   echo "signing status of team/app@$DIGEST: '$got'"
   return 1
 }
-check "DescribeImageSigningStatus reaches COMPLETE" wait_complete
+check "DescribeImageSigningStatus reaches COMPLETE for both profiles" wait_complete
 check "the image outside the filter has no signing status" eq "$(status_of other/app "$DIGEST")" ""
 check "DescribeImageSigningStatus of a missing image: ImageNotFoundException" fails_with ImageNotFoundException \
   ecr describe-image-signing-status --repository-name team/app --image-id imageTag=nope
@@ -106,6 +109,7 @@ verify() { # verify PEM REPO
     "$REG_HOST/$2@$DIGEST"
 }
 check "cosign verify --key accepts the signature" verify "$work/release.pem" team/app
+check "cosign verify --key accepts the second profile's signature too" verify "$work/extra.pem" team/app
 # refused WANT PEM REPO: cosign verify fails, saying WANT.
 refused() {
   local out
@@ -116,8 +120,9 @@ check "cosign verify with another profile's key fails" refused "invalid signatur
 check "cosign verify of the unsigned image fails" refused "no signatures found" "$work/release.pem" other/app
 SIG_TAG="sha256-${DIGEST#sha256:}.sig"
 SIG_DIGEST=$(crane digest --insecure "$REG_HOST/team/app:$SIG_TAG")
-check "the signature is an OCI referrer of the image" eq \
-  "$(reg_curl -s "$REG_URL/v2/team/app/referrers/$DIGEST" | jq -r '.manifests[].digest')" "$SIG_DIGEST"
+check "the signature is an OCI referrer of the image" bash -c \
+  "reg_curl -s '$REG_URL/v2/team/app/referrers/$DIGEST' | jq -r '.manifests[].digest' | grep -qx '$SIG_DIGEST'"
+check "the .sig manifest holds both signatures" eq "$(crane manifest --insecure "$REG_HOST/team/app:$SIG_TAG" | jq '.layers | length')" 2
 
 # --- 6. delete
 check "DeleteSigningConfiguration returns it" eq "$(ecr delete-signing-configuration | jq -c .signingConfiguration)" "$CONFIG"
