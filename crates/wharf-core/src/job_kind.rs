@@ -60,8 +60,8 @@ job_kinds! {
     /// One pushed image copied to one replication destination (another account here, or
     /// another region's Wharf).
     Replicate { account: String, repository: String, digest: String, region: String, registry_id: String } => "replicate",
-    /// One pushed image signed with one signing profile (a cosign signature pushed beside it).
-    Sign { account: String, repository: String, digest: String, profile_arn: String } => "sign",
+    /// One pushed image signed with its signing profiles (cosign signatures pushed beside it).
+    Sign { account: String, repository: String, digest: String, profile_arns: Vec<String> } => "sign",
 }
 
 /// A stored job that does not decode into a `JobKind`.

@@ -64,18 +64,18 @@ async fn image(reg: &Registry, repo: &Repo, seed: &str, tag: &str) -> Digest {
     .digest
 }
 
-/// The sign jobs due, as (repository, digest, profile ARN); claimed and completed.
-async fn sign_jobs(reg: &Registry) -> Vec<(String, String, String)> {
+/// The sign jobs due, as (repository, digest, profile ARNs); claimed and completed.
+async fn sign_jobs(reg: &Registry) -> Vec<(String, String, Vec<String>)> {
     let mut out = Vec::new();
     for j in reg.claim_jobs(Duration::from_secs(60), 100).await.unwrap() {
         if let JobKind::Sign {
             repository,
             digest,
-            profile_arn,
+            profile_arns,
             ..
         } = j.kind().unwrap()
         {
-            out.push((repository, digest, profile_arn));
+            out.push((repository, digest, profile_arns));
         }
         reg.complete_job(&j).await.unwrap();
     }
@@ -153,14 +153,19 @@ async fn matching_pushes_are_signed_with_cosign_signatures() {
     image(&reg, &other, "amd64", "v1").await;
     assert_eq!(
         sign_jobs(&reg).await,
-        [("team/app".to_string(), d.to_string(), arn.clone())]
+        [("team/app".to_string(), d.to_string(), vec![arn.clone()])]
     );
     let statuses = reg.signing_statuses(&app, &d).await.unwrap();
     assert_eq!(statuses.len(), 1);
     assert_eq!(statuses[0].status, "IN_PROGRESS");
 
     // What the job does.
-    let sig_digest = reg.sign_image(&app, &d, &arn).await.unwrap().unwrap();
+    let outcomes = reg
+        .sign_image(&app, &d, std::slice::from_ref(&arn))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(outcomes, [(arn.clone(), Ok(()))]);
     // The signature itself is not signed again.
     assert!(sign_jobs(&reg).await.is_empty());
     let by_tag = reg
@@ -170,7 +175,6 @@ async fn matching_pushes_are_signed_with_cosign_signatures() {
         )
         .await
         .unwrap();
-    assert_eq!(by_tag.digest, sig_digest);
     let m: serde_json::Value = serde_json::from_slice(&by_tag.body).unwrap();
     assert_eq!(m["subject"]["digest"], d.to_string());
     let layer = &m["layers"][0];
@@ -188,7 +192,7 @@ async fn matching_pushes_are_signed_with_cosign_signatures() {
     assert!(!cosign::verify(&other_key, &payload, sig).unwrap());
     let referrers = reg.referrers(&app, &d, None).await.unwrap();
     assert_eq!(referrers.len(), 1);
-    assert_eq!(referrers[0].digest, sig_digest);
+    assert_eq!(referrers[0].digest, by_tag.digest);
 
     // A second profile's signature joins the first under the `.sig` tag (cosign tries each), and
     // signing again with the first replaces its own layer instead of adding one.
@@ -198,8 +202,14 @@ async fn matching_pushes_are_signed_with_cosign_signatures() {
         .unwrap()
         .unwrap()
         .to_string();
-    reg.sign_image(&app, &d, &second).await.unwrap().unwrap();
-    reg.sign_image(&app, &d, &arn).await.unwrap().unwrap();
+    reg.sign_image(&app, &d, std::slice::from_ref(&second))
+        .await
+        .unwrap()
+        .unwrap();
+    reg.sign_image(&app, &d, std::slice::from_ref(&arn))
+        .await
+        .unwrap()
+        .unwrap();
     let second_key = reg
         .meta()
         .signing_profile(account.as_str(), "second_key")
@@ -260,12 +270,18 @@ async fn a_missing_profile_fails_permanently() {
         "arn:aws:signer:us-east-1:{}:/signing-profiles/gone",
         reg.default_account()
     );
-    let err = reg.sign_image(&app, &d, &arn).await.unwrap_err();
+    let outcomes = reg
+        .sign_image(&app, &d, std::slice::from_ref(&arn))
+        .await
+        .unwrap()
+        .unwrap();
     assert!(
-        matches!(&err, wharf_core::signing::SignError::Permanent { code, .. } if code == "SIGNING_PROFILE_NOT_FOUND"),
-        "{err:?}"
+        matches!(&outcomes[0].1, Err(wharf_core::signing::SignError::Permanent { code, .. }) if code == "SIGNING_PROFILE_NOT_FOUND"),
+        "{outcomes:?}"
     );
+    // Nothing was pushed for a profile that cannot sign.
+    assert!(reg.referrers(&app, &d, None).await.unwrap().is_empty());
     // An image that is gone is skipped.
     let gone = Digest::of(Algorithm::Sha256, b"nothing");
-    assert!(reg.sign_image(&app, &gone, &arn).await.unwrap().is_none());
+    assert!(reg.sign_image(&app, &gone, &[arn]).await.unwrap().is_none());
 }

@@ -85,9 +85,9 @@ impl JobHandler for StandardHandler {
                 account,
                 repository,
                 digest,
-                profile_arn,
+                profile_arns,
             } => {
-                let target = crate::sign::Target::parse(account, repository, digest, profile_arn)?;
+                let target = crate::sign::Target::parse(account, repository, digest, profile_arns)?;
                 crate::sign::run(registry, &target).await
             }
         }

@@ -267,7 +267,7 @@ mod tests {
             scan: None,
             jobs: vec![],
             replications: vec![],
-            signings: vec![],
+            signing: None,
         }
     }
 

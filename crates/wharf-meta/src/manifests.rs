@@ -52,9 +52,10 @@ pub struct NewManifest<'a> {
     /// something (a new manifest, a tag created or moved, an image restored): a re-push of what
     /// is there replicates nothing, so two registries replicating to each other settle.
     pub replications: Vec<(String, String, NewJob)>,
-    /// Sign jobs with their signing profile ARNs, enqueued (and recorded `IN_PROGRESS`) only when
-    /// the manifest is new to the repository.
-    pub signings: Vec<(String, NewJob)>,
+    /// The sign job and the signing profile ARNs it signs with: enqueued (and each profile
+    /// recorded `IN_PROGRESS`) only when the manifest is new to the repository. One job signs
+    /// with every profile, so the signatures of one image are written by one writer.
+    pub signing: Option<(NewJob, Vec<String>)>,
 }
 
 /// What storing a manifest changed.
@@ -259,8 +260,11 @@ impl MetaStore {
             )
             .await?;
         }
-        for (profile_arn, job) in m.signings.iter().filter(|_| inserted) {
+        if let (true, Some((job, _))) = (inserted, &m.signing) {
             queue::insert(&mut *tx, job, t).await?;
+        }
+        let profiles = m.signing.iter().flat_map(|(_, arns)| arns);
+        for profile_arn in profiles.filter(|_| inserted) {
             crate::signing::upsert_status(
                 &mut *tx,
                 m.repository,

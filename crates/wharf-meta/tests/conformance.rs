@@ -85,7 +85,7 @@ pub(crate) async fn push(
             scan: None,
             jobs: vec![],
             replications: vec![],
-            signings: vec![],
+            signing: None,
         })
         .await?;
     Ok(digest)

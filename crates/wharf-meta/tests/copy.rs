@@ -48,7 +48,7 @@ fn manifest<'a>(
         scan: None,
         jobs: vec![],
         replications: vec![],
-        signings: vec![],
+        signing: None,
     }
 }
 
@@ -204,7 +204,7 @@ async fn fill(store: &MetaStore) -> Fixture {
             scan: None,
             jobs: vec![],
             replications: vec![],
-            signings: vec![],
+            signing: None,
             ..manifest(
                 app,
                 &index,

@@ -138,18 +138,20 @@ pub fn signature_layers(manifest: &[u8]) -> Vec<serde_json::Value> {
 /// `others` (layers of earlier signatures, as `signature_layers` returns them) before the new one.
 pub fn signature_artifact(
     payload: Vec<u8>,
-    signature_b64: &str,
+    signatures_b64: &[String],
     subject: (&str, &Digest, usize),
     others: Vec<serde_json::Value>,
 ) -> SignatureArtifact {
     let payload_digest = Digest::of(Algorithm::Sha256, &payload);
     let mut layers = others;
-    layers.push(json!({
-        "mediaType": SIMPLE_SIGNING,
-        "size": payload.len(),
-        "digest": payload_digest.to_string(),
-        "annotations": {SIGNATURE_ANNOTATION: signature_b64},
-    }));
+    for signature in signatures_b64 {
+        layers.push(json!({
+            "mediaType": SIMPLE_SIGNING,
+            "size": payload.len(),
+            "digest": payload_digest.to_string(),
+            "annotations": {SIGNATURE_ANNOTATION: signature},
+        }));
+    }
     let diff_ids: Vec<serde_json::Value> = layers.iter().map(|l| l["digest"].clone()).collect();
     // cosign's own empty image config, naming the payloads as uncompressed layers.
     let config = serde_json::to_vec(&json!({
@@ -250,7 +252,7 @@ mod tests {
         let p = payload("h/r", &d);
         let a = signature_artifact(
             p.clone(),
-            "c2ln",
+            &["c2ln".to_string()],
             (wharf_oci::media::OCI_MANIFEST, &d, 123),
             Vec::new(),
         );
@@ -272,7 +274,7 @@ mod tests {
         assert_eq!(first.len(), 1);
         let b = signature_artifact(
             p,
-            "b3RoZXI=",
+            &["b3RoZXI=".to_string()],
             (wharf_oci::media::OCI_MANIFEST, &d, 123),
             first,
         );

@@ -179,34 +179,32 @@ impl Registry {
             .transpose()
     }
 
-    /// The sign jobs a push of `manifest` to `repo` enqueues, with their profile ARNs.
-    pub(crate) async fn signing_jobs(
+    /// The sign job a push of `manifest` to `repo` enqueues, with the profile ARNs it signs with.
+    pub(crate) async fn signing_job(
         &self,
         repo: &Repo,
         digest: &Digest,
         manifest: &Manifest,
-    ) -> Result<Vec<(String, NewJob)>, CoreError> {
+    ) -> Result<Option<(NewJob, Vec<String>)>, CoreError> {
         if !is_signable(manifest) {
-            return Ok(Vec::new());
+            return Ok(None);
         }
         let Some(config) = self.signing_configuration(&repo.account).await? else {
-            return Ok(Vec::new());
+            return Ok(None);
         };
-        Ok(config
-            .profiles_for(repo.name.as_str())
-            .into_iter()
-            .map(|arn| {
-                let job = JobKind::Sign {
-                    account: repo.account.to_string(),
-                    repository: repo.name.to_string(),
-                    digest: digest.to_string(),
-                    profile_arn: arn.clone(),
-                }
-                .new_job()
-                .max_attempts(SIGN_ATTEMPTS);
-                (arn, job)
-            })
-            .collect())
+        let arns = config.profiles_for(repo.name.as_str());
+        if arns.is_empty() {
+            return Ok(None);
+        }
+        let job = JobKind::Sign {
+            account: repo.account.to_string(),
+            repository: repo.name.to_string(),
+            digest: digest.to_string(),
+            profile_arns: arns.clone(),
+        }
+        .new_job()
+        .max_attempts(SIGN_ATTEMPTS);
+        Ok(Some((job, arns)))
     }
 
     /// An image's signing status per profile.
@@ -233,15 +231,16 @@ impl Registry {
         Ok(())
     }
 
-    /// Signs one image with one profile: pushes the payload and config blobs, then the signature
-    /// manifest under `sha256-<hex>.sig` with the image as its subject. Returns the signature
-    /// manifest's digest, or `None` when the image is gone.
+    /// Signs one image with each of `profile_arns`: pushes the payload and config blobs, then
+    /// one signature manifest holding every signature (and other profiles' earlier ones) under
+    /// `sha256-<hex>.sig`, with the image as its subject. `None` when the image is gone; else
+    /// each profile's outcome (a profile that cannot sign fails alone).
     pub async fn sign_image(
         &self,
         repo: &Repo,
         digest: &Digest,
-        profile_arn: &str,
-    ) -> Result<Option<Digest>, SignError> {
+        profile_arns: &[String],
+    ) -> Result<Option<Vec<(String, Result<(), SignError>)>>, SignError> {
         let Some(image) = self
             .meta
             .get_manifest(repo.key(), &Reference::Digest(digest.clone()))
@@ -249,36 +248,30 @@ impl Registry {
         else {
             return Ok(None);
         };
-        let not_found = || {
-            SignError::permanent(
-                "SIGNING_PROFILE_NOT_FOUND",
-                format!("the signing profile {profile_arn} does not exist"),
-            )
-        };
-        let arn = ProfileArn::parse(profile_arn).ok_or_else(not_found)?;
-        let profile = self.signing_profile(&arn).await?.ok_or_else(not_found)?;
-        let pkcs8 = keys::open(
-            self.keys.master(),
-            &profile.account,
-            &profile.name,
-            &profile.private_key,
-            profile.key_wrap.as_deref(),
-        )
-        .ok_or_else(|| {
-            SignError::permanent(
-                "SIGNING_KEY_UNAVAILABLE",
-                "the master keyring cannot open the signing profile's key",
-            )
-        })?;
         let reference = format!("{}/{}", self.registry_host, repo.name);
         let payload = cosign::payload(&reference, digest);
-        let signature = cosign::sign(&pkcs8, &payload)
-            .map_err(|e| SignError::permanent("SIGNING_KEY_UNAVAILABLE", e.to_string()))?;
-        // Other profiles' signatures of this image stay in the `.sig` manifest beside ours (as
-        // cosign keeps them); an earlier signature by this profile (a retried job) is replaced.
+        let mut outcomes = Vec::new();
+        // (public key, signature) of each profile that signed.
+        let mut signed: Vec<(Vec<u8>, String)> = Vec::new();
+        for arn in profile_arns {
+            match self.sign_with(arn, &payload).await {
+                Ok(pair) => {
+                    signed.push(pair);
+                    outcomes.push((arn.clone(), Ok(())));
+                }
+                Err(SignError::Transient(m)) => return Err(SignError::Transient(m)),
+                Err(e) => outcomes.push((arn.clone(), Err(e))),
+            }
+        }
+        if signed.is_empty() {
+            return Ok(Some(outcomes));
+        }
         let tag: Tag = cosign::signature_tag(digest)
             .parse()
             .map_err(|_| SignError::permanent("INVALID_DIGEST", "no signature tag"))?;
+        // Other profiles' signatures of this image stay in the `.sig` manifest beside ours (as
+        // cosign keeps them); an earlier signature by one of these profiles (a retried job) is
+        // replaced.
         let current = self
             .meta
             .get_manifest(repo.key(), &Reference::Tag(tag.clone()))
@@ -291,12 +284,15 @@ impl Registry {
                 let sig = l["annotations"][cosign::SIGNATURE_ANNOTATION]
                     .as_str()
                     .unwrap_or("");
-                !cosign::verify(&profile.public_key, &payload, sig).unwrap_or(false)
+                !signed
+                    .iter()
+                    .any(|(key, _)| cosign::verify(key, &payload, sig).unwrap_or(false))
             })
             .collect();
+        let signatures: Vec<String> = signed.into_iter().map(|(_, s)| s).collect();
         let artifact = cosign::signature_artifact(
             payload,
-            &signature,
+            &signatures,
             (&image.media_type, digest, image.body.len()),
             others,
         );
@@ -310,44 +306,50 @@ impl Registry {
             self.push_blob(repo, d, stream).await?;
         }
         let media = Some(wharf_oci::media::OCI_MANIFEST);
-        let pushed = match self
-            .put_manifest(
-                repo,
-                &Reference::Tag(tag.clone()),
-                &[],
-                media,
-                &artifact.manifest,
-            )
+        match self
+            .put_manifest(repo, &Reference::Tag(tag), &[], media, &artifact.manifest)
             .await
         {
             // An immutable repository keeps its first `.sig` tag; the signature is still stored
             // and found as a referrer.
             Err(CoreError::ImageTagAlreadyExists { .. }) => {
                 let d = wharf_oci::Digest::of(wharf_oci::Algorithm::Sha256, &artifact.manifest);
-                let pushed = self
-                    .put_manifest(repo, &Reference::Digest(d), &[], media, &artifact.manifest)
+                self.put_manifest(repo, &Reference::Digest(d), &[], media, &artifact.manifest)
                     .await?;
-                return Ok(Some(pushed.digest));
             }
-            other => other?,
-        };
-        // Another profile's job may have moved the tag between our read and write: ours must
-        // still be there, else the queue retries (and merges again).
-        let now = self
-            .meta
-            .get_manifest(repo.key(), &Reference::Tag(tag))
-            .await?;
-        let kept = now.is_none_or(|m| {
-            cosign::signature_layers(&m.body).iter().any(|l| {
-                l["annotations"][cosign::SIGNATURE_ANNOTATION].as_str() == Some(signature.as_str())
-            })
-        });
-        if !kept {
-            return Err(SignError::Transient(
-                "another signature replaced this one under the .sig tag".into(),
-            ));
+            other => {
+                other?;
+            }
         }
-        Ok(Some(pushed.digest))
+        Ok(Some(outcomes))
+    }
+
+    /// One profile's signature of `payload`, with the profile's public key.
+    async fn sign_with(&self, arn: &str, payload: &[u8]) -> Result<(Vec<u8>, String), SignError> {
+        let not_found = || {
+            SignError::permanent(
+                "SIGNING_PROFILE_NOT_FOUND",
+                format!("the signing profile {arn} does not exist"),
+            )
+        };
+        let parsed = ProfileArn::parse(arn).ok_or_else(not_found)?;
+        let profile = self.signing_profile(&parsed).await?.ok_or_else(not_found)?;
+        let pkcs8 = keys::open(
+            self.keys.master(),
+            &profile.account,
+            &profile.name,
+            &profile.private_key,
+            profile.key_wrap.as_deref(),
+        )
+        .ok_or_else(|| {
+            SignError::permanent(
+                "SIGNING_KEY_UNAVAILABLE",
+                "the master keyring cannot open the signing profile's key",
+            )
+        })?;
+        let signature = cosign::sign(&pkcs8, payload)
+            .map_err(|e| SignError::permanent("SIGNING_KEY_UNAVAILABLE", e.to_string()))?;
+        Ok((profile.public_key, signature))
     }
 }
 

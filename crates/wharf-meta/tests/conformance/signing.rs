@@ -37,10 +37,10 @@ async fn push_signed(store: &MetaStore, name: &str, body: &[u8], tag: &str) -> (
             scan: None,
             jobs: vec![],
             replications: vec![],
-            signings: vec![(
-                ARN.to_string(),
+            signing: Some((
                 NewJob::new("sign-conformance", format!("{name} {digest}")),
-            )],
+                vec![ARN.to_string()],
+            )),
         })
         .await
         .unwrap();
