@@ -1,9 +1,11 @@
 //! Managed signing (ECR's Put/Get/DeleteSigningConfiguration and DescribeImageSigningStatus):
 //! signing profiles are Wharf-held ECDSA P-256 keys (`keys.rs` seals them under the master
-//! keyring); a push of a new image enqueues, in its own transaction, one `sign` job per profile its
-//! registry's rules select (`config.rs`) and records `IN_PROGRESS` for each. The job pushes a
-//! cosign-compatible signature (`cosign.rs`) into the same repository, under the tag
-//! `sha256-<hex>.sig` and as an OCI referrer of the image, then records `COMPLETE` or `FAILED`.
+//! keyring); a push of a new image enqueues, in its own transaction, one `sign` job for all the
+//! profiles its registry's rules select (`config.rs`) and records `IN_PROGRESS` for each. The job
+//! pushes one cosign-compatible signature manifest (`cosign.rs`, a layer per profile) into the
+//! same repository, under the tag `sha256-<hex>.sig` and as an OCI referrer of the image, then
+//! records `COMPLETE` or `FAILED` per profile. One job per image means one writer per `.sig` tag
+//! (two jobs racing would each overwrite the other's tag).
 //! Signatures themselves (manifests with a subject, or carrying a simple-signing layer) are never
 //! signed again, so signing cannot loop.
 
