@@ -8,6 +8,8 @@
 # file (bin/.<tool>.version) already records the pinned version:
 #   crane        github.com/google/go-containerregistry/cmd/crane@v0.20.6
 #   oras         oras.land/oras/cmd/oras@v1.3.0
+#   cosign       github.com/sigstore/cosign/v2/cmd/cosign@v2.6.5, which tests/e2e/signing.sh verifies
+#                Wharf's managed signatures with (`cosign verify --key`).
 #   conformance  the OCI distribution-spec conformance suite, pinned to a commit pseudo-version
 #                (the tagged releases are not served by the module proxy we can reach).
 #   syft         github.com/anchore/syft/cmd/syft@v1.57.2, the reference SBOM generator that
@@ -31,6 +33,7 @@ TOOLS_DIR="${WHARF_TOOLS_DIR:-$HOME/.cache/wharf-tools}"
 BIN="$TOOLS_DIR/bin"
 CRANE_VERSION="v0.20.6"
 ORAS_VERSION="v1.3.0"
+COSIGN_VERSION="v2.6.5"
 SYFT_VERSION="v1.57.2"
 LOCAL_KMS_VERSION="v0.0.0-20260228092603-2a5e92d09ab6"
 CONFORMANCE_MODULE="github.com/opencontainers/distribution-spec/conformance"
@@ -105,6 +108,15 @@ else
   stamp_write oras "$ORAS_VERSION"
 fi
 
+# cosign
+if stamp_ok cosign "$COSIGN_VERSION"; then
+  log "cosign $COSIGN_VERSION already built"
+else
+  log "building cosign $COSIGN_VERSION"
+  GOBIN="$BIN" go install "github.com/sigstore/cosign/v2/cmd/cosign@$COSIGN_VERSION"
+  stamp_write cosign "$COSIGN_VERSION"
+fi
+
 # OCI conformance suite. This version is a `main` package (`go build`); the old `go test` entry
 # point survives only as a deprecated "legacy" wrapper, so we build the real binary.
 if stamp_ok conformance "$CONFORMANCE_VERSION"; then
@@ -159,6 +171,6 @@ else
   stamp_write garage "$GARAGE_VERSION $GARAGE_FEATURES"
 fi
 
-for t in crane oras conformance syft local-kms garage; do [[ -x "$BIN/$t" ]] || { log "ERROR: $BIN/$t missing"; exit 1; }; done
+for t in crane oras cosign conformance syft local-kms garage; do [[ -x "$BIN/$t" ]] || { log "ERROR: $BIN/$t missing"; exit 1; }; done
 log "tools ready in $BIN"
 echo "$BIN"

@@ -128,6 +128,7 @@ if cargo build --release --locked -p wharf; then
   suite "clients (skopeo, crane, oras)" bash tests/e2e/clients.sh
   suite "crash (kill -9 during pushes)" bash tests/e2e/crash.sh
   suite "ECR API (boto3, AWS CLI, docker-login flow)" bash tests/e2e/ecr.sh
+  suite "managed signing (signing profiles, sign on push, cosign verify --key)" bash tests/e2e/signing.sh
   suite "replication (two regions, cross-account, destination outage, deletes kept)" bash tests/e2e/replication.sh
   suite "image scanning (scan on push, findings, SBOMs, Syft cross-check)" bash tests/e2e/scan.sh
   suite "TLS (serve --tls-self-signed: skopeo, crane, oras, podman, AWS CLI)" bash tests/e2e/tls.sh

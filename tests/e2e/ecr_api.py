@@ -1500,5 +1500,78 @@ def _():
     assert mine in repos and all(r.startswith("scoped/") for r in repos), f"catalog {repos[:10]}"
 
 
+@case("Put/Get/DeleteSigningConfiguration, DescribeImageSigningStatus: signed on push, errors, the AWS CLI (fresh account)")
+def _():
+    acct = new_account()
+    key, secret = new_user("boss", FULL_ACCESS, account=acct)
+    boss = client(key, secret)
+    name = uniq("key").replace("-", "_")
+    arn = admin("create-signing-profile", name, "--account", acct).strip()
+    eq(arn, f"arn:aws:signer:{REGION}:{acct}:/signing-profiles/{name}", "profile ARN")
+    assert "BEGIN PUBLIC KEY" in admin("signing-public-key", name, "--account", acct)
+    expect_error("SigningConfigurationNotFoundException", boss.get_signing_configuration)
+    expect_error("SigningConfigurationNotFoundException", boss.delete_signing_configuration)
+    # Another account's profile, an unknown one, or not an ARN at all is refused.
+    for bad in (arn.replace(acct, ACCOUNT), arn + "_x"):
+        expect_error("InvalidParameterException", boss.put_signing_configuration,
+                     signingConfiguration={"rules": [{"signingProfileArn": bad}]}, message="does not exist")
+    expect_error("InvalidParameterException", LAX.put_signing_configuration,
+                 signingConfiguration={"rules": [{"signingProfileArn": "arn:aws:ecr:x"}]})
+    config = {"rules": [{"signingProfileArn": arn,
+                         "repositoryFilters": [{"filter": "signed/*", "filterType": "WILDCARD_MATCH"}]}]}
+    eq(boss.put_signing_configuration(signingConfiguration=config)["signingConfiguration"], config, "put echoes")
+    got = boss.get_signing_configuration()
+    eq((got["registryId"], got["signingConfiguration"]), (acct, config), "get")
+
+    signed = f"signed/{uniq('r')}"
+    plain = f"plain/{uniq('r')}"
+    for r in (signed, plain):
+        boss.create_repository(repositoryName=r)
+    img = push_image(boss, signed, tag="v1")
+    push_image(boss, plain, tag="v1", image=img)
+    deadline = time.time() + 60
+    while True:
+        st = boss.describe_image_signing_status(repositoryName=signed, imageId={"imageTag": "v1"})
+        statuses = st["signingStatuses"]
+        if statuses and statuses[0]["status"] != "IN_PROGRESS" or time.time() > deadline:
+            break
+        time.sleep(0.3)
+    eq([(s["signingProfileArn"], s["status"]) for s in statuses], [(arn, "COMPLETE")], "signing status")
+    eq((st["repositoryName"], st["registryId"], st["imageId"]["imageDigest"]), (signed, acct, img.digest), "ids")
+    eq(boss.describe_image_signing_status(repositoryName=plain, imageId={"imageDigest": img.digest})["signingStatuses"],
+       [], "outside the filter")
+    expect_error("ImageNotFoundException", boss.describe_image_signing_status, repositoryName=signed,
+                 imageId={"imageTag": "nope"})
+    expect_error("RepositoryNotFoundException", boss.describe_image_signing_status, repositoryName="signed/none",
+                 imageId={"imageTag": "v1"})
+    # The signature: a cosign simple-signing manifest under sha256-<hex>.sig, referring to the image.
+    sig_tag = img.digest.replace(":", "-") + ".sig"
+    got = boss.batch_get_image(repositoryName=signed, imageIds=[{"imageTag": sig_tag}])["images"]
+    eq(len(got), 1, "the .sig tag")
+    m = json.loads(got[0]["imageManifest"])
+    eq(m["subject"]["digest"], img.digest, "subject")
+    layer = m["layers"][0]
+    eq(layer["mediaType"], "application/vnd.dev.cosign.simplesigning.v1+json", "payload media type")
+    assert layer["annotations"]["dev.cosignproject.cosign/signature"], layer
+    refs = boss.list_image_referrers(repositoryName=signed, subjectId={"imageDigest": img.digest})["referrers"]
+    eq([r["digest"] for r in refs], [got[0]["imageId"]["imageDigest"]], "referrer")
+    # The signature itself is not signed.
+    sig_status = boss.describe_image_signing_status(repositoryName=signed, imageId={"imageTag": sig_tag})
+    eq(sig_status["signingStatuses"], [], "the signature is not signed again")
+
+    env = aws_env(key, secret)
+    cli = [AWS_CLI, "ecr", "--endpoint-url", ENDPOINT, "--output", "json"]
+    out = json.loads(run([*cli[:2], "describe-image-signing-status", "--repository-name", signed,
+                          "--image-id", "imageTag=v1", *cli[2:]], env=env).stdout)
+    eq(out["signingStatuses"][0]["status"], "COMPLETE", "aws ecr describe-image-signing-status")
+    out = json.loads(run([*cli[:2], "delete-signing-configuration", *cli[2:]], env=env).stdout)
+    eq(out["signingConfiguration"], config, "aws ecr delete-signing-configuration")
+    expect_error("SigningConfigurationNotFoundException", boss.get_signing_configuration)
+    # Only principals allowed the registry-level actions may use them.
+    key2, secret2 = new_user("viewer", {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "ecr:DescribeRepositories", "Resource": "*"}]}, account=acct)
+    expect_error("AccessDeniedException", client(key2, secret2).put_signing_configuration, signingConfiguration=config)
+
+
 if __name__ == "__main__":
     sys.exit(run_cases())

@@ -66,6 +66,8 @@ job_kinds! {
     /// One event POSTed to one webhook: its URL (the secret is looked up in the settings), the
     /// event's id and its exact JSON body.
     Webhook { url: String, event_id: String, body: String } => "webhook",
+    /// One pushed image signed with its signing profiles (cosign signatures pushed beside it).
+    Sign { account: String, repository: String, digest: String, profile_arns: Vec<String> } => "sign",
 }
 
 /// A stored job that does not decode into a `JobKind`.
@@ -176,7 +178,8 @@ mod tests {
                 "audit_prune",
                 "replicate",
                 "replication_backfill",
-                "webhook"
+                "webhook",
+                "sign"
             ]
         );
     }

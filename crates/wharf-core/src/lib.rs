@@ -33,6 +33,7 @@ pub mod replication;
 mod repo;
 mod repositories;
 pub mod scan;
+pub mod signing;
 mod storage_class;
 pub mod templates;
 pub use manifests::PushedManifest;

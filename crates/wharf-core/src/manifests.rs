@@ -76,6 +76,7 @@ impl Registry {
             .collect();
         let scan = self.scan_on_push(repo, &record, &manifest, &digest).await?;
         let replications = self.replication_jobs(repo, &digest).await?;
+        let signing = self.signing_job(repo, &digest, &manifest).await?;
         // ECR's imageSizeInBytes: the layers plus the config blob (the AWS CLI reference's
         // 48318255 = layers 48315478 + config 2777); an index is sized by its largest child.
         let image_size = (!manifest.media_type.is_index()).then(|| {
@@ -127,6 +128,7 @@ impl Registry {
                 scan: scan.map(|t| t.as_str()),
                 jobs,
                 replications,
+                signing,
             })
             .await
             .map_err(|e| match e {

@@ -89,6 +89,15 @@ impl JobHandler for StandardHandler {
                 event_id,
                 body,
             } => crate::webhook::deliver(registry, url, event_id, body).await,
+            JobKind::Sign {
+                account,
+                repository,
+                digest,
+                profile_arns,
+            } => {
+                let target = crate::sign::Target::parse(account, repository, digest, profile_arns)?;
+                crate::sign::run(registry, &target).await
+            }
         }
     }
 
@@ -96,6 +105,7 @@ impl JobHandler for StandardHandler {
     /// forever (keeping a previous good result's findings); a dead rescan changes nothing.
     async fn gave_up(&self, registry: &Registry, job: &JobKind, error: &str) {
         crate::replicate::gave_up(registry, job, error).await;
+        crate::sign::gave_up(registry, job, error).await;
         // A rescan that never ran leaves the previous result standing: nothing to record.
         if let JobKind::ImageScan {
             account,

@@ -33,6 +33,7 @@ mod backfill;
 mod handlers;
 mod replicate;
 mod scheduler;
+mod sign;
 mod webhook;
 mod worker;
 

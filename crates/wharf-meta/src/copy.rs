@@ -386,6 +386,36 @@ const TABLES: &[Table] = &[
             ("failure_code", Text),
         ],
     },
+    Table {
+        name: "signing_profiles",
+        key: &["account_id", "name"],
+        columns: &[
+            ("account_id", Text),
+            ("name", Text),
+            ("private_key", Bytes),
+            ("key_wrap", Bytes),
+            ("public_key", Bytes),
+            ("created_at", Int),
+        ],
+    },
+    Table {
+        name: "signing_configs",
+        key: &["account_id"],
+        columns: &[("account_id", Text), ("body", Text), ("updated_at", Int)],
+    },
+    Table {
+        name: "signing_statuses",
+        key: &["repository_id", "manifest_digest", "profile_arn"],
+        columns: &[
+            ("repository_id", Int),
+            ("manifest_digest", Text),
+            ("profile_arn", Text),
+            ("status", Text),
+            ("failure_code", Text),
+            ("failure_reason", Text),
+            ("updated_at", Int),
+        ],
+    },
 ];
 
 /// Tables a fresh store fills by itself (the default account and its settings row): the copy

@@ -267,6 +267,7 @@ mod tests {
             scan: None,
             jobs: vec![],
             replications: vec![],
+            signing: None,
         }
     }
 

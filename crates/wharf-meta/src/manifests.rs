@@ -52,6 +52,10 @@ pub struct NewManifest<'a> {
     /// something (a new manifest, a tag created or moved, an image restored): a re-push of what
     /// is there replicates nothing, so two registries replicating to each other settle.
     pub replications: Vec<(String, String, NewJob)>,
+    /// The sign job and the signing profile ARNs it signs with: enqueued (and each profile
+    /// recorded `IN_PROGRESS`) only when the manifest is new to the repository. One job signs
+    /// with every profile, so the signatures of one image are written by one writer.
+    pub signing: Option<(NewJob, Vec<String>)>,
 }
 
 /// What storing a manifest changed.
@@ -250,6 +254,22 @@ impl MetaStore {
                 m.repository,
                 m.digest,
                 (region, registry_id),
+                "IN_PROGRESS",
+                None,
+                t,
+            )
+            .await?;
+        }
+        if let (true, Some((job, _))) = (inserted, &m.signing) {
+            queue::insert(&mut *tx, job, t).await?;
+        }
+        let profiles = m.signing.iter().flat_map(|(_, arns)| arns);
+        for profile_arn in profiles.filter(|_| inserted) {
+            crate::signing::upsert_status(
+                &mut *tx,
+                m.repository,
+                m.digest,
+                profile_arn,
                 "IN_PROGRESS",
                 None,
                 t,

@@ -21,6 +21,7 @@ const SQLITE: &[&str] = &[
     // After 0012: an entry's position is its version, and 0012 reached main first.
     include_str!("../migrations/sqlite/0011_ecr_public.sql"),
     include_str!("../migrations/sqlite/0015_replication_backfill.sql"),
+    include_str!("../migrations/sqlite/0014_signing.sql"),
 ];
 
 const POSTGRES: &[&str] = &[
@@ -36,6 +37,7 @@ const POSTGRES: &[&str] = &[
     // After 0010, for the same reason.
     include_str!("../migrations/postgres/0009_ecr_public.sql"),
     include_str!("../migrations/postgres/0013_replication_backfill.sql"),
+    include_str!("../migrations/postgres/0012_signing.sql"),
 ];
 
 /// Brings the schema up to date; returns the versions (before, after).

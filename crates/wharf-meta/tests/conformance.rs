@@ -85,6 +85,7 @@ pub(crate) async fn push(
             scan: None,
             jobs: vec![],
             replications: vec![],
+            signing: None,
         })
         .await?;
     Ok(digest)
@@ -106,6 +107,8 @@ mod ecr_records;
 mod public_records;
 #[path = "conformance/replication.rs"]
 mod replication;
+#[path = "conformance/signing.rs"]
+mod signing;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn metadata_conformance() {
@@ -145,6 +148,7 @@ async fn metadata_conformance() {
         ecr_records::pull_time_update_exclusions(&a).await;
         ecr_records::layer_part_sizes(&a).await;
         replication::replication_state(&a).await;
+        signing::signing_state(&a).await;
         ecr_records::manifest_referencing_a_blob(&a).await;
         audit::audit_trail(&a).await;
         public_records::public_registries_and_catalog_data(&a).await;

@@ -48,6 +48,7 @@ fn manifest<'a>(
         scan: None,
         jobs: vec![],
         replications: vec![],
+        signing: None,
     }
 }
 
@@ -204,6 +205,7 @@ async fn fill(store: &MetaStore) -> Fixture {
             scan: None,
             jobs: vec![],
             replications: vec![],
+            signing: None,
             ..manifest(
                 app,
                 &index,

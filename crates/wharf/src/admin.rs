@@ -87,6 +87,20 @@ pub enum AdminCommand {
         #[arg(long)]
         account: Option<String>,
     },
+    /// Create a signing profile (a new ECDSA P-256 key held by Wharf, sealed under the master
+    /// keyring when one is configured) and print its Signer-style ARN, for
+    /// PutSigningConfiguration rules.
+    CreateSigningProfile {
+        name: String,
+        #[arg(long)]
+        account: Option<String>,
+    },
+    /// Print a signing profile's public key in PEM, for `cosign verify --key`.
+    SigningPublicKey {
+        name: String,
+        #[arg(long)]
+        account: Option<String>,
+    },
     /// Print a registry login password for a user, like `aws ecr get-login-password`.
     LoginPassword {
         #[arg(default_value = "admin")]
@@ -128,7 +142,7 @@ fn valid_user_name(name: &str) -> anyhow::Result<()> {
 }
 
 pub async fn run(settings: Settings, cmd: AdminCommand) -> anyhow::Result<()> {
-    let (_, meta) = crate::serve::open_registry(&settings).await?;
+    let (registry, meta) = crate::serve::open_registry(&settings).await?;
     let identity = Identity::open(meta.clone()).await?;
     match cmd {
         AdminCommand::CreateAccount { id, name } => {
@@ -263,6 +277,26 @@ pub async fn run(settings: Settings, cmd: AdminCommand) -> anyhow::Result<()> {
             {
                 bail!("a template with prefix {prefix} already exists");
             }
+        }
+        AdminCommand::CreateSigningProfile { name, account } => {
+            let account: AccountId = account_id(&meta, account).await?.parse()?;
+            let arn = registry
+                .create_signing_profile(&account, &name)
+                .await?
+                .ok_or_else(|| {
+                    anyhow!("signing profile {name} already exists in account {account}")
+                })?;
+            println!("{arn}");
+        }
+        AdminCommand::SigningPublicKey { name, account } => {
+            let account: AccountId = account_id(&meta, account).await?.parse()?;
+            let pem = registry
+                .signing_public_key(&account, &name)
+                .await?
+                .ok_or_else(|| {
+                    anyhow!("signing profile {name} does not exist in account {account}")
+                })?;
+            print!("{pem}");
         }
         AdminCommand::LoginPassword {
             user: name,

@@ -20,6 +20,7 @@ mod registry;
 mod replication;
 pub(crate) mod repositories;
 mod scanning;
+mod signing;
 pub(crate) mod wire;
 
 pub use error::EcrError;

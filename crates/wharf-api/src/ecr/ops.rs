@@ -2,7 +2,7 @@
 
 use super::{
     auth, backfill, images, layers, lifecycle, policies, pull_exclusions, registry, replication,
-    repositories, scanning, Ctx, EcrError,
+    repositories, scanning, signing, Ctx, EcrError,
 };
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -95,6 +95,12 @@ pub async fn dispatch(ctx: &Ctx<'_>, op: &str, body: Value) -> Result<Value, Ecr
         "StopReplicationBackfill" => backfill::stop(ctx, input(body)?).await,
         "ListReplicationBackfills" => backfill::list(ctx, input(body)?).await,
         "DescribeReplicationBackfillResults" => backfill::results(ctx, input(body)?).await,
+        "PutSigningConfiguration" => signing::put_signing_configuration(ctx, input(body)?).await,
+        "GetSigningConfiguration" => signing::get_signing_configuration(ctx, body).await,
+        "DeleteSigningConfiguration" => signing::delete_signing_configuration(ctx, body).await,
+        "DescribeImageSigningStatus" => {
+            signing::describe_image_signing_status(ctx, input(body)?).await
+        }
         other => Err(EcrError::new(
             "UnsupportedOperationException",
             format!("The ECR operation {other} is not implemented by Wharf yet."),

@@ -322,6 +322,7 @@ pub(super) async fn queue_enqueue_with_push(store: &MetaStore) {
                 scan: None,
                 jobs,
                 replications: vec![],
+                signing: None,
             })
             .await
             .map(|_| digest)
@@ -428,6 +429,7 @@ pub(super) async fn queue_claims_beside_pushes(a: &MetaStore, b: &MetaStore) {
                     scan: None,
                     jobs: vec![NewJob::new("q-beside", format!("{i}")).run_at(T)],
                     replications: vec![],
+                    signing: None,
                 })
                 .await
                 .expect("push");

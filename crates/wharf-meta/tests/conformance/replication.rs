@@ -38,6 +38,7 @@ async fn push_replicated(store: &MetaStore, name: &str, body: &[u8], tag: &str) 
                 ("eu-west-1".into(), "111111111111".into(), job("eu-west-1")),
                 ("us-east-1".into(), "222222222222".into(), job("us-east-1")),
             ],
+            signing: None,
         })
         .await
         .unwrap();

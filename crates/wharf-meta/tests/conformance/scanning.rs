@@ -191,6 +191,7 @@ pub async fn scan_results(store: &MetaStore) {
         scan: Some("ENHANCED"),
         jobs: vec![],
         replications: vec![],
+        signing: None,
     };
     store.put_manifest(new_manifest()).await.unwrap();
     let on_push = store
