@@ -132,7 +132,7 @@ impl Sink {
 fn write_batch(mut sink: Sink, buf: Bytes, last: bool) -> JoinHandle<std::io::Result<Sink>> {
     tokio::task::spawn_blocking(move || {
         let mut scratch = std::mem::take(&mut sink.scratch);
-        if sink.ingest.process_into(&buf, &mut scratch) {
+        if sink.ingest.process_into_parallel(&buf, &mut scratch) {
             sink.write(&scratch)?;
         } else {
             sink.write(&buf)?;
