@@ -10,6 +10,8 @@
 #   oras         oras.land/oras/cmd/oras@v1.3.0
 #   cosign       github.com/sigstore/cosign/v2/cmd/cosign@v2.6.5, which tests/e2e/signing.sh verifies
 #                Wharf's managed signatures with (`cosign verify --key`).
+#   toxiproxy    github.com/Shopify/toxiproxy/v2 v2.5.0 (server + CLI): slow and broken links between
+#                Wharf and a pull-through upstream in tests/e2e/pull_through.sh.
 #   conformance  the OCI distribution-spec conformance suite, pinned to a commit pseudo-version
 #                (the tagged releases are not served by the module proxy we can reach).
 #   syft         github.com/anchore/syft/cmd/syft@v1.57.2, the reference SBOM generator that
@@ -34,6 +36,7 @@ BIN="$TOOLS_DIR/bin"
 CRANE_VERSION="v0.20.6"
 ORAS_VERSION="v1.3.0"
 COSIGN_VERSION="v2.6.5"
+TOXIPROXY_VERSION="v2.5.0"
 SYFT_VERSION="v1.57.2"
 LOCAL_KMS_VERSION="v0.0.0-20260228092603-2a5e92d09ab6"
 CONFORMANCE_MODULE="github.com/opencontainers/distribution-spec/conformance"
@@ -117,6 +120,20 @@ else
   stamp_write cosign "$COSIGN_VERSION"
 fi
 
+# toxiproxy (server and CLI; the module names its commands cmd/server and cmd/cli)
+if stamp_ok toxiproxy-server "$TOXIPROXY_VERSION"; then
+  log "toxiproxy $TOXIPROXY_VERSION already built"
+else
+  log "building toxiproxy $TOXIPROXY_VERSION"
+  toxi_tmp=$(mktemp -d)
+  GOBIN="$toxi_tmp" go install "github.com/Shopify/toxiproxy/v2/cmd/server@$TOXIPROXY_VERSION" \
+    "github.com/Shopify/toxiproxy/v2/cmd/cli@$TOXIPROXY_VERSION"
+  install -m 0755 "$toxi_tmp/server" "$BIN/toxiproxy-server"
+  install -m 0755 "$toxi_tmp/cli" "$BIN/toxiproxy-cli"
+  rm -rf "$toxi_tmp"
+  stamp_write toxiproxy-server "$TOXIPROXY_VERSION"
+fi
+
 # OCI conformance suite. This version is a `main` package (`go build`); the old `go test` entry
 # point survives only as a deprecated "legacy" wrapper, so we build the real binary.
 if stamp_ok conformance "$CONFORMANCE_VERSION"; then
@@ -171,6 +188,6 @@ else
   stamp_write garage "$GARAGE_VERSION $GARAGE_FEATURES"
 fi
 
-for t in crane oras cosign conformance syft local-kms garage; do [[ -x "$BIN/$t" ]] || { log "ERROR: $BIN/$t missing"; exit 1; }; done
+for t in crane oras cosign toxiproxy-server conformance syft local-kms garage; do [[ -x "$BIN/$t" ]] || { log "ERROR: $BIN/$t missing"; exit 1; }; done
 log "tools ready in $BIN"
 echo "$BIN"

@@ -129,6 +129,7 @@ if cargo build --release --locked -p wharf; then
   suite "crash (kill -9 during pushes)" bash tests/e2e/crash.sh
   suite "ECR API (boto3, AWS CLI, docker-login flow)" bash tests/e2e/ecr.sh
   suite "managed signing (signing profiles, sign on push, cosign verify --key)" bash tests/e2e/signing.sh
+  suite "pull-through cache (Distribution upstream via toxiproxy: coalescing, tag TTL, outage, credentials)" bash tests/e2e/pull_through.sh
   suite "replication (two regions, cross-account, destination outage, deletes kept)" bash tests/e2e/replication.sh
   suite "image scanning (scan on push, findings, SBOMs, Syft cross-check)" bash tests/e2e/scan.sh
   suite "TLS (serve --tls-self-signed: skopeo, crane, oras, podman, AWS CLI)" bash tests/e2e/tls.sh

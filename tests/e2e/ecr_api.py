@@ -247,8 +247,42 @@ def _():
     h, _, _ = sigv4_headers("DescribeRepositories", body, KEY, SECRET)
     status, _, out = raw_ecr("DescribeRepositories", body, h)
     eq((status, out.get("__type")), (400, "SerializationException"), f"response {out!r}")
-    e = expect_error("UnsupportedOperationException", ADMIN.describe_pull_through_cache_rules)
-    contains(e["Error"]["Message"], "DescribePullThroughCacheRules", "unimplemented-operation message")
+    h, _, _ = sigv4_headers("NoSuchOperation", b"{}", KEY, SECRET)
+    status, _, out = raw_ecr("NoSuchOperation", b"{}", h)
+    eq((status, out.get("__type")), (400, "UnknownOperationException"), f"response {out!r}")
+    contains(out.get("message", ""), "NoSuchOperation", "unknown-operation message")
+
+
+@case("pull-through cache rules through boto3: create, describe (paged), validate, update, delete")
+def _():
+    prefix = uniq("ptc")
+    # An upstream nobody listens on: the rule is stored, and validation reports the failure.
+    r = ADMIN.create_pull_through_cache_rule(ecrRepositoryPrefix=prefix,
+                                             upstreamRegistryUrl="http://127.0.0.1:9",
+                                             upstreamRepositoryPrefix="mirror")
+    eq((r["ecrRepositoryPrefix"], r["upstreamRepositoryPrefix"]), (prefix, "mirror"))
+    other = uniq("ptc")
+    ADMIN.create_pull_through_cache_rule(ecrRepositoryPrefix=other, upstreamRegistryUrl="quay.io")
+    expect_error("PullThroughCacheRuleAlreadyExistsException", ADMIN.create_pull_through_cache_rule,
+                 ecrRepositoryPrefix=prefix, upstreamRegistryUrl="quay.io")
+    pages = ADMIN.get_paginator("describe_pull_through_cache_rules").paginate(
+        PaginationConfig={"PageSize": 1})
+    seen = [rule["ecrRepositoryPrefix"] for page in pages for rule in page["pullThroughCacheRules"]]
+    contains(seen, prefix, "paged rules")
+    contains(seen, other, "paged rules")
+    eq(len(seen), len(set(seen)), "no rule twice across pages")
+    v = ADMIN.validate_pull_through_cache_rule(ecrRepositoryPrefix=prefix)
+    eq(v["isValid"], False)
+    contains(v["failure"], "unavailable", "validation failure")
+    expect_error("SecretNotFoundException", ADMIN.update_pull_through_cache_rule, ecrRepositoryPrefix=prefix,
+                 credentialArn=f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:ecr-pullthroughcache/missing")
+    u = ADMIN.update_pull_through_cache_rule(ecrRepositoryPrefix=prefix)
+    eq(u["ecrRepositoryPrefix"], prefix)
+    d = ADMIN.delete_pull_through_cache_rule(ecrRepositoryPrefix=prefix)
+    eq(d["upstreamRegistryUrl"], "http://127.0.0.1:9")
+    ADMIN.delete_pull_through_cache_rule(ecrRepositoryPrefix=other)
+    expect_error("PullThroughCacheRuleNotFoundException", ADMIN.validate_pull_through_cache_rule,
+                 ecrRepositoryPrefix=prefix)
 
 
 # ================================================================================================

@@ -3,7 +3,7 @@
 use wharf_oci::Digest;
 
 /// What went wrong in a registry operation, in domain terms.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum CoreError {
     #[error("repository name not known to registry")]
     NameUnknown,
@@ -67,6 +67,22 @@ pub enum CoreError {
     /// The image was never scanned.
     #[error("{0}")]
     ScanNotFound(String),
+    /// CreatePullThroughCacheRule for a prefix that already has a rule.
+    #[error("a pull through cache rule with this prefix already exists")]
+    PullThroughRuleAlreadyExists,
+    /// No pull-through cache rule has this prefix.
+    #[error("the pull through cache rule does not exist")]
+    PullThroughRuleNotFound,
+    /// A credential ARN names no stored upstream secret.
+    #[error("{0}")]
+    SecretNotFound(String),
+    /// A stored upstream secret cannot be opened with this node's master keyring.
+    #[error("{0}")]
+    SecretUndecryptable(String),
+    /// A pull-through cache's upstream failed (unreachable, 5xx, refused credentials) or asked
+    /// to slow down, and nothing cached can answer instead.
+    #[error("{message}")]
+    Upstream { message: String, rate_limited: bool },
     #[error("request body ended early or failed")]
     BodyFailed,
     /// A KMS key the repository's data is encrypted under is not usable (disabled, deleted, not

@@ -29,6 +29,7 @@ pub use identity::{
     TOKEN_TTL_SECS,
 };
 pub mod public;
+pub mod pull_through;
 pub mod replication;
 mod repo;
 mod repositories;
@@ -83,6 +84,8 @@ pub struct Registry {
     bindings: Arc<quick_cache::sync::Cache<wharf_blob::seal::DekId, wharf_oci::Digest>>,
     /// Where events are delivered (`events/`).
     webhooks: Arc<[events::Webhook]>,
+    /// Pull-through caches: rules, upstream clients, fetches in flight (`pull_through/`).
+    pull_through: Arc<pull_through::PullThrough>,
 }
 
 /// Bytes of manifests kept in memory.
@@ -113,6 +116,7 @@ impl Registry {
             keys: crypt::Keys::plaintext(),
             bindings: Arc::new(quick_cache::sync::Cache::new(100_000)),
             webhooks: Arc::from(Vec::new()),
+            pull_through: Arc::default(),
         }
     }
 

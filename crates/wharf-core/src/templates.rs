@@ -114,6 +114,20 @@ impl Registry {
             .await
     }
 
+    /// Creates a pull-through cache's repository on its first pull: from the most specific
+    /// `PULL_THROUGH_CACHE` template covering it, or with default settings when none does.
+    pub async fn pull_through_target(&self, repo: &Repo) -> Result<RepositoryRecord, CoreError> {
+        if let Some(r) = self.meta.repository(repo.key()).await? {
+            return Ok(r);
+        }
+        let templates = self.meta.templates(repo.account.as_str()).await?;
+        let body = pick(&templates, repo.name.as_str(), "PULL_THROUGH_CACHE")
+            .map(|(_, b)| b)
+            .unwrap_or_else(|| serde_json::json!({}));
+        self.create_from_template(repo, &body, "by a pull-through cache")
+            .await
+    }
+
     /// Creates `repo` with a template body's settings, tags, policies; an existing repository
     /// (another push created it meanwhile) is returned as it is.
     async fn create_from_template(

@@ -416,6 +416,33 @@ const TABLES: &[Table] = &[
             ("updated_at", Int),
         ],
     },
+    Table {
+        name: "pull_through_rules",
+        key: &["account_id", "ecr_prefix"],
+        columns: &[
+            ("account_id", Text),
+            ("ecr_prefix", Text),
+            ("upstream_url", Text),
+            ("upstream_registry", Text),
+            ("upstream_prefix", Text),
+            ("credential_arn", Text),
+            ("custom_role_arn", Text),
+            ("created_at", Int),
+            ("updated_at", Int),
+        ],
+    },
+    Table {
+        name: "upstream_secrets",
+        key: &["account_id", "name"],
+        columns: &[
+            ("account_id", Text),
+            ("name", Text),
+            ("secret", Bytes),
+            ("key_wrap", Bytes),
+            ("created_at", Int),
+            ("updated_at", Int),
+        ],
+    },
 ];
 
 /// Tables a fresh store fills by itself (the default account and its settings row): the copy

@@ -22,6 +22,7 @@ const SQLITE: &[&str] = &[
     include_str!("../migrations/sqlite/0011_ecr_public.sql"),
     include_str!("../migrations/sqlite/0015_replication_backfill.sql"),
     include_str!("../migrations/sqlite/0014_signing.sql"),
+    include_str!("../migrations/sqlite/0016_pull_through.sql"),
 ];
 
 const POSTGRES: &[&str] = &[
@@ -38,6 +39,7 @@ const POSTGRES: &[&str] = &[
     include_str!("../migrations/postgres/0009_ecr_public.sql"),
     include_str!("../migrations/postgres/0013_replication_backfill.sql"),
     include_str!("../migrations/postgres/0012_signing.sql"),
+    include_str!("../migrations/postgres/0014_pull_through.sql"),
 ];
 
 /// Brings the schema up to date; returns the versions (before, after).

@@ -95,6 +95,23 @@ pub enum AdminCommand {
         #[arg(long)]
         account: Option<String>,
     },
+    /// Store credentials for a pull-through cache's upstream registry (sealed under the master
+    /// keyring when one is configured) as `ecr-pullthroughcache/<NAME>`, and print the
+    /// credentialArn rules name them by. The access token (or password) is read from standard
+    /// input, never from the command line.
+    PutUpstreamSecret {
+        name: String,
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        account: Option<String>,
+    },
+    /// Remove stored upstream credentials.
+    DeleteUpstreamSecret {
+        name: String,
+        #[arg(long)]
+        account: Option<String>,
+    },
     /// Print a signing profile's public key in PEM, for `cosign verify --key`.
     SigningPublicKey {
         name: String,
@@ -287,6 +304,35 @@ pub async fn run(settings: Settings, cmd: AdminCommand) -> anyhow::Result<()> {
                     anyhow!("signing profile {name} already exists in account {account}")
                 })?;
             println!("{arn}");
+        }
+        AdminCommand::PutUpstreamSecret {
+            name,
+            username,
+            account,
+        } => {
+            let account: AccountId = account_id(&meta, account).await?.parse()?;
+            let mut token = zeroize::Zeroizing::new(String::new());
+            std::io::stdin()
+                .read_line(&mut token)
+                .context("reading the access token from standard input")?;
+            let token = zeroize::Zeroizing::new(token.trim_end_matches(['\r', '\n']).to_string());
+            let arn = registry
+                .put_upstream_secret(
+                    &account,
+                    &name,
+                    &wharf_core::pull_through::UpstreamSecret {
+                        username,
+                        access_token: token,
+                    },
+                )
+                .await?;
+            println!("{arn}");
+        }
+        AdminCommand::DeleteUpstreamSecret { name, account } => {
+            let account: AccountId = account_id(&meta, account).await?.parse()?;
+            if !registry.delete_upstream_secret(&account, &name).await? {
+                bail!("no upstream secret {name} in account {account}");
+            }
         }
         AdminCommand::SigningPublicKey { name, account } => {
             let account: AccountId = account_id(&meta, account).await?.parse()?;

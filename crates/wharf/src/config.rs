@@ -28,6 +28,8 @@ pub struct RawConfig {
     pub price_per_gb_month: Option<f64>,
     pub free_gb_month: Option<f64>,
     pub scan_eligibility_days: Option<u64>,
+    /// Seconds a pull-through cache serves a cached tag before asking the upstream again.
+    pub pull_through_tag_ttl_secs: Option<u64>,
     /// PEM certificate chain: with `tls_key`, `wharf serve` speaks HTTPS.
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
@@ -132,6 +134,7 @@ impl RawConfig {
             price_per_gb_month: decimal("WHARF_PRICE_PER_GB_MONTH")?,
             free_gb_month: decimal("WHARF_FREE_GB_MONTH")?,
             scan_eligibility_days: num("WHARF_SCAN_ELIGIBILITY_DAYS")?,
+            pull_through_tag_ttl_secs: num("WHARF_PULL_THROUGH_TAG_TTL_SECS")?,
             tls_cert: get("WHARF_TLS_CERT").map(PathBuf::from),
             tls_key: get("WHARF_TLS_KEY").map(PathBuf::from),
             tls_client_ca: get("WHARF_TLS_CLIENT_CA").map(PathBuf::from),
@@ -183,6 +186,9 @@ impl RawConfig {
             price_per_gb_month: over.price_per_gb_month.or(self.price_per_gb_month),
             free_gb_month: over.free_gb_month.or(self.free_gb_month),
             scan_eligibility_days: over.scan_eligibility_days.or(self.scan_eligibility_days),
+            pull_through_tag_ttl_secs: over
+                .pull_through_tag_ttl_secs
+                .or(self.pull_through_tag_ttl_secs),
             tls_cert: over.tls_cert.or(self.tls_cert),
             tls_key: over.tls_key.or(self.tls_key),
             tls_client_ca: over.tls_client_ca.or(self.tls_client_ca),
@@ -257,6 +263,8 @@ pub struct Settings {
     /// Days an image of a continuously scanned repository stays eligible for rescans after its
     /// last push or pull (Amazon Inspector's ECR re-scan duration); 0, the default: lifetime.
     pub scan_eligibility_days: u32,
+    /// How long a pull-through cache serves a cached tag before re-checking it upstream.
+    pub pull_through_tag_ttl: std::time::Duration,
     /// TLS on the listener; `None`: plain HTTP.
     pub tls: Option<Tls>,
     /// A second, plain-HTTP address serving only `/metrics` without credentials.
@@ -445,6 +453,10 @@ impl TryFrom<RawConfig> for Settings {
             regions,
             job_workers,
             scan_eligibility_days,
+            pull_through_tag_ttl: std::time::Duration::from_secs(
+                raw.pull_through_tag_ttl_secs
+                    .unwrap_or(wharf_core::pull_through::DEFAULT_TAG_TTL.as_secs()),
+            ),
             encryption,
             blob_store: raw.blob_store.try_into()?,
             metadata: raw.metadata.try_into()?,

@@ -29,6 +29,7 @@ pub async fn open_registry(settings: &Settings) -> anyhow::Result<(Registry, Met
         .with_region(&settings.region)
         .with_registry_host(&settings.public_host)
         .with_scan_eligibility_days(settings.scan_eligibility_days)
+        .with_pull_through_tag_ttl(settings.pull_through_tag_ttl)
         .with_keys(keys)
         .with_webhooks(settings.webhooks.clone());
     registry

@@ -71,6 +71,11 @@ impl AwsError {
             CoreError::RangeInvalid { size } => EcrError::new("InvalidLayerPartException", format!("The layer part is not contiguous: the upload has received bytes 0 to {}", size as i64 - 1))
                 .with("lastValidByteReceived", json!(size as i64 - 1)),
             CoreError::BodyFailed => EcrError::new("SerializationException", "The request body could not be read."),
+            CoreError::PullThroughRuleAlreadyExists => EcrError::new("PullThroughCacheRuleAlreadyExistsException", format!("A pull through cache rule with this prefix already exists in the registry with id '{account}'")),
+            CoreError::PullThroughRuleNotFound => EcrError::new("PullThroughCacheRuleNotFoundException", format!("The pull through cache rule does not exist in the registry with id '{account}'")),
+            CoreError::SecretNotFound(m) => EcrError::new("SecretNotFoundException", m),
+            CoreError::SecretUndecryptable(m) => EcrError::new("UnableToDecryptSecretValueException", m),
+            CoreError::Upstream { message, .. } => EcrError::new("UnableToGetUpstreamImageException", message),
             CoreError::Kms { code, message, .. } => EcrError::new("KmsException", message).with("kmsError", json!(code)),
             CoreError::Integrity(detail) => {
                 tracing::error!(%detail, "stored data failed its integrity check");

@@ -16,6 +16,7 @@ mod lifecycle;
 mod ops;
 pub(crate) mod policies;
 mod pull_exclusions;
+mod pull_through;
 mod registry;
 mod replication;
 pub(crate) mod repositories;

@@ -1,8 +1,8 @@
 //! Dispatch of ECR operations to their handlers.
 
 use super::{
-    auth, backfill, images, layers, lifecycle, policies, pull_exclusions, registry, replication,
-    repositories, scanning, signing, Ctx, EcrError,
+    auth, backfill, images, layers, lifecycle, policies, pull_exclusions, pull_through, registry,
+    replication, repositories, scanning, signing, Ctx, EcrError,
 };
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -101,6 +101,11 @@ pub async fn dispatch(ctx: &Ctx<'_>, op: &str, body: Value) -> Result<Value, Ecr
         "DescribeImageSigningStatus" => {
             signing::describe_image_signing_status(ctx, input(body)?).await
         }
+        "CreatePullThroughCacheRule" => pull_through::create(ctx, input(body)?).await,
+        "DescribePullThroughCacheRules" => pull_through::describe(ctx, input(body)?).await,
+        "UpdatePullThroughCacheRule" => pull_through::update(ctx, input(body)?).await,
+        "DeletePullThroughCacheRule" => pull_through::delete(ctx, input(body)?).await,
+        "ValidatePullThroughCacheRule" => pull_through::validate(ctx, input(body)?).await,
         other => Err(EcrError::new(
             "UnsupportedOperationException",
             format!("The ECR operation {other} is not implemented by Wharf yet."),

@@ -1,16 +1,17 @@
 //! `GET|HEAD|DELETE /v2/<name>/blobs/<digest>`, with single `Range` requests.
 
-use super::{empty, header_str, is_head, OciError};
+use super::{empty, header_str, is_head, Caller, OciError};
 use crate::AppState;
 use axum::body::Body;
 use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::Response;
-use wharf_core::Repo;
+use wharf_core::{CoreError, Repo};
 use wharf_oci::Digest;
 
 pub(super) async fn handle(
     state: &AppState,
+    caller: &Caller<'_>,
     name: &Repo,
     digest: &str,
     req: &Parts,
@@ -25,7 +26,31 @@ pub(super) async fn handle(
             &[("docker-content-digest", digest.to_string())],
         ));
     }
-    let size = state.registry.blob_size(name, &digest).await?;
+    let size = match state.registry.blob_size(name, &digest).await {
+        Ok(size) => size,
+        Err(e @ (CoreError::BlobUnknown | CoreError::NameUnknown)) => {
+            // A pull-through cache fetches the blob: streamed to this client as it is stored,
+            // or stored by another request's fetch meanwhile.
+            match state
+                .registry
+                .pull_through_blob(
+                    name,
+                    &digest,
+                    caller.principal,
+                    caller.client,
+                    !is_head(req),
+                )
+                .await?
+            {
+                Some(streamed) => return Ok(streamed_blob(&digest, streamed)),
+                None => match state.registry.blob_size(name, &digest).await {
+                    Ok(size) => size,
+                    Err(_) => return Err(e.into()),
+                },
+            }
+        }
+        Err(e) => return Err(e.into()),
+    };
     if !is_head(req) {
         if let Some(url) = state.registry.blob_download_url(&digest).await? {
             // The object store serves the bytes (and the Range) itself.
@@ -85,6 +110,27 @@ pub(super) async fn handle(
         }
     }
     Ok(resp)
+}
+
+/// A blob coming from a pull-through cache's upstream: the whole blob (a `Range` is served once
+/// it is stored), with the length the upstream announced.
+fn streamed_blob(
+    digest: &Digest,
+    streamed: wharf_core::pull_through::fetch::StreamedBlob,
+) -> Response {
+    let mut resp = Response::new(Body::from_stream(streamed.stream));
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
+    if let Some(len) = streamed.len {
+        h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    }
+    if let Ok(v) = HeaderValue::from_str(&digest.to_string()) {
+        h.insert("docker-content-digest", v);
+    }
+    resp
 }
 
 #[derive(Debug, PartialEq, Eq)]

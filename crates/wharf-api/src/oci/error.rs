@@ -103,7 +103,17 @@ impl From<CoreError> for OciError {
             | CoreError::StorageClassUpdateNotSupported(_)
             | CoreError::UnsupportedImageType(_)
             | CoreError::ImageArchived(_)
-            | CoreError::ScanNotFound(_) => OciError::new(S::BAD_REQUEST, "UNSUPPORTED", msg),
+            | CoreError::ScanNotFound(_)
+            | CoreError::PullThroughRuleAlreadyExists
+            | CoreError::PullThroughRuleNotFound
+            | CoreError::SecretNotFound(_) => OciError::new(S::BAD_REQUEST, "UNSUPPORTED", msg),
+            CoreError::SecretUndecryptable(_) => {
+                OciError::new(S::SERVICE_UNAVAILABLE, "UNAVAILABLE", msg)
+            }
+            CoreError::Upstream {
+                rate_limited: true, ..
+            } => OciError::new(S::TOO_MANY_REQUESTS, "TOOMANYREQUESTS", msg),
+            CoreError::Upstream { .. } => OciError::new(S::BAD_GATEWAY, "UNAVAILABLE", msg),
             // The repository's KMS key refuses (disabled, deleted, not allowed): its content cannot
             // be decrypted, as ECR's pulls fail with a KmsException.
             CoreError::Kms {

@@ -35,7 +35,7 @@ pub(super) async fn handle(
             state.registry.delete_manifest(name, &reference).await?;
             Ok(empty(StatusCode::ACCEPTED, &[]))
         }
-        _ => get(state, caller.principal, name, &reference, req).await,
+        _ => get(state, caller, name, &reference, req).await,
     }
 }
 
@@ -123,12 +123,17 @@ fn accepts(headers: &HeaderMap, media_type: &str) -> bool {
 
 async fn get(
     state: &AppState,
-    principal: &Principal,
+    caller: &Caller<'_>,
     name: &Repo,
     reference: &Reference,
     req: &Parts,
 ) -> Result<Response, OciError> {
-    let m = state.registry.get_manifest(name, reference).await?;
+    let principal: &Principal = caller.principal;
+    // Through the pull-through cache when a rule covers the repository.
+    let m = state
+        .registry
+        .get_manifest_through(name, reference, principal, caller.client)
+        .await?;
     if !accepts(&req.headers, &m.media_type) {
         return Err(OciError::new(
             StatusCode::NOT_FOUND,

@@ -185,7 +185,9 @@ async fn serve(
         Endpoint::Manifest { name, reference } => {
             manifests::handle(state, &ctx, &repo(name), &reference, req, body).await
         }
-        Endpoint::Blob { name, digest } => blobs::handle(state, &repo(name), &digest, req).await,
+        Endpoint::Blob { name, digest } => {
+            blobs::handle(state, &ctx, &repo(name), &digest, req).await
+        }
         Endpoint::StartUpload { name } => uploads::start(state, &ctx, &repo(name), req, body).await,
         Endpoint::Upload { name, id } => uploads::handle(state, &repo(name), &id, req, body).await,
         Endpoint::Referrers { name, digest } => {

@@ -10,6 +10,7 @@ mod io;
 mod jobs;
 mod keys;
 pub mod master;
+pub(crate) mod secret;
 
 pub use jobs::{EncryptionStatus, RewrapReport, SealReport};
 pub use keys::{KeyRef, Keys, Target, Unwrapped};

@@ -8,7 +8,7 @@
 pub mod shape;
 
 use crate::{JobKind, Registry, Repo};
-pub use shape::{DetailType, Event};
+pub use shape::{DetailType, Event, PullThrough as PullThroughEvent};
 use wharf_meta::NewJob;
 use wharf_oci::Digest;
 
@@ -145,6 +145,17 @@ impl Registry {
             &image.tags,
             &counts,
         );
+        self.emit_event(&event).await;
+    }
+
+    /// Emits "ECR Pull Through Cache Action" for an image a pull-through cache committed (or
+    /// failed to).
+    pub(crate) async fn emit_pull_through_event(&self, repo: &Repo, p: &shape::PullThrough<'_>) {
+        if !self.events_on() {
+            return;
+        }
+        let name = repo.name.to_string();
+        let event = shape::pull_through(&self.origin(repo, &name), p);
         self.emit_event(&event).await;
     }
 

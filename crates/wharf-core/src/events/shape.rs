@@ -12,13 +12,15 @@ pub enum DetailType {
     ImageAction,
     ImageScan,
     ReplicationAction,
+    PullThroughCacheAction,
 }
 
 impl DetailType {
-    pub const ALL: [DetailType; 3] = [
+    pub const ALL: [DetailType; 4] = [
         DetailType::ImageAction,
         DetailType::ImageScan,
         DetailType::ReplicationAction,
+        DetailType::PullThroughCacheAction,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -26,6 +28,7 @@ impl DetailType {
             DetailType::ImageAction => "ECR Image Action",
             DetailType::ImageScan => "ECR Image Scan",
             DetailType::ReplicationAction => "ECR Replication Action",
+            DetailType::PullThroughCacheAction => "ECR Pull Through Cache Action",
         }
     }
 
@@ -204,6 +207,37 @@ pub fn replication(origin: &Origin<'_>, r: &Replication<'_>) -> Event {
     origin.event(DetailType::ReplicationAction, Value::Object(d))
 }
 
+/// An image a pull-through cache fetched: ECR's "ECR Pull Through Cache Action" (`sync-status`
+/// `SUCCESS`, or `FAILED` with a failure code).
+pub struct PullThrough<'a> {
+    pub success: bool,
+    pub ecr_prefix: &'a str,
+    pub upstream_url: &'a str,
+    pub digest: &'a str,
+    pub tag: Option<&'a str>,
+    pub failure_code: Option<&'a str>,
+}
+
+pub fn pull_through(origin: &Origin<'_>, p: &PullThrough<'_>) -> Event {
+    let mut d = Map::new();
+    d.insert("rule-version".into(), json!("1"));
+    d.insert(
+        "sync-status".into(),
+        json!(if p.success { "SUCCESS" } else { "FAILED" }),
+    );
+    d.insert("ecr-repository-prefix".into(), json!(p.ecr_prefix));
+    d.insert("repository-name".into(), json!(origin.repository));
+    d.insert("upstream-registry-url".into(), json!(p.upstream_url));
+    if let Some(t) = p.tag {
+        d.insert("image-tag".into(), json!(t));
+    }
+    d.insert("image-digest".into(), json!(p.digest));
+    if let Some(c) = p.failure_code {
+        d.insert("failure-code".into(), json!(c));
+    }
+    origin.event(DetailType::PullThroughCacheAction, Value::Object(d))
+}
+
 /// `sha256=<hex>`: the HMAC-SHA256 of `body` under `secret`, as `X-Wharf-Signature` carries it.
 pub fn signature(secret: &[u8], body: &[u8]) -> String {
     use hmac::{Hmac, Mac};
@@ -326,6 +360,36 @@ mod tests {
         assert_eq!(v["detail"]["source-account"], "123456789012");
         assert_eq!(v["detail"]["source-region"], "us-west-2");
         assert_eq!(v["detail"]["destination-region"], "eu-west-1");
+    }
+
+    #[test]
+    fn pull_through_actions_read_as_ecrs_events() {
+        let e = pull_through(
+            &ORIGIN,
+            &PullThrough {
+                success: false,
+                ecr_prefix: "hub",
+                upstream_url: "registry-1.docker.io",
+                digest: "sha256:ab",
+                tag: Some("v1"),
+                failure_code: Some("UPSTREAM_FAILURE"),
+            },
+        );
+        let v = parsed(&e);
+        assert_eq!(v["detail-type"], "ECR Pull Through Cache Action");
+        assert_eq!(
+            v["detail"],
+            json!({
+                "rule-version": "1",
+                "sync-status": "FAILED",
+                "ecr-repository-prefix": "hub",
+                "repository-name": "team/app",
+                "upstream-registry-url": "registry-1.docker.io",
+                "image-tag": "v1",
+                "image-digest": "sha256:ab",
+                "failure-code": "UPSTREAM_FAILURE"
+            })
+        );
     }
 
     #[test]

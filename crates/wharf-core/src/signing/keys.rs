@@ -1,21 +1,15 @@
-//! Signing-profile keys at rest: the PKCS#8 private key is sealed (AES-256-GCM) under a random
-//! profile key, and that profile key is wrapped by the master keyring, bound to the profile's
-//! account and name. Without a master keyring the PKCS#8 is stored as is (never logged either way).
+//! Signing-profile keys at rest: the PKCS#8 private key sealed by `crypt::secret`, bound to the
+//! profile's account and name. Without a master keyring the PKCS#8 is stored as is.
 
 use crate::crypt::master::MasterKeyring;
-use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
-use sha2::{Digest as _, Sha256};
-use wharf_blob::seal::DekId;
+use crate::crypt::secret;
 use zeroize::Zeroizing;
 
 const SEAL_LABEL: &[u8] = b"wharf signing key v1";
 
-/// The data-key id a profile key is wrapped for: it binds the wrap to this profile.
-fn profile_dek(account: &str, name: &str) -> DekId {
-    let h = Sha256::digest(format!("wharf signing profile v1\0{account}/{name}"));
-    let mut id = [0u8; 16];
-    id.copy_from_slice(&h[..16]);
-    DekId(id)
+/// What a profile key's wrap is bound to.
+fn binding(account: &str, name: &str) -> String {
+    format!("wharf signing profile v1\0{account}/{name}")
 }
 
 /// Seals `pkcs8`: (stored private key, wrapped profile key).
@@ -25,25 +19,7 @@ pub(crate) fn seal(
     name: &str,
     pkcs8: &[u8],
 ) -> (Vec<u8>, Option<Vec<u8>>) {
-    let Some(master) = master else {
-        return (pkcs8.to_vec(), None);
-    };
-    let key = crate::crypt::master::random_key();
-    let wrap = master.wrap(profile_dek(account, name), &key);
-    let sealing = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, &key[..]).expect("32 bytes"));
-    let mut nonce = [0u8; NONCE_LEN];
-    getrandom::fill(&mut nonce).expect("the OS random source works");
-    let mut sealed = pkcs8.to_vec();
-    sealing
-        .seal_in_place_append_tag(
-            Nonce::assume_unique_for_key(nonce),
-            Aad::from(SEAL_LABEL),
-            &mut sealed,
-        )
-        .expect("sealing a key cannot fail");
-    let mut out = nonce.to_vec();
-    out.extend_from_slice(&sealed);
-    (out, Some(wrap))
+    secret::seal(master, &binding(account, name), SEAL_LABEL, pkcs8)
 }
 
 /// Opens a stored private key; `None` when its wrap cannot be opened with this keyring.
@@ -54,21 +30,7 @@ pub(crate) fn open(
     stored: &[u8],
     wrap: Option<&[u8]>,
 ) -> Option<Zeroizing<Vec<u8>>> {
-    let Some(wrap) = wrap else {
-        return Some(Zeroizing::new(stored.to_vec()));
-    };
-    let key = master?.unwrap(profile_dek(account, name), wrap)?;
-    let opening = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, &key[..]).ok()?);
-    let nonce: [u8; NONCE_LEN] = stored.get(..NONCE_LEN)?.try_into().ok()?;
-    let mut buf = Zeroizing::new(stored[NONCE_LEN..].to_vec());
-    let plain = opening
-        .open_in_place(
-            Nonce::assume_unique_for_key(nonce),
-            Aad::from(SEAL_LABEL),
-            &mut buf,
-        )
-        .ok()?;
-    Some(Zeroizing::new(plain.to_vec()))
+    secret::open(master, &binding(account, name), SEAL_LABEL, stored, wrap)
 }
 
 #[cfg(test)]
