@@ -25,6 +25,11 @@ use wharf_oci::{Digest, Manifest, MediaType, Reference};
 const PAGE: usize = 1000;
 /// How deep the tree goes (index → image → attestation → referrer → …); deeper links are cut.
 const MAX_DEPTH: usize = 6;
+/// Config media types of plain images.
+const IMAGE_CONFIGS: [&str; 2] = [
+    "application/vnd.oci.image.config.v1+json",
+    "application/vnd.docker.container.image.v1+json",
+];
 const ATTESTATION_TYPE: &str = "vnd.docker.reference.type";
 const ATTESTATION_FOR: &str = "vnd.docker.reference.digest";
 
@@ -287,7 +292,13 @@ fn rows(
     if let Some(p) = &node.platform {
         h.raw(" <span class=\"platform\">").text(p).raw("</span>");
     }
-    if let Some(a) = &i.artifact_type {
+    // ECR reports an image's config media type as its artifact type; only other types (an
+    // artifact's own) are worth a chip here.
+    if let Some(a) = i
+        .artifact_type
+        .as_deref()
+        .filter(|a| !IMAGE_CONFIGS.contains(a))
+    {
         h.raw(" <span class=\"artifact\">").text(a).raw("</span>");
     }
     if i.status != "ACTIVE" {

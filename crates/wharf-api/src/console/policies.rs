@@ -29,18 +29,47 @@ struct PolicyForm {
     action: String,
 }
 
+/// Which editor a page is.
+#[derive(Clone, Copy)]
+enum Editor {
+    Lifecycle,
+    RepositoryPolicy,
+}
+
+impl Editor {
+    fn title(self) -> &'static str {
+        match self {
+            Editor::Lifecycle => "Lifecycle policy",
+            Editor::RepositoryPolicy => "Repository policy",
+        }
+    }
+
+    fn action(self) -> &'static str {
+        match self {
+            Editor::Lifecycle => "/console/lifecycle",
+            Editor::RepositoryPolicy => "/console/policy",
+        }
+    }
+
+    fn buttons(self) -> &'static str {
+        match self {
+            Editor::Lifecycle => LIFECYCLE_BUTTONS,
+            Editor::RepositoryPolicy => POLICY_BUTTONS,
+        }
+    }
+}
+
 /// The editor page: outcome notices, the form, and a preview's results.
 fn editor(
     view: &View<'_>,
     status: StatusCode,
-    title: &str,
+    kind: Editor,
     repo: &Repo,
-    action: &'static str,
-    buttons: &'static str,
     text: &str,
     above: &Html,
     below: &Html,
 ) -> Response {
+    let (title, action, buttons) = (kind.title(), kind.action(), kind.buttons());
     let mut h = Html::new();
     h.raw("<p><a href=\"")
         .text(&html::url(
@@ -162,10 +191,8 @@ pub async fn lifecycle(view: &View<'_>, uri: &Uri) -> Result<Response, ConsoleEr
     Ok(editor(
         view,
         StatusCode::OK,
-        "Lifecycle policy",
+        Editor::Lifecycle,
         &repo,
-        "/console/lifecycle",
-        LIFECYCLE_BUTTONS,
         &text,
         &above,
         &Html::new(),
@@ -217,10 +244,8 @@ pub async fn save_lifecycle(view: &View<'_>, req: Request) -> Result<Response, C
     Ok(editor(
         view,
         status,
-        "Lifecycle policy",
+        Editor::Lifecycle,
         &repo,
-        "/console/lifecycle",
-        LIFECYCLE_BUTTONS,
         &form.text,
         &above,
         &below,
@@ -242,10 +267,8 @@ pub async fn repository_policy(view: &View<'_>, uri: &Uri) -> Result<Response, C
     Ok(editor(
         view,
         StatusCode::OK,
-        "Repository policy",
+        Editor::RepositoryPolicy,
         &repo,
-        "/console/policy",
-        POLICY_BUTTONS,
         &text,
         &above,
         &Html::new(),
@@ -279,10 +302,8 @@ pub async fn save_repository_policy(
     Ok(editor(
         view,
         status,
-        "Repository policy",
+        Editor::RepositoryPolicy,
         &repo,
-        "/console/policy",
-        POLICY_BUTTONS,
         &form.text,
         &above,
         &Html::new(),
