@@ -85,8 +85,8 @@ pub(crate) async fn sync_caches(state: &AppState) -> Result<(), wharf_core::Core
 }
 
 /// Sends each request to its surface: the health endpoints, the AWS JSON APIs (`POST /` with an
-/// `X-Amz-Target` of ECR or ECR Public), ECR Public's catalog logos, the console (`/console`,
-/// and `GET /` redirecting there), or `/v2/`.
+/// `X-Amz-Target` of ECR or ECR Public), ECR Public's catalog logos, the console (`/console`),
+/// or `/v2/`.
 async fn route(
     state: axum::extract::State<AppState>,
     req: axum::extract::Request,

@@ -215,7 +215,7 @@ async fn pages_need_a_session_and_sign_out_ends_it() {
             "forged cookie on {path}"
         );
     }
-    let resp = c.get(s.url("/")).send().await.unwrap();
+    let resp = c.get(s.url("/console")).send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
     assert_eq!(resp.headers()[LOCATION], "/console/");
 

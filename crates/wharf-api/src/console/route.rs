@@ -1,13 +1,15 @@
 //! The console's routes: a pure function from method and path to a closed `Page` enum. Query
 //! strings carry the repository and digest (repository names contain `/`), so paths are fixed
-//! words. Everything under `/console` is the console's; `GET /` redirects to it.
+//! words. Everything under `/console` is the console's. `/` is not: the OCI surface answers it
+//! with its 404 envelope (tests/errors.rs holds it to that), so the console is reached by its
+//! own path.
 
 use axum::http::Method;
 
 /// Every console endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Page {
-    /// `GET /` and `GET /console`: a redirect to `/console/`.
+    /// `GET /console`: a redirect to `/console/`.
     Home,
     /// `GET /console/assets/console.css`.
     Stylesheet,
@@ -75,17 +77,15 @@ pub fn is_console_path(path: &str) -> bool {
     path == "/console" || path.starts_with("/console/")
 }
 
-/// The page a request is for; `None` when it is not the console's. `/` is the console's only
-/// for `GET`/`HEAD` (a redirect): `POST /` is the AWS JSON APIs', and anything else on `/`
-/// stays with the OCI surface as before.
+/// The page a request is for; `None` when it is not the console's.
 pub fn route(method: &Method, path: &str) -> Option<Page> {
-    let get = method == Method::GET || method == Method::HEAD;
-    if !(is_console_path(path) || (path == "/" && get)) {
+    if !is_console_path(path) {
         return None;
     }
+    let get = method == Method::GET || method == Method::HEAD;
     let post = method == Method::POST;
     let page = match path {
-        "/" | "/console" if get => Page::Home,
+        "/console" if get => Page::Home,
         "/console/" if get => Page::Repositories,
         "/console/assets/console.css" if get => Page::Stylesheet,
         "/console/signin" if get => Page::SignInForm,
@@ -125,7 +125,7 @@ mod tests {
 
     #[test]
     fn routes() {
-        check(Method::GET, "/", Some(Page::Home));
+        check(Method::GET, "/", None);
         check(Method::GET, "/console", Some(Page::Home));
         check(Method::GET, "/console/", Some(Page::Repositories));
         check(Method::HEAD, "/console/", Some(Page::Repositories));
