@@ -3,7 +3,9 @@
 #
 # Idempotent. Installs with apt (only running `apt-get update` when something is missing):
 #   skopeo, docker-registry (CNCF Distribution, the benchmark baseline), wrk, curl, jq, python3,
-#   postgresql (Debian's PostgreSQL server; scripts/postgres.sh starts throwaway clusters with it).
+#   postgresql (Debian's PostgreSQL server; scripts/postgres.sh starts throwaway clusters with it),
+#   chromium + chromium-driver (Debian's headless browser and its WebDriver, which
+#   tests/e2e/console.sh drives the web console with).
 # Builds with Go into ${WHARF_TOOLS_DIR:-~/.cache/wharf-tools}/bin, skipping any tool whose stamp
 # file (bin/.<tool>.version) already records the pinned version:
 #   crane        github.com/google/go-containerregistry/cmd/crane@v0.20.6
@@ -47,7 +49,7 @@ GARAGE_FEATURES="bundled-libs,sqlite"
 log() { echo "install-test-deps: $*" >&2; }
 
 # ---- apt packages ----------------------------------------------------------------------------
-APT_PKGS=(skopeo docker-registry wrk curl jq python3 ca-certificates postgresql nginx-light prometheus)
+APT_PKGS=(skopeo docker-registry wrk curl jq python3 ca-certificates postgresql nginx-light prometheus chromium chromium-driver)
 missing=()
 for p in "${APT_PKGS[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then

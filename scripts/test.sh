@@ -10,7 +10,9 @@
 #    API through boto3 and the AWS CLI (installed into a venv under ~/.cache/wharf-tools), image
 #    scanning (tests/e2e/scan.sh: scan on push, findings, SBOMs, Syft cross-check), and the same
 #    clients over Wharf's own TLS listener (`serve --tls-self-signed`), encryption at rest
-#    (tests/e2e/encryption.sh, with a local-kms);
+#    (tests/e2e/encryption.sh, with a local-kms), metrics, audit, events, and the web console in
+#    Debian's headless chromium through chromedriver (tests/e2e/console.sh, screenshots kept in
+#    target/e2e-results/console/);
 #    then the conformance and client suites again with blobs in a real Garage (S3), which
 #    scripts/garage.sh starts before the Rust tests (the blob-store conformance test uses it too);
 #    the KMS client tests run against a local-kms that scripts/local-kms.sh starts;
@@ -138,6 +140,7 @@ if cargo build --release --locked -p wharf; then
   suite "metrics (/metrics access, scraped by a real Prometheus)" bash tests/e2e/metrics.sh
   suite "audit trail (both surfaces, denials, no secrets, wharf audit filters)" bash tests/e2e/audit.sh
   suite "events (webhook deliveries: EventBridge shapes, HMAC signatures, retry after a 503)" bash tests/e2e/events.sh
+  suite "web console in headless chromium (sign-in, views, editors, CSRF, 403; screenshots)" bash tests/e2e/console.sh
   if ((${#s3_env[@]})); then
     # A key prefix per suite and run: a bucket (prefix) belongs to one metadata database.
     run_id=$(date +%s)

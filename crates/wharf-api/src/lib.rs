@@ -1,10 +1,12 @@
 //! Wharf's HTTP skeleton: one listener and one middleware stack (tracing, request ids, request
-//! metrics, common headers) for every surface: the OCI `/v2/` API, the ECR JSON API, the health
-//! endpoints and `/metrics`; and the audit trail both surfaces feed.
+//! metrics, common headers) for every surface: the OCI `/v2/` API, the ECR JSON API, the web
+//! console under `/console`, the health endpoints and `/metrics`; and the audit trail both API
+//! surfaces feed.
 
 pub mod audit;
 pub mod aws_json;
 pub mod client;
+pub mod console;
 pub mod ecr;
 pub mod ecr_public;
 pub mod health;
@@ -32,6 +34,8 @@ pub struct AppState {
     pub metrics_access: metrics::MetricsAccess,
     /// Where audit records go.
     pub audit: audit::AuditSink,
+    /// The web console's sessions (this node's) and the price its usage view shows.
+    pub console: console::Console,
 }
 
 /// How the ECR surface names things.
@@ -81,7 +85,8 @@ pub(crate) async fn sync_caches(state: &AppState) -> Result<(), wharf_core::Core
 }
 
 /// Sends each request to its surface: the health endpoints, the AWS JSON APIs (`POST /` with an
-/// `X-Amz-Target` of ECR or ECR Public), ECR Public's catalog logos, or `/v2/`.
+/// `X-Amz-Target` of ECR or ECR Public), ECR Public's catalog logos, the console (`/console`),
+/// or `/v2/`.
 async fn route(
     state: axum::extract::State<AppState>,
     req: axum::extract::Request,
@@ -102,6 +107,8 @@ async fn route(
         aws_json::handle(state.0, client, req, service).await
     } else if let Some(digest) = ecr_public::logo_request(&req) {
         ecr_public::serve_logo(&state, &digest).await
+    } else if let Some(page) = console::route(req.method(), req.uri().path()) {
+        console::handle(&state, client, req, page).await
     } else {
         oci::handle(state, client, req).await
     }

@@ -47,6 +47,8 @@ fn surface(req: &Request) -> &'static str {
         service.surface()
     } else if req.uri().path().starts_with("/v2") {
         "oci"
+    } else if crate::console::route(req.method(), req.uri().path()).is_some() {
+        "console"
     } else {
         "other"
     }

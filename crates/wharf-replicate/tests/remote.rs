@@ -58,6 +58,7 @@ async fn destination(dir: &std::path::Path) -> (Registry, String, String, String
             wharf_metrics::Metrics::default(),
         )
         .0,
+        console: Default::default(),
     });
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

@@ -156,6 +156,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
             wharf_api::metrics::MetricsAccess::Authorized
         },
         audit,
+        console: wharf_api::console::Console::new(settings.pricing),
     };
     let metrics_server = match settings.metrics_listen {
         Some(addr) => Some(serve_metrics(addr, state.clone()).await?),

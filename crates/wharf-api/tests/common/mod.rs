@@ -412,6 +412,7 @@ async fn launch(
             wharf_metrics::Metrics::default(),
         )
         .0,
+        console: Default::default(),
     });
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("local addr");
