@@ -120,13 +120,15 @@ for ((i = 0; i < 50; i++)); do
   kill -0 "$lb" 2>/dev/null || { echo "cluster-serve: nginx did not start" >&2; exit 1; }
   sleep 0.1
 done
-cat >"$data/cluster.env" <<ENV
+# Written whole, then renamed: a reader never sees half of it.
+cat >"$data/cluster.env.tmp" <<ENV
 NODE1_URL=http://127.0.0.1:$p1
 NODE1_PID=$pid1
 NODE2_URL=http://127.0.0.1:$p2
 NODE2_PID=$pid2
 LB_PID=$lb
 ENV
+mv "$data/cluster.env.tmp" "$data/cluster.env"
 echo "cluster-serve: nodes on :$p1 (pid $pid1) and :$p2 (pid $pid2), nginx on $addr (pid $lb)"
 # Serve until told to stop; a node dying (tests kill one) does not end the cluster.
 while kill -0 "$lb" 2>/dev/null; do

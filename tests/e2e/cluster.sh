@@ -28,6 +28,8 @@ E2E_REGISTRY=wharf-cluster
 export WHARF_GC_INTERVAL_SECS=2 WHARF_UPLOAD_PURGE_INTERVAL_SECS=2
 work=$(mktemp_e2e)
 registry_start
+# The balancer can answer a moment before cluster-serve.sh has written the nodes' file.
+for _ in $(seq 100); do [[ -s "$REG_DATA/cluster.env" ]] && break; sleep 0.1; done
 # shellcheck disable=SC1091
 source "$REG_DATA/cluster.env"
 log "node 1 $NODE1_URL (pid $NODE1_PID), node 2 $NODE2_URL (pid $NODE2_PID), balancer $REG_URL"

@@ -207,7 +207,9 @@ class Browser:
             try:
                 self.s("GET", f"/element/{old}/name")
             except RuntimeError as e:
-                if "stale element" in str(e):
+                # Chromium reports a node of a replaced document as stale, or (racing the
+                # navigation) as an inspector error saying the node no longer exists.
+                if "stale element" in str(e) or "does not exist" in str(e):
                     return
                 raise
             time.sleep(0.1)
