@@ -208,8 +208,9 @@ class Browser:
                 self.s("GET", f"/element/{old}/name")
             except RuntimeError as e:
                 # Chromium reports a node of a replaced document as stale, or (racing the
-                # navigation) as an inspector error saying the node no longer exists.
-                if "stale element" in str(e) or "does not exist" in str(e):
+                # navigation) as an inspector error about the node ("does not exist", "does
+                # not belong to the document").
+                if "stale element" in str(e) or "Node with given id" in str(e):
                     return
                 raise
             time.sleep(0.1)

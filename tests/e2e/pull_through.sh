@@ -18,9 +18,13 @@
 #     access log shows one GET of that blob.
 #  5. Tag TTL: the upstream tag moves; within the TTL Wharf serves the cached digest, after it the
 #     new one.
-#  6. The link broken (toxiproxy disabled) and then the upstream stopped: cached images still pull
+#  6. An https upstream (a TLS front, tests/e2e/pull_through_front.py, whose self-signed certificate
+#     only the Wharf process trusts, through SSL_CERT_FILE): a rule, validation and a pull over
+#     https; then the front answers 429: after the TTL the cached tag still pulls, and an uncached
+#     image answers 429 TOOMANYREQUESTS.
+#  7. The link broken (toxiproxy disabled) and then the upstream stopped: cached images still pull
 #     by tag (after the TTL passed) and by digest; an uncached image answers a clean 502.
-#  7. Credentials: a rule whose upstream is this Wharf itself (which needs Basic auth):
+#  8. Credentials: a rule whose upstream is this Wharf itself (which needs Basic auth):
 #     ValidatePullThroughCacheRule reports the failure without credentials; `wharf admin
 #     put-upstream-secret` stores AWS + a login password (read from stdin, sealed), UpdatePullThroughCacheRule
 #     sets the credentialArn, Validate passes and a pull through it works; the secret is not in
@@ -34,14 +38,15 @@ TOOLS_BIN="${WHARF_TOOLS_DIR:-$HOME/.cache/wharf-tools}/bin"
 VENV="${WHARF_TOOLS_DIR:-$HOME/.cache/wharf-tools}/venv"
 [[ -x "$VENV/bin/aws" ]] || { echo "missing $VENV/bin/aws (run tests/e2e/ecr.sh once, or scripts/install-test-deps.sh)" >&2; exit 2; }
 export PATH="$TOOLS_BIN:$PATH"
-need crane skopeo curl jq python3 toxiproxy-server "$DISTRIBUTION_BIN"
+need crane skopeo curl jq python3 openssl toxiproxy-server "$DISTRIBUTION_BIN"
 [[ "$E2E_REGISTRY" == wharf ]] || { echo "pull_through.sh needs wharf admin; E2E_REGISTRY=$E2E_REGISTRY is not supported" >&2; exit 2; }
 
 work=$(mktemp_e2e)
 export DOCKER_CONFIG="$work/docker"
 mkdir -p "$DOCKER_CONFIG"
-UP_PID="" TOXI_PID="" HOOK_PID=""
+UP_PID="" TOXI_PID="" HOOK_PID="" FRONT_PID=""
 stop_others() {
+  [[ -n "$FRONT_PID" ]] && kill "$FRONT_PID" 2>/dev/null || true
   [[ -n "$HOOK_PID" ]] && kill "$HOOK_PID" 2>/dev/null || true
   [[ -n "$UP_PID" ]] && kill "$UP_PID" 2>/dev/null || true
   [[ -n "$TOXI_PID" ]] && kill "$TOXI_PID" 2>/dev/null || true
@@ -107,8 +112,13 @@ touch "$work/events.jsonl"
 export WHARF_WEBHOOK_URL="http://127.0.0.1:$HOOK_PORT/hook" WHARF_WEBHOOK_SECRET="e2e-$RANDOM$RANDOM" \
   WHARF_WEBHOOK_DETAIL_TYPES="ECR Pull Through Cache Action" WHARF_JOB_RETRY_BASE_SECS=1 WHARF_JOB_RETRY_MAX_SECS=2
 
+# The https upstream's certificate (self-signed, IP SAN 127.0.0.1), trusted by the Wharf process
+# alone through SSL_CERT_FILE.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=127.0.0.1 \
+  -addext subjectAltName=IP:127.0.0.1 -addext basicConstraints=critical,CA:FALSE \
+  -keyout "$work/front-key.pem" -out "$work/front-cert.pem" >/dev/null 2>&1
 export WHARF_PULL_THROUGH_TAG_TTL_SECS=10
-registry_start "$work/data"
+SSL_CERT_FILE="$work/front-cert.pem" registry_start "$work/data"
 R=$REG_HOST
 printf '%s' "$REG_PASS" | crane auth login "$R" -u AWS --password-stdin >/dev/null 2>&1
 # AWS CLI v1 would fetch an http:// parameter value as a URL unless told not to.
@@ -233,7 +243,31 @@ check "after the TTL the moved tag is fetched" eq "$(crane digest --insecure "$R
 check "crane pull of the new image" crane pull --insecure --format oci "$R/hub/lib/app:v1" "$work/pulled-app2"
 check "the new image is committed" wait_for_image hub/lib/app "$NEW_DIGEST" v1
 
-# --- 6. broken link, then no upstream
+# --- 6. an https upstream (a TLS front whose certificate the Wharf process trusts through
+#        SSL_CERT_FILE) that then rate-limits: 429s leave cached images served
+FRONT_PORT=$(free_port)
+python3 "$E2E_LIB_DIR/pull_through_front.py" "$FRONT_PORT" "$UP" "$work/front-cert.pem" "$work/front-key.pem" \
+  "$work/rate-limited" "$work/front.log" &
+FRONT_PID=$!
+for _ in $(seq 50); do curl -ksf -o /dev/null "https://127.0.0.1:$FRONT_PORT/v2/" && break; sleep 0.1; done
+check "CreatePullThroughCacheRule with an https upstream" ecr create-pull-through-cache-rule \
+  --ecr-repository-prefix secure --upstream-registry-url "https://127.0.0.1:$FRONT_PORT"
+check "ValidatePullThroughCacheRule over https: isValid" bash -c "$(declare -f ecr); REG_DATA=$REG_DATA REG_URL=$REG_URL VENV=$VENV; \
+  ecr validate-pull-through-cache-rule --ecr-repository-prefix secure | jq -e '.isValid == true'"
+check "a pull through the https upstream" eq "$(crane digest --insecure "$R/secure/lib/app:v1")" "$NEW_DIGEST"
+check "crane pull secure/lib/app:v1" crane pull --insecure --format oci "$R/secure/lib/app:v1" "$work/secure-app"
+check "the https image is committed" wait_for_image secure/lib/app "$NEW_DIGEST" v1
+touch "$work/rate-limited"
+sleep 11
+check "rate-limited, TTL passed: the cached tag still pulls" crane pull --insecure --format oci "$R/secure/lib/app:v1" "$work/secure-app-2"
+check "the upstream was asked and answered 429" grep -q '^429 HEAD /v2/lib/app/manifests/v1' "$work/front.log"
+code=$(reg_curl -s -o "$work/err429.json" -w '%{http_code}' "$REG_URL/v2/secure/lib/never/manifests/v1")
+check "an uncached image while rate-limited: 429 TOOMANYREQUESTS" \
+  bash -c "[[ $code == 429 ]] && jq -e '.errors[0].code == \"TOOMANYREQUESTS\"' '$work/err429.json'"
+kill "$FRONT_PID" 2>/dev/null || true
+FRONT_PID=""
+
+# --- 7. broken link, then no upstream
 curl -fsS -o /dev/null -X POST "$TOXI_API/proxies/upstream" -d '{"enabled":false}'
 sleep 11
 check "link broken, TTL passed: the cached tag still pulls" crane pull --insecure --format oci "$R/hub/lib/app:v1" "$work/cached-1"
@@ -250,7 +284,7 @@ code=$(reg_curl -s -o "$work/err.json" -w '%{http_code}' -H 'Accept: application
 check "an uncached image with the upstream down: 502 in the OCI error format" \
   bash -c "[[ $code == 502 ]] && jq -e '.errors[0].code == \"UNAVAILABLE\"' '$work/err.json'"
 
-# --- 7. credentials (the upstream is this Wharf itself, which needs Basic auth)
+# --- 8. credentials (the upstream is this Wharf itself, which needs Basic auth)
 check "crane copy hub/lib/app:v1 to local/app:v1 (the self-upstream's image)" \
   crane copy --insecure "$R/hub/lib/app:v1" "$R/local/app:v1"
 check "CreatePullThroughCacheRule self → local (no credentials)" ecr create-pull-through-cache-rule \

@@ -83,13 +83,25 @@ impl Registry {
         let stored = self.get_manifest(repo, reference).await;
         match (&stored, reference) {
             (Ok(_), Reference::Digest(_)) => return stored,
-            (Ok(_), Reference::Tag(t)) if self.tag_confirmed(repo, t.as_str()) => return stored,
             (Ok(_), _) | (Err(CoreError::ManifestUnknown | CoreError::NameUnknown), _) => {}
             (Err(_), _) => return stored,
         }
-        let Some(route) = self.pull_through_route(repo).await? else {
-            return stored;
+        // Most accounts have no rules: that answer comes from this node's rules cache.
+        let route = match self.pull_through_route(repo).await {
+            Ok(Some(route)) => route,
+            Ok(None) => return stored,
+            // The rule's upstream cannot be set up (its secret, say): what is cached is served.
+            Err(e) if stored.is_ok() => {
+                tracing::warn!(repository = %repo.qualified(), error = %e, "pull-through upstream unusable; serving the cached image");
+                return stored;
+            }
+            Err(e) => return Err(e),
         };
+        if let (Ok(_), Reference::Tag(t)) = (&stored, reference) {
+            if self.tag_confirmed(repo, t.as_str()) {
+                return stored;
+            }
+        }
         if let (Ok(m), Reference::Tag(t)) = (&stored, reference) {
             match route
                 .upstream
