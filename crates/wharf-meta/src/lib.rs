@@ -17,6 +17,7 @@ mod audit;
 mod blob_info;
 mod blobs;
 mod copy;
+mod copy_tables;
 mod crypt;
 mod dialect;
 mod gc;
