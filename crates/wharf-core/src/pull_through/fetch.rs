@@ -371,13 +371,7 @@ impl Registry {
             fetched.committed.clone().await?;
         }
         for blob in manifest.blob_refs().filter(|d| !d.is_foreign()) {
-            if self
-                .meta
-                .repository_blob(repo.key(), &blob.digest)
-                .await?
-                .is_some()
-                || self.mount_blob(repo, &blob.digest, None).await?
-            {
+            if self.holds_blob(repo, &blob.digest).await? {
                 continue;
             }
             let (fetch, _) = self.blob_fetch(route, repo, &blob.digest, None);
@@ -400,15 +394,19 @@ impl Registry {
         Ok(())
     }
 
-    /// After another request's fetch stored a blob: link it here too.
-    async fn link_fetched(&self, repo: &Repo, digest: &Digest) -> Result<(), CoreError> {
-        if self
+    /// Whether `repo` holds the blob, linking it from elsewhere in the account when it can.
+    async fn holds_blob(&self, repo: &Repo, digest: &Digest) -> Result<bool, CoreError> {
+        Ok(self
             .meta
             .repository_blob(repo.key(), digest)
             .await?
             .is_some()
-            || self.mount_blob(repo, digest, None).await?
-        {
+            || self.mount_blob(repo, digest, None).await?)
+    }
+
+    /// After a fetch stored a blob (this request's or another's): link it here too.
+    async fn link_fetched(&self, repo: &Repo, digest: &Digest) -> Result<(), CoreError> {
+        if self.holds_blob(repo, digest).await? {
             Ok(())
         } else {
             Err(CoreError::BlobUnknown)
