@@ -29,6 +29,15 @@ impl Html {
         self
     }
 
+    /// Appends the "← repository" link back to a repository's page.
+    pub fn back_to_repository(&mut self, name: &str) -> &mut Html {
+        self.raw("<p><a href=\"")
+            .text(&url("/console/repository", &[("name", name)]))
+            .raw("\">← ")
+            .text(name)
+            .raw("</a></p>")
+    }
+
     /// Appends a number.
     pub fn num(&mut self, n: impl std::fmt::Display) -> &mut Html {
         // Numbers have no characters to escape, but go through `text` all the same.

@@ -417,14 +417,8 @@ pub async fn detail(view: &View<'_>, uri: &Uri) -> Result<Response, ConsoleError
         .map_err(|e| ConsoleError::from_core(e, "ecr:DescribeImages"))?;
     let digest = image.digest.to_string();
     let mut h = Html::new();
-    h.raw("<p><a href=\"")
-        .text(&html::url(
-            "/console/repository",
-            &[("name", repo.name.as_str())],
-        ))
-        .raw("\">← ")
-        .text(repo.name.as_str())
-        .raw("</a></p><dl class=\"facts\"><dt>Digest</dt><dd><code id=\"image-digest\">")
+    h.back_to_repository(repo.name.as_str())
+        .raw("<dl class=\"facts\"><dt>Digest</dt><dd><code id=\"image-digest\">")
         .text(&digest)
         .raw("</code></dd><dt>Media type</dt><dd><code>")
         .text(&image.media_type)

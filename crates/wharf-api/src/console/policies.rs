@@ -71,14 +71,7 @@ fn editor(
 ) -> Response {
     let (title, action, buttons) = (kind.title(), kind.action(), kind.buttons());
     let mut h = Html::new();
-    h.raw("<p><a href=\"")
-        .text(&html::url(
-            "/console/repository",
-            &[("name", repo.name.as_str())],
-        ))
-        .raw("\">← ")
-        .text(repo.name.as_str())
-        .raw("</a></p>")
+    h.back_to_repository(repo.name.as_str())
         .html(above)
         .raw("<form method=\"post\" action=\"")
         .raw(action)
