@@ -235,8 +235,7 @@ pub async fn render(state: &AppState) -> Response {
 /// Reads the queue counts, open uploads and pool sizes into their gauges. A database that does
 /// not answer leaves the previous values (and is logged): the scrape still succeeds.
 async fn refresh(registry: &wharf_core::Registry, metrics: &Metrics) {
-    let meta = registry.meta();
-    match meta.job_counts().await {
+    match registry.job_counts().await {
         Ok(counts) => metrics.set_job_queue(
             counts
                 .into_iter()
@@ -244,13 +243,13 @@ async fn refresh(registry: &wharf_core::Registry, metrics: &Metrics) {
         ),
         Err(e) => tracing::warn!(error = %e, "reading job counts for /metrics failed"),
     }
-    match meta.upload_count().await {
+    match registry.upload_count().await {
         Ok(n) => {
             metrics.uploads_in_progress.set(n);
         }
         Err(e) => tracing::warn!(error = %e, "counting uploads for /metrics failed"),
     }
-    let (reader, writer) = meta.pool_stats();
+    let (reader, writer) = registry.pool_stats();
     metrics.set_pool("reader", reader.size, reader.idle);
     metrics.set_pool("writer", writer.size, writer.idle);
 }

@@ -13,6 +13,11 @@ impl Registry {
             .ok_or(CoreError::BlobUnknown)
     }
 
+    /// Whether an image of the repository references the blob (as config or layer).
+    pub async fn blob_referenced(&self, repo: &Repo, digest: &Digest) -> Result<bool, CoreError> {
+        Ok(self.meta.blob_referenced(repo.key(), digest).await?)
+    }
+
     /// A blob's media type, as a manifest of the repository that references it describes it
     /// (config or layer); `None` while no manifest references it.
     pub async fn blob_media_type(

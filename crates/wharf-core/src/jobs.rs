@@ -166,6 +166,20 @@ impl Registry {
             .fail(job.id(), &self.node, error, retry_at)
             .await?)
     }
+
+    /// The jobs `filter` selects, newest first.
+    pub async fn list_jobs(
+        &self,
+        filter: &wharf_meta::JobFilter,
+    ) -> Result<Vec<JobRecord>, CoreError> {
+        Ok(self.meta.list_jobs(filter).await?)
+    }
+
+    /// Deletes finished jobs in `state` that finished before `before` (Unix seconds); how many
+    /// went. Jobs not finished are never pruned.
+    pub async fn prune_jobs(&self, state: JobState, before: i64) -> Result<u64, CoreError> {
+        Ok(self.meta.prune_jobs(state, before).await?)
+    }
 }
 
 /// A name for this process that differs between nodes and between restarts of one node.

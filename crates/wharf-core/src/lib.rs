@@ -4,6 +4,9 @@
 //!
 //! Errors are domain errors without HTTP status codes; each API surface maps them to its wire.
 
+mod account_settings;
+pub use account_settings::{AccountSetting, ACCOUNT_SETTINGS};
+mod audit;
 mod authz;
 mod authz_cache;
 mod blobs;
@@ -23,6 +26,7 @@ pub use images::{ImageFailure, ImageId, ImageResult};
 pub use lifecycle::{plan as lifecycle_plan, LifecycleOutcome, LifecyclePreview, PlannedAction};
 pub use wharf_lifecycle::{Action as LifecycleAction, LifecyclePolicy, StorageClass};
 mod manifests;
+pub mod model;
 pub mod mutability;
 pub use identity::{
     Identity, LoginToken, NewAccessKey, Principal, TokenError, User, ADMINISTRATOR_POLICY,
@@ -35,6 +39,7 @@ mod repo;
 mod repositories;
 pub mod scan;
 pub mod signing;
+mod stats;
 mod storage_class;
 pub mod templates;
 pub use manifests::PushedManifest;
@@ -179,6 +184,9 @@ impl Registry {
         }
     }
 
+    /// The metadata store, for tests that arrange or inspect rows no use case exposes. Only
+    /// with the `testing` feature: the product reaches storage through use cases alone.
+    #[cfg(feature = "testing")]
     pub fn meta(&self) -> &MetaStore {
         &self.meta
     }

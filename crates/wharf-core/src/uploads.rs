@@ -403,6 +403,36 @@ impl Registry {
         }
     }
 
+    /// The repositories a mount into `target` may copy the blob from, for the caller to filter
+    /// by what it may pull: `from` when named (a name that is not valid names nothing), else up
+    /// to 10 repositories of the account holding the blob (OCI 1.1's anonymous mount). None when
+    /// the account's `BLOB_MOUNTING` setting is `DISABLED`.
+    pub async fn mount_candidates(
+        &self,
+        target: &Repo,
+        digest: &Digest,
+        from: Option<&str>,
+    ) -> Result<Vec<Repo>, CoreError> {
+        let setting = crate::AccountSetting::named("BLOB_MOUNTING")
+            .ok_or_else(|| CoreError::Internal("BLOB_MOUNTING is a known setting".into()))?;
+        if self.account_setting(&target.account, setting).await? == "DISABLED" {
+            return Ok(Vec::new());
+        }
+        Ok(match from {
+            Some(f) => match f.parse() {
+                Ok(name) => vec![Repo::new(target.account.clone(), name)],
+                Err(_) => Vec::new(),
+            },
+            None => self
+                .meta
+                .repositories_holding(target.account.as_str(), digest, 10)
+                .await?
+                .into_iter()
+                .filter_map(|n| n.parse().ok().map(|n| Repo::new(target.account.clone(), n)))
+                .collect(),
+        })
+    }
+
     /// Mounts a blob from another repository, or from anywhere in the registry when `from` is
     /// `None`. Returns `false` when it is not mountable.
     ///

@@ -271,8 +271,7 @@ async fn prune_audit(registry: &Registry, days: u32) -> Result<(), JobError> {
         .saturating_sub(i64::from(days) * 86_400)
         .saturating_mul(1000);
     match registry
-        .meta()
-        .prune_audit_events(cutoff_ms)
+        .prune_audit(cutoff_ms)
         .await
         .map_err(|e| JobError::Transient(e.to_string()))?
     {

@@ -1,5 +1,5 @@
 //! The background job runner of a node: worker tasks that claim jobs from the durable queue
-//! (`wharf_meta`'s `job_queue`, typed by `wharf_core::JobKind`) and run them, and a scheduler that
+//! (the metadata store's `job_queue`, typed by `wharf_core::JobKind`) and run them, and a scheduler that
 //! enqueues the periodic ones (garbage collection, lifecycle, upload purge).
 //!
 //! Workers (`worker.rs`). Each of `RunnerConfig::workers` tasks claims one due job at a time under

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::{interval_at, Instant, MissedTickBehavior};
+use wharf_core::model::JobState;
 use wharf_core::{unix_now, JobKind};
-use wharf_meta::JobState;
 
 /// How often finished jobs are pruned, across the cluster.
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
@@ -94,12 +94,11 @@ pub(crate) async fn prune(shared: Arc<Shared>, mut phase: watch::Receiver<Phase>
         }
         let now = unix_now();
         let age = |d: Duration| now.saturating_sub(i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
-        let meta = shared.registry.meta();
         for (state, keep) in [
             (JobState::Done, shared.config.keep_done),
             (JobState::Dead, shared.config.keep_dead),
         ] {
-            match meta.prune_jobs(state, age(keep)).await {
+            match shared.registry.prune_jobs(state, age(keep)).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(pruned = n, %state, "pruned finished jobs"),
                 Err(e) => tracing::warn!(error = %e, %state, "pruning finished jobs failed"),

@@ -8,8 +8,8 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinError;
 use tracing::Instrument;
+use wharf_core::model::JobState;
 use wharf_core::{ClaimedJob, JobKind};
-use wharf_meta::JobState;
 
 /// Claims and runs jobs until the runner stops.
 pub(crate) async fn run(shared: Arc<Shared>, index: usize, mut phase: watch::Receiver<Phase>) {

@@ -54,7 +54,7 @@ async fn destination(dir: &std::path::Path) -> (Registry, String, String, String
         metrics: wharf_metrics::Metrics::default(),
         metrics_access: wharf_api::metrics::MetricsAccess::Authorized,
         audit: wharf_api::audit::AuditSink::start(
-            registry.meta().clone(),
+            registry.clone(),
             wharf_metrics::Metrics::default(),
         )
         .0,

@@ -69,11 +69,16 @@ async fn resolve(registry: &Registry, args: &ImageArgs) -> anyhow::Result<(Repo,
     );
     let digest = match (&args.digest, &args.tag) {
         (Some(d), _) => d.parse().map_err(|e| anyhow!("--digest {d:?}: {e}"))?,
-        (None, Some(t)) => registry
-            .meta()
-            .tag_digest(repo.key(), t)
-            .await?
-            .ok_or_else(|| anyhow!("no tag {t:?} in repository {}", repo.qualified()))?,
+        (None, Some(t)) => {
+            let id = wharf_core::ImageId {
+                digest: None,
+                tag: Some(t.clone()),
+            };
+            match registry.resolve_image(&repo, &id).await? {
+                Ok(image) => image.digest,
+                Err(f) => bail!("tag {t:?} in repository {}: {}", repo.qualified(), f.code()),
+            }
+        }
         (None, None) => bail!("give --digest or --tag"),
     };
     Ok((repo, digest))

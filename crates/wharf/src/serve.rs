@@ -135,7 +135,8 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
             ..runner_config(&settings)
         },
     );
-    let (audit, audit_writer) = wharf_api::audit::AuditSink::start(meta.clone(), metrics.clone());
+    let (audit, audit_writer) =
+        wharf_api::audit::AuditSink::start(registry.clone(), metrics.clone());
     start_encryption_work(&settings, &registry).await?;
     let ecr = EcrSettings {
         region: settings.region.clone(),

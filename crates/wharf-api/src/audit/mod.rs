@@ -19,8 +19,8 @@ use axum::http::{header, HeaderMap, StatusCode};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use serde_json::{json, Value};
+use wharf_core::model::AuditRecord;
 use wharf_core::{Client, Principal};
-use wharf_meta::AuditRecord;
 
 /// The `eventSource` of ECR API calls.
 pub const ECR_SOURCE: &str = "ecr.amazonaws.com";

@@ -7,7 +7,8 @@
 
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
-use wharf_meta::{AuditRecord, MetaStore};
+use wharf_core::model::AuditRecord;
+use wharf_core::Registry;
 use wharf_metrics::{AuditLabels, Metrics};
 
 /// Records waiting for the writer; more are dropped (and counted) rather than slowing requests.
@@ -39,11 +40,11 @@ pub struct AuditWriter {
 }
 
 impl AuditSink {
-    /// Starts the writer over `meta` on the current runtime.
-    pub fn start(meta: MetaStore, metrics: Metrics) -> (AuditSink, AuditWriter) {
+    /// Starts the writer into `registry`'s metadata on the current runtime.
+    pub fn start(registry: Registry, metrics: Metrics) -> (AuditSink, AuditWriter) {
         let (tx, rx) = mpsc::channel(QUEUE);
         let (stop, stopped) = oneshot::channel();
-        let task = tokio::spawn(write_loop(meta, metrics.clone(), rx, stopped));
+        let task = tokio::spawn(write_loop(registry, metrics.clone(), rx, stopped));
         (
             AuditSink {
                 tx: Some(tx),
@@ -85,7 +86,7 @@ impl AuditWriter {
 }
 
 async fn write_loop(
-    meta: MetaStore,
+    registry: Registry,
     metrics: Metrics,
     mut rx: mpsc::Receiver<AuditRecord>,
     mut stopped: oneshot::Receiver<()>,
@@ -118,14 +119,14 @@ async fn write_loop(
                 Err(_) => break,
             }
         }
-        write(&meta, &metrics, &mut batch).await;
+        write(&registry, &metrics, &mut batch).await;
     }
 }
 
-async fn write(meta: &MetaStore, metrics: &Metrics, batch: &mut Vec<AuditRecord>) {
+async fn write(registry: &Registry, metrics: &Metrics, batch: &mut Vec<AuditRecord>) {
     let n = batch.len() as u64;
     for attempt in 1..=ATTEMPTS {
-        match meta.insert_audit_events(batch).await {
+        match registry.append_audit(batch).await {
             Ok(()) => {
                 metrics
                     .audit_events

@@ -13,9 +13,9 @@ use axum::http::header;
 use axum::http::Uri;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
+use wharf_core::model::ImageRecord;
 use wharf_core::scan::{SbomFormat, ScanFinding, MAX_FINDINGS_PAGE};
 use wharf_core::{CoreError, ImageId, Repo};
-use wharf_meta::ImageRecord;
 use wharf_oci::{Descriptor, Digest, Manifest, Reference};
 
 /// The severities a findings filter may name, most severe first.

@@ -16,9 +16,9 @@ use axum::http::Uri;
 use axum::response::Response;
 use serde::Deserialize;
 use std::collections::{HashMap, HashSet};
+use wharf_core::model::ImageRecord;
 use wharf_core::scan::{ScanStatus, ScanSummary};
 use wharf_core::Repo;
-use wharf_meta::ImageRecord;
 use wharf_oci::{Digest, Manifest, MediaType, Reference};
 
 /// Images are read in pages of this many.

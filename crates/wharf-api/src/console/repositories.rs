@@ -8,8 +8,8 @@ use super::html::{self, Html};
 use super::View;
 use axum::response::Response;
 use std::collections::HashMap;
+use wharf_core::model::RepositoryRecord;
 use wharf_core::usage::UsageFilter;
-use wharf_meta::RepositoryRecord;
 
 /// Repositories are read in pages of this many.
 const PAGE: usize = 1000;

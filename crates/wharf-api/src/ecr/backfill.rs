@@ -7,9 +7,9 @@ use super::wire::{decode_token, encode_token, epoch};
 use super::{Ctx, EcrError};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use wharf_core::model::BackfillRecord;
 use wharf_core::replication::{BackfillError, Destination};
 use wharf_core::AccountId;
-use wharf_meta::BackfillRecord;
 
 fn backfill_error(ctx: &Ctx<'_>, e: BackfillError, account: &AccountId) -> EcrError {
     match e {

@@ -6,8 +6,8 @@
 use super::wire::epoch;
 use serde_json::{json, Map, Value};
 use sha2::{Digest as _, Sha256};
+use wharf_core::model::ImageRecord;
 use wharf_core::scan::{PackageKind, ScanFinding, ScanStatus, ScanSummary, ScanType, Severity};
-use wharf_meta::ImageRecord;
 
 /// ECR's `FindingSeverity` string of a severity.
 pub fn severity_str(s: Severity) -> &'static str {

@@ -5,7 +5,7 @@
 
 use super::wire::encode_token;
 use serde_json::{json, Value};
-use wharf_meta::ImageRecord;
+use wharf_core::model::ImageRecord;
 
 /// A page of ListImages ids being filled, with the token naming its last id.
 pub struct IdPage {

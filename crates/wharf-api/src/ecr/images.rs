@@ -8,9 +8,9 @@ use super::{Ctx, EcrError};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::HashMap;
+use wharf_core::model::ImageRecord;
 use wharf_core::scan::ScanSummary;
 use wharf_core::{CoreError, ImageFailure, ImageId, Repo};
-use wharf_meta::ImageRecord;
 use wharf_oci::{Digest, MediaType, Reference, Tag};
 
 #[derive(Deserialize, Clone, Default)]

@@ -98,7 +98,7 @@ pub async fn upload_layer_part(ctx: &Ctx<'_>, input: UploadLayerPart) -> Result<
             upload.size
         )));
     }
-    let body: wharf_blob::ByteStream =
+    let body: wharf_core::model::ByteStream =
         Box::pin(futures::stream::once(async move { Ok(Bytes::from(bytes)) }));
     let state = ctx
         .state
@@ -285,10 +285,9 @@ pub async fn get_download_url_for_layer(
     let referenced = ctx
         .state
         .registry
-        .meta()
-        .blob_referenced(repo.key(), &digest)
+        .blob_referenced(&repo, &digest)
         .await
-        .map_err(|e| ctx.core_error(e.into(), &repo))?;
+        .map_err(|e| ctx.core_error(e, &repo))?;
     if !referenced {
         return Err(EcrError::new(
             "LayerInaccessibleException",

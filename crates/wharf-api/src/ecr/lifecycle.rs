@@ -6,8 +6,8 @@ use super::wire::{decode_token, encode_token, epoch};
 use super::{Ctx, EcrError};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use wharf_core::model::LifecyclePolicyRecord;
 use wharf_core::{unix_now, LifecycleAction, PlannedAction, Repo, StorageClass};
-use wharf_meta::LifecyclePolicyRecord;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]

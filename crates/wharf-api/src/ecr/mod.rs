@@ -89,7 +89,7 @@ impl Ctx<'_> {
     pub async fn require_repo(
         &self,
         repo: &Repo,
-    ) -> Result<wharf_meta::RepositoryRecord, EcrError> {
+    ) -> Result<wharf_core::model::RepositoryRecord, EcrError> {
         self.state
             .registry
             .repository(repo)

@@ -23,10 +23,9 @@ pub async fn register(ctx: &Ctx<'_>, input: PrincipalInput) -> Result<Value, Ecr
     let added = ctx
         .state
         .registry
-        .meta()
-        .register_pull_exclusion(account.as_str(), &input.principal_arn)
+        .register_pull_exclusion(&account, &input.principal_arn)
         .await
-        .map_err(|e| ctx.core_error_account(e.into(), &account))?;
+        .map_err(|e| ctx.core_error_account(e, &account))?;
     let Some(added) = added else {
         return Err(EcrError::new(
             "ExclusionAlreadyExistsException",
@@ -46,10 +45,9 @@ pub async fn deregister(ctx: &Ctx<'_>, input: PrincipalInput) -> Result<Value, E
     let removed = ctx
         .state
         .registry
-        .meta()
-        .deregister_pull_exclusion(account.as_str(), &input.principal_arn)
+        .deregister_pull_exclusion(&account, &input.principal_arn)
         .await
-        .map_err(|e| ctx.core_error_account(e.into(), &account))?;
+        .map_err(|e| ctx.core_error_account(e, &account))?;
     if !removed {
         return Err(EcrError::new(
             "ExclusionNotFoundException",
@@ -80,10 +78,9 @@ pub async fn list(ctx: &Ctx<'_>, input: ListInput) -> Result<Value, EcrError> {
     let mut found = ctx
         .state
         .registry
-        .meta()
-        .pull_exclusions(account.as_str(), after.as_deref(), limit as i64 + 1)
+        .pull_exclusions(&account, after.as_deref(), limit.saturating_add(1))
         .await
-        .map_err(|e| ctx.core_error_account(e.into(), &account))?;
+        .map_err(|e| ctx.core_error_account(e, &account))?;
     let more = found.len() > limit;
     found.truncate(limit);
     let arns: Vec<&str> = found.iter().map(|e| e.principal_arn.as_str()).collect();

@@ -6,7 +6,8 @@ use super::wire::{epoch, exclusion_filters};
 use super::{Ctx, EcrError};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use wharf_meta::TemplateRecord;
+use wharf_core::model::TemplateRecord;
+use wharf_core::{AccountSetting, ACCOUNT_SETTINGS};
 
 pub async fn describe_registry(ctx: &Ctx<'_>, _input: Value) -> Result<Value, EcrError> {
     let account = ctx.caller_account.clone();
@@ -16,24 +17,11 @@ pub async fn describe_registry(ctx: &Ctx<'_>, _input: Value) -> Result<Value, Ec
     Ok(json!({ "registryId": account.as_str(), "replicationConfiguration": replication }))
 }
 
-/// Account settings ECR knows, with their allowed values and defaults.
-const ACCOUNT_SETTINGS: &[(&str, &[&str], &str)] = &[
-    (
-        "BASIC_SCAN_TYPE_VERSION",
-        &["AWS_NATIVE", "CLAIR"],
-        "AWS_NATIVE",
-    ),
-    ("REGISTRY_POLICY_SCOPE", &["V1", "V2"], "V2"),
-    ("BLOB_MOUNTING", &["ENABLED", "DISABLED"], "ENABLED"),
-];
-
-fn setting(
-    name: &str,
-) -> Result<&'static (&'static str, &'static [&'static str], &'static str), EcrError> {
-    ACCOUNT_SETTINGS.iter().find(|(n, _, _)| *n == name).ok_or_else(|| {
+fn setting(name: &str) -> Result<&'static AccountSetting, EcrError> {
+    AccountSetting::named(name).ok_or_else(|| {
         EcrError::invalid(format!(
             "Invalid parameter at 'name' failed to satisfy constraint: 'Member must satisfy enum value set: [{}]'",
-            ACCOUNT_SETTINGS.iter().map(|(n, _, _)| *n).collect::<Vec<_>>().join(", ")
+            ACCOUNT_SETTINGS.iter().map(|s| s.name).collect::<Vec<_>>().join(", ")
         ))
     })
 }
@@ -50,16 +38,14 @@ pub async fn get_account_setting(
     let account = ctx.caller_account.clone();
     ctx.authorize_registry("ecr:GetAccountSetting", &account)
         .await?;
-    let (name, _, default) = setting(&input.name)?;
+    let setting = setting(&input.name)?;
     let value = ctx
         .state
         .registry
-        .meta()
-        .account_setting(account.as_str(), name)
+        .account_setting(&account, setting)
         .await
-        .map_err(|e| ctx.core_error_account(e.into(), &account))?
-        .unwrap_or_else(|| default.to_string());
-    Ok(json!({ "name": name, "value": value }))
+        .map_err(|e| ctx.core_error_account(e, &account))?;
+    Ok(json!({ "name": setting.name, "value": value }))
 }
 
 #[derive(Deserialize)]
@@ -75,20 +61,19 @@ pub async fn put_account_setting(
     let account = ctx.caller_account.clone();
     ctx.authorize_registry("ecr:PutAccountSetting", &account)
         .await?;
-    let (name, values, _) = setting(&input.name)?;
-    if !values.contains(&input.value.as_str()) {
+    let setting = setting(&input.name)?;
+    if !setting.values.contains(&input.value.as_str()) {
         return Err(EcrError::invalid(format!(
             "Invalid parameter at 'value' failed to satisfy constraint: 'Member must satisfy enum value set: [{}]'",
-            values.join(", ")
+            setting.values.join(", ")
         )));
     }
     ctx.state
         .registry
-        .meta()
-        .put_account_setting(account.as_str(), name, &input.value)
+        .put_account_setting(&account, setting, &input.value)
         .await
-        .map_err(|e| ctx.core_error_account(e.into(), &account))?;
-    Ok(json!({ "name": name, "value": input.value }))
+        .map_err(|e| ctx.core_error_account(e, &account))?;
+    Ok(json!({ "name": setting.name, "value": input.value }))
 }
 
 #[derive(Deserialize)]

@@ -5,7 +5,7 @@ use super::wire::{decode_token, encode_token, exclusion_filters, repository_json
 use super::{Ctx, EcrError};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use wharf_meta::RepoSettings;
+use wharf_core::model::RepoSettings;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]

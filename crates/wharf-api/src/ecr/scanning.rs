@@ -11,12 +11,12 @@ use super::wire::repository_arn;
 use super::{Ctx, EcrError};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use wharf_core::model::ImageRecord;
 use wharf_core::scan::{
     RegistryScanningConfiguration, RepositoryScanningConfiguration, ScanFilter, ScanFrequency,
     ScanRule, ScanType,
 };
 use wharf_core::{CoreError, ImageFailure, Repo};
-use wharf_meta::ImageRecord;
 
 /// The page size of DescribeImageScanFindings when `maxResults` is absent, as ECR documents.
 const DEFAULT_MAX_RESULTS: usize = 100;

@@ -3,7 +3,7 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde_json::{json, Value};
-use wharf_meta::RepositoryRecord;
+use wharf_core::model::RepositoryRecord;
 
 use super::EcrError;
 use crate::EcrSettings;

@@ -190,7 +190,7 @@ pub async fn put_repository(
     Ok(json!({ "catalogData": catalog }))
 }
 
-fn registry_catalog_json(ctx: &Ctx<'_>, r: &wharf_meta::PublicRegistry) -> Value {
+fn registry_catalog_json(ctx: &Ctx<'_>, r: &wharf_core::model::PublicRegistry) -> Value {
     let mut v = json!({ "displayName": r.display_name });
     if !r.description.is_empty() {
         v["description"] = json!(r.description);

@@ -9,7 +9,7 @@ use crate::ecr::wire::{decode_token, encode_token, epoch};
 use crate::ecr::{Ctx, EcrError};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use wharf_meta::ImageRecord;
+use wharf_core::model::ImageRecord;
 
 pub async fn describe_images(ctx: &Ctx<'_>, body: Value) -> Result<Value, EcrError> {
     if let Some(n) = body.get("maxResults").and_then(Value::as_u64) {

@@ -26,8 +26,8 @@ use crate::ecr::{Ctx, EcrError};
 use crate::AppState;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use wharf_core::model::RepositoryRecord;
 use wharf_core::Repo;
-use wharf_meta::RepositoryRecord;
 
 /// Runs one authenticated ECR Public call.
 pub async fn serve(state: &AppState, call: Call) -> Result<Value, EcrError> {

@@ -8,8 +8,8 @@ use crate::ecr::wire::{decode_token, encode_token};
 use crate::ecr::{Ctx, EcrError};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use wharf_core::model::{PublicRegistry, RepoSettings};
 use wharf_core::AccountId;
-use wharf_meta::{PublicRegistry, RepoSettings};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]

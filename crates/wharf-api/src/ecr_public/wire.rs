@@ -7,7 +7,7 @@ use crate::ecr::EcrError;
 use crate::EcrSettings;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use wharf_meta::{PublicRegistry, RepositoryRecord};
+use wharf_core::model::{PublicRegistry, RepositoryRecord};
 
 pub fn repository_arn(account: &str, name: &str) -> String {
     format!("arn:aws:ecr-public::{account}:repository/{name}")

@@ -22,7 +22,7 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures::TryStreamExt;
 use route::{Endpoint, RouteError};
-use wharf_blob::ByteStream;
+use wharf_core::model::ByteStream;
 use wharf_core::Client;
 use wharf_core::{AccountId, Principal};
 

@@ -8,7 +8,7 @@ use axum::http::request::Parts;
 use axum::http::{header, Method, StatusCode};
 use axum::response::Response;
 use wharf_core::Repo;
-use wharf_oci::{Digest, RepoName};
+use wharf_oci::Digest;
 
 fn upload_location(name: &Repo, id: &str) -> String {
     format!("/v2/{name}/blobs/uploads/{id}")
@@ -81,27 +81,10 @@ async fn mount_source(
     digest: &Digest,
     from: Option<&str>,
 ) -> Result<Option<Repo>, OciError> {
-    let meta = state.registry.meta();
-    let setting = meta
-        .account_setting(target.account.as_str(), "BLOB_MOUNTING")
-        .await
-        .map_err(wharf_core::CoreError::from)?;
-    if setting.as_deref() == Some("DISABLED") {
-        return Ok(None);
-    }
-    let candidates: Vec<Repo> = match from {
-        Some(f) => match f.parse::<RepoName>() {
-            Ok(n) => vec![Repo::new(target.account.clone(), n)],
-            Err(_) => return Ok(None),
-        },
-        None => meta
-            .repositories_holding(target.account.as_str(), digest, 10)
-            .await
-            .map_err(wharf_core::CoreError::from)?
-            .into_iter()
-            .filter_map(|n| n.parse().ok().map(|n| Repo::new(target.account.clone(), n)))
-            .collect(),
-    };
+    let candidates = state
+        .registry
+        .mount_candidates(target, digest, from)
+        .await?;
     for source in candidates {
         let pull = ["ecr:GetDownloadUrlForLayer"];
         if super::auth::authorize(state, caller.principal, caller.client, &pull, &source)

@@ -408,7 +408,7 @@ async fn launch(
         metrics: wharf_metrics::Metrics::default(),
         metrics_access: wharf_api::metrics::MetricsAccess::Authorized,
         audit: wharf_api::audit::AuditSink::start(
-            registry.meta().clone(),
+            registry.clone(),
             wharf_metrics::Metrics::default(),
         )
         .0,
