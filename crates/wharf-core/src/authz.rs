@@ -126,12 +126,9 @@ impl Registry {
     /// The ARN of a resource as policies name it.
     pub fn resource_arn(&self, resource: Resource<'_>) -> String {
         match resource {
-            Resource::Repository(r) => format!(
-                "arn:aws:ecr:{}:{}:repository/{}",
-                self.region(),
-                r.account,
-                r.name
-            ),
+            Resource::Repository(r) => {
+                crate::arn::repository(self.region(), r.account.as_str(), r.name.as_str())
+            }
             Resource::Registry(_) => "*".to_string(),
         }
     }

@@ -47,7 +47,7 @@ pub struct User {
 
 impl User {
     pub fn arn(&self) -> String {
-        format!("arn:aws:iam::{}:user/{}", self.account, self.name)
+        crate::arn::user(self.account.as_str(), &self.name)
     }
 }
 

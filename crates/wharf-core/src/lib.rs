@@ -5,6 +5,9 @@
 //! Errors are domain errors without HTTP status codes; each API surface maps them to its wire.
 
 mod account_settings;
+mod action;
+pub use action::Action;
+pub mod arn;
 pub use account_settings::{AccountSetting, ACCOUNT_SETTINGS};
 mod audit;
 mod authz;

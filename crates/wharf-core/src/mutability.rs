@@ -2,33 +2,7 @@
 //! settings and their wildcard filters.
 
 use wharf_meta::RepoSettings;
-
-/// Matches `text` against a pattern where `*` stands for any run of characters.
-pub fn wildcard_match(pattern: &str, text: &str) -> bool {
-    let (p, t) = (pattern.as_bytes(), text.as_bytes());
-    let (mut pi, mut ti) = (0, 0);
-    let (mut star, mut mark) = (None, 0);
-    while ti < t.len() {
-        if pi < p.len() && p[pi] == b'*' {
-            star = Some(pi);
-            mark = ti;
-            pi += 1;
-        } else if pi < p.len() && p[pi] == t[ti] {
-            pi += 1;
-            ti += 1;
-        } else if let Some(s) = star {
-            pi = s + 1;
-            mark += 1;
-            ti = mark;
-        } else {
-            return false;
-        }
-    }
-    while pi < p.len() && p[pi] == b'*' {
-        pi += 1;
-    }
-    pi == p.len()
-}
+pub use wharf_oci::wildcard_match;
 
 /// Whether `tag` may not be moved to another image in a repository with these settings.
 pub fn is_immutable(settings: &RepoSettings, tag: &str) -> bool {

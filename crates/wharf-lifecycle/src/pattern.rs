@@ -1,36 +1,10 @@
 //! Tag matching for `tagPrefixList` and `tagPatternList`.
 //!
 //! A pattern matches the whole tag; `*` matches zero or more characters and is the only special
-//! character. Matching works on bytes: `*` is ASCII and the literal runs between stars are whole
-//! UTF-8 sequences, so a byte match always falls on character boundaries.
+//! character (`wharf_oci::wildcard_match`, shared with ECR's other filters).
 
-/// Whether `tag` matches the wildcard `pattern` in full.
-///
-/// The classic two-pointer algorithm with backtracking to the last star: linear in the common
-/// cases and `O(tag × pattern)` at worst, with no allocation.
-pub(crate) fn pattern_matches(pattern: &str, tag: &str) -> bool {
-    let (p, t) = (pattern.as_bytes(), tag.as_bytes());
-    let (mut pi, mut ti) = (0, 0);
-    // Position of the last star seen, and the tag position it currently stands for.
-    let mut star: Option<(usize, usize)> = None;
-    while ti < t.len() {
-        if pi < p.len() && p[pi] == b'*' {
-            star = Some((pi, ti));
-            pi += 1;
-        } else if pi < p.len() && p[pi] == t[ti] {
-            pi += 1;
-            ti += 1;
-        } else if let Some((sp, st)) = star {
-            // Let the last star swallow one more byte and retry from just after it.
-            pi = sp + 1;
-            ti = st + 1;
-            star = Some((sp, st + 1));
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|&b| b == b'*')
-}
+/// Whether `tag` matches the wildcard `pattern` in full (the shared matcher of ECR's filters).
+pub(crate) use wharf_oci::wildcard_match as pattern_matches;
 
 /// ECR's rule for both lists: every entry must match at least one of the image's tags (AND across
 /// the list, ANY across the tags).

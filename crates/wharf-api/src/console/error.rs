@@ -27,7 +27,12 @@ pub enum ConsoleError {
 
 impl ConsoleError {
     /// Maps a domain error met while serving a view that needed `action`.
-    pub fn from_core(e: CoreError, action: &'static str) -> ConsoleError {
+    pub fn from_core(e: CoreError, action: wharf_core::Action) -> ConsoleError {
+        Self::from_core_named(e, action.ecr())
+    }
+
+    /// `from_core` for a view whose action is named in words.
+    fn from_core_named(e: CoreError, action: &'static str) -> ConsoleError {
         match e {
             CoreError::AccessDenied(message) => ConsoleError::Denied { action, message },
             CoreError::NameUnknown => {
@@ -86,6 +91,6 @@ impl ConsoleError {
 
 impl From<CoreError> for ConsoleError {
     fn from(e: CoreError) -> ConsoleError {
-        ConsoleError::from_core(e, "an ECR action")
+        ConsoleError::from_core_named(e, "an ECR action")
     }
 }

@@ -2,7 +2,7 @@
 //! section per API call, each shown only if its action is allowed (else a notice naming it):
 //! the manifest and its layers or entries (`ecr:BatchGetImage`), scan findings with a severity
 //! filter (`ecr:DescribeImageScanFindings`), referrers such as signatures and SBOMs
-//! (`ecr:ListImageReferrers`) with SBOM downloads (`ecr:BatchGetImage`), and replication status
+//! (`ecr:BatchGetImage`, as ECR authorizes ListImageReferrers) with SBOM downloads (`ecr:BatchGetImage`), and replication status
 //! per destination (`ecr:DescribeImageReplicationStatus`).
 
 use super::error::ConsoleError;
@@ -15,6 +15,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use wharf_core::model::ImageRecord;
 use wharf_core::scan::{SbomFormat, ScanFinding, MAX_FINDINGS_PAGE};
+use wharf_core::Action;
 use wharf_core::{CoreError, ImageId, Repo};
 use wharf_oci::{Descriptor, Digest, Manifest, Reference};
 
@@ -40,7 +41,7 @@ struct ImageQuery {
     severity: Option<String>,
 }
 
-fn denied(h: &mut Html, action: &'static str) {
+fn denied(h: &mut Html, action: Action) {
     h.html(&html::notice(
         "denied",
         &format!("Not shown: your policies do not allow {action} on this repository."),
@@ -59,7 +60,7 @@ async fn resolve(view: &View<'_>, repo: &Repo, digest: &str) -> Result<ImageReco
         .registry
         .resolve_image(repo, &id)
         .await
-        .map_err(|e| ConsoleError::from_core(e, "ecr:DescribeImages"))?
+        .map_err(|e| ConsoleError::from_core(e, Action::DescribeImages))?
         .map_err(|_| ConsoleError::NotFound("The image does not exist in this repository.".into()))
 }
 
@@ -93,8 +94,8 @@ async fn manifest_section(
     h: &mut Html,
 ) -> Result<(), ConsoleError> {
     h.raw("<section id=\"manifest\"><h2>Manifest</h2>");
-    if !view.allowed("ecr:BatchGetImage", repo).await? {
-        denied(h, "ecr:BatchGetImage");
+    if !view.allowed(Action::BatchGetImage, repo).await? {
+        denied(h, Action::BatchGetImage);
         h.raw("</section>");
         return Ok(());
     }
@@ -111,7 +112,7 @@ async fn manifest_section(
         .registry
         .get_manifest(repo, &Reference::Digest(image.digest.clone()))
         .await
-        .map_err(|e| ConsoleError::from_core(e, "ecr:BatchGetImage"))?;
+        .map_err(|e| ConsoleError::from_core(e, Action::BatchGetImage))?;
     if let Ok(parsed) = Manifest::parse(&m.body, Some(&m.media_type)) {
         if parsed.manifests.is_empty() {
             h.raw("<h3>Layers</h3><table id=\"layers\"><thead><tr><th></th><th>Media type</th>")
@@ -187,7 +188,12 @@ async fn all_findings(
         {
             Ok(r) => r,
             Err(CoreError::ScanNotFound(_)) => return Ok(None),
-            Err(e) => return Err(ConsoleError::from_core(e, "ecr:DescribeImageScanFindings")),
+            Err(e) => {
+                return Err(ConsoleError::from_core(
+                    e,
+                    Action::DescribeImageScanFindings,
+                ))
+            }
         };
         out.extend(report.findings);
         match report.next_token {
@@ -205,8 +211,11 @@ async fn findings_section(
     h: &mut Html,
 ) -> Result<(), ConsoleError> {
     h.raw("<section id=\"findings\"><h2>Scan findings</h2>");
-    if !view.allowed("ecr:DescribeImageScanFindings", repo).await? {
-        denied(h, "ecr:DescribeImageScanFindings");
+    if !view
+        .allowed(Action::DescribeImageScanFindings, repo)
+        .await?
+    {
+        denied(h, Action::DescribeImageScanFindings);
         h.raw("</section>");
         return Ok(());
     }
@@ -291,8 +300,8 @@ async fn referrers_section(
     h: &mut Html,
 ) -> Result<(), ConsoleError> {
     h.raw("<section id=\"referrers\"><h2>Referrers (signatures, SBOMs, attestations)</h2>");
-    if !view.allowed("ecr:ListImageReferrers", repo).await? {
-        denied(h, "ecr:ListImageReferrers");
+    if !view.allowed(Action::BatchGetImage, repo).await? {
+        denied(h, Action::BatchGetImage);
         h.raw("</section>");
         return Ok(());
     }
@@ -301,7 +310,7 @@ async fn referrers_section(
         .registry
         .referrer_records(repo, &image.digest)
         .await
-        .map_err(|e| ConsoleError::from_core(e, "ecr:ListImageReferrers"))?;
+        .map_err(|e| ConsoleError::from_core(e, Action::BatchGetImage))?;
     if refs.is_empty() {
         h.html(&html::notice("note", "No referrers point at this image."));
     } else {
@@ -326,7 +335,7 @@ async fn referrers_section(
         .map(|(_, f)| *f)
         .collect();
     if !sboms.is_empty() {
-        if view.allowed("ecr:BatchGetImage", repo).await? {
+        if view.allowed(Action::BatchGetImage, repo).await? {
             h.raw("<p id=\"sbom-downloads\">Download the SBOM:");
             let digest = image.digest.to_string();
             for f in sboms {
@@ -345,7 +354,7 @@ async fn referrers_section(
             }
             h.raw("</p>");
         } else {
-            denied(h, "ecr:BatchGetImage");
+            denied(h, Action::BatchGetImage);
         }
     }
     h.raw("</section>");
@@ -360,10 +369,10 @@ async fn replication_section(
 ) -> Result<(), ConsoleError> {
     h.raw("<section id=\"replication\"><h2>Replication</h2>");
     if !view
-        .allowed("ecr:DescribeImageReplicationStatus", repo)
+        .allowed(Action::DescribeImageReplicationStatus, repo)
         .await?
     {
-        denied(h, "ecr:DescribeImageReplicationStatus");
+        denied(h, Action::DescribeImageReplicationStatus);
         h.raw("</section>");
         return Ok(());
     }
@@ -372,7 +381,7 @@ async fn replication_section(
         .registry
         .replication_statuses(repo, &image.digest)
         .await
-        .map_err(|e| ConsoleError::from_core(e, "ecr:DescribeImageReplicationStatus"))?;
+        .map_err(|e| ConsoleError::from_core(e, Action::DescribeImageReplicationStatus))?;
     if statuses.is_empty() {
         h.html(&html::notice(
             "note",
@@ -403,7 +412,7 @@ async fn replication_section(
 pub async fn detail(view: &View<'_>, uri: &Uri) -> Result<Response, ConsoleError> {
     let q: ImageQuery = query(uri)?;
     let repo = view.repo(&q.repository)?;
-    view.authorize("ecr:DescribeImages", &repo).await?;
+    view.authorize(Action::DescribeImages, &repo).await?;
     let image = resolve(view, &repo, &q.digest).await?;
     let severity = q
         .severity
@@ -414,7 +423,7 @@ pub async fn detail(view: &View<'_>, uri: &Uri) -> Result<Response, ConsoleError
         .registry
         .scan_summaries(&repo, std::slice::from_ref(&image))
         .await
-        .map_err(|e| ConsoleError::from_core(e, "ecr:DescribeImages"))?;
+        .map_err(|e| ConsoleError::from_core(e, Action::DescribeImages))?;
     let digest = image.digest.to_string();
     let mut h = Html::new();
     h.back_to_repository(repo.name.as_str())
@@ -474,7 +483,7 @@ struct SbomQuery {
 pub async fn sbom(view: &View<'_>, uri: &Uri) -> Result<Response, ConsoleError> {
     let q: SbomQuery = query(uri)?;
     let repo = view.repo(&q.repository)?;
-    view.authorize("ecr:BatchGetImage", &repo).await?;
+    view.authorize(Action::BatchGetImage, &repo).await?;
     let (format, ext) = match q.format.as_str() {
         "cyclonedx" => (SbomFormat::CycloneDx, "cdx.json"),
         "spdx" => (SbomFormat::Spdx, "spdx.json"),
@@ -491,7 +500,7 @@ pub async fn sbom(view: &View<'_>, uri: &Uri) -> Result<Response, ConsoleError> 
     let doc = match view.state.registry.sbom(&repo, &digest, format).await {
         Ok(d) => d,
         Err(CoreError::ScanNotFound(m)) => return Err(ConsoleError::NotFound(m)),
-        Err(e) => return Err(ConsoleError::from_core(e, "ecr:BatchGetImage")),
+        Err(e) => return Err(ConsoleError::from_core(e, Action::BatchGetImage)),
     };
     // The file name holds only hex digits and a fixed extension.
     let disposition = format!(

@@ -18,6 +18,7 @@ use serde::Deserialize;
 use std::collections::{HashMap, HashSet};
 use wharf_core::model::ImageRecord;
 use wharf_core::scan::{ScanStatus, ScanSummary};
+use wharf_core::Action;
 use wharf_core::Repo;
 use wharf_oci::{Digest, Manifest, MediaType, Reference};
 
@@ -228,7 +229,7 @@ pub async fn all_images(view: &View<'_>, repo: &Repo) -> Result<Vec<ImageRecord>
             .registry
             .images(repo, after.as_deref(), PAGE)
             .await
-            .map_err(|e| ConsoleError::from_core(e, "ecr:DescribeImages"))?;
+            .map_err(|e| ConsoleError::from_core(e, Action::DescribeImages))?;
         let done = page.len() < PAGE;
         out.extend(page);
         if done {
@@ -335,21 +336,21 @@ struct RepositoryQuery {
 pub async fn repository(view: &View<'_>, uri: &Uri) -> Result<Response, ConsoleError> {
     let q: RepositoryQuery = query(uri)?;
     let repo = view.repo(&q.name)?;
-    view.authorize("ecr:DescribeImages", &repo).await?;
+    view.authorize(Action::DescribeImages, &repo).await?;
     let record = view
         .state
         .registry
         .repository(&repo)
         .await
-        .map_err(|e| ConsoleError::from_core(e, "ecr:DescribeImages"))?;
+        .map_err(|e| ConsoleError::from_core(e, Action::DescribeImages))?;
     let images = all_images(view, &repo).await?;
     let scans = view
         .state
         .registry
         .scan_summaries(&repo, &images)
         .await
-        .map_err(|e| ConsoleError::from_core(e, "ecr:DescribeImages"))?;
-    let can_read = view.allowed("ecr:BatchGetImage", &repo).await?;
+        .map_err(|e| ConsoleError::from_core(e, Action::DescribeImages))?;
+    let can_read = view.allowed(Action::BatchGetImage, &repo).await?;
     let mut indexes = HashMap::new();
     if can_read {
         for i in images
@@ -361,7 +362,7 @@ pub async fn repository(view: &View<'_>, uri: &Uri) -> Result<Response, ConsoleE
                 .registry
                 .get_manifest(&repo, &Reference::Digest(i.digest.clone()))
                 .await
-                .map_err(|e| ConsoleError::from_core(e, "ecr:BatchGetImage"))?;
+                .map_err(|e| ConsoleError::from_core(e, Action::BatchGetImage))?;
             if let Ok(parsed) = Manifest::parse(&m.body, Some(&m.media_type)) {
                 indexes.insert(i.digest.clone(), parsed);
             }

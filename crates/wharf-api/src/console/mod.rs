@@ -11,6 +11,7 @@
 //! The console works on the signed-in user's own account (its registry id); cross-account
 //! browsing is not offered.
 
+use wharf_core::Action;
 mod error;
 mod html;
 mod image;
@@ -215,20 +216,20 @@ impl<'a> View<'a> {
     }
 
     /// Allows `action` on `repo` or fails with the 403 page.
-    pub async fn authorize(&self, action: &'static str, repo: &Repo) -> Result<(), ConsoleError> {
+    pub async fn authorize(&self, action: Action, repo: &Repo) -> Result<(), ConsoleError> {
         self.state
             .registry
-            .authorize(&self.access(action, repo))
+            .authorize(&self.access(action.ecr(), repo))
             .await
             .map_err(|e| ConsoleError::from_core(e, action))
     }
 
     /// Whether `action` on `repo` is allowed, for parts of a view that show a notice instead.
-    pub async fn allowed(&self, action: &'static str, repo: &Repo) -> Result<bool, ConsoleError> {
+    pub async fn allowed(&self, action: Action, repo: &Repo) -> Result<bool, ConsoleError> {
         match self
             .state
             .registry
-            .authorize(&self.access(action, repo))
+            .authorize(&self.access(action.ecr(), repo))
             .await
         {
             Ok(()) => Ok(true),

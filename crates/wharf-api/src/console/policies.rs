@@ -13,6 +13,7 @@ use axum::http::StatusCode;
 use axum::http::Uri;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
+use wharf_core::Action;
 use wharf_core::{unix_now, CoreError, LifecycleAction, LifecyclePreview, Repo, StorageClass};
 use wharf_policy::{PolicyDocument, PolicyKind};
 
@@ -158,12 +159,12 @@ fn preview_table(repo: &Repo, preview: &LifecyclePreview) -> Html {
 pub async fn lifecycle(view: &View<'_>, uri: &Uri) -> Result<Response, ConsoleError> {
     let q: RepoQuery = query(uri)?;
     let repo = view.repo(&q.repository)?;
-    view.authorize("ecr:GetLifecyclePolicy", &repo).await?;
+    view.authorize(Action::GetLifecyclePolicy, &repo).await?;
     view.state
         .registry
         .repository(&repo)
         .await
-        .map_err(|e| ConsoleError::from_core(e, "ecr:GetLifecyclePolicy"))?;
+        .map_err(|e| ConsoleError::from_core(e, Action::GetLifecyclePolicy))?;
     let (text, above) = match view.state.registry.lifecycle_policy(&repo).await {
         Ok(p) => {
             let mut above = Html::new();
@@ -179,7 +180,7 @@ pub async fn lifecycle(view: &View<'_>, uri: &Uri) -> Result<Response, ConsoleEr
             String::new(),
             html::notice("note", "This repository has no lifecycle policy yet."),
         ),
-        Err(e) => return Err(ConsoleError::from_core(e, "ecr:GetLifecyclePolicy")),
+        Err(e) => return Err(ConsoleError::from_core(e, Action::GetLifecyclePolicy)),
     };
     Ok(editor(
         view,
@@ -197,9 +198,9 @@ pub async fn save_lifecycle(view: &View<'_>, req: Request) -> Result<Response, C
     let repo = view.repo(&form.repository)?;
     let preview = form.action == "preview";
     let action = if preview {
-        "ecr:StartLifecyclePolicyPreview"
+        Action::StartLifecyclePolicyPreview
     } else {
-        "ecr:PutLifecyclePolicy"
+        Action::PutLifecyclePolicy
     };
     view.authorize(action, &repo).await?;
     view.state
@@ -248,14 +249,14 @@ pub async fn save_lifecycle(view: &View<'_>, req: Request) -> Result<Response, C
 pub async fn repository_policy(view: &View<'_>, uri: &Uri) -> Result<Response, ConsoleError> {
     let q: RepoQuery = query(uri)?;
     let repo = view.repo(&q.repository)?;
-    view.authorize("ecr:GetRepositoryPolicy", &repo).await?;
+    view.authorize(Action::GetRepositoryPolicy, &repo).await?;
     let (text, above) = match view.state.registry.repository_policy(&repo).await {
         Ok(t) => (t, Html::new()),
         Err(CoreError::RepositoryPolicyNotFound) => (
             String::new(),
             html::notice("note", "This repository has no repository policy yet."),
         ),
-        Err(e) => return Err(ConsoleError::from_core(e, "ecr:GetRepositoryPolicy")),
+        Err(e) => return Err(ConsoleError::from_core(e, Action::GetRepositoryPolicy)),
     };
     Ok(editor(
         view,
@@ -274,7 +275,7 @@ pub async fn save_repository_policy(
 ) -> Result<Response, ConsoleError> {
     let form: PolicyForm = view.form(req).await?;
     let repo = view.repo(&form.repository)?;
-    view.authorize("ecr:SetRepositoryPolicy", &repo).await?;
+    view.authorize(Action::SetRepositoryPolicy, &repo).await?;
     let (status, above) = match PolicyDocument::parse(&form.text, PolicyKind::Resource) {
         Err(e) => (
             StatusCode::BAD_REQUEST,
@@ -285,7 +286,7 @@ pub async fn save_repository_policy(
                 .registry
                 .set_repository_policy(&repo, &form.text)
                 .await
-                .map_err(|e| ConsoleError::from_core(e, "ecr:SetRepositoryPolicy"))?;
+                .map_err(|e| ConsoleError::from_core(e, Action::SetRepositoryPolicy))?;
             (
                 StatusCode::OK,
                 html::notice("ok", "Repository policy saved."),

@@ -10,6 +10,7 @@ use axum::response::Response;
 use std::collections::HashMap;
 use wharf_core::model::RepositoryRecord;
 use wharf_core::usage::UsageFilter;
+use wharf_core::Action;
 
 /// Repositories are read in pages of this many.
 const PAGE: usize = 1000;
@@ -63,11 +64,11 @@ pub async fn list(view: &View<'_>) -> Result<Response, ConsoleError> {
     let mut shown = 0;
     for r in &records {
         let repo = view.repo(&r.name)?;
-        if !view.allowed("ecr:DescribeRepositories", &repo).await? {
+        if !view.allowed(Action::DescribeRepositories, &repo).await? {
             continue;
         }
         shown += 1;
-        let images_allowed = view.allowed("ecr:DescribeImages", &repo).await?;
+        let images_allowed = view.allowed(Action::DescribeImages, &repo).await?;
         let s = &r.settings;
         rows.raw("<tr class=\"repository\"><td><a class=\"repo-link\" href=\"")
             .text(&html::url("/console/repository", &[("name", &r.name)]))

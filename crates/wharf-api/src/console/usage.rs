@@ -9,6 +9,7 @@ use super::html::{self, Html};
 use super::View;
 use axum::response::Response;
 use wharf_core::usage::{Pricing, RepositoryLine, UsageFilter};
+use wharf_core::Action;
 
 /// The chart's geometry: a label column, then bars scaled to the largest figure.
 const LABEL_W: u64 = 220;
@@ -95,7 +96,7 @@ pub async fn usage(view: &View<'_>) -> Result<Response, ConsoleError> {
     let mut lines = Vec::new();
     for l in &report.repositories {
         let repo = view.repo(&l.name)?;
-        if view.allowed("ecr:DescribeImages", &repo).await? {
+        if view.allowed(Action::DescribeImages, &repo).await? {
             lines.push(l);
         }
     }

@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 use wharf_core::model::BackfillRecord;
 use wharf_core::replication::{BackfillError, Destination};
 use wharf_core::AccountId;
+use wharf_core::Action;
 
 fn backfill_error(ctx: &Ctx<'_>, e: BackfillError, account: &AccountId) -> EcrError {
     match e {
@@ -83,7 +84,7 @@ pub struct StartReplicationBackfill {
 
 pub async fn start(ctx: &Ctx<'_>, input: StartReplicationBackfill) -> Result<Value, EcrError> {
     let account = ctx.account(input.registry_id.as_deref())?;
-    ctx.authorize_registry("ecr:StartReplicationBackfill", &account)
+    ctx.authorize_registry(Action::StartReplicationBackfill, &account)
         .await?;
     let d = &input.destination;
     let region_ok = (2..=25).contains(&d.region.len())
@@ -120,7 +121,7 @@ pub struct StopReplicationBackfill {
 
 pub async fn stop(ctx: &Ctx<'_>, input: StopReplicationBackfill) -> Result<Value, EcrError> {
     let account = ctx.account(input.registry_id.as_deref())?;
-    ctx.authorize_registry("ecr:StopReplicationBackfill", &account)
+    ctx.authorize_registry(Action::StopReplicationBackfill, &account)
         .await?;
     check_id(&input.replication_backfill_id)?;
     let b = ctx
@@ -148,7 +149,7 @@ pub struct ListReplicationBackfills {
 
 pub async fn list(ctx: &Ctx<'_>, input: ListReplicationBackfills) -> Result<Value, EcrError> {
     let account = ctx.account(input.registry_id.as_deref())?;
-    ctx.authorize_registry("ecr:ListReplicationBackfills", &account)
+    ctx.authorize_registry(Action::ListReplicationBackfills, &account)
         .await?;
     let limit = match input.max_results {
         None => 50,
@@ -209,7 +210,7 @@ pub async fn results(
     input: DescribeReplicationBackfillResults,
 ) -> Result<Value, EcrError> {
     let account = ctx.account(input.registry_id.as_deref())?;
-    ctx.authorize_registry("ecr:DescribeReplicationBackfillResults", &account)
+    ctx.authorize_registry(Action::DescribeReplicationBackfillResults, &account)
         .await?;
     check_id(&input.replication_backfill_id)?;
     if let Some(s) = &input.result_status_filter {

@@ -277,10 +277,7 @@ pub fn enhanced_finding(image: &ImageContext<'_>, f: &ScanFinding) -> Value {
         Some(fixed) => format!("Upgrade {} to version {fixed} or later.", pkg.name),
         None => "None Provided".to_string(),
     };
-    let repo_arn = format!(
-        "arn:aws:ecr:{}:{}:repository/{}",
-        image.region, image.account, image.repository
-    );
+    let repo_arn = wharf_core::arn::repository(image.region, image.account, image.repository);
     let mut container = json!({
         "imageHash": image.image.digest.to_string(),
         "pushedAt": epoch(image.image.pushed_at),
@@ -292,12 +289,7 @@ pub fn enhanced_finding(image: &ImageContext<'_>, f: &ScanFinding) -> Value {
     }
     let mut v = json!({
         "awsAccountId": image.account,
-        "findingArn": format!(
-            "arn:aws:inspector2:{}:{}:finding/{}",
-            image.region,
-            image.account,
-            finding_id(image, f)
-        ),
+        "findingArn": wharf_core::arn::finding(image.region, image.account, &finding_id(image, f)),
         "firstObservedAt": epoch(f.first_observed_at),
         "lastObservedAt": epoch(f.last_observed_at),
         "updatedAt": epoch(f.last_observed_at),

@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 use std::collections::HashMap;
 use wharf_core::model::ImageRecord;
 use wharf_core::scan::ScanSummary;
+use wharf_core::Action;
 use wharf_core::{CoreError, ImageFailure, ImageId, Repo};
 use wharf_oci::{Digest, MediaType, Reference, Tag};
 
@@ -162,7 +163,7 @@ pub struct ListImages {
 /// that continues exactly after the last one, even inside one image's tags.
 pub async fn list_images(ctx: &Ctx<'_>, input: ListImages) -> Result<Value, EcrError> {
     let repo = ctx.repo(input.registry_id.as_deref(), &input.repository_name)?;
-    ctx.authorize("ecr:ListImages", &repo).await?;
+    ctx.authorize(Action::ListImages, &repo).await?;
     let limit = input.max_results.unwrap_or(100);
     let (mut after, resume_tag) = match &input.next_token {
         Some(t) => {
@@ -279,7 +280,7 @@ pub struct DescribeImages {
 
 pub async fn describe_images(ctx: &Ctx<'_>, input: DescribeImages) -> Result<Value, EcrError> {
     let repo = ctx.repo(input.registry_id.as_deref(), &input.repository_name)?;
-    ctx.authorize("ecr:DescribeImages", &repo).await?;
+    ctx.authorize(Action::DescribeImages, &repo).await?;
     ctx.require_repo(&repo).await?;
     if let Some(ids) = input.image_ids {
         if input.next_token.is_some() || input.max_results.is_some() {
@@ -333,7 +334,7 @@ pub struct BatchGetImage {
 
 pub async fn batch_get_image(ctx: &Ctx<'_>, input: BatchGetImage) -> Result<Value, EcrError> {
     let repo = ctx.repo(input.registry_id.as_deref(), &input.repository_name)?;
-    ctx.authorize("ecr:BatchGetImage", &repo).await?;
+    ctx.authorize(Action::BatchGetImage, &repo).await?;
     ctx.require_repo(&repo).await?;
     let mut images = Vec::new();
     let mut failures = Vec::new();
@@ -406,7 +407,7 @@ pub struct BatchDeleteImage {
 
 pub async fn batch_delete_image(ctx: &Ctx<'_>, input: BatchDeleteImage) -> Result<Value, EcrError> {
     let repo = ctx.repo(input.registry_id.as_deref(), &input.repository_name)?;
-    ctx.authorize("ecr:BatchDeleteImage", &repo).await?;
+    ctx.authorize(Action::BatchDeleteImage, &repo).await?;
     ctx.require_repo(&repo).await?;
     let mut deleted = Vec::new();
     let mut failures = Vec::new();
@@ -444,7 +445,7 @@ pub struct PutImage {
 
 pub async fn put_image(ctx: &Ctx<'_>, input: PutImage) -> Result<Value, EcrError> {
     let repo = ctx.repo(input.registry_id.as_deref(), &input.repository_name)?;
-    ctx.authorize("ecr:PutImage", &repo).await?;
+    ctx.authorize(Action::PutImage, &repo).await?;
     let body = input.image_manifest.as_bytes();
     let actual = Digest::sha256(body);
     if let Some(d) = &input.image_digest {
@@ -539,7 +540,7 @@ pub async fn list_image_referrers(
     input: ListImageReferrers,
 ) -> Result<Value, EcrError> {
     let repo = ctx.repo(input.registry_id.as_deref(), &input.repository_name)?;
-    ctx.authorize("ecr:BatchGetImage", &repo).await?;
+    ctx.authorize(Action::BatchGetImage, &repo).await?;
     let subject: Digest = input.subject_id.image_digest.parse().map_err(|e| {
         EcrError::invalid(format!(
             "Invalid parameter at 'subjectId.imageDigest' failed to satisfy constraint: '{e}'"

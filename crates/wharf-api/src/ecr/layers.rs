@@ -10,6 +10,7 @@ use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::time::{SystemTime, UNIX_EPOCH};
+use wharf_core::Action;
 use wharf_core::{CoreError, Repo};
 use wharf_oci::Digest;
 
@@ -41,7 +42,7 @@ pub async fn initiate_layer_upload(
     input: InitiateLayerUpload,
 ) -> Result<Value, EcrError> {
     let repo = ctx.repo(input.registry_id.as_deref(), &input.repository_name)?;
-    ctx.authorize("ecr:InitiateLayerUpload", &repo).await?;
+    ctx.authorize(Action::InitiateLayerUpload, &repo).await?;
     let upload = ctx
         .state
         .registry
@@ -64,7 +65,7 @@ pub struct UploadLayerPart {
 
 pub async fn upload_layer_part(ctx: &Ctx<'_>, input: UploadLayerPart) -> Result<Value, EcrError> {
     let repo = ctx.repo(input.registry_id.as_deref(), &input.repository_name)?;
-    ctx.authorize("ecr:UploadLayerPart", &repo).await?;
+    ctx.authorize(Action::UploadLayerPart, &repo).await?;
     ctx.require_repo(&repo).await?;
     let bytes = STANDARD
         .decode(input.layer_part_blob.as_bytes())
@@ -134,7 +135,7 @@ pub async fn complete_layer_upload(
     input: CompleteLayerUpload,
 ) -> Result<Value, EcrError> {
     let repo = ctx.repo(input.registry_id.as_deref(), &input.repository_name)?;
-    ctx.authorize("ecr:CompleteLayerUpload", &repo).await?;
+    ctx.authorize(Action::CompleteLayerUpload, &repo).await?;
     ctx.require_repo(&repo).await?;
     let [digest] = input.layer_digests.as_slice() else {
         return Err(EcrError::invalid("Invalid parameter at 'layerDigests' failed to satisfy constraint: 'exactly one digest is required'"));
@@ -210,7 +211,7 @@ pub async fn batch_check_layer_availability(
     input: BatchCheckLayerAvailability,
 ) -> Result<Value, EcrError> {
     let repo = ctx.repo(input.registry_id.as_deref(), &input.repository_name)?;
-    ctx.authorize("ecr:BatchCheckLayerAvailability", &repo)
+    ctx.authorize(Action::BatchCheckLayerAvailability, &repo)
         .await?;
     ctx.require_repo(&repo).await?;
     let mut layers = Vec::new();
@@ -262,7 +263,7 @@ pub async fn get_download_url_for_layer(
     input: GetDownloadUrlForLayer,
 ) -> Result<Value, EcrError> {
     let repo = ctx.repo(input.registry_id.as_deref(), &input.repository_name)?;
-    ctx.authorize("ecr:GetDownloadUrlForLayer", &repo).await?;
+    ctx.authorize(Action::GetDownloadUrlForLayer, &repo).await?;
     let digest: Digest = input.layer_digest.parse().map_err(|e| {
         EcrError::invalid(format!(
             "Invalid parameter at 'layerDigest' failed to satisfy constraint: '{e}'"

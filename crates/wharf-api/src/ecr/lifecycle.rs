@@ -7,6 +7,7 @@ use super::{Ctx, EcrError};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use wharf_core::model::LifecyclePolicyRecord;
+use wharf_core::Action;
 use wharf_core::{unix_now, LifecycleAction, PlannedAction, Repo, StorageClass};
 
 #[derive(Deserialize)]
@@ -33,7 +34,7 @@ fn policy_json(repo: &Repo, policy: &LifecyclePolicyRecord) -> Value {
 
 pub async fn put_lifecycle_policy(ctx: &Ctx<'_>, input: PolicyInput) -> Result<Value, EcrError> {
     let repo = ctx.repo(input.registry_id.as_deref(), &input.repository_name)?;
-    ctx.authorize("ecr:PutLifecyclePolicy", &repo).await?;
+    ctx.authorize(Action::PutLifecyclePolicy, &repo).await?;
     // The model requires the text; the validator has already rejected a request without it.
     let text = input.lifecycle_policy_text.unwrap_or_default();
     ctx.state
@@ -48,7 +49,7 @@ pub async fn put_lifecycle_policy(ctx: &Ctx<'_>, input: PolicyInput) -> Result<V
 
 pub async fn get_lifecycle_policy(ctx: &Ctx<'_>, input: PolicyInput) -> Result<Value, EcrError> {
     let repo = ctx.repo(input.registry_id.as_deref(), &input.repository_name)?;
-    ctx.authorize("ecr:GetLifecyclePolicy", &repo).await?;
+    ctx.authorize(Action::GetLifecyclePolicy, &repo).await?;
     let policy = ctx
         .state
         .registry
@@ -60,7 +61,7 @@ pub async fn get_lifecycle_policy(ctx: &Ctx<'_>, input: PolicyInput) -> Result<V
 
 pub async fn delete_lifecycle_policy(ctx: &Ctx<'_>, input: PolicyInput) -> Result<Value, EcrError> {
     let repo = ctx.repo(input.registry_id.as_deref(), &input.repository_name)?;
-    ctx.authorize("ecr:DeleteLifecyclePolicy", &repo).await?;
+    ctx.authorize(Action::DeleteLifecyclePolicy, &repo).await?;
     let policy = ctx
         .state
         .registry
@@ -75,7 +76,7 @@ pub async fn start_lifecycle_policy_preview(
     input: PolicyInput,
 ) -> Result<Value, EcrError> {
     let repo = ctx.repo(input.registry_id.as_deref(), &input.repository_name)?;
-    ctx.authorize("ecr:StartLifecyclePolicyPreview", &repo)
+    ctx.authorize(Action::StartLifecyclePolicyPreview, &repo)
         .await?;
     ctx.require_repo(&repo).await?;
     let preview = ctx
@@ -139,7 +140,7 @@ pub async fn get_lifecycle_policy_preview(
     input: GetPreviewInput,
 ) -> Result<Value, EcrError> {
     let repo = ctx.repo(input.registry_id.as_deref(), &input.repository_name)?;
-    ctx.authorize("ecr:GetLifecyclePolicyPreview", &repo)
+    ctx.authorize(Action::GetLifecyclePolicyPreview, &repo)
         .await?;
     if input.image_ids.is_some() && (input.next_token.is_some() || input.max_results.is_some()) {
         return Err(EcrError::invalid(
@@ -213,7 +214,8 @@ pub async fn update_image_storage_class(
     input: UpdateStorageClassInput,
 ) -> Result<Value, EcrError> {
     let repo = ctx.repo(input.registry_id.as_deref(), &input.repository_name)?;
-    ctx.authorize("ecr:UpdateImageStorageClass", &repo).await?;
+    ctx.authorize(Action::UpdateImageStorageClass, &repo)
+        .await?;
     ctx.require_repo(&repo).await?;
     let target = match input.target_storage_class.as_str() {
         "ARCHIVE" => StorageClass::Archive,

@@ -5,6 +5,7 @@
 //! per operation, grouped by resource in the files beside this one. `Ctx` and some handlers are
 //! shared with ECR Public (`ecr_public/`), whose data-plane operations have the same shapes.
 
+use wharf_core::Action;
 mod auth;
 mod backfill;
 mod error;
@@ -74,14 +75,7 @@ impl Ctx<'_> {
         let bad = || {
             EcrError::invalid(format!("Invalid parameter at 'resourceArn' failed to satisfy constraint: 'Invalid ARN {arn}'"))
         };
-        let parts: Vec<&str> = arn.splitn(6, ':').collect();
-        let [prefix, partition, service, _region, account, resource] = parts.as_slice() else {
-            return Err(bad());
-        };
-        if *prefix != "arn" || *partition != "aws" || *service != "ecr" {
-            return Err(bad());
-        }
-        let name = resource.strip_prefix("repository/").ok_or_else(bad)?;
+        let (account, name) = wharf_core::arn::Arn::ecr_repository(arn).ok_or_else(bad)?;
         self.repo(Some(account), name).map_err(|_| bad())
     }
 
@@ -99,10 +93,10 @@ impl Ctx<'_> {
 
     /// The IAM action an operation's handler names (`ecr:X`) as the called service spells it:
     /// ECR Public's are `ecr-public:X`.
-    fn iam_action(&self, action: &str) -> String {
-        match (self.service, action.strip_prefix("ecr:")) {
-            (Service::EcrPublic, Some(op)) => format!("ecr-public:{op}"),
-            _ => action.to_string(),
+    fn iam_action(&self, action: Action) -> &'static str {
+        match self.service {
+            Service::EcrPublic => action.ecr_public(),
+            _ => action.ecr(),
         }
     }
 
@@ -117,10 +111,10 @@ impl Ctx<'_> {
     }
 
     /// Authorizes an action on a repository, or answers `AccessDeniedException`.
-    pub async fn authorize(&self, action: &str, repo: &Repo) -> Result<(), EcrError> {
+    pub async fn authorize(&self, action: Action, repo: &Repo) -> Result<(), EcrError> {
         self.state
             .registry
-            .authorize(&self.access(&self.iam_action(action), Resource::Repository(repo)))
+            .authorize(&self.access(self.iam_action(action), Resource::Repository(repo)))
             .await
             .map_err(|e| self.core_error(e, repo))
     }
@@ -128,12 +122,12 @@ impl Ctx<'_> {
     /// Authorizes a registry-level action (`Resource: "*"` in ECR's terms).
     pub async fn authorize_registry(
         &self,
-        action: &str,
+        action: Action,
         account: &AccountId,
     ) -> Result<(), EcrError> {
         self.state
             .registry
-            .authorize(&self.access(&self.iam_action(action), Resource::Registry(account)))
+            .authorize(&self.access(self.iam_action(action), Resource::Registry(account)))
             .await
             .map_err(|e| self.core_error_account(e, account))
     }
@@ -144,8 +138,8 @@ impl Ctx<'_> {
         repo: &Repo,
         tags: &[(String, String)],
     ) -> Result<(), EcrError> {
-        let action = self.iam_action("ecr:CreateRepository");
-        let mut access = self.access(&action, Resource::Repository(repo));
+        let action = self.iam_action(Action::CreateRepository);
+        let mut access = self.access(action, Resource::Repository(repo));
         access.request_tags = tags;
         self.state
             .registry
@@ -155,11 +149,11 @@ impl Ctx<'_> {
     }
 
     /// Whether an action is allowed, without failing (for filtering listings).
-    pub async fn allowed(&self, action: &str, repo: &Repo) -> Result<bool, EcrError> {
+    pub async fn allowed(&self, action: Action, repo: &Repo) -> Result<bool, EcrError> {
         match self
             .state
             .registry
-            .authorize(&self.access(&self.iam_action(action), Resource::Repository(repo)))
+            .authorize(&self.access(self.iam_action(action), Resource::Repository(repo)))
             .await
         {
             Ok(()) => Ok(true),

@@ -112,3 +112,25 @@ pub async fn dispatch(ctx: &Ctx<'_>, op: &str, body: Value) -> Result<Value, Ecr
         )),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use wharf_core::Action;
+
+    /// The action table has every ECR operation's IAM action (its namesake, except
+    /// ListImageReferrers, which `ecr:BatchGetImage` authorizes), and every ECR Public
+    /// operation's `ecr-public:` namesake.
+    #[test]
+    fn every_operation_has_its_action() {
+        for op in wharf_ecr_model::Operation::ALL {
+            let action = Action::from_name(op.iam_action())
+                .unwrap_or_else(|| panic!("no action for ECR operation {}", op.name()));
+            assert_eq!(action.ecr(), op.iam_action());
+        }
+        for op in crate::ecr_public::Operation::ALL {
+            let action = Action::from_name(op.name())
+                .unwrap_or_else(|| panic!("no action for ECR Public operation {}", op.name()));
+            assert_eq!(action.ecr_public(), format!("ecr-public:{}", op.name()));
+        }
+    }
+}

@@ -4,6 +4,7 @@
 use super::{Ctx, EcrError};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use wharf_core::Action;
 use wharf_policy::{PolicyDocument, PolicyKind};
 
 fn validate(text: &str, what: &str) -> Result<(), EcrError> {
@@ -29,7 +30,7 @@ pub async fn set_repository_policy(
     input: SetRepositoryPolicy,
 ) -> Result<Value, EcrError> {
     let repo = ctx.repo(input.registry_id.as_deref(), &input.repository_name)?;
-    ctx.authorize("ecr:SetRepositoryPolicy", &repo).await?;
+    ctx.authorize(Action::SetRepositoryPolicy, &repo).await?;
     validate(&input.policy_text, "repository")?;
     // `force` skips ECR's lock-out check; Wharf has none to skip (the account's identity policies
     // always keep their own access), so it is accepted and has no further effect.
@@ -56,7 +57,7 @@ pub async fn get_repository_policy(
     input: RepositoryPolicyRequest,
 ) -> Result<Value, EcrError> {
     let repo = ctx.repo(input.registry_id.as_deref(), &input.repository_name)?;
-    ctx.authorize("ecr:GetRepositoryPolicy", &repo).await?;
+    ctx.authorize(Action::GetRepositoryPolicy, &repo).await?;
     let text = ctx
         .state
         .registry
@@ -73,7 +74,7 @@ pub async fn delete_repository_policy(
     input: RepositoryPolicyRequest,
 ) -> Result<Value, EcrError> {
     let repo = ctx.repo(input.registry_id.as_deref(), &input.repository_name)?;
-    ctx.authorize("ecr:DeleteRepositoryPolicy", &repo).await?;
+    ctx.authorize(Action::DeleteRepositoryPolicy, &repo).await?;
     let text = ctx
         .state
         .registry
@@ -96,7 +97,7 @@ pub async fn put_registry_policy(
     input: PutRegistryPolicy,
 ) -> Result<Value, EcrError> {
     let account = ctx.caller_account.clone();
-    ctx.authorize_registry("ecr:PutRegistryPolicy", &account)
+    ctx.authorize_registry(Action::PutRegistryPolicy, &account)
         .await?;
     validate(&input.policy_text, "registry")?;
     ctx.state
@@ -109,7 +110,7 @@ pub async fn put_registry_policy(
 
 pub async fn get_registry_policy(ctx: &Ctx<'_>, _input: Value) -> Result<Value, EcrError> {
     let account = ctx.caller_account.clone();
-    ctx.authorize_registry("ecr:GetRegistryPolicy", &account)
+    ctx.authorize_registry(Action::GetRegistryPolicy, &account)
         .await?;
     let text = ctx
         .state
@@ -122,7 +123,7 @@ pub async fn get_registry_policy(ctx: &Ctx<'_>, _input: Value) -> Result<Value, 
 
 pub async fn delete_registry_policy(ctx: &Ctx<'_>, _input: Value) -> Result<Value, EcrError> {
     let account = ctx.caller_account.clone();
-    ctx.authorize_registry("ecr:DeleteRegistryPolicy", &account)
+    ctx.authorize_registry(Action::DeleteRegistryPolicy, &account)
         .await?;
     let text = ctx
         .state

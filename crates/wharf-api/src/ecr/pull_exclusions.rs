@@ -6,6 +6,7 @@ use super::wire::{decode_token, encode_token, epoch};
 use super::{Ctx, EcrError};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use wharf_core::Action;
 
 /// Results per page when `maxResults` is absent, as ECR documents.
 const DEFAULT_PAGE: usize = 100;
@@ -18,7 +19,7 @@ pub struct PrincipalInput {
 
 pub async fn register(ctx: &Ctx<'_>, input: PrincipalInput) -> Result<Value, EcrError> {
     let account = ctx.caller_account.clone();
-    ctx.authorize_registry("ecr:RegisterPullTimeUpdateExclusion", &account)
+    ctx.authorize_registry(Action::RegisterPullTimeUpdateExclusion, &account)
         .await?;
     let added = ctx
         .state
@@ -40,7 +41,7 @@ pub async fn register(ctx: &Ctx<'_>, input: PrincipalInput) -> Result<Value, Ecr
 
 pub async fn deregister(ctx: &Ctx<'_>, input: PrincipalInput) -> Result<Value, EcrError> {
     let account = ctx.caller_account.clone();
-    ctx.authorize_registry("ecr:DeregisterPullTimeUpdateExclusion", &account)
+    ctx.authorize_registry(Action::DeregisterPullTimeUpdateExclusion, &account)
         .await?;
     let removed = ctx
         .state
@@ -70,7 +71,7 @@ pub struct ListInput {
 /// A page of excluded principal ARNs in ARN order; the token names the last one returned.
 pub async fn list(ctx: &Ctx<'_>, input: ListInput) -> Result<Value, EcrError> {
     let account = ctx.caller_account.clone();
-    ctx.authorize_registry("ecr:ListPullTimeUpdateExclusions", &account)
+    ctx.authorize_registry(Action::ListPullTimeUpdateExclusions, &account)
         .await?;
     let after = input.next_token.as_deref().map(decode_token).transpose()?;
     let limit = input.max_results.unwrap_or(DEFAULT_PAGE);

@@ -7,6 +7,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use wharf_core::pull_through::NewRule;
 use wharf_core::pull_through::PullThroughRuleRecord;
+use wharf_core::Action;
 
 fn opt(v: &Option<String>) -> Value {
     v.as_deref().map_or(Value::Null, |s| json!(s))
@@ -45,7 +46,7 @@ pub struct CreateRule {
 
 pub async fn create(ctx: &Ctx<'_>, input: CreateRule) -> Result<Value, EcrError> {
     let account = ctx.account(input.registry_id.as_deref())?;
-    ctx.authorize_registry("ecr:CreatePullThroughCacheRule", &account)
+    ctx.authorize_registry(Action::CreatePullThroughCacheRule, &account)
         .await?;
     let r = ctx
         .state
@@ -81,7 +82,7 @@ pub struct DescribeRules {
 
 pub async fn describe(ctx: &Ctx<'_>, input: DescribeRules) -> Result<Value, EcrError> {
     let account = ctx.account(input.registry_id.as_deref())?;
-    ctx.authorize_registry("ecr:DescribePullThroughCacheRules", &account)
+    ctx.authorize_registry(Action::DescribePullThroughCacheRules, &account)
         .await?;
     let rules = ctx
         .state
@@ -126,7 +127,7 @@ pub struct UpdateRule {
 
 pub async fn update(ctx: &Ctx<'_>, input: UpdateRule) -> Result<Value, EcrError> {
     let account = ctx.account(input.registry_id.as_deref())?;
-    ctx.authorize_registry("ecr:UpdatePullThroughCacheRule", &account)
+    ctx.authorize_registry(Action::UpdatePullThroughCacheRule, &account)
         .await?;
     let r = ctx
         .state
@@ -160,7 +161,7 @@ pub struct RuleRef {
 
 pub async fn delete(ctx: &Ctx<'_>, input: RuleRef) -> Result<Value, EcrError> {
     let account = ctx.account(input.registry_id.as_deref())?;
-    ctx.authorize_registry("ecr:DeletePullThroughCacheRule", &account)
+    ctx.authorize_registry(Action::DeletePullThroughCacheRule, &account)
         .await?;
     let r = ctx
         .state
@@ -178,7 +179,7 @@ pub async fn delete(ctx: &Ctx<'_>, input: RuleRef) -> Result<Value, EcrError> {
 
 pub async fn validate(ctx: &Ctx<'_>, input: RuleRef) -> Result<Value, EcrError> {
     let account = ctx.account(input.registry_id.as_deref())?;
-    ctx.authorize_registry("ecr:ValidatePullThroughCacheRule", &account)
+    ctx.authorize_registry(Action::ValidatePullThroughCacheRule, &account)
         .await?;
     let checked = ctx
         .state

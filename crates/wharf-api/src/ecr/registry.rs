@@ -7,11 +7,12 @@ use super::{Ctx, EcrError};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use wharf_core::model::TemplateRecord;
+use wharf_core::Action;
 use wharf_core::{AccountSetting, ACCOUNT_SETTINGS};
 
 pub async fn describe_registry(ctx: &Ctx<'_>, _input: Value) -> Result<Value, EcrError> {
     let account = ctx.caller_account.clone();
-    ctx.authorize_registry("ecr:DescribeRegistry", &account)
+    ctx.authorize_registry(Action::DescribeRegistry, &account)
         .await?;
     let replication = super::replication::configuration_json(ctx, &account).await?;
     Ok(json!({ "registryId": account.as_str(), "replicationConfiguration": replication }))
@@ -36,7 +37,7 @@ pub async fn get_account_setting(
     input: GetAccountSetting,
 ) -> Result<Value, EcrError> {
     let account = ctx.caller_account.clone();
-    ctx.authorize_registry("ecr:GetAccountSetting", &account)
+    ctx.authorize_registry(Action::GetAccountSetting, &account)
         .await?;
     let setting = setting(&input.name)?;
     let value = ctx
@@ -59,7 +60,7 @@ pub async fn put_account_setting(
     input: PutAccountSetting,
 ) -> Result<Value, EcrError> {
     let account = ctx.caller_account.clone();
-    ctx.authorize_registry("ecr:PutAccountSetting", &account)
+    ctx.authorize_registry(Action::PutAccountSetting, &account)
         .await?;
     let setting = setting(&input.name)?;
     if !setting.values.contains(&input.value.as_str()) {
@@ -191,7 +192,7 @@ async fn stored_template(
 
 pub async fn create_template(ctx: &Ctx<'_>, input: TemplateInput) -> Result<Value, EcrError> {
     let account = ctx.caller_account.clone();
-    ctx.authorize_registry("ecr:CreateRepositoryCreationTemplate", &account)
+    ctx.authorize_registry(Action::CreateRepositoryCreationTemplate, &account)
         .await?;
     check_prefix(&input.prefix)?;
     if input.applied_for.as_ref().is_none_or(|a| a.is_empty()) {
@@ -209,7 +210,7 @@ pub async fn create_template(ctx: &Ctx<'_>, input: TemplateInput) -> Result<Valu
 
 pub async fn update_template(ctx: &Ctx<'_>, input: TemplateInput) -> Result<Value, EcrError> {
     let account = ctx.caller_account.clone();
-    ctx.authorize_registry("ecr:UpdateRepositoryCreationTemplate", &account)
+    ctx.authorize_registry(Action::UpdateRepositoryCreationTemplate, &account)
         .await?;
     check_prefix(&input.prefix)?;
     let prefix = input.prefix.clone();
@@ -239,7 +240,7 @@ pub struct DeleteTemplate {
 
 pub async fn delete_template(ctx: &Ctx<'_>, input: DeleteTemplate) -> Result<Value, EcrError> {
     let account = ctx.caller_account.clone();
-    ctx.authorize_registry("ecr:DeleteRepositoryCreationTemplate", &account)
+    ctx.authorize_registry(Action::DeleteRepositoryCreationTemplate, &account)
         .await?;
     let t = ctx
         .state
@@ -263,7 +264,7 @@ pub async fn describe_templates(
     input: DescribeTemplates,
 ) -> Result<Value, EcrError> {
     let account = ctx.caller_account.clone();
-    ctx.authorize_registry("ecr:DescribeRepositoryCreationTemplates", &account)
+    ctx.authorize_registry(Action::DescribeRepositoryCreationTemplates, &account)
         .await?;
     let all = ctx
         .state

@@ -8,6 +8,7 @@ use super::{Ctx, EcrError};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use wharf_core::replication::ReplicationConfiguration;
+use wharf_core::Action;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -20,7 +21,7 @@ pub async fn put_replication_configuration(
     input: PutReplicationConfiguration,
 ) -> Result<Value, EcrError> {
     let account = ctx.caller_account.clone();
-    ctx.authorize_registry("ecr:PutReplicationConfiguration", &account)
+    ctx.authorize_registry(Action::PutReplicationConfiguration, &account)
         .await?;
     let config = input.replication_configuration;
     config
@@ -65,7 +66,7 @@ pub async fn describe_image_replication_status(
     input: DescribeImageReplicationStatus,
 ) -> Result<Value, EcrError> {
     let repo = ctx.repo(input.registry_id.as_deref(), &input.repository_name)?;
-    ctx.authorize("ecr:DescribeImageReplicationStatus", &repo)
+    ctx.authorize(Action::DescribeImageReplicationStatus, &repo)
         .await?;
     ctx.require_repo(&repo).await?;
     let image = ctx

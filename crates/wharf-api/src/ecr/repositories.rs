@@ -6,6 +6,7 @@ use super::{Ctx, EcrError};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use wharf_core::model::RepoSettings;
+use wharf_core::Action;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -148,7 +149,7 @@ pub async fn describe_repositories(
         let mut out = Vec::with_capacity(names.len());
         for name in &names {
             let repo = ctx.repo(Some(account.as_str()), name)?;
-            ctx.authorize("ecr:DescribeRepositories", &repo).await?;
+            ctx.authorize(Action::DescribeRepositories, &repo).await?;
             let record = ctx
                 .state
                 .registry
@@ -182,7 +183,7 @@ pub async fn describe_repositories(
             }
             last = Some(record.name.clone());
             let repo = ctx.repo(Some(account.as_str()), &record.name)?;
-            if ctx.allowed("ecr:DescribeRepositories", &repo).await? {
+            if ctx.allowed(Action::DescribeRepositories, &repo).await? {
                 out.push(repository_json(&ctx.state.ecr, &record));
             }
         }
@@ -210,7 +211,7 @@ pub struct DeleteRepository {
 
 pub async fn delete_repository(ctx: &Ctx<'_>, input: DeleteRepository) -> Result<Value, EcrError> {
     let repo = ctx.repo(input.registry_id.as_deref(), &input.repository_name)?;
-    ctx.authorize("ecr:DeleteRepository", &repo).await?;
+    ctx.authorize(Action::DeleteRepository, &repo).await?;
     let record = ctx
         .state
         .registry
@@ -234,7 +235,7 @@ pub async fn put_image_tag_mutability(
     input: PutImageTagMutability,
 ) -> Result<Value, EcrError> {
     let repo = ctx.repo(input.registry_id.as_deref(), &input.repository_name)?;
-    ctx.authorize("ecr:PutImageTagMutability", &repo).await?;
+    ctx.authorize(Action::PutImageTagMutability, &repo).await?;
     let (value, filters) = mutability(
         Some(input.image_tag_mutability),
         input.image_tag_mutability_exclusion_filters,
@@ -268,7 +269,7 @@ pub async fn put_image_scanning_configuration(
     input: PutImageScanningConfiguration,
 ) -> Result<Value, EcrError> {
     let repo = ctx.repo(input.registry_id.as_deref(), &input.repository_name)?;
-    ctx.authorize("ecr:PutImageScanningConfiguration", &repo)
+    ctx.authorize(Action::PutImageScanningConfiguration, &repo)
         .await?;
     let scan = input.image_scanning_configuration.scan_on_push;
     ctx.state
@@ -292,7 +293,7 @@ pub struct TagResource {
 
 pub async fn tag_resource(ctx: &Ctx<'_>, input: TagResource) -> Result<Value, EcrError> {
     let repo = ctx.repo_from_arn(&input.resource_arn)?;
-    ctx.authorize("ecr:TagResource", &repo).await?;
+    ctx.authorize(Action::TagResource, &repo).await?;
     let tags = tag_pairs(input.tags)?;
     ctx.state
         .registry
@@ -311,7 +312,7 @@ pub struct UntagResource {
 
 pub async fn untag_resource(ctx: &Ctx<'_>, input: UntagResource) -> Result<Value, EcrError> {
     let repo = ctx.repo_from_arn(&input.resource_arn)?;
-    ctx.authorize("ecr:UntagResource", &repo).await?;
+    ctx.authorize(Action::UntagResource, &repo).await?;
     ctx.state
         .registry
         .untag_repository(&repo, &input.tag_keys)
@@ -331,7 +332,7 @@ pub async fn list_tags_for_resource(
     input: ListTagsForResource,
 ) -> Result<Value, EcrError> {
     let repo = ctx.repo_from_arn(&input.resource_arn)?;
-    ctx.authorize("ecr:ListTagsForResource", &repo).await?;
+    ctx.authorize(Action::ListTagsForResource, &repo).await?;
     let tags = ctx
         .state
         .registry

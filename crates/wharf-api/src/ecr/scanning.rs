@@ -16,6 +16,7 @@ use wharf_core::scan::{
     RegistryScanningConfiguration, RepositoryScanningConfiguration, ScanFilter, ScanFrequency,
     ScanRule, ScanType,
 };
+use wharf_core::Action;
 use wharf_core::{CoreError, ImageFailure, Repo};
 
 /// The page size of DescribeImageScanFindings when `maxResults` is absent, as ECR documents.
@@ -54,7 +55,7 @@ pub struct StartImageScan {
 
 pub async fn start_image_scan(ctx: &Ctx<'_>, input: StartImageScan) -> Result<Value, EcrError> {
     let repo = ctx.repo(input.registry_id.as_deref(), &input.repository_name)?;
-    ctx.authorize("ecr:StartImageScan", &repo).await?;
+    ctx.authorize(Action::StartImageScan, &repo).await?;
     // A missing repository is RepositoryNotFound, not an unknown image in it.
     ctx.require_repo(&repo).await?;
     let (image, status) = ctx
@@ -87,7 +88,7 @@ pub async fn describe_image_scan_findings(
     input: DescribeImageScanFindings,
 ) -> Result<Value, EcrError> {
     let repo = ctx.repo(input.registry_id.as_deref(), &input.repository_name)?;
-    ctx.authorize("ecr:DescribeImageScanFindings", &repo)
+    ctx.authorize(Action::DescribeImageScanFindings, &repo)
         .await?;
     ctx.require_repo(&repo).await?;
     let image = ctx
@@ -211,7 +212,7 @@ pub async fn put_registry_scanning_configuration(
     input: PutRegistryScanningConfiguration,
 ) -> Result<Value, EcrError> {
     let account = ctx.caller_account.clone();
-    ctx.authorize_registry("ecr:PutRegistryScanningConfiguration", &account)
+    ctx.authorize_registry(Action::PutRegistryScanningConfiguration, &account)
         .await?;
     let config = parse_configuration(input)?;
     let stored = ctx
@@ -228,7 +229,7 @@ pub async fn get_registry_scanning_configuration(
     _input: Value,
 ) -> Result<Value, EcrError> {
     let account = ctx.caller_account.clone();
-    ctx.authorize_registry("ecr:GetRegistryScanningConfiguration", &account)
+    ctx.authorize_registry(Action::GetRegistryScanningConfiguration, &account)
         .await?;
     let config = ctx
         .state
@@ -270,7 +271,7 @@ pub async fn batch_get_repository_scanning_configuration(
     let mut failures = Vec::new();
     for name in &input.repository_names {
         let repo = ctx.repo(None, name)?;
-        ctx.authorize("ecr:BatchGetRepositoryScanningConfiguration", &repo)
+        ctx.authorize(Action::BatchGetRepositoryScanningConfiguration, &repo)
             .await?;
         match ctx
             .state

@@ -8,6 +8,7 @@ use super::{Ctx, EcrError};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use wharf_core::signing::SigningConfiguration;
+use wharf_core::Action;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -27,7 +28,7 @@ pub async fn put_signing_configuration(
     input: PutSigningConfiguration,
 ) -> Result<Value, EcrError> {
     let account = ctx.caller_account.clone();
-    ctx.authorize_registry("ecr:PutSigningConfiguration", &account)
+    ctx.authorize_registry(Action::PutSigningConfiguration, &account)
         .await?;
     let config = input.signing_configuration;
     ctx.state
@@ -41,7 +42,7 @@ pub async fn put_signing_configuration(
 
 pub async fn get_signing_configuration(ctx: &Ctx<'_>, _input: Value) -> Result<Value, EcrError> {
     let account = ctx.caller_account.clone();
-    ctx.authorize_registry("ecr:GetSigningConfiguration", &account)
+    ctx.authorize_registry(Action::GetSigningConfiguration, &account)
         .await?;
     let config = ctx
         .state
@@ -55,7 +56,7 @@ pub async fn get_signing_configuration(ctx: &Ctx<'_>, _input: Value) -> Result<V
 
 pub async fn delete_signing_configuration(ctx: &Ctx<'_>, _input: Value) -> Result<Value, EcrError> {
     let account = ctx.caller_account.clone();
-    ctx.authorize_registry("ecr:DeleteSigningConfiguration", &account)
+    ctx.authorize_registry(Action::DeleteSigningConfiguration, &account)
         .await?;
     let config = ctx
         .state
@@ -80,7 +81,7 @@ pub async fn describe_image_signing_status(
     input: DescribeImageSigningStatus,
 ) -> Result<Value, EcrError> {
     let repo = ctx.repo(input.registry_id.as_deref(), &input.repository_name)?;
-    ctx.authorize("ecr:DescribeImageSigningStatus", &repo)
+    ctx.authorize(Action::DescribeImageSigningStatus, &repo)
         .await?;
     ctx.require_repo(&repo).await?;
     let image = ctx

@@ -14,10 +14,7 @@ pub fn epoch(secs: i64) -> Value {
 }
 
 pub fn repository_arn(settings: &EcrSettings, account: &str, name: &str) -> String {
-    format!(
-        "arn:aws:ecr:{}:{account}:repository/{name}",
-        settings.region
-    )
+    wharf_core::arn::repository(&settings.region, account, name)
 }
 
 /// The registry host clients pull from for an account.

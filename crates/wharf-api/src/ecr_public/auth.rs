@@ -7,11 +7,12 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use serde_json::{json, Value};
 use std::time::{SystemTime, UNIX_EPOCH};
+use wharf_core::Action;
 use wharf_core::Principal;
 
 pub async fn get_authorization_token(ctx: &Ctx<'_>) -> Result<Value, EcrError> {
     let account = ctx.caller_account.clone();
-    ctx.authorize_registry("ecr:GetAuthorizationToken", &account)
+    ctx.authorize_registry(Action::GetAuthorizationToken, &account)
         .await?;
     let Principal::User(user) = &ctx.principal else {
         return Err(EcrError::new(

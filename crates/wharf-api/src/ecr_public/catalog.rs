@@ -13,6 +13,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use wharf_core::Action;
 use wharf_core::Repo;
 
 /// Where logo images are served; the sha256 hex follows.
@@ -166,7 +167,8 @@ pub async fn get_repository(
     input: GetRepositoryCatalogData,
 ) -> Result<Value, EcrError> {
     let (repo, _) = public_repo(ctx, input.registry_id.as_deref(), &input.repository_name).await?;
-    ctx.authorize("ecr:GetRepositoryCatalogData", &repo).await?;
+    ctx.authorize(Action::GetRepositoryCatalogData, &repo)
+        .await?;
     let (text, logo) = stored(ctx, &repo).await?;
     Ok(json!({ "catalogData": catalog_json(&ctx.state.ecr, &text, logo.as_deref()) }))
 }
@@ -184,7 +186,8 @@ pub async fn put_repository(
     input: PutRepositoryCatalogData,
 ) -> Result<Value, EcrError> {
     let (repo, _) = public_repo(ctx, input.registry_id.as_deref(), &input.repository_name).await?;
-    ctx.authorize("ecr:PutRepositoryCatalogData", &repo).await?;
+    ctx.authorize(Action::PutRepositoryCatalogData, &repo)
+        .await?;
     let checked = input.catalog_data.check()?;
     let catalog = store_catalog(ctx, &repo, checked).await?;
     Ok(json!({ "catalogData": catalog }))
@@ -203,7 +206,7 @@ fn registry_catalog_json(ctx: &Ctx<'_>, r: &wharf_core::model::PublicRegistry) -
 
 pub async fn get_registry(ctx: &Ctx<'_>) -> Result<Value, EcrError> {
     let account = ctx.caller_account.clone();
-    ctx.authorize_registry("ecr:GetRegistryCatalogData", &account)
+    ctx.authorize_registry(Action::GetRegistryCatalogData, &account)
         .await?;
     let r = ctx
         .state
@@ -224,7 +227,7 @@ pub struct PutRegistryCatalogData {
 
 pub async fn put_registry(ctx: &Ctx<'_>, input: PutRegistryCatalogData) -> Result<Value, EcrError> {
     let account = ctx.caller_account.clone();
-    ctx.authorize_registry("ecr:PutRegistryCatalogData", &account)
+    ctx.authorize_registry(Action::PutRegistryCatalogData, &account)
         .await?;
     if let Some(n) = &input.display_name {
         check_len("displayName", n, 0, 100)?;

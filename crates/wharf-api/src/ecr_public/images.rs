@@ -10,6 +10,7 @@ use crate::ecr::{Ctx, EcrError};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use wharf_core::model::ImageRecord;
+use wharf_core::Action;
 
 pub async fn describe_images(ctx: &Ctx<'_>, body: Value) -> Result<Value, EcrError> {
     if let Some(n) = body.get("maxResults").and_then(Value::as_u64) {
@@ -68,7 +69,7 @@ pub async fn describe_image_tags(
     input: DescribeImageTags,
 ) -> Result<Value, EcrError> {
     let (repo, _) = public_repo(ctx, input.registry_id.as_deref(), &input.repository_name).await?;
-    ctx.authorize("ecr:DescribeImageTags", &repo).await?;
+    ctx.authorize(Action::DescribeImageTags, &repo).await?;
     let limit = check_max_results(input.max_results)?;
     let after = match &input.next_token {
         Some(t) => Some(decode_token(t)?),

@@ -5,6 +5,7 @@ use super::wire::{check_max_results, registry_json};
 use crate::ecr::{Ctx, EcrError};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use wharf_core::Action;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -23,7 +24,7 @@ pub async fn describe_registries(
         return Err(crate::ecr::wire::invalid_token());
     }
     let account = ctx.caller_account.clone();
-    ctx.authorize_registry("ecr:DescribeRegistries", &account)
+    ctx.authorize_registry(Action::DescribeRegistries, &account)
         .await?;
     let registry = ctx
         .state

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use wharf_core::model::{PublicRegistry, RepoSettings};
 use wharf_core::AccountId;
+use wharf_core::Action;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -99,7 +100,7 @@ pub async fn describe(ctx: &Ctx<'_>, input: DescribeRepositories) -> Result<Valu
         let mut out = Vec::with_capacity(names.len());
         for name in &names {
             let (repo, record) = public_repo(ctx, Some(account.as_str()), name).await?;
-            ctx.authorize("ecr:DescribeRepositories", &repo).await?;
+            ctx.authorize(Action::DescribeRepositories, &repo).await?;
             out.push(repository_json(&ctx.state.ecr, &registry, &record));
         }
         return Ok(json!({ "repositories": out }));
@@ -130,7 +131,7 @@ pub async fn describe(ctx: &Ctx<'_>, input: DescribeRepositories) -> Result<Valu
                 continue;
             }
             let repo = ctx.repo(Some(account.as_str()), &record.name)?;
-            if ctx.allowed("ecr:DescribeRepositories", &repo).await? {
+            if ctx.allowed(Action::DescribeRepositories, &repo).await? {
                 out.push(repository_json(&ctx.state.ecr, &registry, &record));
             }
         }
@@ -158,7 +159,7 @@ pub struct DeleteRepository {
 
 pub async fn delete(ctx: &Ctx<'_>, input: DeleteRepository) -> Result<Value, EcrError> {
     let (repo, _) = public_repo(ctx, input.registry_id.as_deref(), &input.repository_name).await?;
-    ctx.authorize("ecr:DeleteRepository", &repo).await?;
+    ctx.authorize(Action::DeleteRepository, &repo).await?;
     let registry = registry_of(ctx, &repo.account).await?;
     let record = ctx
         .state
@@ -178,7 +179,7 @@ pub struct TagResource {
 
 pub async fn tag_resource(ctx: &Ctx<'_>, input: TagResource) -> Result<Value, EcrError> {
     let repo = repo_from_arn(ctx, &input.resource_arn)?;
-    ctx.authorize("ecr:TagResource", &repo).await?;
+    ctx.authorize(Action::TagResource, &repo).await?;
     public_repo(ctx, Some(repo.account.as_str()), repo.name.as_str()).await?;
     let tags = tag_pairs(input.tags)?;
     ctx.state
@@ -198,7 +199,7 @@ pub struct UntagResource {
 
 pub async fn untag_resource(ctx: &Ctx<'_>, input: UntagResource) -> Result<Value, EcrError> {
     let repo = repo_from_arn(ctx, &input.resource_arn)?;
-    ctx.authorize("ecr:UntagResource", &repo).await?;
+    ctx.authorize(Action::UntagResource, &repo).await?;
     public_repo(ctx, Some(repo.account.as_str()), repo.name.as_str()).await?;
     ctx.state
         .registry
@@ -219,7 +220,7 @@ pub async fn list_tags_for_resource(
     input: ListTagsForResource,
 ) -> Result<Value, EcrError> {
     let repo = repo_from_arn(ctx, &input.resource_arn)?;
-    ctx.authorize("ecr:ListTagsForResource", &repo).await?;
+    ctx.authorize(Action::ListTagsForResource, &repo).await?;
     public_repo(ctx, Some(repo.account.as_str()), repo.name.as_str()).await?;
     let tags = ctx
         .state

@@ -9,24 +9,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use wharf_core::model::{PublicRegistry, RepositoryRecord};
 
-pub fn repository_arn(account: &str, name: &str) -> String {
-    format!("arn:aws:ecr-public::{account}:repository/{name}")
-}
+pub use wharf_core::arn::{public_registry as registry_arn, public_repository as repository_arn};
 
 /// The `(account, repository name)` of `arn:aws:ecr-public::<account>:repository/<name>`.
 pub fn parse_repository_arn(arn: &str) -> Option<(&str, &str)> {
-    let parts: Vec<&str> = arn.splitn(6, ':').collect();
-    let [prefix, partition, service, _region, account, resource] = parts.as_slice() else {
-        return None;
-    };
-    if *prefix != "arn" || *partition != "aws" || *service != "ecr-public" {
-        return None;
-    }
-    Some((account, resource.strip_prefix("repository/")?))
-}
-
-pub fn registry_arn(account: &str) -> String {
-    format!("arn:aws:ecr-public::{account}:registry/{account}")
+    wharf_core::arn::Arn::public_repository(arn)
 }
 
 /// `<host>/<alias>`: where a public registry's repositories are pulled from.

@@ -14,6 +14,7 @@ use axum::http::{header, Method, StatusCode};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use std::time::{SystemTime, UNIX_EPOCH};
+use wharf_core::Action;
 use wharf_core::Client;
 use wharf_core::{Access, AccountId, CoreError, Principal, Repo, Resource, TokenError};
 
@@ -96,26 +97,26 @@ pub fn basic_password(value: &str) -> Option<Option<String>> {
 }
 
 /// The `ecr:` actions an endpoint needs; any one of them suffices.
-pub fn actions(endpoint: &Endpoint, method: &Method, has_body: bool) -> &'static [&'static str] {
+pub fn actions(endpoint: &Endpoint, method: &Method, has_body: bool) -> &'static [Action] {
     match (endpoint, method) {
         (Endpoint::Base, _) => &[],
-        (Endpoint::Catalog, _) => &["ecr:DescribeRepositories"],
-        (Endpoint::Tags { .. }, _) => &["ecr:ListImages"],
-        (Endpoint::Manifest { .. }, &Method::PUT) => &["ecr:PutImage"],
-        (Endpoint::Manifest { .. }, &Method::DELETE) => &["ecr:BatchDeleteImage"],
-        (Endpoint::Manifest { .. }, _) => &["ecr:BatchGetImage"],
-        (Endpoint::Blob { .. }, &Method::GET) => &["ecr:GetDownloadUrlForLayer"],
+        (Endpoint::Catalog, _) => &[Action::DescribeRepositories],
+        (Endpoint::Tags { .. }, _) => &[Action::ListImages],
+        (Endpoint::Manifest { .. }, &Method::PUT) => &[Action::PutImage],
+        (Endpoint::Manifest { .. }, &Method::DELETE) => &[Action::BatchDeleteImage],
+        (Endpoint::Manifest { .. }, _) => &[Action::BatchGetImage],
+        (Endpoint::Blob { .. }, &Method::GET) => &[Action::GetDownloadUrlForLayer],
         (Endpoint::Blob { .. }, &Method::HEAD) => &[
-            "ecr:BatchCheckLayerAvailability",
-            "ecr:GetDownloadUrlForLayer",
+            Action::BatchCheckLayerAvailability,
+            Action::GetDownloadUrlForLayer,
         ],
-        (Endpoint::Blob { .. }, _) => &["ecr:BatchDeleteImage"],
-        (Endpoint::StartUpload { .. }, _) => &["ecr:InitiateLayerUpload"],
-        (Endpoint::Upload { .. }, &Method::PUT) if has_body => &["ecr:UploadLayerPart"],
-        (Endpoint::Upload { .. }, &Method::PUT) => &["ecr:CompleteLayerUpload"],
-        (Endpoint::Upload { .. }, &Method::DELETE) => &["ecr:InitiateLayerUpload"],
-        (Endpoint::Upload { .. }, _) => &["ecr:UploadLayerPart"],
-        (Endpoint::Referrers { .. }, _) => &["ecr:BatchGetImage"],
+        (Endpoint::Blob { .. }, _) => &[Action::BatchDeleteImage],
+        (Endpoint::StartUpload { .. }, _) => &[Action::InitiateLayerUpload],
+        (Endpoint::Upload { .. }, &Method::PUT) if has_body => &[Action::UploadLayerPart],
+        (Endpoint::Upload { .. }, &Method::PUT) => &[Action::CompleteLayerUpload],
+        (Endpoint::Upload { .. }, &Method::DELETE) => &[Action::InitiateLayerUpload],
+        (Endpoint::Upload { .. }, _) => &[Action::UploadLayerPart],
+        (Endpoint::Referrers { .. }, _) => &[Action::BatchGetImage],
     }
 }
 

@@ -131,19 +131,11 @@ async fn serve(
     call.principal = Some(principal.clone());
     let actions = auth::actions(&endpoint, &req.method, has_body);
     // A public repository's writes are ECR Public's actions (`ecr-public:PutImage`, …).
-    let public_actions: Vec<String> = match &located {
-        Some(l) if l.public => actions
-            .iter()
-            .map(|a| a.replace("ecr:", "ecr-public:"))
-            .collect(),
-        _ => Vec::new(),
-    };
-    let public_refs: Vec<&str> = public_actions.iter().map(String::as_str).collect();
-    let actions: &[&str] = if public_refs.is_empty() {
-        actions
-    } else {
-        &public_refs
-    };
+    let public = located.as_ref().is_some_and(|l| l.public);
+    let actions: Vec<&'static str> = actions
+        .iter()
+        .map(|a| if public { a.ecr_public() } else { a.ecr() })
+        .collect();
     let checked = match (&endpoint, &principal) {
         (Endpoint::Base, Principal::Anonymous) => {
             Err(auth::challenge(state, &account, "authentication required"))
@@ -163,7 +155,7 @@ async fn serve(
         | (Endpoint::StartUpload { name }, _)
         | (Endpoint::Upload { name, .. }, _)
         | (Endpoint::Referrers { name, .. }, _) => {
-            auth::authorize(state, &principal, client, actions, &repo(name.clone())).await
+            auth::authorize(state, &principal, client, &actions, &repo(name.clone())).await
         }
     };
     if let Err(e) = checked {

@@ -7,6 +7,7 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
+use wharf_core::Action;
 use wharf_core::Repo;
 use wharf_oci::media::OCI_INDEX;
 use wharf_oci::Digest;
@@ -139,7 +140,7 @@ pub(super) async fn catalog(
             let repo = Repo::new(account.clone(), repo_name);
             let access = wharf_core::Access {
                 principal: caller.principal,
-                action: "ecr:DescribeRepositories",
+                action: Action::DescribeRepositories.ecr(),
                 resource: wharf_core::Resource::Repository(&repo),
                 client: caller.client,
                 request_tags: &[],

@@ -7,6 +7,7 @@ use axum::body::Body;
 use axum::http::request::Parts;
 use axum::http::{header, Method, StatusCode};
 use axum::response::Response;
+use wharf_core::Action;
 use wharf_core::Repo;
 use wharf_oci::Digest;
 
@@ -86,7 +87,7 @@ async fn mount_source(
         .mount_candidates(target, digest, from)
         .await?;
     for source in candidates {
-        let pull = ["ecr:GetDownloadUrlForLayer"];
+        let pull = [Action::GetDownloadUrlForLayer.ecr()];
         if super::auth::authorize(state, caller.principal, caller.client, &pull, &source)
             .await
             .is_ok()

@@ -75,10 +75,7 @@ pub struct Origin<'a> {
 impl Origin<'_> {
     /// The repository's ARN, the event's one resource.
     pub fn repository_arn(&self) -> String {
-        format!(
-            "arn:aws:ecr:{}:{}:repository/{}",
-            self.region, self.account, self.repository
-        )
+        crate::arn::repository(self.region, self.account, self.repository)
     }
 
     fn event(&self, detail_type: DetailType, detail: Value) -> Event {

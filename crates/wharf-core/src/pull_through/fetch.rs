@@ -185,9 +185,12 @@ impl Registry {
         create: bool,
     ) -> Result<(), CoreError> {
         let actions: &[&str] = if create {
-            &["ecr:BatchImportUpstreamImage", "ecr:CreateRepository"]
+            &[
+                crate::Action::BatchImportUpstreamImage.ecr(),
+                crate::Action::CreateRepository.ecr(),
+            ]
         } else {
-            &["ecr:BatchImportUpstreamImage"]
+            &[crate::Action::BatchImportUpstreamImage.ecr()]
         };
         for action in actions {
             self.authorize(&Access {

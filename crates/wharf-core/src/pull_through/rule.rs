@@ -50,31 +50,19 @@ pub fn upstream_name(rule: &PullThroughRuleRecord, name: &str) -> Option<String>
 /// A credential ARN: `arn:<partition>:secretsmanager:<region>:<account>:secret:<name>` with a
 /// name under `ecr-pullthroughcache/`. Returns (region, account, name).
 pub fn parse_credential_arn(arn: &str) -> Option<(&str, &str, &str)> {
-    let mut parts = arn.splitn(7, ':');
-    let (arn_word, partition, service, region, account, kind, name) = (
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-    );
-    (arn_word == "arn"
-        && partition.starts_with("aws")
-        && service == "secretsmanager"
-        && kind == "secret"
-        && !region.is_empty()
-        && account.len() == 12
-        && account.bytes().all(|b| b.is_ascii_digit())
+    let a = crate::arn::Arn::parse(arn)?;
+    let name = a.resource.strip_prefix("secret:")?;
+    (a.service == "secretsmanager"
+        && !a.region.is_empty()
+        && a.has_account_id()
         && name.len() > "ecr-pullthroughcache/".len()
         && name.starts_with("ecr-pullthroughcache/"))
-    .then_some((region, account, name))
+    .then_some((a.region, a.account, name))
 }
 
 /// The ARN of a stored secret.
 pub fn credential_arn(region: &str, account: &str, name: &str) -> String {
-    format!("arn:aws:secretsmanager:{region}:{account}:secret:{name}")
+    crate::arn::secret(region, account, name)
 }
 
 #[cfg(test)]

@@ -32,7 +32,7 @@ impl Registry {
         };
         let ctx = RequestContext {
             principal: wharf_policy::Principal::User {
-                arn: format!("arn:aws:iam::{source}:root"),
+                arn: crate::arn::account_root(source.as_str()),
                 account: source.to_string(),
             },
             action: action.to_string(),
@@ -56,7 +56,7 @@ impl Registry {
     ) -> Result<(), ReplicateError> {
         let dest = Repo::new(dest_account.clone(), src.name.clone());
         if !self
-            .replication_allowed(&src.account, &dest, "ecr:ReplicateImage")
+            .replication_allowed(&src.account, &dest, crate::Action::ReplicateImage.ecr())
             .await?
         {
             return Err(ReplicateError::permanent(
@@ -69,7 +69,7 @@ impl Registry {
         }
         if self.meta.repository(dest.key()).await?.is_none() {
             if !self
-                .replication_allowed(&src.account, &dest, "ecr:CreateRepository")
+                .replication_allowed(&src.account, &dest, crate::Action::CreateRepository.ecr())
                 .await?
             {
                 return Err(ReplicateError::permanent(

@@ -110,35 +110,7 @@ pub fn filter_matches(filter: &str, name: &str) -> bool {
     if !filter.contains('*') {
         return name.contains(filter);
     }
-    glob(filter.as_bytes(), name.as_bytes())
-}
-
-/// `*`-only glob matching over the whole text, iterative with one backtrack point (linear in
-/// practice, never exponential).
-fn glob(pattern: &[u8], text: &[u8]) -> bool {
-    let (mut p, mut t) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while t < text.len() {
-        match pattern.get(p) {
-            Some(b'*') => {
-                star = Some((p, t));
-                p += 1;
-            }
-            Some(c) if *c == text[t] => {
-                p += 1;
-                t += 1;
-            }
-            _ => match star {
-                Some((sp, st)) => {
-                    p = sp + 1;
-                    t = st + 1;
-                    star = Some((sp, st + 1));
-                }
-                None => return false,
-            },
-        }
-    }
-    pattern[p..].iter().all(|c| *c == b'*')
+    wharf_oci::wildcard_match(filter, name)
 }
 
 /// The configuration in effect for a repository named `name` with scan-on-push flag

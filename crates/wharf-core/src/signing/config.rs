@@ -3,6 +3,7 @@
 //! a repository's pushes are signed with.
 
 use serde::{Deserialize, Serialize};
+use wharf_oci::wildcard_match;
 
 /// A registry's signing configuration, in ECR's JSON shape.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,24 +38,13 @@ pub struct ProfileArn {
 impl ProfileArn {
     /// Parses a profile ARN (any `aws` partition); `None` when it is not one.
     pub fn parse(arn: &str) -> Option<ProfileArn> {
-        let rest = arn.strip_prefix("arn:")?;
-        let (partition, rest) = rest.split_once(':')?;
-        if !partition.starts_with("aws") {
-            return None;
-        }
-        let rest = rest.strip_prefix("signer:")?;
-        let (region, rest) = rest.split_once(':')?;
-        let (account, rest) = rest.split_once(':')?;
-        let name = rest.strip_prefix("/signing-profiles/")?;
-        (valid_profile_name(name)
-            && !region.is_empty()
-            && account.len() == 12
-            && account.bytes().all(|b| b.is_ascii_digit()))
-        .then(|| ProfileArn {
-            region: region.to_string(),
-            account: account.to_string(),
-            name: name.to_string(),
-        })
+        let a = crate::arn::Arn::parse(arn)?;
+        let name = a.resource.strip_prefix("/signing-profiles/")?;
+        (a.service == "signer"
+            && valid_profile_name(name)
+            && !a.region.is_empty()
+            && a.has_account_id())
+        .then(|| ProfileArn::new(a.region, a.account, name))
     }
 
     pub fn new(region: &str, account: &str, name: &str) -> ProfileArn {
@@ -68,37 +58,17 @@ impl ProfileArn {
 
 impl std::fmt::Display for ProfileArn {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "arn:aws:signer:{}:{}:/signing-profiles/{}",
-            self.region, self.account, self.name
-        )
+        f.write_str(&crate::arn::signing_profile(
+            &self.region,
+            &self.account,
+            &self.name,
+        ))
     }
 }
 
 /// Signer's profile names: 2 to 64 of `[a-zA-Z0-9_]`.
 pub fn valid_profile_name(name: &str) -> bool {
     (2..=64).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-}
-
-/// Whether `name` matches a `WILDCARD_MATCH` filter, where `*` stands for any run of characters.
-pub fn wildcard_match(filter: &str, name: &str) -> bool {
-    let parts: Vec<&str> = filter.split('*').collect();
-    if parts.len() == 1 {
-        return filter == name;
-    }
-    let (first, last) = (parts[0], parts[parts.len() - 1]);
-    if !name.starts_with(first) || name.len() < first.len() + last.len() || !name.ends_with(last) {
-        return false;
-    }
-    let mut rest = &name[first.len()..name.len() - last.len()];
-    for middle in &parts[1..parts.len() - 1] {
-        match rest.find(middle) {
-            Some(i) => rest = &rest[i + middle.len()..],
-            None => return false,
-        }
-    }
-    true
 }
 
 impl SigningConfiguration {
