@@ -14,6 +14,7 @@ mod id_page;
 pub(crate) mod images;
 pub(crate) mod layers;
 mod lifecycle;
+mod one_image;
 mod ops;
 pub(crate) mod policies;
 mod pull_exclusions;

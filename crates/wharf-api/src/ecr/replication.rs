@@ -3,7 +3,7 @@
 //! `wharf_core::replication`, `wharf-jobs` and `wharf-replicate`; backfills are in `backfill.rs`.
 
 use super::images::ImageIdentifier;
-use super::scanning::{image_failure, image_id_json};
+use super::one_image::image_id_json;
 use super::{Ctx, EcrError};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -65,17 +65,14 @@ pub async fn describe_image_replication_status(
     ctx: &Ctx<'_>,
     input: DescribeImageReplicationStatus,
 ) -> Result<Value, EcrError> {
-    let repo = ctx.repo(input.registry_id.as_deref(), &input.repository_name)?;
-    ctx.authorize(Action::DescribeImageReplicationStatus, &repo)
+    let (repo, image) = ctx
+        .authorized_image(
+            Action::DescribeImageReplicationStatus,
+            input.registry_id.as_deref(),
+            &input.repository_name,
+            &input.image_id,
+        )
         .await?;
-    ctx.require_repo(&repo).await?;
-    let image = ctx
-        .state
-        .registry
-        .resolve_image(&repo, &input.image_id.id())
-        .await
-        .map_err(|e| ctx.core_error(e, &repo))?
-        .map_err(|f| image_failure(&input.image_id, f, &repo))?;
     let statuses = ctx
         .state
         .registry

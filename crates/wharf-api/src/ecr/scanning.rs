@@ -7,43 +7,20 @@
 
 use super::findings::{findings_object, status_json, ImageContext};
 use super::images::ImageIdentifier;
+use super::one_image::{image_failure, image_id_json};
 use super::wire::repository_arn;
 use super::{Ctx, EcrError};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use wharf_core::model::ImageRecord;
 use wharf_core::scan::{
     RegistryScanningConfiguration, RepositoryScanningConfiguration, ScanFilter, ScanFrequency,
     ScanRule, ScanType,
 };
 use wharf_core::Action;
-use wharf_core::{CoreError, ImageFailure, Repo};
+use wharf_core::{CoreError, Repo};
 
 /// The page size of DescribeImageScanFindings when `maxResults` is absent, as ECR documents.
 const DEFAULT_MAX_RESULTS: usize = 100;
-
-/// The ECR error for an image id that names no usable image.
-pub(super) fn image_failure(id: &ImageIdentifier, f: ImageFailure, repo: &Repo) -> EcrError {
-    match f {
-        ImageFailure::ImageNotFound => id.not_found(repo),
-        ImageFailure::MissingDigestAndTag => EcrError::invalid(
-            "Invalid parameter at 'imageId' failed to satisfy constraint: 'imageDigest or imageTag must be specified'",
-        ),
-        other => EcrError::invalid(format!(
-            "Invalid parameter at 'imageId' failed to satisfy constraint: '{}'",
-            other.code()
-        )),
-    }
-}
-
-/// The `imageId` an answer echoes: the digest always, the tag when the request named one.
-pub(super) fn image_id_json(image: &ImageRecord, id: &ImageIdentifier) -> Value {
-    let mut v = json!({ "imageDigest": image.digest.to_string() });
-    if let Some(t) = id.tag() {
-        v["imageTag"] = json!(t);
-    }
-    v
-}
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -87,17 +64,14 @@ pub async fn describe_image_scan_findings(
     ctx: &Ctx<'_>,
     input: DescribeImageScanFindings,
 ) -> Result<Value, EcrError> {
-    let repo = ctx.repo(input.registry_id.as_deref(), &input.repository_name)?;
-    ctx.authorize(Action::DescribeImageScanFindings, &repo)
+    let (repo, image) = ctx
+        .authorized_image(
+            Action::DescribeImageScanFindings,
+            input.registry_id.as_deref(),
+            &input.repository_name,
+            &input.image_id,
+        )
         .await?;
-    ctx.require_repo(&repo).await?;
-    let image = ctx
-        .state
-        .registry
-        .resolve_image(&repo, &input.image_id.id())
-        .await
-        .map_err(|e| ctx.core_error(e, &repo))?
-        .map_err(|f| image_failure(&input.image_id, f, &repo))?;
     let report = ctx
         .state
         .registry

@@ -3,7 +3,7 @@
 //! the rules, profiles, jobs and signatures live in `wharf_core::signing` and `wharf-jobs`.
 
 use super::images::ImageIdentifier;
-use super::scanning::{image_failure, image_id_json};
+use super::one_image::image_id_json;
 use super::{Ctx, EcrError};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -80,17 +80,14 @@ pub async fn describe_image_signing_status(
     ctx: &Ctx<'_>,
     input: DescribeImageSigningStatus,
 ) -> Result<Value, EcrError> {
-    let repo = ctx.repo(input.registry_id.as_deref(), &input.repository_name)?;
-    ctx.authorize(Action::DescribeImageSigningStatus, &repo)
+    let (repo, image) = ctx
+        .authorized_image(
+            Action::DescribeImageSigningStatus,
+            input.registry_id.as_deref(),
+            &input.repository_name,
+            &input.image_id,
+        )
         .await?;
-    ctx.require_repo(&repo).await?;
-    let image = ctx
-        .state
-        .registry
-        .resolve_image(&repo, &input.image_id.id())
-        .await
-        .map_err(|e| ctx.core_error(e, &repo))?
-        .map_err(|f| image_failure(&input.image_id, f, &repo))?;
     let statuses = ctx
         .state
         .registry
