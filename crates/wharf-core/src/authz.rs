@@ -53,6 +53,15 @@ fn rfc3339(secs: u64) -> String {
         .unwrap_or_default()
 }
 
+/// Checks a policy before it is stored: every path that stores one (the ECR and console
+/// surfaces, templates, the admin CLI) goes through a use case that calls this, so no policy
+/// that cannot be evaluated is ever stored.
+pub fn check_policy(text: &str, kind: PolicyKind) -> Result<(), CoreError> {
+    PolicyDocument::parse(text, kind)
+        .map(|_| ())
+        .map_err(|e| CoreError::InvalidParameter(format!("Invalid policy: {e}")))
+}
+
 fn parse(text: &str, kind: PolicyKind) -> Result<PolicyDocument, CoreError> {
     PolicyDocument::parse(text, kind)
         .map_err(|e| CoreError::Internal(format!("stored policy no longer parses: {e}")))

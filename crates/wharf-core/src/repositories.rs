@@ -129,6 +129,7 @@ impl Registry {
 
     /// Sets the repository policy (already validated by the caller).
     pub async fn set_repository_policy(&self, repo: &Repo, policy: &str) -> Result<(), CoreError> {
+        crate::authz::check_policy(policy, wharf_policy::PolicyKind::Resource)?;
         let r = self
             .meta
             .set_repository_policy(repo.key(), Some(policy))
@@ -157,6 +158,7 @@ impl Registry {
         account: &AccountId,
         policy: &str,
     ) -> Result<(), CoreError> {
+        crate::authz::check_policy(policy, wharf_policy::PolicyKind::Resource)?;
         let r = self
             .meta
             .put_registry_policy(account.as_str(), policy)

@@ -175,6 +175,7 @@ impl Registry {
         prefix: &str,
         body: &Value,
     ) -> Result<(), CoreError> {
+        check_template_policies(body)?;
         if self
             .meta
             .create_template(account.as_str(), prefix, &body.to_string())
@@ -192,6 +193,7 @@ impl Registry {
         prefix: &str,
         body: &Value,
     ) -> Result<(), CoreError> {
+        check_template_policies(body)?;
         if self
             .meta
             .update_template(account.as_str(), prefix, &body.to_string())
@@ -213,6 +215,18 @@ impl Registry {
             .await?
             .ok_or(CoreError::TemplateNotFound)
     }
+}
+
+/// A template's repository policy and lifecycle policy must parse before the template is stored:
+/// every repository it creates gets them.
+fn check_template_policies(body: &Value) -> Result<(), CoreError> {
+    if let Some(p) = body["repositoryPolicy"].as_str().filter(|p| !p.is_empty()) {
+        crate::authz::check_policy(p, wharf_policy::PolicyKind::Resource)?;
+    }
+    if let Some(l) = body["lifecyclePolicy"].as_str().filter(|l| !l.is_empty()) {
+        crate::LifecyclePolicy::parse(l).map_err(|e| CoreError::InvalidParameter(e.message()))?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
