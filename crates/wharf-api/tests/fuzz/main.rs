@@ -51,9 +51,9 @@ pub struct World {
     pub secret: String,
     pub repos: Vec<String>,
     pub digests: Vec<String>,
-    /// Valid image manifests (each over blobs of its own repository; elsewhere a push of one
+    /// Valid image manifests with the repository holding their blobs (elsewhere a push of one
     /// answers `MANIFEST_BLOB_UNKNOWN`).
-    pub manifests: Vec<String>,
+    pub manifests: Vec<(String, String)>,
     /// `Location`s of `/v2/` uploads in progress.
     pub uploads: Vec<String>,
     /// Upload ids of ECR layer uploads.
@@ -170,7 +170,8 @@ async fn valid_push(w: &mut World, rng: &mut Rng, n: usize) {
     if rng.chance(50) {
         let (d, body) = w.s.push_image(&repo, "v1", &format!("seed {n}")).await;
         w.digests.push(d);
-        w.manifests.push(String::from_utf8(body).unwrap());
+        w.manifests
+            .push((repo.clone(), String::from_utf8(body).unwrap()));
     } else {
         ecr::call(w, "CreateRepository", json!({"repositoryName": repo})).await;
         let config = format!("{{\"n\":{n}}}");
@@ -188,7 +189,7 @@ async fn valid_push(w: &mut World, rng: &mut Rng, n: usize) {
         let got = w.s.get(&format!("/v2/{repo}/manifests/v1")).await;
         assert_eq!(got.bytes().await.unwrap(), m.as_bytes(), "{repo}");
         w.digests.push(common::sha256(m.as_bytes()));
-        w.manifests.push(m);
+        w.manifests.push((repo.clone(), m));
     }
     w.repos.push(repo);
 }
@@ -232,14 +233,16 @@ async fn fuzz_both_surfaces() {
     w.digests.push(d);
     w.digests.push(common::sha256(b"{\"seed\":\"app\"}"));
     w.digests.push(common::sha256(b"layer bytes of app"));
-    w.manifests.push(String::from_utf8(body).unwrap());
+    w.manifests
+        .push(("fuzz/app".into(), String::from_utf8(body).unwrap()));
     valid_push(&mut w, &mut rng, 0).await;
 
     let started = std::time::Instant::now();
     for n in 1..=cases {
         match rng.below(100) {
             0..=1 => valid_push(&mut w, &mut rng, n).await,
-            2..=44 => oci::case(&mut w, &mut rng).await,
+            2..=34 => oci::case(&mut w, &mut rng).await,
+            35..=44 => oci::deep_case(&mut w, &mut rng).await,
             45..=52 => oci::raw_case(&mut w, &mut rng).await,
             _ => ecr::case(&mut w, &mut rng).await,
         }

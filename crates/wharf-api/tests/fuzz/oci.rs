@@ -161,7 +161,7 @@ fn authorization(w: &World, rng: &mut Rng) -> Option<String> {
 
 /// A valid image manifest over the seeded blobs, or a mutation of one.
 pub fn manifest_body(w: &World, rng: &mut Rng) -> Vec<u8> {
-    let valid = rng.pick(&w.manifests).clone();
+    let valid = rng.pick(&w.manifests).1.clone();
     match rng.below(10) {
         0 | 1 => valid.into_bytes(),
         2 => {
@@ -240,6 +240,81 @@ pub async fn case(w: &mut World, rng: &mut Rng) {
     let what = format!("{m} {} ({} body bytes)", short(&target), body.len());
     w.send(req.body(body), Surface::Oci, m == Method::HEAD, what)
         .await;
+}
+
+/// Requests that get past routing and authorization: a manifest (valid or mutated) pushed to the
+/// repository holding its blobs, or a chunked upload with random `Content-Range`s and a final
+/// digest that may or may not match.
+pub async fn deep_case(w: &mut World, rng: &mut Rng) {
+    let (repo, valid) = rng.pick(&w.manifests).clone();
+    if rng.chance(50) {
+        let body = if rng.chance(40) {
+            valid.into_bytes()
+        } else {
+            manifest_body(w, rng)
+        };
+        let reference = match rng.below(3) {
+            0 => sha256(&body),
+            1 => rng.word(),
+            _ => reference(w, rng),
+        };
+        let ct = if rng.chance(70) {
+            OCI_MANIFEST
+        } else {
+            *rng.pick(CONTENT_TYPES)
+        };
+        let target = format!("/v2/{repo}/manifests/{reference}");
+        let what = format!("PUT {target} ({} body bytes, {ct})", body.len());
+        let req =
+            w.s.req(Method::PUT, &target)
+                .header("content-type", ct)
+                .body(body);
+        return w.send(req, Surface::Oci, false, what).await;
+    }
+    let start = w.s.req(Method::POST, &format!("/v2/{repo}/blobs/uploads/"));
+    let what = format!("POST /v2/{repo}/blobs/uploads/");
+    let resp = start.send().await.expect("start an upload");
+    let Some(location) = resp.headers().get("location").and_then(|l| l.to_str().ok()) else {
+        return w.fail(format!("{what}: {} without a Location", resp.status()));
+    };
+    let location = location.to_string();
+    let mut sent = Vec::new();
+    for _ in 0..rng.below(4) {
+        let chunk = {
+            let n = rng.below(500);
+            rng.bytes(n)
+        };
+        let offset = if rng.chance(80) {
+            sent.len()
+        } else {
+            rng.below(1000)
+        };
+        let end = (offset + chunk.len()).saturating_sub(1);
+        let mut req = w.s.req(Method::PATCH, &location).body(chunk.clone());
+        if rng.chance(70) {
+            req = req.header("content-range", format!("{offset}-{end}"));
+        }
+        let what = format!("PATCH {location} ({offset}-{end})");
+        if offset == sent.len() {
+            sent.extend_from_slice(&chunk);
+        }
+        w.send(req, Surface::Oci, false, what).await;
+    }
+    let last = {
+        let n = rng.below(100);
+        rng.bytes(n)
+    };
+    let mut all = sent.clone();
+    all.extend_from_slice(&last);
+    let digest = if rng.chance(70) {
+        sha256(&all)
+    } else {
+        digest(w, rng)
+    };
+    let target = crate::common::with_query(&location, &format!("digest={digest}"));
+    let what = format!("PUT {target} ({} bytes)", last.len());
+    let req = w.s.req(Method::PUT, &target).body(last);
+    w.send(req, Surface::Oci, false, what).await;
 }
 
 /// One request over a raw socket: dot segments reach the server, and `Content-Length` may lie.
