@@ -22,8 +22,13 @@ pub(crate) fn parse_amz_date(value: &str) -> Option<OffsetDateTime> {
 
 /// Parses an HTTP `Date` header. botocore writes `Thu, 02 Jan 2025 03:04:05 -0000` (RFC 2822) and
 /// HTTP clients write `... GMT` (IMF-fixdate); the RFC 2822 parser accepts both.
+///
+/// The time is returned in UTC, and refused when UTC is outside the representable years
+/// (`Fri, 31 Dec 9999 23:59:59 -2359` is in year 10000 in UTC), so formatting it never fails.
 pub(crate) fn parse_http_date(value: &str) -> Option<OffsetDateTime> {
-    OffsetDateTime::parse(value.trim(), &Rfc2822).ok()
+    OffsetDateTime::parse(value.trim(), &Rfc2822)
+        .ok()?
+        .checked_to_offset(UtcOffset::UTC)
 }
 
 /// Formats a time as `YYYYMMDDTHHMMSSZ` in UTC, whatever offset it carries.
@@ -51,5 +56,21 @@ pub(crate) fn describe(d: Duration) -> String {
         format!("{minutes} min.")
     } else {
         format!("{secs} sec.")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Found by `tests/props.rs`: a `Date` whose offset pushes it past year 9999 in UTC made
+    /// `format_amz_date` panic (a dropped connection on `POST /`).
+    #[test]
+    fn dates_beyond_the_representable_years_are_refused() {
+        assert_eq!(parse_http_date("Fri, 31 Dec 9999 23:59:59 -2359"), None);
+        let t = parse_http_date("Fri, 31 Dec 9999 00:00:00 -2359").unwrap();
+        assert_eq!(format_amz_date(t), "99991231T235900Z");
+        let t = parse_http_date("Thu, 02 Jan 2025 03:04:05 +0100").unwrap();
+        assert_eq!(format_amz_date(t), "20250102T020405Z");
     }
 }
