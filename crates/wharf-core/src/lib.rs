@@ -30,6 +30,7 @@ pub use identity::{
 };
 pub mod public;
 pub mod pull_through;
+mod removal;
 pub mod replication;
 mod repo;
 mod repositories;
@@ -38,6 +39,7 @@ pub mod signing;
 mod storage_class;
 pub mod templates;
 pub use manifests::PushedManifest;
+pub use removal::{RemoveMode, RemoveOutcome};
 pub use repo::{AccountId, AccountIdError, Repo};
 pub use repositories::MAX_RESOURCE_TAGS;
 mod uploads;
