@@ -1,7 +1,8 @@
 //! Manifests over HTTP: pushes by tag and by digest for the four manifest formats and artifacts,
 //! byte-exact reads, `Accept` negotiation, validation errors (digest mismatch, missing blobs and
 //! children, invalid JSON, size limit), `OCI-Subject`, deletes of manifests and tags, retagging, and
-//! that the manifest cache never serves what was deleted or moved.
+//! that the manifest cache never serves what was deleted or moved; an index's child is not deleted
+//! while the index lists it.
 
 mod common;
 
@@ -385,6 +386,37 @@ async fn delete_by_digest_removes_the_manifest_and_its_tags() {
     );
     let resp = s.delete(&format!("/v2/r/manifests/{d}")).await;
     expect_error(resp, StatusCode::NOT_FOUND, "MANIFEST_UNKNOWN").await;
+}
+
+/// An index's child is not deleted while the index lists it: 409 with code DENIED, the detail
+/// naming both; once the index is gone, the child may go.
+#[tokio::test]
+async fn a_child_of_an_index_is_refused_until_the_index_goes() {
+    let s = Server::start().await;
+    let (child, body) = s.push_image("r", "child", "index child").await;
+    let index = index_manifest(OCI_INDEX, &[(OCI_MANIFEST, &child, body.len())]).into_bytes();
+    let index_d = s.push_manifest("r", "idx", OCI_INDEX, &index).await;
+    let resp = s.delete(&format!("/v2/r/manifests/{child}")).await;
+    let e = expect_error(resp, StatusCode::CONFLICT, "DENIED").await;
+    assert_eq!(e["detail"]["manifest"], child.as_str());
+    assert_eq!(e["detail"]["index"], index_d.as_str());
+    check_served(&s, "r", &child, OCI_MANIFEST, &body).await;
+    // A tag delete is not a manifest delete: it is never refused.
+    assert_eq!(s.delete("/v2/r/manifests/child").await.status(), 202);
+    assert_eq!(
+        s.delete(&format!("/v2/r/manifests/{index_d}"))
+            .await
+            .status(),
+        202
+    );
+    assert_eq!(
+        s.delete(&format!("/v2/r/manifests/{child}")).await.status(),
+        202
+    );
+    assert_eq!(
+        s.head(&format!("/v2/r/manifests/{child}")).await.status(),
+        404
+    );
 }
 
 #[tokio::test]

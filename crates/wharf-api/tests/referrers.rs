@@ -1,6 +1,7 @@
 //! The referrers API over HTTP: `GET /v2/<name>/referrers/<digest>` returns an image index (never a
 //! 404) listing the manifests whose `subject` is the digest, with their artifact types and
-//! annotations, and filters by `?artifactType=` announcing it in `OCI-Filters-Applied`.
+//! annotations, and filters by `?artifactType=` announcing it in `OCI-Filters-Applied`. Referrers
+//! go when their subject is deleted.
 
 mod common;
 
@@ -165,6 +166,31 @@ async fn referrers_are_per_repository_and_follow_deletes() {
         202
     );
     let (_, v) = list(&s, &format!("/v2/one/referrers/{}", subj.0)).await;
+    assert_eq!(v["manifests"], json!([]));
+}
+
+/// Deleting a subject deletes its referrers, and theirs, with it: none is served afterwards (not
+/// even from the manifest cache, warmed first).
+#[tokio::test]
+async fn deleting_a_subject_takes_its_referrers() {
+    let s = Server::start().await;
+    let subj = subject(&s, "r").await;
+    let sig = referrer(&s, "r", &subj, Some("application/x"), None, "sig").await;
+    let sig_of_sig = referrer(&s, "r", &sig, Some("application/x"), None, "sig2").await;
+    for d in [&subj.0, &sig.0, &sig_of_sig.0] {
+        assert_eq!(s.get(&format!("/v2/r/manifests/{d}")).await.status(), 200);
+    }
+    assert_eq!(
+        s.delete(&format!("/v2/r/manifests/{}", subj.0))
+            .await
+            .status(),
+        202
+    );
+    for d in [&subj.0, &sig.0, &sig_of_sig.0] {
+        let resp = s.get(&format!("/v2/r/manifests/{d}")).await;
+        expect_error(resp, StatusCode::NOT_FOUND, "MANIFEST_UNKNOWN").await;
+    }
+    let (_, v) = list(&s, &format!("/v2/r/referrers/{}", subj.0)).await;
     assert_eq!(v["manifests"], json!([]));
 }
 

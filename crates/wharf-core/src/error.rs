@@ -22,6 +22,10 @@ pub enum CoreError {
     ManifestUnknown,
     #[error("manifest invalid: {0}")]
     ManifestInvalid(String),
+    /// An image index in the repository that is not being removed lists `child` (the manifest
+    /// named, or one of the referrers that would go with it).
+    #[error("manifest {child} is referenced by image index {index} in this repository; delete the index first")]
+    ManifestReferenced { child: Digest, index: Digest },
     #[error("manifest too large: {0}")]
     ManifestTooLarge(String),
     #[error("manifest references unknown content")]

@@ -91,7 +91,7 @@ impl Registry {
     }
 
     /// Deletes what an image id names: a tag alone removes the tag (and the image with its last
-    /// tag, as ECR does); a digest removes the image with all its tags.
+    /// tag, as ECR does); a digest removes the image with all its tags and its referrers.
     pub async fn delete_image(&self, repo: &Repo, id: &ImageId) -> ImageResult<ImageRecord> {
         let image = match self.resolve_image(repo, id).await? {
             Ok(i) => i,
@@ -99,19 +99,24 @@ impl Registry {
         };
         let whole_image = id.digest.is_some() || image.tags.len() <= 1;
         if whole_image {
-            if self
-                .meta
-                .is_child_of_index(repo.key(), &image.digest)
-                .await?
-            {
-                return Ok(Err(ImageFailure::ImageReferencedByManifestList));
+            // One transaction checks that no index lists the image (or a referrer of it) and
+            // deletes it with its referrers, so an index pushed meanwhile cannot slip between.
+            let deleted = self
+                .delete_manifest_as(
+                    repo,
+                    &Reference::Digest(image.digest.clone()),
+                    id.tag.as_deref(),
+                )
+                .await;
+            match deleted {
+                Ok(()) => {}
+                Err(CoreError::ManifestReferenced { .. }) => {
+                    return Ok(Err(ImageFailure::ImageReferencedByManifestList))
+                }
+                // Deleted by someone else since it was resolved.
+                Err(CoreError::ManifestUnknown) => return Ok(Err(ImageFailure::ImageNotFound)),
+                Err(e) => return Err(e),
             }
-            self.delete_manifest_as(
-                repo,
-                &Reference::Digest(image.digest.clone()),
-                id.tag.as_deref(),
-            )
-            .await?;
         } else if let Some(tag) = &id.tag {
             let tag: Tag = tag
                 .parse()

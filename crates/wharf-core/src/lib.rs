@@ -37,6 +37,7 @@ pub use identity::{
 };
 pub mod public;
 pub mod pull_through;
+mod removal;
 pub mod replication;
 mod repo;
 mod repositories;
@@ -46,6 +47,7 @@ mod stats;
 mod storage_class;
 pub mod templates;
 pub use manifests::PushedManifest;
+pub use removal::{RemoveMode, RemoveOutcome};
 pub use repo::{AccountId, AccountIdError, Repo};
 pub use repositories::MAX_RESOURCE_TAGS;
 mod uploads;

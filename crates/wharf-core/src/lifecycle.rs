@@ -8,7 +8,7 @@
 //! * an image listed by an index is neither expired nor archived while an index that stays lists
 //!   it (platform images of a multi-arch image live as long as the index does).
 
-use crate::{CoreError, Registry, Repo};
+use crate::{CoreError, Registry, RemoveMode, RemoveOutcome, Repo};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 use wharf_lifecycle::{evaluate, Action, ImageFacts, LifecyclePolicy, StorageClass};
@@ -278,8 +278,9 @@ impl Registry {
         Ok(outcome)
     }
 
-    /// Applies one planned action. `false` when it must wait: the image is still listed by an
-    /// index.
+    /// Applies one planned action: the image and its referrers expire or move to the archive
+    /// together (`remove_image`). `false` when it must wait: an index still lists the image (or
+    /// one of its referrers).
     async fn apply_one(
         &self,
         repo: &Repo,
@@ -291,39 +292,26 @@ impl Registry {
             .digest
             .parse()
             .map_err(|_| CoreError::Internal("planned digest is valid".into()))?;
-        match action.action {
-            Action::Expire => {
-                if self.meta.is_child_of_index(repo.key(), &digest).await? {
-                    return Ok(false);
-                }
-                let referrers = self.referrer_closure(repo, &digest).await?;
-                if !self.meta.delete_manifest(repo.key(), &digest).await? {
-                    return Ok(true); // Gone already.
-                }
-                self.cache.invalidate_manifest(&repo.qualified(), &digest);
-                audit(repo, action, "expire");
-                outcome.expired += 1;
-                for r in referrers {
-                    if self.meta.delete_manifest(repo.key(), &r).await? {
-                        self.cache.invalidate_manifest(&repo.qualified(), &r);
-                        audit_referrer(repo, &r, &digest, action, "expire");
-                        outcome.referrers += 1;
-                    }
-                }
+        let (mode, kind) = match action.action {
+            Action::Expire => (RemoveMode::Delete, "expire"),
+            Action::Transition { .. } => (RemoveMode::Archive { at: now }, "transition"),
+        };
+        // One transaction: the index check, the referrer closure and the change itself.
+        let (image, referrers) = match self.remove_image(repo, &digest, mode).await? {
+            RemoveOutcome::ReferencedByIndex { .. } => return Ok(false),
+            RemoveOutcome::NotFound => return Ok(true), // Gone already.
+            RemoveOutcome::Removed { image, referrers } => (image, referrers),
+        };
+        if image.is_some() {
+            audit(repo, action, kind);
+            match action.action {
+                Action::Expire => outcome.expired += 1,
+                Action::Transition { .. } => outcome.archived += 1,
             }
-            Action::Transition { .. } => {
-                if !self.set_archived(repo, &digest, true, now).await? {
-                    return Ok(true);
-                }
-                audit(repo, action, "transition");
-                outcome.archived += 1;
-                for r in self.referrer_closure(repo, &digest).await? {
-                    if self.set_archived(repo, &r, true, now).await? {
-                        audit_referrer(repo, &r, &digest, action, "transition");
-                        outcome.referrers += 1;
-                    }
-                }
-            }
+        }
+        for r in referrers {
+            audit_referrer(repo, &r, &digest, action, kind);
+            outcome.referrers += 1;
         }
         Ok(true)
     }
@@ -351,45 +339,6 @@ impl Registry {
                 // The repository was deleted meanwhile.
                 Err(CoreError::NameUnknown) => {}
                 Err(e) => return Err(e),
-            }
-        }
-        Ok(out)
-    }
-
-    /// Archives (`archive`) or restores an image at `now`, invalidating cached copies. Returns
-    /// whether its class changed.
-    pub(crate) async fn set_archived(
-        &self,
-        repo: &Repo,
-        digest: &Digest,
-        archive: bool,
-        now: i64,
-    ) -> Result<bool, CoreError> {
-        let changed = self
-            .meta
-            .set_image_archived(repo.key(), digest, archive, now)
-            .await?;
-        if changed {
-            self.cache.invalidate_manifest(&repo.qualified(), digest);
-        }
-        Ok(changed)
-    }
-
-    /// The referrers of `digest`, and theirs, transitively (each once).
-    pub(crate) async fn referrer_closure(
-        &self,
-        repo: &Repo,
-        digest: &Digest,
-    ) -> Result<Vec<Digest>, CoreError> {
-        let mut seen = HashSet::from([digest.clone()]);
-        let mut out = Vec::new();
-        let mut queue = vec![digest.clone()];
-        while let Some(d) = queue.pop() {
-            for r in self.meta.referrers(repo.key(), &d).await? {
-                if seen.insert(r.digest.clone()) {
-                    out.push(r.digest.clone());
-                    queue.push(r.digest);
-                }
             }
         }
         Ok(out)

@@ -3,6 +3,7 @@
 use crate::ServedManifest;
 use crate::{AccountId, Repo};
 use crate::{CoreError, Registry};
+use crate::{RemoveMode, RemoveOutcome};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use wharf_meta::NewManifest;
@@ -141,11 +142,11 @@ impl Registry {
         self.cache.invalidate_tags(&repo.qualified(), tags);
         if outcome.restored {
             // Pushing an archived image again restores it, and its referrers with it, as
-            // UpdateImageStorageClass does.
-            for r in self.referrer_closure(repo, &digest).await? {
-                self.set_archived(repo, &r, false, crate::unix_now())
-                    .await?;
-            }
+            // UpdateImageStorageClass does (the image itself is active already).
+            let restore = RemoveMode::Restore {
+                at: crate::unix_now(),
+            };
+            self.remove_image(repo, &digest, restore).await?;
         }
         Ok(PushedManifest {
             digest,
@@ -219,7 +220,9 @@ impl Registry {
         }
     }
 
-    /// Deletes a manifest by digest (with its tags) or a single tag.
+    /// Deletes a manifest by digest (with its tags and its referrers, `remove_image`) or a single
+    /// tag. A manifest that an index in the repository lists is not deleted:
+    /// `ManifestReferenced`.
     pub async fn delete_manifest(
         &self,
         repo: &Repo,
@@ -244,10 +247,14 @@ impl Registry {
         let mut event_digest = None;
         let deleted = match reference {
             Reference::Digest(d) => {
-                let deleted = self.meta.delete_manifest(repo.key(), d).await?;
-                self.cache.invalidate_manifest(&repo.qualified(), d);
                 event_digest = Some(d.clone());
-                deleted
+                match self.remove_image(repo, d, RemoveMode::Delete).await? {
+                    RemoveOutcome::Removed { .. } => true,
+                    RemoveOutcome::NotFound => false,
+                    RemoveOutcome::ReferencedByIndex { child, index } => {
+                        return Err(CoreError::ManifestReferenced { child, index })
+                    }
+                }
             }
             Reference::Tag(t) => {
                 if self.events_on() {

@@ -1,10 +1,10 @@
 //! Moving an image between the standard and archive storage classes by hand
 //! (`UpdateImageStorageClass`). Archived images stay listed and described but are not pullable;
 //! a restore is immediate here (ECR's takes about 20 minutes, so it answers `ACTIVATING`), and
-//! referrers move with their subject.
+//! referrers move with their subject, in the same transaction (`remove_image`).
 
-use crate::images::{ImageId, ImageResult};
-use crate::{CoreError, Registry, Repo};
+use crate::images::{ImageFailure, ImageId, ImageResult};
+use crate::{CoreError, Registry, RemoveMode, RemoveOutcome, Repo};
 use wharf_lifecycle::StorageClass;
 use wharf_meta::ImageRecord;
 
@@ -30,20 +30,25 @@ impl Registry {
                 if archive { "ARCHIVE" } else { "STANDARD" }
             )));
         }
-        if archive
-            && self
-                .meta
-                .is_child_of_index(repo.key(), &image.digest)
-                .await?
-        {
-            return Err(CoreError::StorageClassUpdateNotSupported(format!(
-                "The image with digest '{}' is referenced by a manifest list or image index in the repository '{}'; archive the index instead.",
-                image.digest, repo.name
-            )));
-        }
-        self.set_archived(repo, &image.digest, archive, now).await?;
-        for r in self.referrer_closure(repo, &image.digest).await? {
-            self.set_archived(repo, &r, archive, now).await?;
+        let mode = if archive {
+            RemoveMode::Archive { at: now }
+        } else {
+            RemoveMode::Restore { at: now }
+        };
+        match self.remove_image(repo, &image.digest, mode).await? {
+            RemoveOutcome::Removed { .. } => {}
+            RemoveOutcome::NotFound => return Ok(Err(ImageFailure::ImageNotFound)),
+            RemoveOutcome::ReferencedByIndex { child, .. } => {
+                let what = if child == image.digest {
+                    String::new()
+                } else {
+                    format!(" (its referrer '{child}')")
+                };
+                return Err(CoreError::StorageClassUpdateNotSupported(format!(
+                    "The image with digest '{}'{what} is referenced by a manifest list or image index in the repository '{}'; archive the index instead.",
+                    image.digest, repo.name
+                )));
+            }
         }
         tracing::info!(
             target: "wharf::audit",

@@ -337,7 +337,10 @@ mod tests {
         assert!(!store.gc_sweep(&a, 9).await.unwrap());
         // Deleting the manifest restarts the grace period (the trigger touches the blob).
         store.gc_unmark(&a, 9).await.unwrap();
-        store.delete_manifest(repo, &m2).await.unwrap();
+        store
+            .remove_image(repo, &m2, crate::RemoveMode::Delete)
+            .await
+            .unwrap();
         assert!(store
             .gc_candidates(now() - 5, None, 10)
             .await

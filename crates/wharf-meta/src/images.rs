@@ -129,20 +129,6 @@ impl MetaStore {
         d.map(|d| parse_digest(&d)).transpose()
     }
 
-    /// Whether an index in the repository lists this manifest as a child.
-    pub async fn is_child_of_index(&self, repo: RepoKey<'_>, digest: &Digest) -> Result<bool> {
-        let found: Option<i64> = sqlx::query_scalar(
-            "SELECT 1 FROM manifest_children c JOIN repositories r ON r.id = c.repository_id
-             WHERE r.account_id = $1 AND r.name = $2 AND c.child_digest = $3 LIMIT 1",
-        )
-        .bind(repo.account)
-        .bind(repo.name)
-        .bind(digest.to_string())
-        .fetch_optional(&self.reader)
-        .await?;
-        Ok(found.is_some())
-    }
-
     /// Records a pull time (ECR's `lastRecordedPullTime`).
     pub async fn record_pull(&self, repo: RepoKey<'_>, digest: &Digest, at: i64) -> Result<()> {
         sqlx::query(

@@ -32,6 +32,7 @@ mod pull_exclusions;
 mod pull_through;
 mod queue;
 mod registry;
+mod removal;
 mod replication;
 mod replication_backfill;
 mod repo_settings;
@@ -43,6 +44,7 @@ pub mod testing;
 mod uploads;
 mod usage;
 mod vulndb;
+mod write_tx;
 
 pub use audit::{AuditFilter, AuditRecord};
 pub use blob_info::BlobReadInfo;
@@ -58,6 +60,7 @@ pub use pull_exclusions::PullExclusion;
 pub use pull_through::{PullThroughRuleRecord, UpstreamSecretRecord};
 pub use queue::{JobCount, JobFilter, JobRecord, JobState, NewJob, DEFAULT_MAX_ATTEMPTS};
 pub use registry::TemplateRecord;
+pub use removal::{RemoveMode, RemoveOutcome};
 pub use replication::ReplicationStatusRecord;
 pub use replication_backfill::{BackfillItem, BackfillRecord};
 pub use repo_settings::{RepoSettings, RepositoryRecord};
@@ -67,6 +70,7 @@ pub use stats::PoolStats;
 pub use uploads::Upload;
 pub use usage::{AccountUsage, RepositoryUsage, ServerUsage, UsageFigures};
 pub use vulndb::{AdvisoryHit, NewAdvisory, UpsertCounts, VulnDbCounts};
+pub use write_tx::WriteTx;
 
 pub use dialect::Dialect;
 

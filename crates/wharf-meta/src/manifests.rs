@@ -3,6 +3,7 @@
 //! A manifest is stored with its exact bytes and the references extracted from it. `put_manifest`
 //! checks, inside its write transaction, that every referenced blob and child manifest is present in
 //! the repository, so a concurrent delete can never leave a manifest pointing at nothing.
+//! Manifests are deleted (and archived) only with their referrers, by `removal.rs`.
 
 use crate::{now, parse_digest, queue, repos, MetaError, MetaStore, NewJob, RepoKey, Result};
 use wharf_oci::{Digest, Reference};
@@ -327,20 +328,6 @@ impl MetaStore {
             })
         })
         .transpose()
-    }
-
-    /// Deletes a manifest and every tag pointing at it. Returns whether it existed.
-    pub async fn delete_manifest(&self, repo: RepoKey<'_>, digest: &Digest) -> Result<bool> {
-        let res = sqlx::query(
-            "DELETE FROM manifests WHERE digest = $1
-             AND repository_id = (SELECT id FROM repositories WHERE account_id = $2 AND name = $3)",
-        )
-        .bind(digest.to_string())
-        .bind(repo.account)
-        .bind(repo.name)
-        .execute(&self.writer)
-        .await?;
-        Ok(res.rows_affected() > 0)
     }
 
     /// Deletes one tag, leaving its manifest. Returns whether the tag existed.

@@ -2,12 +2,12 @@
 //! `WHARF_TEST_POSTGRES_URL` names a server (`WHARF_TEST_POSTGRES_REQUIRED=1` makes its absence a
 //! failure). Besides single-store behaviour it opens two stores on one database, as two nodes do,
 //! and races them where the database must arbitrate: first start, repository creation, immutable
-//! tags, job claims, the job queue's claims; and on PostgreSQL, the cache epoch every cached-data
-//! write moves.
+//! tags, job claims, the job queue's claims, an index pushed while its child is deleted; and on
+//! PostgreSQL, the cache epoch every cached-data write moves.
 
 use wharf_meta::{
-    testing, JobCount, JobFilter, JobState, MetaError, MetaStore, NewJob, NewManifest, RepoKey,
-    RepoSettings,
+    testing, JobCount, JobFilter, JobState, MetaError, MetaStore, NewJob, NewManifest, RemoveMode,
+    RemoveOutcome, RepoKey, RepoSettings,
 };
 use wharf_oci::{Digest, Reference};
 
@@ -91,6 +91,19 @@ pub(crate) async fn push(
     Ok(digest)
 }
 
+/// Deletes an image (with its referrers); whether it existed.
+pub(crate) async fn delete(store: &MetaStore, repo: RepoKey<'_>, digest: &Digest) -> bool {
+    match store
+        .remove_image(repo, digest, RemoveMode::Delete)
+        .await
+        .unwrap()
+    {
+        RemoveOutcome::Removed { .. } => true,
+        RemoveOutcome::NotFound => false,
+        other => panic!("deleting {digest}: {other:?}"),
+    }
+}
+
 #[path = "conformance/scanning.rs"]
 mod scanning;
 
@@ -105,6 +118,8 @@ mod crypt;
 mod ecr_records;
 #[path = "conformance/public_records.rs"]
 mod public_records;
+#[path = "conformance/removal.rs"]
+mod removal;
 #[path = "conformance/replication.rs"]
 mod replication;
 #[path = "conformance/signing.rs"]
@@ -151,6 +166,12 @@ async fn metadata_conformance() {
         signing::signing_state(&a).await;
         ecr_records::manifest_referencing_a_blob(&a).await;
         audit::audit_trail(&a).await;
+        removal::delete_takes_the_referrer_closure(&a).await;
+        removal::index_children_are_refused(&a).await;
+        removal::unknown_images(&a).await;
+        removal::archive_and_restore_with_referrers(&a).await;
+        removal::write_tx_spans_calls(&a).await;
+        removal::index_push_races_child_delete(&a, &db.open().await).await;
         public_records::public_registries_and_catalog_data(&a).await;
         if let Db::Postgres(url) = &db {
             nodes_starting_together_share_one_default_account(url).await;
@@ -187,7 +208,7 @@ async fn round_trip_across_nodes(a: &MetaStore, b: &MetaStore) {
         .await
         .unwrap()
         .contains(&"shared/app".to_string()));
-    assert!(b.delete_manifest(repo(b, "shared/app"), &d).await.unwrap());
+    assert!(delete(b, repo(b, "shared/app"), &d).await);
     assert!(a
         .get_manifest(repo(a, "shared/app"), &Reference::Digest(d))
         .await
@@ -431,7 +452,7 @@ async fn cache_epoch_follows_cached_data(store: &MetaStore) {
         "pushing the same manifest under the same tag again"
     );
 
-    assert!(store.delete_manifest(r(), &d).await.unwrap());
+    assert!(delete(store, r(), &d).await);
     moved("deleting a manifest", epoch().await);
     assert!(store.delete_repository(r(), true).await.unwrap());
     moved("deleting a repository", epoch().await);

@@ -58,6 +58,9 @@ impl AwsError {
             CoreError::DigestInvalid(m) => EcrError::new("InvalidLayerException", m),
             CoreError::BlobUnknown => EcrError::new("LayersNotFoundException", "The specified layers could not be found."),
             CoreError::ManifestUnknown => EcrError::new("ImageNotFoundException", "The image does not exist within the repository."),
+            // BatchDeleteImage reports this per image (failure code ImageReferencedByManifestList);
+            // no other operation deletes a manifest.
+            CoreError::ManifestReferenced { .. } => EcrError::invalid(e.to_string()),
             CoreError::ManifestInvalid(m) | CoreError::ManifestTooLarge(m) | CoreError::UploadInvalid(m) => EcrError::invalid(m),
             CoreError::ManifestBlobUnknown { blobs, manifests } => {
                 if !blobs.is_empty() {

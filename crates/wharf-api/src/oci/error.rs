@@ -64,6 +64,20 @@ impl From<CoreError> for OciError {
             CoreError::DigestInvalid(_) => OciError::new(S::BAD_REQUEST, "DIGEST_INVALID", msg),
             CoreError::ManifestUnknown => OciError::new(S::NOT_FOUND, "MANIFEST_UNKNOWN", msg),
             CoreError::ManifestInvalid(_) => OciError::new(S::BAD_REQUEST, "MANIFEST_INVALID", msg),
+            // DELETE of a manifest an index in the repository still lists. The spec's codes are a
+            // closed set and none names this case; DENIED ("requested access to the resource is
+            // denied") is the one that says "this operation on this resource is refused". The
+            // status is 409 Conflict, not DENIED's usual 403: the refusal comes from the state of
+            // the repository, not from permissions, and clients treat a 403 as a credentials
+            // problem. (GitLab's registry also answers 409 here; 400 and 405 would tell clients,
+            // and the conformance suite, that deletes are disabled altogether.) The detail names
+            // the manifest and the index so a client knows what to delete first.
+            CoreError::ManifestReferenced { child, index } => {
+                OciError::new(S::CONFLICT, "DENIED", msg).with_detail(json!({
+                    "manifest": child.to_string(),
+                    "index": index.to_string(),
+                }))
+            }
             CoreError::ManifestTooLarge(_) => {
                 OciError::new(S::PAYLOAD_TOO_LARGE, "SIZE_INVALID", msg)
             }

@@ -152,10 +152,7 @@ pub async fn replication_state(store: &MetaStore) {
     );
 
     // The rows go with the manifest.
-    assert!(store
-        .delete_manifest(repo(store, name), &digest)
-        .await
-        .unwrap());
+    assert!(super::delete(store, repo(store, name), &digest).await);
     assert!(store
         .replication_statuses(repo(store, name), &digest)
         .await

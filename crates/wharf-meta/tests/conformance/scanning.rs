@@ -228,7 +228,7 @@ pub async fn scan_results(store: &MetaStore) {
     );
 
     // Results go with their image.
-    assert!(store.delete_manifest(repo(store, name), &d).await.unwrap());
+    assert!(super::delete(store, repo(store, name), &d).await);
     assert_eq!(store.image_scan(repo(store, name), &d).await.unwrap(), None);
     assert!(!store
         .store_scan(
@@ -421,7 +421,7 @@ pub async fn continuous_rescan_candidates(store: &MetaStore) {
     assert_eq!(since(1004).await, []);
     let images = store.images_with_changed_advisories(1002).await.unwrap();
     assert_eq!(images[0].account, store.default_account());
-    store.delete_manifest(repo(store, name), &a).await.unwrap();
+    assert!(super::delete(store, repo(store, name), &a).await);
     assert_eq!(since(1002).await, []);
 }
 
