@@ -96,7 +96,7 @@ struct TokenPayload {
 /// The identity service.
 #[derive(Clone)]
 pub struct Identity {
-    meta: MetaStore,
+    pub(crate) meta: MetaStore,
     token_key: Arc<Vec<u8>>,
     /// Access keys read for token verification, kept `KEY_CACHE_TTL` so `/v2/` requests need no
     /// database read; a key deactivated by another process stops working within that time, or

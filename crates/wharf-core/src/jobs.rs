@@ -9,7 +9,7 @@
 use crate::job_kind::{JobDecodeError, JobKind};
 use crate::{CoreError, Registry};
 use std::time::Duration;
-use wharf_meta::{JobRecord, JobState, NewJob};
+use wharf_meta::{JobFilter, JobRecord, JobState, NewJob};
 
 /// How long a failed attempt waits before the next: `base * 2^(attempt - 1)`, at most `max`;
 /// with `jitter`, a random point in the upper half of that delay, so jobs that failed together
@@ -168,10 +168,7 @@ impl Registry {
     }
 
     /// The jobs `filter` selects, newest first.
-    pub async fn list_jobs(
-        &self,
-        filter: &wharf_meta::JobFilter,
-    ) -> Result<Vec<JobRecord>, CoreError> {
+    pub async fn list_jobs(&self, filter: &JobFilter) -> Result<Vec<JobRecord>, CoreError> {
         Ok(self.meta.list_jobs(filter).await?)
     }
 
@@ -179,6 +176,13 @@ impl Registry {
     /// went. Jobs not finished are never pruned.
     pub async fn prune_jobs(&self, state: JobState, before: i64) -> Result<u64, CoreError> {
         Ok(self.meta.prune_jobs(state, before).await?)
+    }
+}
+
+impl crate::Records {
+    /// The jobs `filter` selects, newest first.
+    pub async fn list_jobs(&self, filter: &JobFilter) -> Result<Vec<JobRecord>, CoreError> {
+        Ok(self.meta.list_jobs(filter).await?)
     }
 }
 

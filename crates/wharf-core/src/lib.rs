@@ -21,6 +21,7 @@ mod error;
 pub mod events;
 mod gc;
 mod identity;
+mod identity_admin;
 mod images;
 mod job_kind;
 mod jobs;
@@ -35,8 +36,10 @@ pub use identity::{
     Identity, LoginToken, NewAccessKey, Principal, TokenError, User, ADMINISTRATOR_POLICY,
     TOKEN_TTL_SECS,
 };
+pub mod migrate;
 pub mod public;
 pub mod pull_through;
+mod records;
 mod removal;
 pub mod replication;
 mod repo;
@@ -45,8 +48,10 @@ pub mod scan;
 pub mod signing;
 mod stats;
 mod storage_class;
+pub mod stores;
 pub mod templates;
 pub use manifests::PushedManifest;
+pub use records::{Records, SchemaVersion};
 pub use removal::{RemoveMode, RemoveOutcome};
 pub use repo::{AccountId, AccountIdError, Repo};
 pub use repositories::MAX_RESOURCE_TAGS;
@@ -187,6 +192,12 @@ impl Registry {
         } else {
             Err(failed)
         }
+    }
+
+    /// Closes the metadata database's pools, waiting for connections to finish (at the end of
+    /// a command or a server's shutdown; clones of this registry stop working).
+    pub async fn close(&self) {
+        self.meta.close().await;
     }
 
     /// The metadata store, for tests that arrange or inspect rows no use case exposes. Only

@@ -3,8 +3,8 @@
 
 pub use wharf_blob::ByteStream;
 pub use wharf_meta::{
-    AccountUsage, AuditFilter, AuditRecord, BackfillItem, BackfillRecord, CatalogData, ImageRecord,
-    JobCount, JobFilter, JobRecord, JobState, LifecyclePolicyRecord, PoolStats, PublicRegistry,
-    PullExclusion, Referrer, RepoSettings, RepositoryRecord, RepositoryUsage, ServerUsage, TagPage,
-    TemplateRecord, UsageFigures,
+    AccessKeyRecord, AccountUsage, AuditFilter, AuditRecord, BackfillItem, BackfillRecord,
+    CatalogData, ImageRecord, JobCount, JobFilter, JobRecord, JobState, LifecyclePolicyRecord,
+    PoolStats, PublicRegistry, PullExclusion, Referrer, RepoSettings, RepositoryRecord,
+    RepositoryUsage, ServerUsage, TagPage, TemplateRecord, UsageFigures, UserRecord,
 };

@@ -65,3 +65,28 @@ async fn template_policies_are_checked_before_storing() {
     let templates = reg.templates(&account).await.unwrap();
     assert_eq!(templates.len(), 1, "only the valid template was stored");
 }
+
+#[tokio::test]
+async fn identity_policies_are_checked_before_storing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (reg, repo) = setup(dir.path()).await;
+    let identity = reg.open_identity().await.unwrap();
+    let ci = identity
+        .create_user(&repo.account, "ci")
+        .await
+        .unwrap()
+        .expect("a new user");
+    let allow = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ecr:*","Resource":"*"}]}"#;
+    identity.put_user_policy(ci.id, "ecr", allow).await.unwrap();
+    for bad in [
+        "{}",
+        r#"{"Statement":[{"Effect":"Allow","Action":"ecr:*"}]}"#,
+        r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"ecr:*","Resource":"*"}]}"#,
+        "{\"Statement\": [",
+    ] {
+        let m = invalid(identity.put_user_policy(ci.id, "bad", bad).await);
+        assert!(m.starts_with("Invalid policy"), "{m}");
+    }
+    let stored = identity.user_policies(ci.id).await.unwrap();
+    assert_eq!(stored, vec![("ecr".to_string(), allow.to_string())]);
+}

@@ -1,12 +1,12 @@
-//! `wharf admin …`: manage accounts, users, access keys and identity policies directly in the
-//! metadata store, and print login passwords for scripts.
+//! `wharf admin …`: manage accounts, users, access keys and identity policies through
+//! wharf-core's identity use cases, and print login passwords for scripts.
 
 use crate::config::Settings;
 use anyhow::{anyhow, bail, Context};
 use clap::Subcommand;
 use std::time::{SystemTime, UNIX_EPOCH};
+use wharf_core::model::UserRecord;
 use wharf_core::{AccountId, Identity, Principal};
-use wharf_meta::{MetaStore, UserRecord};
 
 #[derive(Subcommand)]
 pub enum AdminCommand {
@@ -127,19 +127,25 @@ pub enum AdminCommand {
     },
 }
 
-async fn account_id(meta: &MetaStore, account: Option<String>) -> anyhow::Result<String> {
-    let id = account.unwrap_or_else(|| meta.default_account().to_string());
-    id.parse::<AccountId>()
+async fn account_id(identity: &Identity, account: Option<String>) -> anyhow::Result<AccountId> {
+    let id = account.unwrap_or_else(|| identity.default_account().to_string());
+    let parsed = id
+        .parse::<AccountId>()
         .map_err(|e| anyhow!("{id:?}: {e}"))?;
-    if !meta.account_exists(&id).await? {
+    if !identity.account_exists(&parsed).await? {
         bail!("account {id} does not exist");
     }
-    Ok(id)
+    Ok(parsed)
 }
 
-async fn user(meta: &MetaStore, account: Option<String>, name: &str) -> anyhow::Result<UserRecord> {
-    let account = account_id(meta, account).await?;
-    meta.user(&account, name)
+async fn user(
+    identity: &Identity,
+    account: Option<String>,
+    name: &str,
+) -> anyhow::Result<UserRecord> {
+    let account = account_id(identity, account).await?;
+    identity
+        .user(&account, name)
         .await?
         .ok_or_else(|| anyhow!("user {name} does not exist in account {account}"))
 }
@@ -159,20 +165,28 @@ fn valid_user_name(name: &str) -> anyhow::Result<()> {
 }
 
 pub async fn run(settings: Settings, cmd: AdminCommand) -> anyhow::Result<()> {
-    let (registry, meta) = crate::serve::open_registry(&settings).await?;
-    let identity = Identity::open(meta.clone()).await?;
+    let registry = crate::serve::open_registry(&settings).await?;
+    let result = admin(&registry, cmd).await;
+    registry.close().await;
+    result
+}
+
+async fn admin(registry: &wharf_core::Registry, cmd: AdminCommand) -> anyhow::Result<()> {
+    let identity = registry.open_identity().await?;
     match cmd {
         AdminCommand::CreateAccount { id, name } => {
-            id.parse::<AccountId>()
+            let account = id
+                .parse::<AccountId>()
                 .map_err(|e| anyhow!("{id:?}: {e}"))?;
-            if !meta.create_account(&id, &name).await? {
+            if !identity.create_account(&account, &name).await? {
                 bail!("account {id} already exists");
             }
             println!("{id}");
         }
         AdminCommand::ListAccounts => {
-            for (id, name, _) in meta.list_accounts().await? {
-                let default = if id == meta.default_account() {
+            let default_account = identity.default_account();
+            for (id, name, _) in identity.list_accounts().await? {
+                let default = if id == default_account.as_str() {
                     " (default)"
                 } else {
                     ""
@@ -182,27 +196,27 @@ pub async fn run(settings: Settings, cmd: AdminCommand) -> anyhow::Result<()> {
         }
         AdminCommand::CreateUser { name, account } => {
             valid_user_name(&name)?;
-            let account = account_id(&meta, account).await?;
-            let u = meta
+            let account = account_id(&identity, account).await?;
+            let u = identity
                 .create_user(&account, &name)
                 .await?
                 .ok_or_else(|| anyhow!("user {name} already exists in account {account}"))?;
             println!("arn:aws:iam::{}:user/{}", u.account, u.name);
         }
         AdminCommand::ListUsers { account } => {
-            for u in meta.list_users(account.as_deref()).await? {
+            for u in identity.list_users(account.as_deref()).await? {
                 println!("arn:aws:iam::{}:user/{}", u.account, u.name);
             }
         }
         AdminCommand::DeleteUser { name, account } => {
-            let u = user(&meta, account, &name).await?;
-            meta.delete_user(u.id).await?;
+            let u = user(&identity, account, &name).await?;
+            identity.delete_user(u.id).await?;
         }
         AdminCommand::CreateAccessKey {
             user: name,
             account,
         } => {
-            let u = user(&meta, account, &name).await?;
+            let u = user(&identity, account, &name).await?;
             let key = identity.create_access_key(u.id).await?;
             println!(
                 "aws_access_key_id = {}\naws_secret_access_key = {}",
@@ -213,23 +227,23 @@ pub async fn run(settings: Settings, cmd: AdminCommand) -> anyhow::Result<()> {
             user: name,
             account,
         } => {
-            let u = user(&meta, account, &name).await?;
-            for k in meta.list_access_keys(u.id).await? {
+            let u = user(&identity, account, &name).await?;
+            for k in identity.access_keys(u.id).await? {
                 println!("{}\t{}", k.id, if k.active { "Active" } else { "Inactive" });
             }
         }
         AdminCommand::DeactivateAccessKey { id } => {
-            if !meta.set_access_key_active(&id, false).await? {
+            if !identity.set_access_key_active(&id, false).await? {
                 bail!("access key {id} does not exist");
             }
         }
         AdminCommand::ActivateAccessKey { id } => {
-            if !meta.set_access_key_active(&id, true).await? {
+            if !identity.set_access_key_active(&id, true).await? {
                 bail!("access key {id} does not exist");
             }
         }
         AdminCommand::DeleteAccessKey { id } => {
-            if !meta.delete_access_key(&id).await? {
+            if !identity.delete_access_key(&id).await? {
                 bail!("access key {id} does not exist");
             }
         }
@@ -244,18 +258,20 @@ pub async fn run(settings: Settings, cmd: AdminCommand) -> anyhow::Result<()> {
             } else {
                 std::fs::read_to_string(&file).with_context(|| format!("reading {file}"))?
             };
-            serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&text)
-                .map_err(|e| anyhow!("invalid policy: {e}"))?;
-            let u = user(&meta, account, &name).await?;
-            meta.put_user_policy(u.id, &policy, &text).await?;
+            let u = user(&identity, account, &name).await?;
+            // The use case refuses a document that is not a valid IAM identity policy.
+            identity
+                .put_user_policy(u.id, &policy, &text)
+                .await
+                .map_err(|e| anyhow!("{policy}: {e}"))?;
         }
         AdminCommand::DetachPolicy {
             user: name,
             name: policy,
             account,
         } => {
-            let u = user(&meta, account, &name).await?;
-            if !meta.delete_user_policy(u.id, &policy).await? {
+            let u = user(&identity, account, &name).await?;
+            if !identity.delete_user_policy(u.id, &policy).await? {
                 bail!("policy {policy} is not attached to {name}");
             }
         }
@@ -263,8 +279,8 @@ pub async fn run(settings: Settings, cmd: AdminCommand) -> anyhow::Result<()> {
             user: name,
             account,
         } => {
-            let u = user(&meta, account, &name).await?;
-            for (policy, doc) in meta.user_policies(u.id).await? {
+            let u = user(&identity, account, &name).await?;
+            for (policy, doc) in identity.user_policies(u.id).await? {
                 println!("{policy}\t{doc}");
             }
         }
@@ -286,17 +302,17 @@ pub async fn run(settings: Settings, cmd: AdminCommand) -> anyhow::Result<()> {
             {
                 bail!("--prefix must be ROOT or a repository name prefix");
             }
-            let account = account_id(&meta, account).await?;
+            let account = account_id(&identity, account).await?;
             let body = serde_json::json!({ "appliedFor": applied_for });
-            if !meta
-                .create_template(&account, &prefix, &body.to_string())
-                .await?
-            {
-                bail!("a template with prefix {prefix} already exists");
+            match registry.create_template(&account, &prefix, &body).await {
+                Err(wharf_core::CoreError::TemplateAlreadyExists) => {
+                    bail!("a template with prefix {prefix} already exists")
+                }
+                other => other?,
             }
         }
         AdminCommand::CreateSigningProfile { name, account } => {
-            let account: AccountId = account_id(&meta, account).await?.parse()?;
+            let account = account_id(&identity, account).await?;
             let arn = registry
                 .create_signing_profile(&account, &name)
                 .await?
@@ -310,7 +326,7 @@ pub async fn run(settings: Settings, cmd: AdminCommand) -> anyhow::Result<()> {
             username,
             account,
         } => {
-            let account: AccountId = account_id(&meta, account).await?.parse()?;
+            let account = account_id(&identity, account).await?;
             let mut token = zeroize::Zeroizing::new(String::new());
             std::io::stdin()
                 .read_line(&mut token)
@@ -329,13 +345,13 @@ pub async fn run(settings: Settings, cmd: AdminCommand) -> anyhow::Result<()> {
             println!("{arn}");
         }
         AdminCommand::DeleteUpstreamSecret { name, account } => {
-            let account: AccountId = account_id(&meta, account).await?.parse()?;
+            let account = account_id(&identity, account).await?;
             if !registry.delete_upstream_secret(&account, &name).await? {
                 bail!("no upstream secret {name} in account {account}");
             }
         }
         AdminCommand::SigningPublicKey { name, account } => {
-            let account: AccountId = account_id(&meta, account).await?.parse()?;
+            let account = account_id(&identity, account).await?;
             let pem = registry
                 .signing_public_key(&account, &name)
                 .await?
@@ -348,9 +364,9 @@ pub async fn run(settings: Settings, cmd: AdminCommand) -> anyhow::Result<()> {
             user: name,
             account,
         } => {
-            let u = user(&meta, account, &name).await?;
-            let key = meta
-                .list_access_keys(u.id)
+            let u = user(&identity, account, &name).await?;
+            let key = identity
+                .access_keys(u.id)
                 .await?
                 .into_iter()
                 .find(|k| k.active)
@@ -362,6 +378,5 @@ pub async fn run(settings: Settings, cmd: AdminCommand) -> anyhow::Result<()> {
             println!("{}", identity.issue_token(&user, now).password);
         }
     }
-    meta.close().await;
     Ok(())
 }

@@ -5,7 +5,7 @@ use crate::config::Settings;
 use crate::gc::ReportFormat;
 use anyhow::{bail, Context};
 use serde_json::{json, Value};
-use wharf_meta::{AuditFilter, AuditRecord};
+use wharf_core::model::{AuditFilter, AuditRecord};
 
 /// Arguments of `wharf audit`.
 #[derive(Debug, clap::Args)]
@@ -50,10 +50,9 @@ pub async fn run(settings: Settings, args: AuditArgs) -> anyhow::Result<()> {
         user: args.user,
         limit: i64::from(args.limit),
     };
-    std::fs::create_dir_all(&settings.data_dir)?;
-    let meta = crate::metadata::open(&settings.metadata, &settings.data_dir).await?;
-    let records = meta.audit_events(&filter).await;
-    meta.close().await;
+    let db = wharf_core::stores::open_records(&crate::serve::stores(&settings)).await?;
+    let records = db.audit_events(&filter).await;
+    db.close().await;
     let records = records?;
     let out = match args.format {
         ReportFormat::Json => serde_json::to_string_pretty(&json!({

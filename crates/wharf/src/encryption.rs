@@ -7,7 +7,7 @@ use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use wharf_core::crypt::{master, Keys, MasterKeyring};
-use wharf_meta::MetaStore;
+use wharf_core::Registry;
 
 /// The `[encryption]` table as written.
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -185,7 +185,7 @@ impl EncryptionSettings {
 /// with a message naming the file when the keyring is missing but the database says data is
 /// encrypted, unreadable, or malformed. The keyring is checked against the database's recorded
 /// fingerprints by `Registry::check_master_keys` afterwards.
-pub async fn load_keys(settings: &EncryptionSettings, meta: &MetaStore) -> anyhow::Result<Keys> {
+pub async fn load_keys(settings: &EncryptionSettings, registry: &Registry) -> anyhow::Result<Keys> {
     let ring = match &settings.key_source {
         KeySource::Env(text) => MasterKeyring::parse(text)
             .map_err(|e| anyhow::anyhow!("WHARF_MASTER_KEY is not a valid master keyring: {e}"))?,
@@ -200,7 +200,7 @@ pub async fn load_keys(settings: &EncryptionSettings, meta: &MetaStore) -> anyho
                 })?
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let recorded = meta.master_keys().await?;
+                let recorded = registry.recorded_master_keys().await?;
                 if let Some((v, fp)) = recorded.last() {
                     bail!(
                         "master key file {} is missing, but this registry's data is encrypted under master key version {v} (fingerprint {fp}); restore the file (or set WHARF_MASTER_KEY) — without it no stored image can be read",
@@ -296,27 +296,44 @@ mod tests {
         }
     }
 
+    /// A registry over fresh embedded stores under `dir`.
+    async fn registry(dir: &Path) -> Registry {
+        use wharf_core::stores::{BlobStoreSettings, MetadataSettings, StoreSettings};
+        wharf_core::stores::open_registry(&StoreSettings {
+            data_dir: dir.join("data"),
+            metadata: MetadataSettings::Embedded,
+            blob_store: BlobStoreSettings::Filesystem,
+        })
+        .await
+        .unwrap()
+    }
+
     #[tokio::test]
     async fn first_start_creates_a_private_keyring_and_later_starts_need_it() {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
-        let meta = wharf_meta::testing::store(dir.path()).await;
+        let reg = registry(dir.path()).await;
         let path = dir.path().join("master.key");
         let source = KeySource::File {
             path: path.clone(),
             explicit: false,
         };
-        let keys = load_keys(&settings(source.clone()), &meta).await.unwrap();
+        let keys = load_keys(&settings(source.clone()), &reg).await.unwrap();
         assert!(keys.seals());
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
-        let (v, fp) = keys.master().unwrap().versions()[0].clone();
-        meta.record_master_key(v, &fp).await.unwrap();
+        let (_, fp) = keys.master().unwrap().versions()[0].clone();
+        // The start that generated it records its fingerprint.
+        reg.clone()
+            .with_keys(keys)
+            .check_master_keys()
+            .await
+            .unwrap();
         // Same file again: loads.
-        load_keys(&settings(source.clone()), &meta).await.unwrap();
+        load_keys(&settings(source.clone()), &reg).await.unwrap();
         // Gone: refuses, naming the file and the fingerprint.
         std::fs::remove_file(&path).unwrap();
-        let err = load_keys(&settings(source), &meta).await.err().unwrap();
+        let err = load_keys(&settings(source), &reg).await.err().unwrap();
         let msg = format!("{err:#}");
         assert!(msg.contains("master.key") && msg.contains(&fp), "{msg}");
         // Garbage: refuses with the reason.
@@ -326,7 +343,7 @@ mod tests {
                 path: path.clone(),
                 explicit: true,
             }),
-            &meta,
+            &reg,
         )
         .await
         .err()
@@ -340,14 +357,14 @@ mod tests {
     #[tokio::test]
     async fn an_explicit_missing_file_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
-        let meta = wharf_meta::testing::store(dir.path()).await;
+        let reg = registry(dir.path()).await;
         let path = dir.path().join("nope.key");
         let err = load_keys(
             &settings(KeySource::File {
                 path: path.clone(),
                 explicit: true,
             }),
-            &meta,
+            &reg,
         )
         .await
         .err()

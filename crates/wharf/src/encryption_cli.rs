@@ -39,17 +39,17 @@ pub async fn run(settings: Settings, command: EncryptionCommand) -> anyhow::Resu
             );
         };
         let version = crate::encryption::add_key_version(path)?;
-        let (registry, meta) = crate::serve::open_registry(&settings).await?;
+        let registry = crate::serve::open_registry(&settings).await?;
         let job = JobKind::RewrapKeys { kms: false }.new_job();
         registry.enqueue_job(&job).await?;
-        meta.close().await;
+        registry.close().await;
         println!(
             "added master key version {version} to {}; queued the rewrap of data keys under older versions. Restart servers so they wrap new keys with it.",
             path.display()
         );
         return Ok(());
     }
-    let (registry, meta) = crate::serve::open_registry(&settings).await?;
+    let registry = crate::serve::open_registry(&settings).await?;
     let out = match command {
         EncryptionCommand::Status { format } => {
             let s = registry.encryption_status().await?;
@@ -96,7 +96,7 @@ pub async fn run(settings: Settings, command: EncryptionCommand) -> anyhow::Resu
         }
         EncryptionCommand::RotateMasterKey => unreachable!("handled above"),
     };
-    meta.close().await;
+    registry.close().await;
     println!("{}", out.trim_end());
     Ok(())
 }

@@ -23,9 +23,9 @@ pub fn options(settings: &Settings, dry_run: bool) -> GcOptions {
 
 /// Runs one pass and prints what it freed (or would free).
 pub async fn run(settings: Settings, dry_run: bool, format: ReportFormat) -> anyhow::Result<()> {
-    let (registry, meta) = crate::serve::open_registry(&settings).await?;
+    let registry = crate::serve::open_registry(&settings).await?;
     let report = registry.collect_garbage(options(&settings, dry_run)).await;
-    meta.close().await;
+    registry.close().await;
     let report = report?;
     if !report.ran {
         anyhow::bail!("another garbage-collection pass is running; try again later");

@@ -3,7 +3,7 @@
 
 use crate::config::Settings;
 use crate::gc::ReportFormat;
-use wharf_meta::{JobCount, JobFilter, JobRecord, JobState};
+use wharf_core::model::{JobCount, JobFilter, JobRecord, JobState};
 
 /// Subcommands of `wharf jobs`.
 #[derive(Debug, clap::Subcommand)]
@@ -43,8 +43,7 @@ fn parse_state(s: &str) -> Result<JobState, String> {
 }
 
 pub async fn run(settings: Settings, command: JobsCommand) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&settings.data_dir)?;
-    let meta = crate::metadata::open(&settings.metadata, &settings.data_dir).await?;
+    let db = wharf_core::stores::open_records(&crate::serve::stores(&settings)).await?;
     let out = match command {
         JobsCommand::List(args) => {
             let filter = JobFilter {
@@ -52,16 +51,16 @@ pub async fn run(settings: Settings, command: JobsCommand) -> anyhow::Result<()>
                 kind: args.kind,
                 limit: i64::from(args.limit),
             };
-            meta.list_jobs(&filter)
+            db.list_jobs(&filter)
                 .await
                 .map(|jobs| render_jobs(&jobs, args.format))
         }
-        JobsCommand::Counts { format } => meta
+        JobsCommand::Counts { format } => db
             .job_counts()
             .await
             .map(|counts| render_counts(&counts, format)),
     };
-    meta.close().await;
+    db.close().await;
     println!("{}", out?);
     Ok(())
 }

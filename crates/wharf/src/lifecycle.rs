@@ -35,9 +35,9 @@ pub enum LifecycleCommand {
 
 pub async fn run(settings: Settings, command: LifecycleCommand) -> anyhow::Result<()> {
     let LifecycleCommand::Run(args) = command;
-    let (registry, meta) = crate::serve::open_registry(&settings).await?;
+    let registry = crate::serve::open_registry(&settings).await?;
     let result = apply(&registry, &args).await;
-    meta.close().await;
+    registry.close().await;
     let outcomes = result?;
     println!("{}", render(&outcomes, args.dry_run, args.format));
     Ok(())

@@ -264,14 +264,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate { data_dir } => {
             let (s, rt) = offline(config, data_dir)?;
             rt.block_on(async {
-                std::fs::create_dir_all(&s.data_dir)?;
-                let meta = metadata::open(&s.metadata, &s.data_dir).await?;
-                let (at, latest) = meta.schema_version().await?;
+                let db = wharf_core::stores::open_records(&serve::stores(&s)).await?;
+                let v = db.schema_version().await;
+                db.close().await;
+                let v = v?;
                 println!(
-                    "metadata ({:?}) is at schema version {at} (this build knows {latest})",
-                    meta.dialect()
+                    "metadata ({}) is at schema version {} (this build knows {})",
+                    v.dialect, v.at, v.latest
                 );
-                meta.close().await;
                 anyhow::Ok(())
             })
         }

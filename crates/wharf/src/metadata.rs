@@ -1,11 +1,12 @@
 //! The `[metadata]` settings: where the metadata database lives. The embedded default is SQLite
 //! at `<data-dir>/metadata.db`; `url = "postgres://…"` (or `WHARF_METADATA_URL`) shares one
-//! PostgreSQL database between any number of nodes.
+//! PostgreSQL database between any number of nodes. Validated into wharf-core's
+//! `MetadataSettings`, which opens it.
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 use serde::Deserialize;
-use std::path::{Path, PathBuf};
-use wharf_meta::MetaStore;
+use wharf_core::stores::redact_url as redact;
+pub use wharf_core::stores::MetadataSettings;
 
 /// The raw `[metadata]` table.
 #[derive(Debug, Default, Deserialize)]
@@ -28,39 +29,6 @@ impl RawMetadata {
     }
 }
 
-/// Where metadata lives.
-#[derive(Clone, PartialEq, Eq)]
-pub enum MetadataSettings {
-    /// SQLite under the data directory.
-    Embedded,
-    /// A PostgreSQL URL (it may carry a password, so it never reaches logs).
-    Postgres(String),
-}
-
-impl std::fmt::Debug for MetadataSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            MetadataSettings::Embedded => f.write_str("Embedded"),
-            MetadataSettings::Postgres(url) => write!(f, "Postgres({})", redact(url)),
-        }
-    }
-}
-
-/// The URL with any password replaced by `***`.
-fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return "***".into();
-    };
-    let (authority, tail) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    match authority.rsplit_once('@') {
-        Some((userinfo, host)) => {
-            let user = userinfo.split(':').next().unwrap_or("");
-            format!("{scheme}://{user}:***@{host}{tail}")
-        }
-        None => url.to_string(),
-    }
-}
-
 impl TryFrom<RawMetadata> for MetadataSettings {
     type Error = anyhow::Error;
 
@@ -75,26 +43,6 @@ impl TryFrom<RawMetadata> for MetadataSettings {
                 redact(u)
             ),
         }
-    }
-}
-
-/// Opens the metadata store the settings name, applying migrations.
-pub async fn open(settings: &MetadataSettings, data_dir: &Path) -> anyhow::Result<MetaStore> {
-    match settings {
-        MetadataSettings::Embedded => {
-            let db: PathBuf = data_dir.join("metadata.db");
-            let meta = MetaStore::open_sqlite(&db).await.with_context(|| {
-                format!("opening metadata database under {}", data_dir.display())
-            })?;
-            // The database holds access-key secrets: only the owner may read it.
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o600))
-                .with_context(|| format!("restricting {}", db.display()))?;
-            Ok(meta)
-        }
-        MetadataSettings::Postgres(url) => MetaStore::open_postgres(url)
-            .await
-            .with_context(|| format!("connecting to PostgreSQL at {}", redact(url))),
     }
 }
 

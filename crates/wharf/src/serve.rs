@@ -7,25 +7,26 @@ use anyhow::Context;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use wharf_api::{AppState, EcrSettings};
+use wharf_core::stores::StoreSettings;
 use wharf_core::{Identity, JobKind, Registry};
-use wharf_meta::MetaStore;
+
+/// The stores the settings name.
+pub fn stores(settings: &Settings) -> StoreSettings {
+    StoreSettings {
+        data_dir: settings.data_dir.clone(),
+        metadata: settings.metadata.clone(),
+        blob_store: settings.blob_store.clone(),
+    }
+}
 
 /// Opens the blob and metadata stores the settings name (by default both under the data
-/// directory), checking that the blob store answers.
-pub async fn open_registry(settings: &Settings) -> anyhow::Result<(Registry, MetaStore)> {
-    let dir = &settings.data_dir;
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("creating data directory {}", dir.display()))?;
-    let blobs = crate::storage::open(&settings.blob_store, dir)?;
-    // Fail at start, not at the first push, when the store is unreachable or refuses the keys.
-    blobs
-        .stat(&wharf_oci::Digest::sha256(b""))
-        .await
-        .context("reaching the blob store")?;
-    let meta = crate::metadata::open(&settings.metadata, dir).await?;
-    check_owner(blobs.as_ref(), &meta).await?;
-    let keys = crate::encryption::load_keys(&settings.encryption, &meta).await?;
-    let registry = Registry::new(blobs, meta.clone())
+/// directory; wharf-core checks that the blob store answers and belongs to this database),
+/// loads the master keyring, and sets the registry up as the settings say. `Registry::close`
+/// closes it.
+pub async fn open_registry(settings: &Settings) -> anyhow::Result<Registry> {
+    let registry = wharf_core::stores::open_registry(&stores(settings)).await?;
+    let keys = crate::encryption::load_keys(&settings.encryption, &registry).await?;
+    let registry = registry
         .with_region(&settings.region)
         .with_registry_host(&settings.public_host)
         .with_scan_eligibility_days(settings.scan_eligibility_days)
@@ -36,36 +37,7 @@ pub async fn open_registry(settings: &Settings) -> anyhow::Result<(Registry, Met
         .check_master_keys()
         .await
         .map_err(|e| anyhow::anyhow!("master key check failed: {e}"))?;
-    Ok((registry, meta))
-}
-
-/// Pairs the blob store with the metadata database: the first start marks the store with the
-/// database's id; later starts refuse a store another database marked. A node pointed at a shared
-/// bucket but (by a missing `metadata.url`) at an empty embedded database would otherwise see
-/// every blob as unreferenced, and its garbage collection would delete them all.
-async fn check_owner(blobs: &dyn wharf_blob::BlobStore, meta: &MetaStore) -> anyhow::Result<()> {
-    let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
-    let fresh: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    let id = meta.init_setting("store_id", &fresh).await?;
-    match blobs
-        .owner()
-        .await
-        .context("reading the blob store's owner mark")?
-    {
-        None => blobs
-            .set_owner(&id)
-            .await
-            .context("marking the blob store with the metadata database's id")?,
-        Some(owner) if owner == id => {}
-        Some(owner) => anyhow::bail!(
-            "the blob store belongs to another metadata database (the store is marked {owner}, \
-             this database is {id}); refusing to start, since garbage collection here would \
-             delete that installation's blobs. Point metadata.url (WHARF_METADATA_URL) at the \
-             database the store was used with, or use an empty bucket or prefix"
-        ),
-    }
-    Ok(())
+    Ok(registry)
 }
 
 /// Creates the administrator on first start and writes its keys, in the AWS shared-credentials
@@ -105,8 +77,8 @@ fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
     // Before the stores open: a bad certificate or key file stops start-up at once.
     let tls = crate::tls::start(&settings)?;
-    let (registry, meta) = open_registry(&settings).await?;
-    let identity = Identity::open(meta.clone()).await?;
+    let registry = open_registry(&settings).await?;
+    let identity = registry.open_identity().await?;
     bootstrap_credentials(&settings, &identity).await?;
     let listener = TcpListener::bind(settings.listen)
         .await
@@ -146,7 +118,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         replication_regions: settings.regions.iter().map(|r| r.name.clone()).collect(),
     };
     let state = AppState {
-        registry,
+        registry: registry.clone(),
         identity,
         ecr,
         proxies: wharf_api::client::TrustedProxies::new(settings.trusted_proxies.clone()),
@@ -203,7 +175,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     }
     // Records of the last requests are written before the database closes.
     audit_writer.finish(grace).await;
-    meta.close().await;
+    registry.close().await;
     tracing::info!("wharf stopped");
     Ok(())
 }

@@ -1,10 +1,11 @@
 //! Where blobs live: the `[blob_store]` table of the config file and its `WHARF_BLOB_STORE_*`
-//! variables — the filesystem under the data directory (the default) or an S3-compatible bucket.
+//! variables — the filesystem under the data directory (the default) or an S3-compatible bucket
+//! — validated into wharf-core's `BlobStoreSettings`, which opens it.
 
 use anyhow::{bail, Context};
 use serde::Deserialize;
-use std::sync::Arc;
-use wharf_blob::{BlobStore, FsBlobStore, ObjectBlobStore, S3Config};
+pub use wharf_core::stores::BlobStoreSettings;
+use wharf_core::stores::S3Config;
 
 /// The `[blob_store]` table as written (every field optional).
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -70,33 +71,6 @@ impl RawBlobStore {
     }
 }
 
-/// The validated choice.
-#[derive(Clone)]
-pub enum BlobStoreSettings {
-    /// `<data-dir>/blobs-store`.
-    Filesystem,
-    S3(S3Config),
-}
-
-impl std::fmt::Debug for BlobStoreSettings {
-    // Never prints the secret key.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            BlobStoreSettings::Filesystem => f.write_str("Filesystem"),
-            BlobStoreSettings::S3(c) => f
-                .debug_struct("S3")
-                .field("endpoint", &c.endpoint)
-                .field("region", &c.region)
-                .field("bucket", &c.bucket)
-                .field("access_key_id", &c.access_key_id)
-                .field("path_style", &c.path_style)
-                .field("prefix", &c.prefix)
-                .field("redirect", &c.redirect)
-                .finish_non_exhaustive(),
-        }
-    }
-}
-
 impl TryFrom<RawBlobStore> for BlobStoreSettings {
     type Error = anyhow::Error;
 
@@ -128,23 +102,6 @@ impl TryFrom<RawBlobStore> for BlobStoreSettings {
             other => bail!("blob_store.kind = {other:?} must be \"filesystem\" or \"s3\""),
         }
     }
-}
-
-/// Opens the configured blob store.
-pub fn open(
-    settings: &BlobStoreSettings,
-    data_dir: &std::path::Path,
-) -> anyhow::Result<Arc<dyn BlobStore>> {
-    Ok(match settings {
-        BlobStoreSettings::Filesystem => Arc::new(
-            FsBlobStore::open(data_dir.join("blobs-store"))
-                .with_context(|| format!("opening blob store under {}", data_dir.display()))?,
-        ),
-        BlobStoreSettings::S3(c) => Arc::new(
-            ObjectBlobStore::s3(c)
-                .with_context(|| format!("configuring S3 bucket {}", c.bucket))?,
-        ),
-    })
 }
 
 #[cfg(test)]

@@ -49,13 +49,13 @@ pub async fn run(settings: Settings, args: UsageArgs) -> anyhow::Result<()> {
                 .map_err(|e| anyhow!("--account {a:?}: {e}"))
         })
         .transpose()?;
-    let (registry, meta) = crate::serve::open_registry(&settings).await?;
+    let registry = crate::serve::open_registry(&settings).await?;
     let filter = UsageFilter {
         account,
         repository: args.repository,
     };
     let report = registry.usage(&filter, settings.pricing).await;
-    meta.close().await;
+    registry.close().await;
     let report = report?;
     let out = match args.format {
         Format::Table => table(&report),
@@ -313,8 +313,8 @@ pub fn table(report: &UsageReport) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use wharf_core::model::UsageFigures;
     use wharf_core::usage::{AccountLine, Costs};
-    use wharf_meta::UsageFigures;
 
     fn usage(logical: u64, blob_bytes: u64, manifest_bytes: u64, pricing: Pricing) -> Usage {
         Usage {

@@ -7,10 +7,9 @@ use futures::StreamExt;
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output};
-use std::sync::Arc;
-use wharf_blob::{ByteStream, FsBlobStore};
-use wharf_core::{Registry, Repo};
-use wharf_meta::{MetaStore, RepoSettings};
+use wharf_core::model::{ByteStream, RepoSettings};
+use wharf_core::stores::{BlobStoreSettings, MetadataSettings, StoreSettings};
+use wharf_core::Repo;
 use wharf_oci::{Digest, Reference};
 
 const OPENSSL: &str = r#"{"id":"DSA-9001-1","modified":"2024-02-01T00:00:00Z","aliases":["CVE-2024-0001"],
@@ -58,15 +57,14 @@ fn layer(files: &[(&str, &str)]) -> Vec<u8> {
 
 /// Pushes a Debian 12 image with libssl3 (source openssl) into `team/app:v1`.
 async fn push_image(data: &Path) {
-    let blobs = FsBlobStore::open(data.join("blobs-store")).unwrap();
-    let meta = MetaStore::open_sqlite(&data.join("metadata.db"))
-        .await
-        .unwrap();
-    let reg = Registry::new(Arc::new(blobs), meta.clone());
-    let repo = Repo::new(
-        meta.default_account().parse().unwrap(),
-        "team/app".parse().unwrap(),
-    );
+    let reg = wharf_core::stores::open_registry(&StoreSettings {
+        data_dir: data.to_path_buf(),
+        metadata: MetadataSettings::Embedded,
+        blob_store: BlobStoreSettings::Filesystem,
+    })
+    .await
+    .unwrap();
+    let repo = Repo::new(reg.default_account(), "team/app".parse().unwrap());
     reg.create_repository(&repo, &RepoSettings::default(), &[])
         .await
         .unwrap();
@@ -103,7 +101,7 @@ async fn push_image(data: &Path) {
     )
     .await
     .unwrap();
-    meta.close().await;
+    reg.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -96,6 +96,12 @@ impl Registry {
             .map_or(0, |(_, n)| n))
     }
 
+    /// The master key versions the database recorded, with fingerprints: what a keyring must
+    /// hold to read this registry's data (empty before any data was sealed).
+    pub async fn recorded_master_keys(&self) -> Result<Vec<(u32, String)>, CoreError> {
+        Ok(self.meta.master_keys().await?)
+    }
+
     /// Where encryption at rest stands.
     pub async fn encryption_status(&self) -> Result<EncryptionStatus, CoreError> {
         Ok(EncryptionStatus {
