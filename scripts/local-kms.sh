@@ -132,7 +132,8 @@ PORT=""
 while :; do
   kill -0 "$PID" 2>/dev/null || fail "local-kms exited during startup"
   if [[ -z "$PORT" ]]; then
-    PORT=$(sed -n 's/.*Local KMS started on [^ ]*:\([0-9][0-9]*\).*/\1/p' "$LOG" | head -1)
+    # The log may not exist yet: the server's shell creates it when it gets scheduled.
+    PORT=$(sed -n 's/.*Local KMS started on [^ ]*:\([0-9][0-9]*\).*/\1/p' "$LOG" 2>/dev/null | head -1 || true)
   fi
   # ListKeys answers 200 once the server is up (any signature is accepted).
   if [[ -n "$PORT" ]] && curl -fsS --max-time 2 -o /dev/null -X POST \

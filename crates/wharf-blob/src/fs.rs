@@ -32,7 +32,7 @@ const WRITE_BATCH: usize = 4 << 20;
 /// uploads are fsynced right after anyway, so the extra syscall would buy nothing.
 const WRITEBACK_MIN: usize = 256 * 1024;
 /// Read buffer for streaming blobs out.
-const READ_CHUNK: usize = 256 * 1024;
+const READ_CHUNK: usize = 1 << 20;
 
 /// Blob store on a local filesystem.
 #[derive(Debug, Clone)]

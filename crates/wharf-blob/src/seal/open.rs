@@ -44,7 +44,8 @@ pub fn sealed_range(plain_total: u64, offset: u64, len: u64) -> (u64, u64, u64) 
 
 /// Streams the plaintext bytes `[offset, offset + len)` of a blob of `plain_total` bytes out of
 /// `sealed`, the stored bytes from `segment_offset(first)` (see [`sealed_range`]). Segments are
-/// decrypted as they arrive, holding at most one segment and one input chunk. Any
+/// decrypted as they arrive, holding at most one segment and one input chunk, and the whole
+/// segments of each chunk are yielded as one piece. Any
 /// authentication failure, early end or extra byte within the range is an `InvalidData` error;
 /// errors of the underlying stream pass through.
 pub fn open_range(
@@ -102,33 +103,59 @@ struct Opener {
 }
 
 impl Opener {
-    /// The plaintext of the range within the next segment; `None` once the range is complete.
+    /// The plaintext of the range within the next segments: every whole segment the buffered
+    /// input holds (at least one), decrypted in place and compacted to the front of the buffer,
+    /// so a read chunk of several segments becomes one piece, not one per segment. `None` once
+    /// the range is complete.
     async fn next_piece(&mut self) -> std::io::Result<Option<Bytes>> {
         if self.remaining == 0 {
             return self.expect_end().await.map(|()| None);
         }
-        let want = (segment_plain_len(self.plain_total, self.index) + OVERHEAD) as usize;
+        let want = self.stored_len(self.index);
         while self.buf.len() < want {
             match self.input.next().await {
+                // A chunk no one else holds becomes the buffer as it is, without a copy.
+                Some(Ok(chunk)) if self.buf.is_empty() => {
+                    self.buf = chunk
+                        .try_into_mut()
+                        .unwrap_or_else(|shared| BytesMut::from(&shared[..]));
+                }
                 Some(Ok(chunk)) => self.buf.extend_from_slice(&chunk),
                 Some(Err(e)) => return Err(e),
                 None => return Err(failed(self.index, SealError::Truncated)),
             }
         }
-        let mut segment = self.buf.split_to(want);
-        let mut body = segment.split_off(NONCE_LEN);
-        let n = open_in_place(&self.key, self.index, &segment, &mut body)
-            .map_err(|e| failed(self.index, e))?;
-        let take = (n.saturating_sub(self.skip) as u64).min(self.remaining) as usize;
-        let piece = body.freeze().slice(self.skip..self.skip + take);
-        self.skip = 0;
-        self.remaining -= take as u64;
-        self.index += 1;
+        // `read`: stored bytes decrypted so far; `out`: plaintext bytes compacted to the front.
+        let (mut read, mut out) = (0usize, 0usize);
+        while self.remaining > 0 {
+            let want = self.stored_len(self.index);
+            if self.buf.len() - read < want {
+                break;
+            }
+            let (nonce, body) = self.buf[read..read + want].split_at_mut(NONCE_LEN);
+            let n = open_in_place(&self.key, self.index, nonce, body)
+                .map_err(|e| failed(self.index, e))?;
+            let skip = std::mem::take(&mut self.skip);
+            let take = (n.saturating_sub(skip) as u64).min(self.remaining) as usize;
+            let from = read + NONCE_LEN + skip;
+            self.buf.copy_within(from..from + take, out);
+            out += take;
+            read += want;
+            self.remaining -= take as u64;
+            self.index += 1;
+        }
+        let mut done = self.buf.split_to(read);
+        done.truncate(out);
         if self.remaining == 0 {
             // The range is whole only if nothing follows it: check before yielding its end.
             self.expect_end().await?;
         }
-        Ok(Some(piece))
+        Ok(Some(done.freeze()))
+    }
+
+    /// Stored bytes of segment `index`: nonce, ciphertext, tag.
+    fn stored_len(&self, index: u64) -> usize {
+        (segment_plain_len(self.plain_total, index) + OVERHEAD) as usize
     }
 
     /// Fails unless the input has no bytes left.
@@ -260,10 +287,12 @@ mod tests {
             (1, 10),
             (SEGMENT - 1, 2),
             (SEGMENT, 100),
+            (SEGMENT / 2, SEGMENT + 200),
+            (5, total - 10),
             (0, 0),
         ] {
             let (_, start, end) = sealed_range(total, offset, len);
-            for chunk in [1000, 65_564, 1 << 20] {
+            for chunk in [1000, 65_564, 200_000, 1 << 20] {
                 let got = read(open_range(
                     stream(&stored, start, end, chunk),
                     key.clone(),
