@@ -54,6 +54,7 @@ impl Registry {
             if self.epoch.is_new(epoch) {
                 self.cache.flush();
                 self.authz_cache.flush();
+                self.public_aliases.forget();
                 flush_also();
                 self.epoch.record(epoch);
             }

@@ -38,6 +38,7 @@ pub use identity::{
 };
 pub mod migrate;
 pub mod public;
+mod public_aliases;
 pub mod pull_through;
 mod records;
 mod removal;
@@ -101,6 +102,8 @@ pub struct Registry {
     webhooks: Arc<[events::Webhook]>,
     /// Pull-through caches: rules, upstream clients, fetches in flight (`pull_through/`).
     pull_through: Arc<pull_through::PullThrough>,
+    /// Public-registry aliases, so most `/v2/` paths resolve without a query.
+    public_aliases: Arc<public_aliases::PublicAliases>,
 }
 
 /// Bytes of manifests kept in memory.
@@ -124,6 +127,7 @@ impl Registry {
             epoch: Arc::new(epoch::SeenEpoch::default()),
             region: Arc::from("us-east-1"),
             authz_cache: Arc::new(authz_cache::AuthzCache::new()),
+            public_aliases: Arc::default(),
             pulls: Arc::new(quick_cache::sync::Cache::new(100_000)),
             node: Arc::from(jobs::node_name()),
             registry_host: Arc::from("localhost"),

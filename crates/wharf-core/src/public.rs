@@ -6,6 +6,7 @@
 
 use crate::{AccountId, CoreError, Registry, Repo};
 use sha2::{Digest as _, Sha256};
+use std::sync::Arc;
 use wharf_meta::{CatalogData, PublicRegistry, RepositoryRecord};
 
 /// The alias an account's public registry gets on first use: `wharf-<account id>`. It satisfies
@@ -23,10 +24,15 @@ pub fn logo_digest(bytes: &[u8]) -> String {
 impl Registry {
     /// The account's public registry, created with its default alias on first use.
     pub async fn public_registry(&self, account: &AccountId) -> Result<PublicRegistry, CoreError> {
-        Ok(self
+        if let Some(r) = self.meta.public_registry(account.as_str()).await? {
+            return Ok(r);
+        }
+        let created = self
             .meta
             .ensure_public_registry(account.as_str(), &default_public_alias(account))
-            .await?)
+            .await;
+        self.public_aliases.forget();
+        Ok(created?)
     }
 
     /// Replaces the registry catalog data; a `logo` of `None` keeps the current one.
@@ -65,6 +71,18 @@ impl Registry {
         let Some((alias, name)) = path.split_once('/') else {
             return Ok(None);
         };
+        let aliases = match self.public_aliases.current() {
+            Some(set) => set,
+            None => {
+                let token = self.public_aliases.begin_load();
+                let set = Arc::new(self.meta.public_aliases().await?.into_iter().collect());
+                self.public_aliases.store(token, Arc::clone(&set));
+                set
+            }
+        };
+        if !aliases.contains(alias) {
+            return Ok(None);
+        }
         let Some(account) = self.meta.public_repository_account(alias, name).await? else {
             return Ok(None);
         };

@@ -92,12 +92,17 @@ impl Registry {
             &record.settings.encryption_type,
             record.settings.kms_key.as_deref(),
         );
-        let dek = self.new_upload_key(&target).await?;
+        let key = self.fresh_upload_key(&target).await?;
         let id = new_upload_id();
         self.blobs.create_upload(&id).await?;
-        self.meta
-            .create_upload(&id, repo.key(), dek.map(|d| d.to_hex()).as_deref())
-            .await?;
+        match &key {
+            None => self.meta.create_upload(&id, repo.key(), None).await?,
+            Some(k) => {
+                self.meta
+                    .create_sealed_upload(&id, repo.key(), &k.dek.to_hex(), &k.key_ref, &k.wrapped)
+                    .await?
+            }
+        }
         Ok(UploadState {
             id,
             size: 0,
@@ -151,6 +156,9 @@ impl Registry {
             if s.size == size && s.hasher.algorithm() == alg {
                 return Ok(s.hasher);
             }
+        }
+        if size == 0 {
+            return Ok(alg.hasher());
         }
         let mut hasher = alg.hasher();
         let mut seen = 0u64;
@@ -292,10 +300,17 @@ impl Registry {
             let appended = self.store_chunk(id, &current, body, hasher).await?;
             size = current.size + appended.ingest.received();
             hasher = appended.ingest.into_hasher();
-            if size != current.size {
-                self.meta.set_upload_size(id, size).await?;
-            }
         }
+        // The new size is written only if the upload stays open: on success the blob's record
+        // closes the session in its own commit, so a final chunk costs no write of its own.
+        let keep_size = |e: CoreError| async move {
+            if size != current.size {
+                if let Err(lost) = self.meta.set_upload_size(id, size).await {
+                    tracing::warn!(upload = id, error = %lost, "recording the size of an upload whose completion failed");
+                }
+            }
+            e
+        };
         let actual = hasher.clone().finish();
         if &actual != digest {
             *state = Some(HashState {
@@ -303,14 +318,18 @@ impl Registry {
                 hasher,
                 at: std::time::Instant::now(),
             });
-            return Err(CoreError::DigestInvalid(format!(
-                "content digest is {actual}, not {digest}"
-            )));
+            let e = CoreError::DigestInvalid(format!("content digest is {actual}, not {digest}"));
+            return Err(keep_size(e).await);
         }
-        let target = self.repo_target(repo).await?;
-        let placement = self.place_upload(id, digest, current.dek, &target).await?;
-        self.settle_upload(repo, id, digest, size, Some(id), placement)
-            .await?;
+        let placed = async {
+            let target = self.repo_target(repo).await?;
+            let placement = self.place_upload(id, digest, current.dek, &target).await?;
+            self.settle_upload(repo, id, digest, size, Some(id), placement)
+                .await
+        };
+        if let Err(e) = placed.await {
+            return Err(keep_size(e).await);
+        }
         drop(state);
         self.drop_slot(id);
         Ok(size)

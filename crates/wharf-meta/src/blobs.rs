@@ -6,8 +6,9 @@
 //! them in one transaction (each inside its own savepoint, so one failing record fails alone),
 //! commits once and answers every caller, then repeats while records are waiting. A caller is
 //! answered only after the commit that holds its record returned, so durability is unchanged.
-//! The data-key writes of sealed uploads (`insert_data_key`, `bind_data_key`) join the same
-//! groups, so sealing costs small pushes no commit of their own.
+//! The data-key writes of sealed uploads (`insert_data_key`, `bind_data_key`) and new upload
+//! sessions (`create_upload`) join the same groups, so neither sealing nor opening an upload
+//! costs a small push a commit of its own.
 
 use crate::{crypt, now, repos, MetaError, MetaStore, RepoKey, Result};
 use sqlx::{Acquire, Any, Transaction};
@@ -33,6 +34,8 @@ pub(crate) enum GroupOp {
         dek_id: String,
         digest: String,
     },
+    /// `create_upload` (with the new data key's wrap, for a sealed upload).
+    CreateUpload(crate::uploads::NewUpload),
 }
 
 /// A queued write and who waits for it.
@@ -327,6 +330,7 @@ async fn write_one(tx: &mut Transaction<'_, Any>, op: &GroupOp) -> Result<()> {
             wrapped,
         } => crypt::insert_data_key(&mut sp, dek_id, key_ref, wrapped).await,
         GroupOp::BindKey { dek_id, digest } => crypt::bind_data_key(&mut sp, dek_id, digest).await,
+        GroupOp::CreateUpload(u) => crate::uploads::create_in(&mut sp, u).await,
     };
     match res {
         Ok(()) => sp.commit().await?,

@@ -105,6 +105,13 @@ impl MetaStore {
         Ok(())
     }
 
+    /// Every public registry's alias.
+    pub async fn public_aliases(&self) -> Result<Vec<String>> {
+        Ok(sqlx::query_scalar("SELECT alias FROM public_registries")
+            .fetch_all(&self.reader)
+            .await?)
+    }
+
     /// The account owning public repository `name` under `alias`: `None` unless the alias exists
     /// and the repository does and is public.
     pub async fn public_repository_account(

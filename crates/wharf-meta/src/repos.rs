@@ -48,6 +48,18 @@ pub(crate) async fn existing_id(tx: &mut Transaction<'_, Any>, repo: RepoKey<'_>
 /// Returns the repository's id, creating the repository with default settings if needed, inside
 /// a write transaction.
 pub(crate) async fn ensure(tx: &mut Transaction<'_, Any>, repo: RepoKey<'_>) -> Result<i64> {
+    // Looked up first: the repository nearly always exists, and one read is cheaper than an
+    // insert that conflicts (on PostgreSQL that insert would also fire the statement-level
+    // cache-epoch lock trigger of `repositories`).
+    let found: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM repositories WHERE account_id = $1 AND name = $2")
+            .bind(repo.account)
+            .bind(repo.name)
+            .fetch_optional(&mut **tx)
+            .await?;
+    if let Some(id) = found {
+        return Ok(id);
+    }
     sqlx::query(
         "INSERT INTO repositories (account_id, name, created_at) VALUES ($1, $2, $3)
          ON CONFLICT (account_id, name) DO NOTHING",

@@ -1,7 +1,9 @@
 //! Upload sessions: which repository an upload belongs to and how many bytes it holds, kept in SQL
 //! so an upload survives a restart and may continue on another node.
 
-use crate::{now, repos, MetaStore, RepoKey, Result};
+use crate::blobs::GroupOp;
+use crate::{crypt, now, repos, MetaStore, RepoKey, Result};
+use sqlx::{Any, Transaction};
 
 /// An upload in progress.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,26 +22,42 @@ pub struct Upload {
 impl MetaStore {
     /// Registers a new upload in a repository (created if needed). `dek_id` names the data key
     /// its bytes are sealed under (its wraps are recorded with `insert_data_key`); while the
-    /// upload exists, `prune_data_keys` keeps that key.
+    /// upload exists, `prune_data_keys` keeps that key. Group-committed with blob records (see
+    /// blobs.rs), so concurrent upload starts share one commit.
     pub async fn create_upload(
         &self,
         id: &str,
         repo: RepoKey<'_>,
         dek_id: Option<&str>,
     ) -> Result<()> {
-        let mut tx = self.begin_write().await?;
-        let repo_id = repos::ensure(&mut tx, repo).await?;
-        let t = now();
-        sqlx::query("INSERT INTO uploads (id, repository_id, size, created_at, updated_at, dek_id) VALUES ($1, $2, 0, $3, $4, $5)")
-            .bind(id)
-            .bind(repo_id)
-            .bind(t)
-            .bind(t)
-            .bind(dek_id)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
+        self.queue_group(GroupOp::CreateUpload(NewUpload {
+            id: id.to_owned(),
+            account: repo.account.to_owned(),
+            name: repo.name.to_owned(),
+            dek_id: dek_id.map(str::to_owned),
+            wrap: None,
+        }))
+        .await
+    }
+
+    /// `create_upload` of a sealed upload whose data key `dek_id` is new: its wrap under
+    /// `key_ref` is recorded with the upload, in the same commit (as `insert_data_key` would).
+    pub async fn create_sealed_upload(
+        &self,
+        id: &str,
+        repo: RepoKey<'_>,
+        dek_id: &str,
+        key_ref: &str,
+        wrapped: &[u8],
+    ) -> Result<()> {
+        self.queue_group(GroupOp::CreateUpload(NewUpload {
+            id: id.to_owned(),
+            account: repo.account.to_owned(),
+            name: repo.name.to_owned(),
+            dek_id: Some(dek_id.to_owned()),
+            wrap: Some((key_ref.to_owned(), wrapped.to_vec())),
+        }))
+        .await
     }
 
     /// Looks an upload up by id.
@@ -127,4 +145,37 @@ impl MetaStore {
                 .await?,
         )
     }
+}
+
+/// A queued `create_upload`: the session row, and the wrap of its new data key if it has one.
+#[derive(Debug)]
+pub(crate) struct NewUpload {
+    id: String,
+    account: String,
+    name: String,
+    dek_id: Option<String>,
+    /// `(key_ref, wrapped)` of the new data key `dek_id`.
+    wrap: Option<(String, Vec<u8>)>,
+}
+
+/// Writes a queued `create_upload` inside the caller's transaction (a group commit's savepoint).
+pub(crate) async fn create_in(tx: &mut Transaction<'_, Any>, u: &NewUpload) -> Result<()> {
+    if let (Some(dek), Some((key_ref, wrapped))) = (&u.dek_id, &u.wrap) {
+        crypt::insert_data_key(tx, dek, key_ref, wrapped).await?;
+    }
+    let repo = RepoKey {
+        account: &u.account,
+        name: &u.name,
+    };
+    let repo_id = repos::ensure(tx, repo).await?;
+    let t = now();
+    sqlx::query("INSERT INTO uploads (id, repository_id, size, created_at, updated_at, dek_id) VALUES ($1, $2, 0, $3, $4, $5)")
+        .bind(&u.id)
+        .bind(repo_id)
+        .bind(t)
+        .bind(t)
+        .bind(u.dek_id.as_deref())
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }

@@ -259,14 +259,31 @@ impl Registry {
     /// Makes a data key for a new upload into a repository encrypted under `target` and stores
     /// its wrap (before any byte is written under it). `None` when new blobs are not sealed.
     pub(crate) async fn new_upload_key(&self, target: &Target) -> Result<Option<DekId>, CoreError> {
+        let Some(key) = self.fresh_upload_key(target).await? else {
+            return Ok(None);
+        };
+        self.meta
+            .insert_data_key(&key.dek.to_hex(), &key.key_ref, &key.wrapped)
+            .await?;
+        Ok(Some(key.dek))
+    }
+
+    /// Makes a data key for a new upload, as `new_upload_key` does, leaving its wrap for the
+    /// caller to record (with the upload's session, in one commit). `None` when new blobs are
+    /// not sealed.
+    pub(crate) async fn fresh_upload_key(
+        &self,
+        target: &Target,
+    ) -> Result<Option<FreshKey>, CoreError> {
         if !self.keys.seals() {
             return Ok(None);
         }
         let (u, key_ref, wrapped) = self.keys.new_data_key(target).await?;
-        self.meta
-            .insert_data_key(&u.id().to_hex(), &key_ref.to_string(), &wrapped)
-            .await?;
-        Ok(Some(u.id()))
+        Ok(Some(FreshKey {
+            dek: u.id(),
+            key_ref: key_ref.to_string(),
+            wrapped,
+        }))
     }
 
     /// Where to append to an upload holding `size` plaintext bytes, and the ingest that hashes
@@ -431,6 +448,13 @@ impl Registry {
         }
         Ok(())
     }
+}
+
+/// A new data key whose wrap is not recorded yet.
+pub(crate) struct FreshKey {
+    pub(crate) dek: DekId,
+    pub(crate) key_ref: String,
+    pub(crate) wrapped: Vec<u8>,
 }
 
 /// Where a verified upload's bytes went.
