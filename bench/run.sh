@@ -146,6 +146,7 @@ step() {
   local fn=$1 impl=$2 f
   if ! server_alive; then log "$impl: server not running, skipping $fn"; return 0; fi
   "$@" || log "$impl: $fn failed"
+  log "  $impl after $fn: peak RSS $(peak_rss) MiB"
   if ! server_alive; then
     log "$impl: SERVER DIED during $fn; last log lines:"
     for f in $(server_logs); do tail -n 20 "$f" >&2 || true; done

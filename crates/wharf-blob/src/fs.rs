@@ -25,9 +25,10 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio::task::JoinHandle;
 use wharf_oci::Digest;
 
-/// Plaintext bytes gathered before one hash-(seal-)and-write step; large enough to amortize the thread hop and the
-/// writeback hint.
-const WRITE_BATCH: usize = 4 << 20;
+/// Plaintext bytes gathered before one hash-(seal-)and-write step: large enough to amortize the
+/// thread hop and the writeback hint, small enough that an upload's buffers (two batches and a
+/// sealed batch's output) stay a few MiB.
+const WRITE_BATCH: usize = 1 << 20;
 /// Batches at least this large start their writeback at once (see [`start_writeback`]); smaller
 /// uploads are fsynced right after anyway, so the extra syscall would buy nothing.
 const WRITEBACK_MIN: usize = 256 * 1024;
@@ -114,6 +115,8 @@ struct Sink {
     ingest: Ingest,
     /// Where a sealed batch's output goes, reused batch after batch.
     scratch: BytesMut,
+    /// The buffer of the batch just written, handed back to be filled again.
+    spent: Option<Bytes>,
     /// File offset of the next write.
     pos: u64,
 }
@@ -138,6 +141,7 @@ fn write_batch(mut sink: Sink, buf: Bytes, last: bool) -> JoinHandle<std::io::Re
             sink.write(&buf)?;
         }
         sink.scratch = scratch;
+        sink.spent = Some(buf);
         if last {
             let tail = sink.ingest.finish();
             sink.write(&tail)?;
@@ -148,6 +152,39 @@ fn write_batch(mut sink: Sink, buf: Bytes, last: bool) -> JoinHandle<std::io::Re
 
 async fn join(h: JoinHandle<std::io::Result<Sink>>) -> std::io::Result<Sink> {
     h.await.map_err(std::io::Error::other)?
+}
+
+/// The sink of an append: idle, or writing a batch on the blocking pool.
+struct Pipe {
+    idle: Option<Sink>,
+    pending: Option<JoinHandle<std::io::Result<Sink>>>,
+}
+
+impl Pipe {
+    /// Sends the filled `buf` to be written once the previous batch is done, and leaves `buf`
+    /// empty: the previous batch's buffer when it can be reused, else a new one.
+    async fn submit(&mut self, buf: &mut BytesMut, last: bool) -> std::io::Result<()> {
+        let mut sink = match (self.idle.take(), self.pending.take()) {
+            (Some(sink), _) => sink,
+            (None, Some(h)) => join(h).await?,
+            (None, None) => unreachable!("the sink is either idle or pending"),
+        };
+        let next = sink
+            .spent
+            .take()
+            .and_then(|b| b.try_into_mut().ok())
+            .map(|mut b| {
+                b.clear();
+                b
+            });
+        let batch = match (last, next) {
+            (true, _) => std::mem::take(buf),
+            (false, Some(reused)) => std::mem::replace(buf, reused),
+            (false, None) => std::mem::replace(buf, BytesMut::with_capacity(WRITE_BATCH)),
+        };
+        self.pending = Some(write_batch(sink, batch.freeze(), last));
+        Ok(())
+    }
 }
 
 #[async_trait]
@@ -228,62 +265,62 @@ impl BlobStore for FsBlobStore {
         .map_err(|e| not_found_as(e, BlobError::UploadNotFound))?;
 
         // Pipeline: while one batch is hashed (and sealed) and written on the blocking pool, the
-        // next is received. The last batch, sent when the body ends, also writes the ingest's
-        // tail (a sealed upload's last short segment), even when it is empty itself.
-        let mut pending: Option<JoinHandle<_>> = None;
-        let mut idle = Some(Sink {
-            file,
-            ingest,
-            scratch: BytesMut::new(),
-            pos: offset,
-        });
+        // next is received. Batches are exactly WRITE_BATCH bytes (a chunk is split across two
+        // when it straddles), so a buffer never grows past it, and a written batch's buffer comes
+        // back with the sink to be filled again: two batch buffers and one sealed output buffer
+        // are all an upload holds, however long. The last batch, sent when the body ends, also
+        // writes the ingest's tail (a sealed upload's last short segment), even when it is empty.
+        let mut pipe = Pipe {
+            pending: None,
+            idle: Some(Sink {
+                file,
+                ingest,
+                scratch: BytesMut::new(),
+                spent: None,
+                pos: offset,
+            }),
+        };
         let mut buf = BytesMut::with_capacity(WRITE_BATCH);
         let mut failure: Option<BlobError> = None;
-        loop {
-            let next = body.next().await;
-            let flush = match &next {
+        'body: loop {
+            match body.next().await {
                 Some(Ok(chunk)) => {
-                    buf.extend_from_slice(chunk);
-                    buf.len() >= WRITE_BATCH
-                }
-                Some(Err(_)) => false,
-                None => true,
-            };
-            if let Some(Err(e)) = next {
-                failure = Some(BlobError::Body(std::io::Error::new(
-                    e.kind(),
-                    e.to_string(),
-                )));
-                break;
-            }
-            if flush {
-                let sink = match (idle.take(), pending.take()) {
-                    (Some(sink), _) => sink,
-                    (None, Some(h)) => match join(h).await {
-                        Ok(sink) => sink,
-                        Err(e) => {
-                            failure = Some(e.into());
-                            break;
+                    let mut rest = &chunk[..];
+                    while !rest.is_empty() {
+                        let take = (WRITE_BATCH - buf.len()).min(rest.len());
+                        buf.extend_from_slice(&rest[..take]);
+                        rest = &rest[take..];
+                        if buf.len() == WRITE_BATCH {
+                            match pipe.submit(&mut buf, false).await {
+                                Ok(()) => {}
+                                Err(e) => {
+                                    failure = Some(e.into());
+                                    break 'body;
+                                }
+                            }
                         }
-                    },
-                    (None, None) => unreachable!("file is either idle or pending"),
-                };
-                let last = next.is_none();
-                let batch = if last {
-                    std::mem::take(&mut buf)
-                } else {
-                    std::mem::replace(&mut buf, BytesMut::with_capacity(WRITE_BATCH))
-                };
-                pending = Some(write_batch(sink, batch.freeze(), last));
-            }
-            if next.is_none() {
-                break;
+                    }
+                }
+                Some(Err(e)) => {
+                    failure = Some(BlobError::Body(std::io::Error::new(
+                        e.kind(),
+                        e.to_string(),
+                    )));
+                    break;
+                }
+                None => {
+                    if let Err(e) = pipe.submit(&mut buf, true).await {
+                        failure = Some(e.into());
+                    }
+                    break;
+                }
             }
         }
-        let finished = match (idle.take(), pending.take()) {
+        let finished = match (pipe.idle, pipe.pending) {
             (Some(sink), _) => Ok(sink),
             (None, Some(h)) => join(h).await,
-            (None, None) => unreachable!("file is either idle or pending"),
+            // A batch's write failed: its sink (and the file) went with the error.
+            (None, None) => Err(std::io::Error::other("upload write failed")),
         };
         match (failure, finished) {
             (None, Ok(sink)) => Ok(Appended {
@@ -648,23 +685,37 @@ mod tests {
     async fn large_bodies_hash_across_batches() {
         let dir = tempfile::tempdir().unwrap();
         let store = FsBlobStore::open(dir.path()).unwrap();
-        let data: Vec<u8> = (0..3 * WRITE_BATCH + 17).map(|i| (i % 251) as u8).collect();
-        let chunks: Vec<Result<Bytes, std::io::Error>> = data
-            .chunks(70_000)
-            .map(|c| Ok(Bytes::copy_from_slice(c)))
-            .collect();
-        store.create_upload("u3").await.unwrap();
-        let a = store
-            .append_upload(
-                "u3",
-                0,
-                Box::pin(stream::iter(chunks)),
-                Ingest::plain(Algorithm::Sha256.hasher()),
-            )
-            .await
-            .unwrap();
-        assert_eq!(a.size, data.len() as u64);
-        assert_eq!(a.ingest.into_hasher().finish(), Digest::sha256(&data));
+        // Chunks that straddle batches, chunks spanning several, and bodies ending exactly at a
+        // batch boundary (the last batch is then empty).
+        for (n, (len, chunk)) in [
+            (3 * WRITE_BATCH + 17, 70_000),
+            (3 * WRITE_BATCH + 17, 2 * WRITE_BATCH + 5),
+            (2 * WRITE_BATCH, WRITE_BATCH),
+            (2 * WRITE_BATCH, 4096),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let data: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+            let chunks: Vec<Result<Bytes, std::io::Error>> = data
+                .chunks(chunk)
+                .map(|c| Ok(Bytes::copy_from_slice(c)))
+                .collect();
+            let id = format!("u3-{n}");
+            store.create_upload(&id).await.unwrap();
+            let a = store
+                .append_upload(
+                    &id,
+                    0,
+                    Box::pin(stream::iter(chunks)),
+                    Ingest::plain(Algorithm::Sha256.hasher()),
+                )
+                .await
+                .unwrap();
+            assert_eq!(a.size, data.len() as u64);
+            assert_eq!(a.ingest.into_hasher().finish(), Digest::sha256(&data));
+            assert_eq!(read_all(store.read_upload(&id).await.unwrap()).await, data);
+        }
         assert!(matches!(
             store
                 .append_upload(
