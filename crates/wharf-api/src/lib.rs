@@ -4,6 +4,7 @@
 //! surfaces feed.
 
 pub mod audit;
+pub mod aws_entry;
 pub mod aws_json;
 pub mod client;
 pub mod console;
@@ -12,6 +13,7 @@ pub mod ecr_public;
 pub mod health;
 pub mod metrics;
 pub mod oci;
+pub mod operation_label;
 pub mod tls;
 
 use axum::http::{HeaderName, HeaderValue, Request};
@@ -104,7 +106,7 @@ async fn route(
     let tls = req.extensions().get::<client::TlsConnection>().is_some();
     let client = state.proxies.resolve_connection(peer, tls, req.headers());
     if let Some(service) = aws_json::service_of(&req) {
-        aws_json::handle(state.0, client, req, service).await
+        aws_entry::handle(state.0, client, req, service).await
     } else if let Some(digest) = ecr_public::logo_request(&req) {
         ecr_public::serve_logo(&state, &digest).await
     } else if let Some(page) = console::route(req.method(), req.uri().path()) {

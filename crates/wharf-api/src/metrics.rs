@@ -13,6 +13,7 @@
 //! `wharf:GetMetrics` (the administrator's `*` policy allows it). A separate `metrics_listen`
 //! address serves `metrics_router`, unauthenticated (bind it where only scrapers reach).
 
+use crate::operation_label::Operation;
 use crate::AppState;
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -24,10 +25,6 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 use wharf_core::{Access, Principal, Resource};
 use wharf_metrics::{Counter, Metrics, SurfaceLabels};
-
-/// The operation a surface served, put into the response's extensions for `track`.
-#[derive(Debug, Clone, Copy)]
-pub struct Operation(pub &'static str);
 
 /// Who may read `/metrics` on the main listener.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

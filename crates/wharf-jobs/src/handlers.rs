@@ -2,25 +2,9 @@
 //! the server's handlers (a garbage-collection pass, every lifecycle policy applied, abandoned
 //! uploads purged). Tests give the runner handlers of their own.
 
+use crate::JobError;
 use std::time::{Duration, Instant};
 use wharf_core::{unix_now, CoreError, GcOptions, JobKind, Registry};
-
-/// Why an attempt failed.
-#[derive(Debug, thiserror::Error)]
-pub enum JobError {
-    /// Worth another attempt after the backoff delay (the database or blob store was away).
-    #[error("{0}")]
-    Transient(String),
-    /// Retrying cannot help: the job is dead at once.
-    #[error("{0}")]
-    Permanent(String),
-}
-
-impl From<CoreError> for JobError {
-    fn from(e: CoreError) -> JobError {
-        JobError::Transient(e.to_string())
-    }
-}
 
 /// Runs one attempt of a job. Called by the runner's workers, several at once.
 #[async_trait::async_trait]

@@ -30,6 +30,7 @@
 //! spending an attempt (`Registry::release_job`), so another node picks them up at once.
 
 mod backfill;
+mod error;
 mod handlers;
 mod replicate;
 mod scheduler;
@@ -37,7 +38,8 @@ mod sign;
 mod webhook;
 mod worker;
 
-pub use handlers::{JobError, JobHandler, StandardHandler};
+pub use error::JobError;
+pub use handlers::{JobHandler, StandardHandler};
 
 use std::sync::Arc;
 use std::time::Duration;

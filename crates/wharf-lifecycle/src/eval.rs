@@ -18,7 +18,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::pattern::{all_entries_match_some_tag, pattern_matches};
-use crate::policy::{Action, Count, LifecyclePolicy, StorageClass, TagFilter, TagSelection};
+use crate::policy::{Action, Count, LifecyclePolicy, TagFilter, TagSelection};
+use crate::storage_class::StorageClass;
 
 const SECONDS_PER_DAY: i64 = 86_400;
 

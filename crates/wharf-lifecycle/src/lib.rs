@@ -34,10 +34,12 @@ mod eval;
 mod pattern;
 mod policy;
 mod schema;
+mod storage_class;
 
 pub use error::LifecycleError;
 pub use eval::{evaluate, Decision, ImageFacts};
 pub use policy::{
-    Action, Count, LifecyclePolicy, Rule, Selection, StorageClass, TagFilter, TagSelection,
-    MAX_POLICY_LEN, MAX_WILDCARDS, MIN_ARCHIVE_DAYS, MIN_POLICY_LEN,
+    Action, Count, LifecyclePolicy, Rule, Selection, TagFilter, TagSelection, MAX_POLICY_LEN,
+    MAX_WILDCARDS, MIN_ARCHIVE_DAYS, MIN_POLICY_LEN,
 };
+pub use storage_class::StorageClass;

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::LifecycleError;
 use crate::schema::{self, RawActionType, RawCountType, RawRule, RawTagStatus};
+use crate::storage_class::StorageClass;
 
 /// The shortest policy text ECR accepts, in characters.
 pub const MIN_POLICY_LEN: usize = 100;
@@ -22,14 +23,6 @@ pub const MAX_POLICY_LEN: usize = 30_720;
 pub const MAX_WILDCARDS: usize = 4;
 /// Archived images must stay archived this many days before a lifecycle rule may expire them.
 pub const MIN_ARCHIVE_DAYS: i64 = 90;
-
-/// Where an image's bytes live. Archived images cannot be pulled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum StorageClass {
-    Standard,
-    Archive,
-}
 
 /// What a rule does to the images it selects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

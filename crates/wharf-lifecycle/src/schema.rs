@@ -9,7 +9,7 @@
 use serde_json::{Map, Value};
 
 use crate::error::LifecycleError;
-use crate::policy::StorageClass;
+use crate::storage_class::StorageClass;
 
 /// The most rules one policy may hold (the ECR quota).
 pub(crate) const MAX_RULES: usize = 50;

@@ -151,6 +151,20 @@ impl MetaStore {
         .await
     }
 
+    /// Records `dek_id` wrapped under `key_ref`. A wrap already recorded under the same
+    /// `(dek_id, key_ref)` is kept as it is (the call is then a no-op). A new wrap of a DEK
+    /// that is already bound to a blob is bound to the same digest.
+    /// Group-committed with blob records: concurrent uploads share its fsync. (The SQL is
+    /// `crypt::insert_data_key`'s; the group commit that runs it is here.)
+    pub async fn insert_data_key(&self, dek_id: &str, key_ref: &str, wrapped: &[u8]) -> Result<()> {
+        self.queue_group(GroupOp::InsertKey {
+            dek_id: dek_id.to_owned(),
+            key_ref: key_ref.to_owned(),
+            wrapped: wrapped.to_vec(),
+        })
+        .await
+    }
+
     /// Queues a write for the next group commit and waits for that commit.
     pub(crate) async fn queue_group(&self, op: GroupOp) -> Result<()> {
         let (done, answer) = oneshot::channel();

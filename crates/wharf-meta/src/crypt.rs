@@ -3,6 +3,10 @@
 //! here in clear: only wrapped keys and fingerprints are stored.
 //!
 //! Nothing here is cached by nodes, so none of these writes moves the cache epoch.
+//!
+//! The data-key writes of sealed uploads (`MetaStore::insert_data_key`, `bind_data_key`) are
+//! group-committed with blob records: blobs.rs queues them and runs the SQL below inside its
+//! group transactions, so this module never reaches back into the group commit.
 
 use crate::{now, parse_digest, MetaError, MetaStore, Result};
 use sqlx::{Any, Transaction};
@@ -80,19 +84,6 @@ pub(crate) async fn insert_data_key(
 }
 
 impl MetaStore {
-    /// Records `dek_id` wrapped under `key_ref`. A wrap already recorded under the same
-    /// `(dek_id, key_ref)` is kept as it is (the call is then a no-op). A new wrap of a DEK
-    /// that is already bound to a blob is bound to the same digest.
-    /// Group-committed with blob records (see blobs.rs): concurrent uploads share its fsync.
-    pub async fn insert_data_key(&self, dek_id: &str, key_ref: &str, wrapped: &[u8]) -> Result<()> {
-        self.queue_group(crate::blobs::GroupOp::InsertKey {
-            dek_id: dek_id.to_owned(),
-            key_ref: key_ref.to_owned(),
-            wrapped: wrapped.to_vec(),
-        })
-        .await
-    }
-
     /// Every wrap of the DEK `dek_id`, by key reference (empty when none is recorded).
     pub async fn data_keys(&self, dek_id: &str) -> Result<Vec<DataKeyRow>> {
         let rows: Vec<RowTuple> = sqlx::query_as(

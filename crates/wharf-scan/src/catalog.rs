@@ -5,7 +5,7 @@
 //! later layer that deletes or replaces the path (whiteouts, opaque directories, a new file)
 //! drops them, so the inventory reflects the final filesystem while no layer is held in memory.
 
-use crate::layers::Limits;
+use crate::limits::Limits;
 use crate::package::Package;
 use std::io::Read;
 

@@ -9,6 +9,7 @@
 pub mod catalog;
 pub mod lang;
 pub mod layers;
+pub mod limits;
 pub mod matching;
 pub mod os;
 pub mod osv;
@@ -18,7 +19,8 @@ pub mod severity;
 pub mod version;
 
 pub use catalog::{CatalogError, Cataloger, FileInfo};
-pub use layers::{Compression, InventoryBuilder, Limits, ScanError};
+pub use layers::{Compression, InventoryBuilder, ScanError};
+pub use limits::Limits;
 pub use matching::Finding;
 pub use osv::Advisory;
 pub use package::{Inventory, OsRelease, Package, PackageKind};

@@ -165,7 +165,7 @@ fn valid_user_name(name: &str) -> anyhow::Result<()> {
 }
 
 pub async fn run(settings: Settings, cmd: AdminCommand) -> anyhow::Result<()> {
-    let registry = crate::serve::open_registry(&settings).await?;
+    let registry = crate::open::open_registry(&settings).await?;
     let result = admin(&registry, cmd).await;
     registry.close().await;
     result

@@ -50,7 +50,7 @@ pub async fn run(settings: Settings, args: AuditArgs) -> anyhow::Result<()> {
         user: args.user,
         limit: i64::from(args.limit),
     };
-    let db = wharf_core::stores::open_records(&crate::serve::stores(&settings)).await?;
+    let db = wharf_core::stores::open_records(&crate::open::stores(&settings)).await?;
     let records = db.audit_events(&filter).await;
     db.close().await;
     let records = records?;

@@ -39,7 +39,7 @@ pub async fn run(settings: Settings, command: EncryptionCommand) -> anyhow::Resu
             );
         };
         let version = crate::encryption::add_key_version(path)?;
-        let registry = crate::serve::open_registry(&settings).await?;
+        let registry = crate::open::open_registry(&settings).await?;
         let job = JobKind::RewrapKeys { kms: false }.new_job();
         registry.enqueue_job(&job).await?;
         registry.close().await;
@@ -49,7 +49,7 @@ pub async fn run(settings: Settings, command: EncryptionCommand) -> anyhow::Resu
         );
         return Ok(());
     }
-    let registry = crate::serve::open_registry(&settings).await?;
+    let registry = crate::open::open_registry(&settings).await?;
     let out = match command {
         EncryptionCommand::Status { format } => {
             let s = registry.encryption_status().await?;

@@ -23,7 +23,7 @@ pub fn options(settings: &Settings, dry_run: bool) -> GcOptions {
 
 /// Runs one pass and prints what it freed (or would free).
 pub async fn run(settings: Settings, dry_run: bool, format: ReportFormat) -> anyhow::Result<()> {
-    let registry = crate::serve::open_registry(&settings).await?;
+    let registry = crate::open::open_registry(&settings).await?;
     let report = registry.collect_garbage(options(&settings, dry_run)).await;
     registry.close().await;
     let report = report?;

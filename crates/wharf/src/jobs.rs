@@ -43,7 +43,7 @@ fn parse_state(s: &str) -> Result<JobState, String> {
 }
 
 pub async fn run(settings: Settings, command: JobsCommand) -> anyhow::Result<()> {
-    let db = wharf_core::stores::open_records(&crate::serve::stores(&settings)).await?;
+    let db = wharf_core::stores::open_records(&crate::open::stores(&settings)).await?;
     let out = match command {
         JobsCommand::List(args) => {
             let filter = JobFilter {

@@ -35,7 +35,7 @@ pub enum LifecycleCommand {
 
 pub async fn run(settings: Settings, command: LifecycleCommand) -> anyhow::Result<()> {
     let LifecycleCommand::Run(args) = command;
-    let registry = crate::serve::open_registry(&settings).await?;
+    let registry = crate::open::open_registry(&settings).await?;
     let result = apply(&registry, &args).await;
     registry.close().await;
     let outcomes = result?;

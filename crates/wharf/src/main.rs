@@ -11,6 +11,7 @@ mod lifecycle;
 mod metadata;
 mod migrate_keyring;
 mod migrate_storage;
+mod open;
 mod regions;
 mod scan;
 mod serve;
@@ -264,7 +265,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate { data_dir } => {
             let (s, rt) = offline(config, data_dir)?;
             rt.block_on(async {
-                let db = wharf_core::stores::open_records(&serve::stores(&s)).await?;
+                let db = wharf_core::stores::open_records(&open::stores(&s)).await?;
                 let v = db.schema_version().await;
                 db.close().await;
                 let v = v?;

@@ -13,7 +13,7 @@
 
 use crate::config::{RawConfig, Settings};
 use crate::migrate_keyring::KeyringStep;
-use crate::serve::stores;
+use crate::open::stores;
 use anyhow::{bail, Context};
 use std::path::PathBuf;
 use wharf_core::migrate::{MigrateError, Progress, Source};

@@ -47,7 +47,7 @@ pub enum ScanCommand {
 }
 
 pub async fn run(settings: Settings, command: ScanCommand) -> anyhow::Result<()> {
-    let registry = crate::serve::open_registry(&settings).await?;
+    let registry = crate::open::open_registry(&settings).await?;
     let result = match command {
         ScanCommand::Sbom { image, format } => sbom(&registry, &image, format).await,
         ScanCommand::Run { image } => scan(&registry, &image).await,

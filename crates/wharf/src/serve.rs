@@ -7,38 +7,7 @@ use anyhow::Context;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use wharf_api::{AppState, EcrSettings};
-use wharf_core::stores::StoreSettings;
 use wharf_core::{Identity, JobKind, Registry};
-
-/// The stores the settings name.
-pub fn stores(settings: &Settings) -> StoreSettings {
-    StoreSettings {
-        data_dir: settings.data_dir.clone(),
-        metadata: settings.metadata.clone(),
-        blob_store: settings.blob_store.clone(),
-    }
-}
-
-/// Opens the blob and metadata stores the settings name (by default both under the data
-/// directory; wharf-core checks that the blob store answers and belongs to this database),
-/// loads the master keyring, and sets the registry up as the settings say. `Registry::close`
-/// closes it.
-pub async fn open_registry(settings: &Settings) -> anyhow::Result<Registry> {
-    let registry = wharf_core::stores::open_registry(&stores(settings)).await?;
-    let keys = crate::encryption::load_keys(&settings.encryption, &registry).await?;
-    let registry = registry
-        .with_region(&settings.region)
-        .with_registry_host(&settings.public_host)
-        .with_scan_eligibility_days(settings.scan_eligibility_days)
-        .with_pull_through_tag_ttl(settings.pull_through_tag_ttl)
-        .with_keys(keys)
-        .with_webhooks(settings.webhooks.clone());
-    registry
-        .check_master_keys()
-        .await
-        .map_err(|e| anyhow::anyhow!("master key check failed: {e}"))?;
-    Ok(registry)
-}
 
 /// Creates the administrator on first start and writes its keys, in the AWS shared-credentials
 /// format, to `<data-dir>/credentials` (mode 0600).
@@ -77,7 +46,7 @@ fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
     // Before the stores open: a bad certificate or key file stops start-up at once.
     let tls = crate::tls::start(&settings)?;
-    let registry = open_registry(&settings).await?;
+    let registry = crate::open::open_registry(&settings).await?;
     let identity = registry.open_identity().await?;
     bootstrap_credentials(&settings, &identity).await?;
     let listener = TcpListener::bind(settings.listen)

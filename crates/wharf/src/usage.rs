@@ -49,7 +49,7 @@ pub async fn run(settings: Settings, args: UsageArgs) -> anyhow::Result<()> {
                 .map_err(|e| anyhow!("--account {a:?}: {e}"))
         })
         .transpose()?;
-    let registry = crate::serve::open_registry(&settings).await?;
+    let registry = crate::open::open_registry(&settings).await?;
     let filter = UsageFilter {
         account,
         repository: args.repository,

@@ -30,7 +30,7 @@ pub enum VulnDbCommand {
 }
 
 pub async fn run(settings: Settings, command: VulnDbCommand) -> anyhow::Result<()> {
-    let registry = crate::serve::open_registry(&settings).await?;
+    let registry = crate::open::open_registry(&settings).await?;
     let result = match command {
         VulnDbCommand::Import { path } => import(&registry, &path).await,
         VulnDbCommand::Status => status(&registry).await,

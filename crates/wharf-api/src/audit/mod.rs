@@ -138,7 +138,7 @@ pub fn ecr(
     source: &str,
     call: &Call,
     request_id: &str,
-    result: &Result<Value, crate::ecr::EcrError>,
+    result: &Result<Value, crate::aws_json::AwsError>,
 ) {
     let denied = matches!(result, Err(e) if DENIED_CODES.contains(&e.code));
     if !(call.mutating || denied) {

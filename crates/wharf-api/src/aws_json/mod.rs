@@ -3,20 +3,18 @@
 //!
 //! It owns what the protocol is, not what a service means: routing by `X-Amz-Target` prefix to a
 //! closed [`Service`], the body limit, SigV4 verification under the service's signing name
-//! (a verified `Principal` comes out), JSON bodies, the `x-amzn-RequestId` header and the error
-//! envelope ([`AwsError`]). Each service's operations live in its own module (`ecr/`,
-//! `ecr_public/`), reached through one `serve` function per service with a [`Call`].
+//! (a verified `Principal` comes out), JSON bodies and the error envelope ([`AwsError`]). Each
+//! service's operations live in its own module (`ecr/`, `ecr_public/`), which builds on this one;
+//! the entry point that reads a request through this layer and hands a [`Call`] to the service's
+//! `serve` is `aws_entry.rs`, above both.
 
-mod body;
+pub(crate) mod body;
 mod error;
-mod sigv4;
+pub(crate) mod sigv4;
 
 pub use error::AwsError;
 
-use crate::AppState;
 use axum::extract::Request;
-use axum::http::{HeaderValue, Method, StatusCode};
-use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 use wharf_core::{AccountId, Client, Principal};
 
@@ -52,24 +50,6 @@ impl Service {
         match self {
             Service::Ecr => "ecr",
             Service::EcrPublic => "ecr-public",
-        }
-    }
-
-    /// The `eventSource` of its calls in the audit trail.
-    pub fn audit_source(self) -> &'static str {
-        match self {
-            Service::Ecr => crate::audit::ECR_SOURCE,
-            Service::EcrPublic => crate::audit::ECR_PUBLIC_SOURCE,
-        }
-    }
-
-    /// The name of one of its operations, if it has that operation.
-    fn operation_name(self, operation: &str) -> Option<&'static str> {
-        match self {
-            Service::Ecr => crate::ecr::operation_name(operation),
-            Service::EcrPublic => {
-                crate::ecr_public::Operation::from_name(operation).map(|o| o.name())
-            }
         }
     }
 
@@ -134,96 +114,6 @@ pub fn unknown_operation(service: Service, operation: &str) -> AwsError {
             service.title()
         ),
     )
-}
-
-/// Entry point for every AWS JSON request: serves it, names its operation for the metrics, and
-/// makes its one call into the audit trail.
-pub async fn handle(state: AppState, client: Client, req: Request, service: Service) -> Response {
-    let request_id = uuid::Uuid::new_v4().to_string();
-    let mut call = crate::audit::Call::new(client, req.headers());
-    call.access_key_id = crate::audit::sigv4_access_key(req.headers());
-    let result = serve(&state, client, req, service, &mut call).await;
-    crate::audit::ecr(&state, service.audit_source(), &call, &request_id, &result);
-    let operation = call.event_name.unwrap_or("unknown");
-    let mut resp = match result {
-        Ok(v) => {
-            let mut r = (StatusCode::OK, v.to_string()).into_response();
-            r.headers_mut().insert(
-                "content-type",
-                HeaderValue::from_static("application/x-amz-json-1.1"),
-            );
-            r
-        }
-        Err(e) => e.into_response(),
-    };
-    if let Ok(v) = HeaderValue::from_str(&request_id) {
-        resp.headers_mut().insert("x-amzn-requestid", v);
-    }
-    resp.extensions_mut()
-        .insert(crate::metrics::Operation(operation));
-    resp
-}
-
-async fn serve(
-    state: &AppState,
-    client: Client,
-    req: Request,
-    service: Service,
-    audit: &mut crate::audit::Call,
-) -> Result<Value, AwsError> {
-    if req.method() != Method::POST {
-        return Err(AwsError::new(
-            "UnknownOperationException",
-            format!("The {} API only accepts POST requests.", service.title()),
-        ));
-    }
-    let (parts, body) = req.into_parts();
-    let operation = parts
-        .headers
-        .get("x-amz-target")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|t| t.strip_prefix(service.target_prefix()))
-        .unwrap_or("")
-        .to_string();
-    // Named before authentication, so a refused call is recorded under its operation.
-    let name = service.operation_name(&operation);
-    if let Some(name) = name {
-        audit.event_name = Some(name);
-        audit.mutating = crate::audit::ecr_mutating(name);
-    }
-    let body = body::read(body).await?;
-    // Once per request, before anything reads a cache (authorization does).
-    crate::sync_caches(state)
-        .await
-        .map_err(|e| AwsError::from_core(e, "", ""))?;
-    let principal = sigv4::authenticate(state, &parts, &body, service.signing_name()).await?;
-    audit.principal = Some(principal.clone());
-    let Principal::User(user) = &principal else {
-        return Err(AwsError::new(
-            "MissingAuthenticationTokenException",
-            "Missing Authentication Token",
-        ));
-    };
-    // The body of an operation the service does not have is never parsed: the service answers
-    // that the operation is unknown.
-    let input = match name {
-        Some(_) => json_input(&body)?,
-        None => Value::Null,
-    };
-    if name.is_some() {
-        audit.set_parameters(&input);
-    }
-    let call = Call {
-        caller_account: user.account.clone(),
-        principal: principal.clone(),
-        client,
-        operation,
-        input,
-    };
-    match service {
-        Service::Ecr => crate::ecr::serve(state, call).await,
-        Service::EcrPublic => crate::ecr_public::serve(state, call).await,
-    }
 }
 
 #[cfg(test)]

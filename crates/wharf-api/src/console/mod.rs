@@ -80,7 +80,7 @@ pub async fn handle(state: &AppState, client: Client, req: Request, page: Page) 
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     resp.extensions_mut()
-        .insert(crate::metrics::Operation(page.metric_name()));
+        .insert(crate::operation_label::Operation(page.metric_name()));
     resp
 }
 

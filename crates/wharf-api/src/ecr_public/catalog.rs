@@ -3,7 +3,7 @@
 //! without credentials at `/ecr-public/logos/<sha256 hex>` (the `logoUrl`).
 
 use super::public_repo;
-use super::wire::{catalog_json, check_len, logo_url, CatalogText};
+use super::wire::{catalog_json, check_len, logo_url, CatalogText, LOGO_PATH};
 use crate::ecr::{Ctx, EcrError};
 use crate::AppState;
 use axum::extract::Request;
@@ -15,9 +15,6 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use wharf_core::Action;
 use wharf_core::Repo;
-
-/// Where logo images are served; the sha256 hex follows.
-pub const LOGO_PATH: &str = "/ecr-public/logos/";
 
 /// The largest logo image the model allows.
 const MAX_LOGO: usize = 512_000;

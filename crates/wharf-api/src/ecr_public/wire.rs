@@ -54,13 +54,14 @@ pub fn registry_json(settings: &EcrSettings, registry: &PublicRegistry) -> Value
     })
 }
 
+/// Where logo images are served; the sha256 hex follows.
+pub const LOGO_PATH: &str = "/ecr-public/logos/";
+
 /// The URL a logo image is served at (`GET /ecr-public/logos/<sha256 hex>`, no credentials).
 pub fn logo_url(settings: &EcrSettings, digest: &str) -> String {
     format!(
         "{}://{}{}{digest}",
-        settings.public_scheme,
-        settings.public_host,
-        super::catalog::LOGO_PATH
+        settings.public_scheme, settings.public_host, LOGO_PATH
     )
 }
 

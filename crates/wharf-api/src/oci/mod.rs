@@ -62,9 +62,10 @@ pub async fn handle(State(state): State<AppState>, client: Client, req: Request)
         call.parameters = Some(labels::audit_parameters(e, req.uri().query()));
     }
     let mut resp = serve(&state, client, req, routed, &mut call).await;
-    resp.extensions_mut().insert(crate::metrics::Operation(
-        names.map_or("unknown", |n| n.operation),
-    ));
+    resp.extensions_mut()
+        .insert(crate::operation_label::Operation(
+            names.map_or("unknown", |n| n.operation),
+        ));
     crate::audit::oci(&state, &call, &resp);
     resp
 }

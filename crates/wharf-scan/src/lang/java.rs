@@ -13,7 +13,7 @@
 
 use super::{file_name, package};
 use crate::catalog::{CatalogError, Cataloger, FileInfo};
-use crate::layers::Limits;
+use crate::limits::Limits;
 use crate::package::{Package, PackageKind};
 use regex::Regex;
 use std::collections::{BTreeMap, BTreeSet};

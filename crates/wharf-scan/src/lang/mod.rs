@@ -4,7 +4,7 @@
 //! Syft's on the same image.
 
 use crate::catalog::{CatalogError, Cataloger, FileInfo};
-use crate::layers::Limits;
+use crate::limits::Limits;
 use crate::package::{Package, PackageKind};
 use std::io::Read;
 

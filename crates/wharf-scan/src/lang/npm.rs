@@ -12,7 +12,7 @@
 
 use super::{package, read_manifest};
 use crate::catalog::{CatalogError, Cataloger, FileInfo};
-use crate::layers::Limits;
+use crate::limits::Limits;
 use crate::package::{Package, PackageKind};
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;

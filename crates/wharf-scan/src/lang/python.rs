@@ -12,7 +12,7 @@
 
 use super::package;
 use crate::catalog::{CatalogError, Cataloger, FileInfo};
-use crate::layers::Limits;
+use crate::limits::Limits;
 use crate::package::{Package, PackageKind};
 use std::io::{BufRead, BufReader, Read};
 

@@ -9,7 +9,7 @@
 
 use super::{package, read_manifest};
 use crate::catalog::{CatalogError, Cataloger, FileInfo};
-use crate::layers::Limits;
+use crate::limits::Limits;
 use crate::package::{Package, PackageKind};
 use regex::Regex;
 use std::io::Read;

@@ -9,7 +9,7 @@
 
 use super::{is_executable, looks_like_text, package};
 use crate::catalog::{CatalogError, Cataloger, FileInfo};
-use crate::layers::Limits;
+use crate::limits::Limits;
 use crate::package::{Package, PackageKind};
 use flate2::read::ZlibDecoder;
 use serde::Deserialize;

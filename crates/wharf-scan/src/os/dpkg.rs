@@ -4,7 +4,7 @@
 use super::control::{self, Stanza};
 use super::{malformed, push_within_budget, read_text};
 use crate::catalog::{CatalogError, Cataloger, FileInfo};
-use crate::layers::Limits;
+use crate::limits::Limits;
 use crate::package::{Package, PackageKind};
 use std::io::Read;
 

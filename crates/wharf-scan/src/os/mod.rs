@@ -17,7 +17,7 @@ pub use dpkg::DpkgCataloger;
 pub use rpm::RpmCataloger;
 
 use crate::catalog::{CatalogError, Cataloger, FileInfo};
-use crate::layers::Limits;
+use crate::limits::Limits;
 use crate::package::Package;
 use std::io::{self, Read};
 

@@ -6,7 +6,7 @@
 use super::rpm_header::{tag, Header};
 use super::{malformed, push_within_budget, read_error};
 use crate::catalog::{CatalogError, Cataloger, FileInfo};
-use crate::layers::Limits;
+use crate::limits::Limits;
 use crate::package::{Package, PackageKind};
 use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags};
