@@ -165,6 +165,46 @@ impl MetaStore {
         .await
     }
 
+    /// Registers a new upload in a repository (created if needed). `dek_id` names the data key
+    /// its bytes are sealed under (its wraps are recorded with `insert_data_key`); while the
+    /// upload exists, `prune_data_keys` keeps that key. Group-committed with blob records (see
+    /// blobs.rs), so concurrent upload starts share one commit.
+    pub async fn create_upload(
+        &self,
+        id: &str,
+        repo: RepoKey<'_>,
+        dek_id: Option<&str>,
+    ) -> Result<()> {
+        self.queue_group(GroupOp::CreateUpload(crate::uploads::NewUpload {
+            id: id.to_owned(),
+            account: repo.account.to_owned(),
+            name: repo.name.to_owned(),
+            dek_id: dek_id.map(str::to_owned),
+            wrap: None,
+        }))
+        .await
+    }
+
+    /// `create_upload` of a sealed upload whose data key `dek_id` is new: its wrap under
+    /// `key_ref` is recorded with the upload, in the same commit (as `insert_data_key` would).
+    pub async fn create_sealed_upload(
+        &self,
+        id: &str,
+        repo: RepoKey<'_>,
+        dek_id: &str,
+        key_ref: &str,
+        wrapped: &[u8],
+    ) -> Result<()> {
+        self.queue_group(GroupOp::CreateUpload(crate::uploads::NewUpload {
+            id: id.to_owned(),
+            account: repo.account.to_owned(),
+            name: repo.name.to_owned(),
+            dek_id: Some(dek_id.to_owned()),
+            wrap: Some((key_ref.to_owned(), wrapped.to_vec())),
+        }))
+        .await
+    }
+
     /// Queues a write for the next group commit and waits for that commit.
     pub(crate) async fn queue_group(&self, op: GroupOp) -> Result<()> {
         let (done, answer) = oneshot::channel();

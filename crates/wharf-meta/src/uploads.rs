@@ -1,7 +1,6 @@
 //! Upload sessions: which repository an upload belongs to and how many bytes it holds, kept in SQL
 //! so an upload survives a restart and may continue on another node.
 
-use crate::blobs::GroupOp;
 use crate::{crypt, now, repos, MetaStore, RepoKey, Result};
 use sqlx::{Any, Transaction};
 
@@ -20,46 +19,6 @@ pub struct Upload {
 }
 
 impl MetaStore {
-    /// Registers a new upload in a repository (created if needed). `dek_id` names the data key
-    /// its bytes are sealed under (its wraps are recorded with `insert_data_key`); while the
-    /// upload exists, `prune_data_keys` keeps that key. Group-committed with blob records (see
-    /// blobs.rs), so concurrent upload starts share one commit.
-    pub async fn create_upload(
-        &self,
-        id: &str,
-        repo: RepoKey<'_>,
-        dek_id: Option<&str>,
-    ) -> Result<()> {
-        self.queue_group(GroupOp::CreateUpload(NewUpload {
-            id: id.to_owned(),
-            account: repo.account.to_owned(),
-            name: repo.name.to_owned(),
-            dek_id: dek_id.map(str::to_owned),
-            wrap: None,
-        }))
-        .await
-    }
-
-    /// `create_upload` of a sealed upload whose data key `dek_id` is new: its wrap under
-    /// `key_ref` is recorded with the upload, in the same commit (as `insert_data_key` would).
-    pub async fn create_sealed_upload(
-        &self,
-        id: &str,
-        repo: RepoKey<'_>,
-        dek_id: &str,
-        key_ref: &str,
-        wrapped: &[u8],
-    ) -> Result<()> {
-        self.queue_group(GroupOp::CreateUpload(NewUpload {
-            id: id.to_owned(),
-            account: repo.account.to_owned(),
-            name: repo.name.to_owned(),
-            dek_id: Some(dek_id.to_owned()),
-            wrap: Some((key_ref.to_owned(), wrapped.to_vec())),
-        }))
-        .await
-    }
-
     /// Looks an upload up by id.
     pub async fn upload(&self, id: &str) -> Result<Option<Upload>> {
         type Row = (
@@ -150,12 +109,12 @@ impl MetaStore {
 /// A queued `create_upload`: the session row, and the wrap of its new data key if it has one.
 #[derive(Debug)]
 pub(crate) struct NewUpload {
-    id: String,
-    account: String,
-    name: String,
-    dek_id: Option<String>,
+    pub(crate) id: String,
+    pub(crate) account: String,
+    pub(crate) name: String,
+    pub(crate) dek_id: Option<String>,
     /// `(key_ref, wrapped)` of the new data key `dek_id`.
-    wrap: Option<(String, Vec<u8>)>,
+    pub(crate) wrap: Option<(String, Vec<u8>)>,
 }
 
 /// Writes a queued `create_upload` inside the caller's transaction (a group commit's savepoint).
