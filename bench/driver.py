@@ -4,6 +4,8 @@
   driver.py small-blobs URL REPO COUNT SIZE CONC   push COUNT random SIZE-byte blobs (POST + PUT)
   driver.py tags URL REPO MANIFEST_FILE COUNT CONC PUT the same manifest under COUNT tags t00000..
   driver.py taglist URL REPO REPEAT                GET the full tag list (following Link pages)
+  driver.py chunked URL REPO FILE CHUNK_MB DIGEST  push FILE as one upload of CHUNK_MB MiB PATCHes
+                                                   and a final PUT, on one keep-alive connection
   driver.py push-image URL REPO TAG                push a tiny image (config + 1 layer) by tag
                                                    (TAG "@digest": untagged), print the path of
                                                    a temp file holding the manifest
@@ -153,6 +155,34 @@ def cmd_taglist(base, repo, repeat):
                       "min_ms": min(times) * 1000}))
 
 
+def cmd_chunked(base, repo, path, chunk_mb, digest):
+    """The client's side of a chunked push kept cheap (one connection, no process per chunk), so
+    the figure measures the registry; the time includes opening the upload and the final PUT."""
+    c, step = Client(base), int(chunk_mb) << 20
+    t0 = time.monotonic()
+    st, h, _ = c.req("POST", "/v2/%s/blobs/uploads/" % repo, b"", {"Content-Length": "0"})
+    if st != 202:
+        sys.exit("chunked: POST -> %d" % st)
+    loc, off, n = path_of(hdr(h, "Location")), 0, 0
+    with open(path, "rb") as f:
+        while True:
+            data = f.read(step)
+            if not data:
+                break
+            st, h, _ = c.req("PATCH", loc, data, {
+                "Content-Type": "application/octet-stream", "Content-Length": str(len(data)),
+                "Content-Range": "%d-%d" % (off, off + len(data) - 1)})
+            if st != 202:
+                sys.exit("chunked: PATCH at %d -> %d" % (off, st))
+            loc, off, n = path_of(hdr(h, "Location")), off + len(data), n + 1
+    sep = "&" if "?" in loc else "?"
+    st, _, _ = c.req("PUT", loc + sep + "digest=" + digest, b"", {"Content-Length": "0"})
+    if st != 201:
+        sys.exit("chunked: final PUT -> %d" % st)
+    secs = time.monotonic() - t0
+    print(json.dumps({"bytes": off, "chunks": n, "seconds": secs, "mib_per_s": off / secs / 1048576}))
+
+
 def cmd_push_image(base, repo, tag):
     c = Client(base)
     layer = os.urandom(4096)
@@ -179,7 +209,7 @@ def cmd_push_image(base, repo, tag):
 
 if __name__ == "__main__":
     cmds = {"small-blobs": cmd_small_blobs, "tags": cmd_tags, "taglist": cmd_taglist,
-            "push-image": cmd_push_image}
+            "chunked": cmd_chunked, "push-image": cmd_push_image}
     if len(sys.argv) < 2 or sys.argv[1] not in cmds:
         sys.exit(__doc__)
     cmds[sys.argv[1]](*sys.argv[2:])

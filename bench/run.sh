@@ -4,7 +4,7 @@
 # Starts each registry in turn (BENCH_TARGETS, default "wharf distribution") on 127.0.0.1 with a
 # temp data dir (Distribution: filesystem storage, no auth, generated config) and measures:
 #   blob push, monolithic PUT          BENCH_BLOB_MB (1024) MiB, median of BENCH_REPEAT (3) pushes, MiB/s
-#   blob push, chunked                 same size in BENCH_CHUNK_MB (8) MiB PATCHes, MiB/s
+#   blob push, chunked                 same size in BENCH_CHUNK_MB (8) MiB PATCHes on one connection (driver.py), MiB/s
 #   blob pull, warm                    curl -o /dev/null of the pushed blob, median of BENCH_REPEAT warm GETs, MiB/s
 #   small blob pushes                  BENCH_SMALL_COUNT (2000) x BENCH_SMALL_KB (4) KiB at
 #                                      BENCH_SMALL_CONC (16) clients, POST+PUT each, pushes/s
@@ -211,22 +211,11 @@ bench_monolithic() { # IMPL: BENCH_REPEAT pushes of distinct blobs, the median r
   record "$1" push_mono_mibs "$(median "${speeds[@]}")"
 }
 
-bench_chunked() { # IMPL
-  local loc t0 t1 code i n=$(((BLOB_MB + CHUNK_MB - 1) / CHUNK_MB)) off end size
-  size=$(stat -c %s "$work/blobB")
-  t0=$(now)
-  loc=$(start_upload bench/big) || return 1
-  for ((i = 0; i < n; i++)); do
-    off=$((i * CHUNK_MB * 1048576)); end=$((off + CHUNK_MB * 1048576)); ((end > size)) && end=$size
-    loc=$(dd if="$work/blobB" bs=1M skip=$((i * CHUNK_MB)) count="$CHUNK_MB" status=none |
-      reg_curl -fsS -X PATCH -H 'Content-Type: application/octet-stream' -H "Content-Range: $off-$((end - 1))" \
-        --data-binary @- -D - -o /dev/null "$loc" | header location) || { record "$1" push_chunked_mibs FAIL; return; }
-    loc=$(abs_location "$loc")
-  done
-  code=$(reg_curl -sS -o /dev/null -w '%{http_code}' -X PUT -H 'Content-Length: 0' "$(qs "$loc" "digest=$DIGEST_B")")
-  t1=$(now)
-  [[ "$code" == 201 ]] || { log "chunked final PUT -> $code"; record "$1" push_chunked_mibs FAIL; return; }
-  record "$1" push_chunked_mibs "$(calc "$BLOB_MB / ($t1 - $t0)")"
+bench_chunked() { # IMPL: one upload of CHUNK_MB PATCHes from driver.py (one keep-alive connection)
+  local r
+  r=$("${DRIVER[@]}" chunked "$REG_URL" bench/big "$work/blobB" "$CHUNK_MB" "$DIGEST_B") ||
+    { record "$1" push_chunked_mibs FAIL; return; }
+  record "$1" push_chunked_mibs "$(jq -r '.mib_per_s | . * 10 | round / 10' <<<"$r")"
 }
 
 bench_pull() { # IMPL: one GET warms caches, then the median of BENCH_REPEAT warm GETs
