@@ -137,7 +137,7 @@ impl MetaStore {
                 .execute(&mut *source)
                 .await?;
         }
-        let mut tx = target.begin_write().await?;
+        let mut tx = target.begin_write_global().await?;
         ensure_empty(&mut tx).await?;
         // The target's own bootstrap rows give way to the source's (nothing else refers to them:
         // every other table is empty).

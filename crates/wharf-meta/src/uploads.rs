@@ -27,7 +27,7 @@ impl MetaStore {
         repo: RepoKey<'_>,
         dek_id: Option<&str>,
     ) -> Result<()> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_write_repo(repo).await?;
         let repo_id = repos::ensure(&mut tx, repo).await?;
         let t = now();
         sqlx::query("INSERT INTO uploads (id, repository_id, size, created_at, updated_at, dek_id) VALUES ($1, $2, 0, $3, $4, $5)")
