@@ -1,8 +1,12 @@
 #!/usr/bin/env python3
 """Small HTTP load drivers for bench/run.sh (stdlib only; keep-alive connection per thread).
 
-  driver.py small-blobs URL REPO COUNT SIZE CONC   push COUNT random SIZE-byte blobs (POST + PUT)
-  driver.py tags URL REPO MANIFEST_FILE COUNT CONC PUT the same manifest under COUNT tags t00000..
+  driver.py small-blobs URL REPO COUNT SIZE CONC [REPOS]
+                                                   push COUNT random SIZE-byte blobs (POST + PUT)
+  driver.py tags URL REPO MANIFEST_FILE COUNT CONC [REPOS]
+                                                   PUT the same manifest under COUNT tags t00000..
+  With REPOS > 1 (default 1) push i goes to repository REPO when i % REPOS == 0, else to
+  REPO-<i % REPOS>; `tags` first mounts the manifest's blobs from REPO into those (untimed).
   driver.py taglist URL REPO REPEAT                GET the full tag list (following Link pages)
   driver.py chunked URL REPO FILE CHUNK_MB DIGEST  push FILE as one upload of CHUNK_MB MiB PATCHes
                                                    and a final PUT, on one keep-alive connection
@@ -110,20 +114,39 @@ def run_parallel(count, conc, base, fn):
     return res[0], res[1], time.monotonic() - t0
 
 
-def cmd_small_blobs(base, repo, count, size, conc):
-    count, size, conc = int(count), int(size), int(conc)
+def spread(repo, repos, i):
+    """The repository push i goes to when pushes are spread over `repos` repositories."""
+    k = i % repos
+    return repo if k == 0 else "%s-%d" % (repo, k)
+
+
+def mount(c, repo, source, digest):
+    st, _, _ = c.req("POST", "/v2/%s/blobs/uploads/?mount=%s&from=%s" % (repo, digest, source), b"",
+                     {"Content-Length": "0"})
+    return st == 201
+
+
+def cmd_small_blobs(base, repo, count, size, conc, repos="1"):
+    count, size, conc, repos = int(count), int(size), int(conc), int(repos)
     blobs = [os.urandom(size) for _ in range(count)]
-    ok, err, secs = run_parallel(count, conc, base, lambda c, i: push_blob(c, repo, blobs[i])[0])
+    ok, err, secs = run_parallel(count, conc, base,
+                                 lambda c, i: push_blob(c, spread(repo, repos, i), blobs[i])[0])
     print(json.dumps({"ok": ok, "errors": err, "seconds": secs, "per_sec": ok / secs}))
 
 
-def cmd_tags(base, repo, manifest_file, count, conc):
-    count, conc = int(count), int(conc)
+def cmd_tags(base, repo, manifest_file, count, conc, repos="1"):
+    count, conc, repos = int(count), int(conc), int(repos)
     body = open(manifest_file, "rb").read()
-    mt = json.loads(body).get("mediaType", "application/vnd.oci.image.manifest.v1+json")
+    doc = json.loads(body)
+    mt = doc.get("mediaType", "application/vnd.oci.image.manifest.v1+json")
+    c = Client(base)
+    for k in range(1, repos):
+        for d in [doc["config"]["digest"]] + [l["digest"] for l in doc.get("layers", [])]:
+            if not mount(c, spread(repo, repos, k), repo, d):
+                sys.exit("mounting %s into %s failed" % (d, spread(repo, repos, k)))
 
     def put(c, i):
-        st, _, _ = c.req("PUT", "/v2/%s/manifests/t%05d" % (repo, i), body,
+        st, _, _ = c.req("PUT", "/v2/%s/manifests/t%05d" % (spread(repo, repos, i), i), body,
                          {"Content-Type": mt, "Content-Length": str(len(body))})
         return st == 201
     ok, err, secs = run_parallel(count, conc, base, put)

@@ -13,6 +13,12 @@
 #   tag PUTs / tag listing             the same manifest PUT under BENCH_TAGS (10000) tags at 16
 #                                      clients (tags/s), then the full tag list (following Link
 #                                      pages), median of BENCH_TAGLIST_REPEAT (5) GETs
+# BENCH_REPOS (1) spreads the small pushes and the tag PUTs round robin over that many
+#                                      repositories (bench/small, bench/small-1, ...; the tag PUTs'
+#                                      blobs are mounted into each first, untimed): with more than
+#                                      one, writes to different repositories may run concurrently
+#                                      (per-repository locking on PostgreSQL). The tag list is then
+#                                      of bench/tags alone, which holds every BENCH_REPOS-th tag.
 #   peak RSS                           VmHWM of the server process at the end
 # BENCH_QUICK=1 shrinks everything for a smoke run (32 MiB blob, 200 small blobs, 2 s wrk, 500 tags).
 # Prints a Markdown table with the Wharf/Distribution ratio (and Wharf-cluster/Wharf, Wharf-s3/Wharf
@@ -62,6 +68,7 @@ WRK_SECS=${BENCH_WRK_SECS:-10}
 WRK_CONNS=${BENCH_WRK_CONNS:-1 16 64}
 TAGS=${BENCH_TAGS:-10000}
 TAGLIST_REPEAT=${BENCH_TAGLIST_REPEAT:-5}
+REPOS=${BENCH_REPOS:-1}
 TARGETS=${BENCH_TARGETS:-wharf distribution}
 OUT_DIR="${BENCH_OUT_DIR:-$REPO_ROOT/target/bench}"
 
@@ -230,7 +237,7 @@ bench_pull() { # IMPL: one GET warms caches, then the median of BENCH_REPEAT war
 
 bench_small() { # IMPL
   local r
-  r=$("${DRIVER[@]}" small-blobs "$REG_URL" bench/small "$SMALL_COUNT" $((SMALL_KB * 1024)) "$SMALL_CONC") || return 1
+  r=$("${DRIVER[@]}" small-blobs "$REG_URL" bench/small "$SMALL_COUNT" $((SMALL_KB * 1024)) "$SMALL_CONC" "$REPOS") || return 1
   if [[ $(jq -r .errors <<<"$r") != 0 ]]; then log "small blobs: $r"; fi
   record "$1" small_push_per_s "$(jq -r '.per_sec | . * 10 | round / 10' <<<"$r")"
   record "$1" small_push_errors "$(jq -r .errors <<<"$r")"
@@ -265,13 +272,14 @@ bench_tags() { # IMPL
   local r manifest
   # an untagged image in the repo itself (Distribution only links blobs pushed to that repo)
   manifest=$("${DRIVER[@]}" push-image "$REG_URL" bench/tags @digest) || return 1
-  r=$("${DRIVER[@]}" tags "$REG_URL" bench/tags "$manifest" "$TAGS" 16) || return 1
+  r=$("${DRIVER[@]}" tags "$REG_URL" bench/tags "$manifest" "$TAGS" 16 "$REPOS") || return 1
   rm -f "$manifest"
   record "$1" tag_put_per_s "$(jq -r '.per_sec | . * 10 | round / 10' <<<"$r")"
   [[ $(jq -r .errors <<<"$r") == 0 ]] || log "tag PUT errors: $r"
   r=$("${DRIVER[@]}" taglist "$REG_URL" bench/tags "$TAGLIST_REPEAT") || r='{"error":"driver failed"}'
-  if [[ $(jq -c .tags <<<"$r") != "[$TAGS]" ]]; then
-    log "tag list returned $(jq -c '.tags // .error' <<<"$r") tags, expected $TAGS"
+  local expect=$(((TAGS + REPOS - 1) / REPOS))
+  if [[ $(jq -c .tags <<<"$r") != "[$expect]" ]]; then
+    log "tag list returned $(jq -c '.tags // .error' <<<"$r") tags, expected $expect"
     record "$1" taglist_ms FAIL
   else
     record "$1" taglist_ms "$(jq -r '.median_ms | . * 10 | round / 10' <<<"$r")"
@@ -312,10 +320,11 @@ done
 
 # ---- report --------------------------------------------------------------------------------
 python3 - "$work" "$OUT_DIR/results.md" "$BLOB_MB" "$CHUNK_MB" "$SMALL_COUNT" "$SMALL_KB" "$SMALL_CONC" \
-  "$TAGS" "$WRK_SECS" "$WRK_CONNS" $TARGETS <<'PY'
+  "$TAGS" "$WRK_SECS" "$WRK_CONNS" "$REPOS" $TARGETS <<'PY'
 import os, sys, datetime, platform
-work, out, blob_mb, chunk_mb, n_small, small_kb, conc, tags, wrk_secs, conns = sys.argv[1:11]
-targets = sys.argv[11:]
+work, out, blob_mb, chunk_mb, n_small, small_kb, conc, tags, wrk_secs, conns, repos = sys.argv[1:12]
+targets = sys.argv[12:]
+over = f" over {repos} repositories" if int(repos) > 1 else ""
 res = {}
 for t in targets:
     res[t] = dict(l.split(None, 1) for l in open(os.path.join(work, "results-" + t)).read().split("\n") if l.strip())
@@ -324,14 +333,14 @@ rows = [
     ("push_mono_mibs", f"blob push, monolithic PUT, {blob_mb} MiB (MiB/s, higher better)"),
     ("push_chunked_mibs", f"blob push, {chunk_mb} MiB PATCH chunks, {blob_mb} MiB (MiB/s, higher better)"),
     ("pull_warm_mibs", f"blob pull, warm, {blob_mb} MiB (MiB/s, higher better)"),
-    ("small_push_per_s", f"{n_small} x {small_kb} KiB blob pushes, {conc} clients (pushes/s, higher better)"),
+    ("small_push_per_s", f"{n_small} x {small_kb} KiB blob pushes{over}, {conc} clients (pushes/s, higher better)"),
 ]
 for c in conns.split():
     rows.append((f"manifest_get_c{c}_rps", f"manifest GET by tag, {c} conn (req/s, higher better)"))
     rows.append((f"manifest_get_c{c}_p99_ms", f"manifest GET by tag, {c} conn (p99 ms, lower better)"))
 rows += [
-    ("tag_put_per_s", f"tag PUTs, {tags} tags, 16 clients (tags/s, higher better)"),
-    ("taglist_ms", f"tag list of {tags}-tag repo (median ms, lower better)"),
+    ("tag_put_per_s", f"tag PUTs, {tags} tags{over}, 16 clients (tags/s, higher better)"),
+    ("taglist_ms", f"tag list of {-(-int(tags) // int(repos))}-tag repo (median ms, lower better)"),
     ("peak_rss_mib", "server peak RSS, VmHWM (MiB, lower better)"),
 ]
 head = ["Benchmark"] + [t.capitalize() for t in targets]

@@ -1,14 +1,14 @@
 //! Accounts and server-wide settings. The first start creates a default account with a random
 //! 12-digit id and remembers it in `settings`.
 
-use crate::{dialect, now, Dialect, MetaError, Result};
+use crate::{locks, now, Dialect, MetaError, Result};
 use sqlx::AnyPool;
 
 /// Returns the default account's id, creating the account on first start (once, even when many
 /// nodes start together: the check and the insert share one write transaction).
 pub(crate) async fn bootstrap_default(pool: &AnyPool, dialect: Dialect) -> Result<String> {
     let mut tx = pool.begin().await?;
-    dialect::lock_writes(&mut tx, dialect).await?;
+    locks::take(&mut tx, dialect, &locks::WriteScope::Global).await?;
     let existing: Option<String> =
         sqlx::query_scalar("SELECT value FROM settings WHERE name = 'default_account'")
             .fetch_optional(&mut *tx)

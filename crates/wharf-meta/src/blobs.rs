@@ -10,6 +10,7 @@
 //! sessions (`create_upload`) join the same groups, so neither sealing nor opening an upload
 //! costs a small push a commit of its own.
 
+use crate::locks::{self, LockKey, WriteScope};
 use crate::{crypt, now, repos, MetaError, MetaStore, RepoKey, Result};
 use sqlx::{Acquire, Any, Transaction};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -18,6 +19,10 @@ use wharf_oci::Digest;
 
 /// Most records one group commit writes.
 const GROUP_MAX: usize = 64;
+
+/// How often a group commit runs when PostgreSQL reports a deadlock (which the lock order rules
+/// out, `locks.rs`: this is a safety net, not a path the design relies on).
+const GROUP_ATTEMPTS: u32 = 3;
 
 /// One write a group commit carries.
 #[derive(Debug)]
@@ -36,6 +41,16 @@ pub(crate) enum GroupOp {
     },
     /// `create_upload` (with the new data key's wrap, for a sealed upload).
     CreateUpload(crate::uploads::NewUpload),
+}
+
+impl GroupOp {
+    /// The blob row this op writes, if any: a group writes them in ascending order.
+    fn blob_digest(&self) -> Option<&str> {
+        match self {
+            GroupOp::Record(r) => Some(&r.digest),
+            GroupOp::InsertKey { .. } | GroupOp::BindKey { .. } | GroupOp::CreateUpload(_) => None,
+        }
+    }
 }
 
 /// A queued write and who waits for it.
@@ -245,36 +260,85 @@ impl MetaStore {
     }
 
     /// Writes `group` in one transaction and answers each record.
-    async fn commit_blob_group(&self, group: Vec<Queued>) {
-        let mut results: Vec<Result<()>> = Vec::with_capacity(group.len());
-        let outcome: Result<()> = async {
-            let mut tx = self.begin_write().await?;
-            for r in &group {
-                results.push(write_one(&mut tx, &r.op).await);
+    ///
+    /// The transaction locks the repositories of the group's records (`locks.rs`; key writes
+    /// name none, the shared lock covers them), so groups of other repositories, on this node or
+    /// another, commit concurrently. Records are written in ascending digest order, so the blob
+    /// rows two such groups share are locked in one order. Any two ops of a group come from
+    /// callers that are waiting concurrently, so none depends on another and reordering is safe.
+    /// Should the server still report a deadlock or serialization failure (for the whole
+    /// transaction, or for one op's savepoint), the ops it hit run again in a new transaction,
+    /// a few times, before they fail: every op is idempotent.
+    async fn commit_blob_group(&self, mut group: Vec<Queued>) {
+        group.sort_by(|a, b| a.op.blob_digest().cmp(&b.op.blob_digest()));
+        let mut results: Vec<Option<Result<()>>> = group.iter().map(|_| None).collect();
+        let mut pending: Vec<usize> = (0..group.len()).collect();
+        for attempt in 1..=GROUP_ATTEMPTS {
+            let last = attempt == GROUP_ATTEMPTS;
+            let scope = WriteScope::keys(pending.iter().filter_map(|&i| match &group[i].op {
+                GroupOp::Record(r) => Some(LockKey::repo(RepoKey {
+                    account: &r.account,
+                    name: &r.name,
+                })),
+                GroupOp::CreateUpload(u) => Some(LockKey::repo(RepoKey {
+                    account: &u.account,
+                    name: &u.name,
+                })),
+                GroupOp::InsertKey { .. } | GroupOp::BindKey { .. } => None,
+            }));
+            let mut these = Vec::with_capacity(pending.len());
+            let outcome: Result<()> = async {
+                let mut tx = self.begin_write_scoped(&scope).await?;
+                for &i in &pending {
+                    these.push(write_one(&mut tx, &group[i].op).await);
+                }
+                tx.commit().await?;
+                Ok(())
             }
-            tx.commit().await?;
-            Ok(())
+            .await;
+            match outcome {
+                Ok(()) => {
+                    let mut again = Vec::new();
+                    for (i, res) in pending.iter().copied().zip(these) {
+                        match res {
+                            Err(MetaError::Db(e)) if !last && locks::is_retryable(&e) => {
+                                again.push(i)
+                            }
+                            res => results[i] = Some(res),
+                        }
+                    }
+                    pending = again;
+                }
+                Err(MetaError::Db(e)) if !last && locks::is_retryable(&e) => {}
+                Err(e) => {
+                    // Nothing of this transaction was committed: its ops fail with its cause.
+                    let msg = e.to_string();
+                    for &i in &pending {
+                        results[i] = Some(Err(MetaError::Db(sqlx::Error::Io(
+                            std::io::Error::other(format!("group commit: {msg}")),
+                        ))));
+                    }
+                    pending.clear();
+                }
+            }
+            if pending.is_empty() {
+                break;
+            }
+            tracing::warn!(
+                attempt,
+                ops = pending.len(),
+                "blob group commit hit a deadlock; retrying"
+            );
         }
-        .await;
-        match outcome {
-            Ok(()) => {
-                for (r, res) in group.into_iter().zip(results) {
-                    let _ = r.done.send(res);
-                }
-            }
-            Err(e) => {
-                // Nothing of the group was committed: every record fails with the same cause.
-                let msg = e.to_string();
-                for r in group {
-                    let _ =
-                        r.done
-                            .send(Err(MetaError::Db(sqlx::Error::Io(std::io::Error::other(
-                                format!("group commit: {msg}"),
-                            )))));
-                }
-            }
+        for (q, res) in group.into_iter().zip(results) {
+            let _ = q.done.send(res.unwrap_or_else(|| {
+                Err(MetaError::Db(sqlx::Error::Io(std::io::Error::other(
+                    "group commit: not written",
+                ))))
+            }));
         }
     }
+
     /// The size of a blob the repository may serve.
     pub async fn repository_blob(&self, repo: RepoKey<'_>, digest: &Digest) -> Result<Option<u64>> {
         let size: Option<i64> = sqlx::query_scalar(
@@ -371,6 +435,26 @@ impl MetaStore {
         .await?;
         Ok(res.rows_affected() > 0)
     }
+}
+
+/// Locks the rows of `digests` (ascending, without repeats) for update, in that order, in chunks
+/// (PostgreSQL only; SQLite has no row locks). Keyed write transactions of different repositories
+/// share blob rows, so each locks the ones it will update in ascending digest order before
+/// updating any (`locks.rs`); rows that do not exist are skipped.
+pub(crate) async fn lock_blob_rows(tx: &mut sqlx::AnyConnection, digests: &[String]) -> Result<()> {
+    debug_assert!(digests.windows(2).all(|w| w[0] < w[1]));
+    for chunk in digests.chunks(500) {
+        let sql = format!(
+            "SELECT digest FROM blobs WHERE digest IN ({}) ORDER BY digest FOR NO KEY UPDATE",
+            crate::dialect::placeholders(1, chunk.len())
+        );
+        let mut q = sqlx::query_scalar::<_, String>(&sql);
+        for d in chunk {
+            q = q.bind(d);
+        }
+        q.fetch_all(&mut *tx).await?;
+    }
+    Ok(())
 }
 
 /// Writes one queued op inside its own savepoint of `tx`: an error undoes this op only.

@@ -137,7 +137,15 @@ impl MetaStore {
                 .execute(&mut *source)
                 .await?;
         }
-        let mut tx = target.begin_write().await?;
+        let mut tx = target.begin_write_global().await?;
+        if target.dialect == Dialect::Postgres {
+            // The cache-epoch bump is a deferred trigger (migration 0015): deferred, every copied
+            // tag, manifest and repository row would queue an event in memory until commit.
+            // Fired per statement instead, the first bumps and the rest return at once.
+            sqlx::query("SET CONSTRAINTS ALL IMMEDIATE")
+                .execute(&mut *tx)
+                .await?;
+        }
         ensure_empty(&mut tx).await?;
         // The target's own bootstrap rows give way to the source's (nothing else refers to them:
         // every other table is empty).

@@ -153,7 +153,7 @@ impl MetaStore {
         new_key_ref: &str,
         new_wrapped: &[u8],
     ) -> Result<bool> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_write_global().await?;
         let old: Option<(Vec<u8>, Option<String>, i64)> = sqlx::query_as(
             "SELECT wrapped, digest, created_at FROM data_keys WHERE dek_id = $1 AND key_ref = $2",
         )
@@ -216,7 +216,7 @@ impl MetaStore {
     /// no-op; `MasterKeyMismatch` when the version is recorded with another fingerprint (a
     /// keyring holding a different key under a version already in use).
     pub async fn record_master_key(&self, version: u32, fingerprint: &str) -> Result<()> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_write_global().await?;
         let known: Option<String> =
             sqlx::query_scalar("SELECT fingerprint FROM master_keys WHERE version = $1")
                 .bind(i64::from(version))
@@ -281,7 +281,7 @@ impl MetaStore {
     /// row is gone (collected meanwhile).
     pub async fn mark_blob_sealed(&self, digest: &Digest, dek_id: &str) -> Result<bool> {
         let digest = digest.to_string();
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_write_global().await?;
         let updated = sqlx::query("UPDATE blobs SET sealed = 1 WHERE digest = $1")
             .bind(&digest)
             .execute(&mut *tx)

@@ -1,7 +1,6 @@
-//! What differs between the two SQL backends: the write lock, placeholder lists and the few
-//! functions whose names differ. Everything else is SQL both accept, with `$n` placeholders.
-
-use sqlx::{Any, Transaction};
+//! What differs between the two SQL backends: the fixed advisory lock keys, placeholder lists
+//! and the few functions whose names differ. Everything else is SQL both accept, with `$n`
+//! placeholders. Which write transactions take which lock is `locks.rs`.
 
 /// The SQL backend a store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -10,28 +9,14 @@ pub enum Dialect {
     Postgres,
 }
 
-/// The advisory lock key every write transaction takes on PostgreSQL ("wharf" in ASCII). The
-/// cache-epoch triggers (migrations/postgres/0002) take it by its decimal value, 512852324966:
-/// never change it.
-const WRITE_LOCK: i64 = 0x0077_6861_7266;
+/// The advisory lock key every write transaction takes on PostgreSQL ("wharf" in ASCII):
+/// exclusively for a global write, shared for a keyed one (`locks.rs`). The lock function of
+/// migrations/postgres/0015 (and the old triggers of 0002) name it by its decimal value,
+/// 512852324966: never change it.
+pub(crate) const WRITE_LOCK: i64 = 0x0077_6861_7266;
 
 /// The advisory lock key migrations run under on PostgreSQL.
 pub(crate) const MIGRATE_LOCK: i64 = WRITE_LOCK + 1;
-
-/// Takes the cluster-wide write lock for the rest of `tx` (PostgreSQL); SQLite's single writer
-/// connection serializes writes already.
-pub(crate) async fn lock_writes(
-    tx: &mut Transaction<'_, Any>,
-    dialect: Dialect,
-) -> sqlx::Result<()> {
-    if dialect == Dialect::Postgres {
-        sqlx::query("SELECT CAST(pg_advisory_xact_lock($1) AS TEXT)")
-            .bind(WRITE_LOCK)
-            .execute(&mut **tx)
-            .await?;
-    }
-    Ok(())
-}
 
 /// `count` placeholders starting at `$first`, comma-separated: `$1,$2,$3`.
 pub(crate) fn placeholders(first: usize, count: usize) -> String {

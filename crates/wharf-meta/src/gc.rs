@@ -7,9 +7,12 @@
 //! to trash (outside any transaction), then calls [`MetaStore::gc_sweep`] per blob, which deletes
 //! the rows only if the token is still there and no manifest references the blob. `record_blob`
 //! clears the token, so an upload or mount that lands meanwhile revives the blob and the pass
-//! puts the bytes back. Every statement goes through the single writer connection, so a sweep and
-//! a `put_manifest` are serialized: a manifest either sees the blob's link (and the sweep then sees
-//! the reference) or finds it missing and is rejected.
+//! puts the bytes back. Marking and sweeping take the *global* write lock (`locks.rs`), which
+//! waits for every repository's writers and holds them off: a sweep and a `put_manifest` (or a
+//! `record_blob`, in any repository) are serialized, so a manifest either sees the blob's link
+//! (and the sweep then sees the reference) or finds it missing and is rejected. Under
+//! per-repository locks alone, READ COMMITTED would let a sweep delete a blob between another
+//! repository's check of its link and the insert of its reference.
 
 use crate::{now, parse_digest, MetaStore, Result};
 use wharf_oci::Digest;
@@ -108,10 +111,10 @@ impl MetaStore {
              RETURNING digest, size",
             garbage(3)
         );
-        // Under the write lock: this statement locks many blob rows, in no set order, and so
-        // does a push or a manifest delete (which touches the blobs it released); without the
+        // Under the global write lock: this statement locks many blob rows, in no set order, and
+        // so does a push or a manifest delete (which touches the blobs it released); without the
         // lock they could deadlock (seen on PostgreSQL with pushes, deletes and passes in a loop).
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_write_global().await?;
         let mut found: Vec<(String, i64)> = sqlx::query_as(&sql)
             .bind(token as i64)
             .bind(now())
@@ -140,7 +143,7 @@ impl MetaStore {
     /// the rows that still carry `token` and that no manifest references, and answers which.
     pub async fn gc_sweep_many(&self, digests: &[Digest], token: u64) -> Result<Vec<Digest>> {
         let mut swept = Vec::new();
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_write_global().await?;
         for digest in digests {
             let d = digest.to_string();
             let still: Option<i64> = sqlx::query_scalar(

@@ -6,9 +6,11 @@
 //! - SQLite, the embedded default, in WAL mode with a writer/reader split: one connection writes
 //!   (SQLite allows one writer at a time anyway, so queuing here beats lock retries) and a small
 //!   pool reads concurrently.
-//! - PostgreSQL, shared by any number of nodes. Write transactions take one transaction-scoped
-//!   advisory lock, so they serialize across the cluster exactly as SQLite's single writer does
-//!   within one process; reads never wait for it.
+//! - PostgreSQL, shared by any number of nodes. Write transactions take transaction-scoped
+//!   advisory locks first (`locks.rs`): one repository's writes serialize across the cluster
+//!   as SQLite's single writer serializes them within one process, writes to different
+//!   repositories run concurrently, and global writes (collection, keys) exclude all of them.
+//!   Reads never wait for any of these locks.
 //!
 //! Every multi-row change is one transaction.
 
@@ -25,6 +27,7 @@ mod identity;
 mod images;
 mod jobs;
 mod lifecycle;
+mod locks;
 mod manifests;
 mod migrate;
 mod public;
@@ -112,6 +115,9 @@ pub enum MetaError {
     #[error("bad metadata url: {0}")]
     BadUrl(String),
     /// A copy's target already holds data (`copy_into`).
+    /// A `WriteTx` was asked to write into a repository its scope does not lock.
+    #[error("write transaction does not lock repository {0}")]
+    OutsideWriteScope(String),
     #[error("the target metadata store is not empty ({rows} rows in table {table}); migrate into a freshly created database")]
     NotEmpty { table: String, rows: i64 },
 }
@@ -222,16 +228,19 @@ impl MetaStore {
     }
 
     /// The shared cache epoch: a counter every committed change to cached data (tags,
-    /// manifests, repositories, policies, users) moves, bumped by triggers in the changing
-    /// transaction. `None` on SQLite, where this process is the only writer and invalidates its
+    /// manifests, repositories, policies, users) moves, bumped by triggers as the changing
+    /// transaction commits. It is the sum of the `cache_epoch` shards (migrations/postgres/0015:
+    /// concurrent commits bump different rows), so it only grows, and it grows with every such
+    /// commit. `None` on SQLite, where this process is the only writer and invalidates its
     /// caches itself.
     pub async fn cache_epoch(&self) -> Result<Option<i64>> {
         match self.dialect {
             Dialect::Sqlite => Ok(None),
             Dialect::Postgres => {
-                let epoch: i64 = sqlx::query_scalar("SELECT epoch FROM cache_epoch WHERE id = 1")
-                    .fetch_one(&self.reader)
-                    .await?;
+                let epoch: i64 =
+                    sqlx::query_scalar("SELECT CAST(SUM(epoch) AS BIGINT) FROM cache_epoch")
+                        .fetch_one(&self.reader)
+                        .await?;
                 Ok(Some(epoch))
             }
         }
@@ -242,17 +251,38 @@ impl MetaStore {
         self.dialect
     }
 
-    /// Begins a write transaction. On PostgreSQL it first takes the cluster-wide write lock
-    /// (released at commit or rollback), so read-check-write sequences inside it see every
-    /// earlier write and no concurrent one, as on SQLite.
-    pub(crate) async fn begin_write(&self) -> Result<Transaction<'static, Any>> {
+    /// Begins a write transaction that writes into one repository (and blob rows, see
+    /// `locks.rs`). On PostgreSQL it first takes the write lock shared and the repository's key
+    /// exclusively (released at commit or rollback), so read-check-write sequences on that
+    /// repository see every earlier write and no concurrent one, as on SQLite, while other
+    /// repositories' writes proceed.
+    pub(crate) async fn begin_write_repo(
+        &self,
+        repo: RepoKey<'_>,
+    ) -> Result<Transaction<'static, Any>> {
+        self.begin_write_scoped(&locks::WriteScope::repo(repo))
+            .await
+    }
+
+    /// Begins a write transaction that excludes every other locked write: on PostgreSQL it
+    /// first takes the write lock exclusively. For read-check-write sequences that cross
+    /// repositories or touch state no repository owns.
+    pub(crate) async fn begin_write_global(&self) -> Result<Transaction<'static, Any>> {
+        self.begin_write_scoped(&locks::WriteScope::Global).await
+    }
+
+    /// Begins a write transaction under `scope` (`locks.rs`).
+    pub(crate) async fn begin_write_scoped(
+        &self,
+        scope: &locks::WriteScope,
+    ) -> Result<Transaction<'static, Any>> {
         let mut tx = self.begin_unlocked_write().await?;
-        dialect::lock_writes(&mut tx, self.dialect).await?;
+        locks::take(&mut tx, self.dialect, scope).await?;
         Ok(tx)
     }
 
-    /// Begins a write transaction without PostgreSQL's cluster-wide lock (for writes that
-    /// check nothing, like audit records). On SQLite it takes the database's write lock first
+    /// Begins a write transaction without PostgreSQL's write locks (for writes that check
+    /// nothing, like audit records). On SQLite it takes the database's write lock first
     /// (`BEGIN IMMEDIATE`): a writer in another process (`wharf admin`, `wharf vulndb import`
     /// beside a running server) then makes it wait `busy_timeout`, where a deferred
     /// transaction that had read first would fail at once with "database is locked".
@@ -300,13 +330,13 @@ mod write_lock_tests {
         let path = dir.path().join("meta.db");
         let a = MetaStore::open_sqlite(&path).await.unwrap();
         let b = MetaStore::open_sqlite(&path).await.unwrap();
-        let mut tx = a.begin_write().await.unwrap();
+        let mut tx = a.begin_write_global().await.unwrap();
         let _: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE name = 'x'")
             .fetch_optional(&mut *tx)
             .await
             .unwrap();
         let other = tokio::spawn(async move {
-            let mut tx = b.begin_write().await?;
+            let mut tx = b.begin_write_global().await?;
             sqlx::query("INSERT INTO settings (name, value) VALUES ('y', 'b')")
                 .execute(&mut *tx)
                 .await?;

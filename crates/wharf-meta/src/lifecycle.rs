@@ -58,7 +58,7 @@ impl MetaStore {
         repo: RepoKey<'_>,
         text: Option<&str>,
     ) -> Result<Option<LifecyclePolicyRecord>> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_write_repo(repo).await?;
         let row: Option<(Option<String>, Option<i64>)> = sqlx::query_as(
             "SELECT lifecycle_policy, lifecycle_evaluated_at FROM repositories
              WHERE account_id = $1 AND name = $2",

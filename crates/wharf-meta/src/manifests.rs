@@ -97,7 +97,7 @@ impl MetaStore {
     /// Stores a manifest (and moves the tag, if any) in one transaction, after checking that every
     /// referenced blob and child manifest is present in the repository.
     pub async fn put_manifest(&self, m: NewManifest<'_>) -> Result<PutOutcome> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_write_repo(m.repository).await?;
         let repo_id = repos::ensure(&mut tx, m.repository).await?;
         let mut missing_blobs = Vec::new();
         for b in &m.blobs {

@@ -40,6 +40,7 @@ const POSTGRES: &[&str] = &[
     include_str!("../migrations/postgres/0013_replication_backfill.sql"),
     include_str!("../migrations/postgres/0012_signing.sql"),
     include_str!("../migrations/postgres/0014_pull_through.sql"),
+    include_str!("../migrations/postgres/0015_repo_locks.sql"),
 ];
 
 /// Brings the schema up to date; returns the versions (before, after).

@@ -152,7 +152,7 @@ impl MetaStore {
         data: &str,
         logo: Option<(&[u8], &str)>,
     ) -> Result<CatalogData> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_write_repo(repo).await?;
         let id = repos::existing_id(&mut tx, repo).await?;
         let (bytes, digest) = logo.unzip();
         sqlx::query(

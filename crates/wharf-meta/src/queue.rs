@@ -9,8 +9,8 @@
 //!
 //! Claims are one statement each. On PostgreSQL the candidate rows are locked with `FOR UPDATE
 //! SKIP LOCKED`, so workers on many nodes claim different jobs without waiting for each other
-//! and without the cluster-wide write lock (the queue is not cached data: no cache-epoch trigger
-//! fires on it, and nothing here takes the write lock, so claims never queue behind pushes). On
+//! and without any write lock (`locks.rs`; the queue is not cached data: no cache-epoch trigger
+//! fires on it, and nothing here takes a write lock, so claims never queue behind pushes). On
 //! SQLite the single writer connection makes `UPDATE … WHERE id IN (SELECT … LIMIT n)` atomic.
 //!
 //! Dedupe: a job may carry a key; while an unfinished (queued, running or failed) job holds the

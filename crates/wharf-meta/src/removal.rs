@@ -4,23 +4,28 @@
 //! Referrers (signatures, SBOMs, attestations: manifests whose `subject` is the image, and theirs,
 //! transitively) follow their subject. The closure is computed inside the transaction, and a
 //! delete or archive is refused when an index outside what is removed lists the image or any
-//! referrer: `put_manifest` checks an index's children under the same write lock, so an index
+//! referrer: `put_manifest` checks an index's children under the same repository write lock, so an index
 //! pushed at the same time either sees its child gone (and is refused) or is seen here.
 //!
 //! ```text
-//! remove_image(repo, image, mode)          one transaction, PostgreSQL write lock first
+//! remove_image(repo, image, mode)          one transaction, the repository's write lock first
 //!   image row?                    no  ->   NotFound
 //!   S = image + referrer closure           WITH RECURSIVE over manifests.subject
 //!   an index outside S lists one of S? ->  ReferencedByIndex (Delete, Archive; nothing changed)
-//!   Delete:  DELETE S (tags, references, scans go by cascade)
+//!   Delete:  lock the blob rows S references, in digest order (PostgreSQL)
+//!            DELETE S (tags, references, scans go by cascade)
 //!   Archive / Restore: move the members of S not yet in the target class
 //! ```
 //!
-//! On PostgreSQL the `manifests` triggers move the cache epoch, as for every other delete.
+//! On PostgreSQL the `manifests` triggers move the cache epoch, as for every other delete, and
+//! the `manifest_blobs` trigger touches every blob row a deleted manifest referenced. Other
+//! repositories' writes run concurrently and touch blob rows too, so those rows are locked
+//! first, in ascending digest order, as every keyed transaction locks them (`locks.rs`): in the
+//! cascade's own order two removals could deadlock.
 
 use crate::dialect::placeholders;
 use crate::write_tx::WriteTx;
-use crate::{parse_digest, MetaError, MetaStore, RepoKey, Result};
+use crate::{parse_digest, Dialect, MetaError, MetaStore, RepoKey, Result};
 use std::collections::HashSet;
 use wharf_oci::Digest;
 
@@ -75,7 +80,7 @@ impl MetaStore {
         digest: &Digest,
         mode: RemoveMode,
     ) -> Result<RemoveOutcome> {
-        let mut tx = self.write().await?;
+        let mut tx = self.write_repo(repo).await?;
         let outcome = tx.remove_image(repo, digest, mode).await?;
         match outcome {
             RemoveOutcome::Removed { .. } => tx.commit().await?,
@@ -94,6 +99,8 @@ impl WriteTx {
         digest: &Digest,
         mode: RemoveMode,
     ) -> Result<RemoveOutcome> {
+        self.check_covers(repo)?;
+        let dialect = self.dialect;
         let tx = &mut *self.tx;
         let repo_id: i64 =
             sqlx::query_scalar("SELECT id FROM repositories WHERE account_id = $1 AND name = $2")
@@ -142,6 +149,10 @@ impl WriteTx {
 
         let changed: HashSet<String> = match mode {
             RemoveMode::Delete => {
+                if dialect == Dialect::Postgres {
+                    let blobs = referenced_blobs(tx, repo_id, &set).await?;
+                    crate::blobs::lock_blob_rows(tx, &blobs).await?;
+                }
                 for chunk in set.chunks(CHUNK) {
                     let sql = format!(
                         "DELETE FROM manifests WHERE repository_id = $1 AND digest IN ({})",
@@ -168,6 +179,30 @@ impl WriteTx {
             referrers,
         })
     }
+}
+
+/// The distinct blobs the manifests of `set` reference, in ascending order.
+async fn referenced_blobs(
+    tx: &mut sqlx::AnyConnection,
+    repo_id: i64,
+    set: &[String],
+) -> Result<Vec<String>> {
+    let mut blobs = Vec::new();
+    for chunk in set.chunks(CHUNK) {
+        let sql = format!(
+            "SELECT DISTINCT blob_digest FROM manifest_blobs
+             WHERE repository_id = $1 AND manifest_digest IN ({})",
+            placeholders(2, chunk.len())
+        );
+        let mut q = sqlx::query_scalar::<_, String>(&sql).bind(repo_id);
+        for d in chunk {
+            q = q.bind(d);
+        }
+        blobs.extend(q.fetch_all(&mut *tx).await?);
+    }
+    blobs.sort_unstable();
+    blobs.dedup();
+    Ok(blobs)
 }
 
 /// The first (child, index) pair where an index outside `set` lists a member of `set`.

@@ -63,7 +63,7 @@ impl MetaStore {
         account: &str,
         (region, registry_id): (&str, &str),
     ) -> Result<bool> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_write_global().await?;
         let running: Option<String> = sqlx::query_scalar(
             "SELECT id FROM replication_backfills WHERE account_id = $1 AND region = $2
              AND registry_id = $3 AND status IN ('PREPARING', 'IN_PROGRESS', 'STOPPING') LIMIT 1",

@@ -106,7 +106,7 @@ impl MetaStore {
         settings: &RepoSettings,
         tags: &[(String, String)],
     ) -> Result<Option<RepositoryRecord>> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_write_repo(repo).await?;
         let t = now();
         let id: Option<i64> = sqlx::query_scalar(
             "INSERT INTO repositories (account_id, name, created_at, image_tag_mutability, mutability_exclusions,
@@ -181,7 +181,7 @@ impl MetaStore {
     /// Deletes a repository. Unless `force`, refuses (`Ok(false)`) when it still holds images.
     /// Blobs stay for garbage collection; uploads, manifests and tags go with it.
     pub async fn delete_repository(&self, repo: RepoKey<'_>, force: bool) -> Result<bool> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_write_repo(repo).await?;
         let id = repos::existing_id(&mut tx, repo).await?;
         if !force {
             let images: i64 =
@@ -192,6 +192,18 @@ impl MetaStore {
             if images > 0 {
                 return Ok(false);
             }
+        }
+        if self.dialect == crate::Dialect::Postgres {
+            // Deleting the references touches their blob rows (a trigger), which other
+            // repositories' writers share: lock them first, in ascending order (`locks.rs`).
+            let blobs: Vec<String> = sqlx::query_scalar(
+                "SELECT DISTINCT blob_digest FROM manifest_blobs WHERE repository_id = $1
+                 ORDER BY blob_digest",
+            )
+            .bind(id)
+            .fetch_all(&mut *tx)
+            .await?;
+            crate::blobs::lock_blob_rows(&mut tx, &blobs).await?;
         }
         // Children first: tags and references point at manifests.
         for sql in [
@@ -300,7 +312,7 @@ impl MetaStore {
         tags: &[(String, String)],
         max: i64,
     ) -> Result<()> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_write_repo(repo).await?;
         let id = repos::existing_id(&mut tx, repo).await?;
         for (k, v) in tags {
             sqlx::query(
@@ -327,7 +339,7 @@ impl MetaStore {
 
     /// Removes resource tags by key; absent keys are ignored.
     pub async fn untag_repository(&self, repo: RepoKey<'_>, keys: &[String]) -> Result<()> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_write_repo(repo).await?;
         let id = repos::existing_id(&mut tx, repo).await?;
         for k in keys {
             sqlx::query("DELETE FROM repository_tags WHERE repository_id = $1 AND key = $2")

@@ -174,7 +174,7 @@ impl MetaStore {
         job: &NewJob,
     ) -> Result<bool> {
         let at = now();
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_write_repo(repo).await?;
         if !mark(&mut *tx, repo, digest, status, scan_type, at, false).await? {
             return Ok(false);
         }
@@ -236,7 +236,7 @@ impl MetaStore {
         digest: &Digest,
         result: &ScanResult<'_>,
     ) -> Result<bool> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_write_repo(repo).await?;
         let repo_id: Option<i64> = sqlx::query_scalar(
             "SELECT m.repository_id FROM manifests m JOIN repositories r ON r.id = m.repository_id
              WHERE r.account_id = $1 AND r.name = $2 AND m.digest = $3",

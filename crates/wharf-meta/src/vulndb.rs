@@ -8,6 +8,7 @@
 //! rescans an import owes survive an import that fails before it finishes.
 
 use crate::dialect::placeholders;
+use crate::locks::{LockKey, WriteScope};
 use crate::{MetaStore, Result};
 use std::collections::HashMap;
 
@@ -65,7 +66,9 @@ impl MetaStore {
         batch: &[NewAdvisory],
         changed_at: i64,
     ) -> Result<UpsertCounts> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self
+            .begin_write_scoped(&WriteScope::keys([LockKey::vulndb()]))
+            .await?;
         // What the database holds for the batch's ids.
         let mut stored: HashMap<String, String> = HashMap::new();
         let ids: Vec<&str> = batch.iter().map(|a| a.id.as_str()).collect();
@@ -213,7 +216,9 @@ impl MetaStore {
 
     /// Takes `keys` off the pending list, once their images have been queued for rescanning.
     pub async fn clear_vulndb_pending_keys(&self, keys: &[(String, String)]) -> Result<()> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self
+            .begin_write_scoped(&WriteScope::keys([LockKey::vulndb()]))
+            .await?;
         for chunk in keys.chunks(KEYS_PER_LOOKUP) {
             let conditions: Vec<String> = (0..chunk.len())
                 .map(|i| format!("(ecosystem = ${} AND name = ${})", i * 2 + 1, i * 2 + 2))

@@ -2,8 +2,9 @@
 //! `WHARF_TEST_POSTGRES_URL` names a server (`WHARF_TEST_POSTGRES_REQUIRED=1` makes its absence a
 //! failure). Besides single-store behaviour it opens two stores on one database, as two nodes do,
 //! and races them where the database must arbitrate: first start, repository creation, immutable
-//! tags, job claims, the job queue's claims, an index pushed while its child is deleted; and on
-//! PostgreSQL, the cache epoch every cached-data write moves.
+//! tags, job claims, the job queue's claims, an index pushed while its child is deleted, the
+//! write-lock scopes and pushes into many repositories beside collection; and on PostgreSQL, the
+//! cache epoch every cached-data write moves.
 
 use wharf_meta::{
     testing, JobCount, JobFilter, JobState, MetaError, MetaStore, NewJob, NewManifest, RemoveMode,
@@ -124,6 +125,8 @@ mod removal;
 mod replication;
 #[path = "conformance/signing.rs"]
 mod signing;
+#[path = "conformance/write_locks.rs"]
+mod write_locks;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn metadata_conformance() {
@@ -172,6 +175,8 @@ async fn metadata_conformance() {
         removal::archive_and_restore_with_referrers(&a).await;
         removal::write_tx_spans_calls(&a).await;
         removal::index_push_races_child_delete(&a, &db.open().await).await;
+        write_locks::scopes_exclude_what_they_share(&a, &db.open().await).await;
+        write_locks::pushes_beside_collection_keep_references(&a, &db.open().await).await;
         public_records::public_registries_and_catalog_data(&a).await;
         if let Db::Postgres(url) = &db {
             nodes_starting_together_share_one_default_account(url).await;
@@ -459,8 +464,9 @@ async fn cache_epoch_follows_cached_data(store: &MetaStore) {
 }
 
 /// Writers that lock rows in different orders, on two stores: pushes (a transaction under the
-/// write lock) against single-statement tag deletes, archives and pull records. The cache-epoch
-/// triggers take the write lock before any row, so none of this deadlocks.
+/// repository's write lock) against single-statement tag deletes, archives and pull records. The
+/// cache-epoch triggers bump the epoch at commit, after every other row, so none of this
+/// deadlocks.
 async fn concurrent_writers_do_not_deadlock(a: &MetaStore, b: &MetaStore) {
     let name = "race/deadlock";
     push(a, name, b"race base", &["t"], false).await.unwrap();

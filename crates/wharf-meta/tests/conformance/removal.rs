@@ -296,11 +296,12 @@ pub async fn archive_and_restore_with_referrers(store: &MetaStore) {
 }
 
 /// Several removals in one `WriteTx` are one transaction: dropped, none happened; committed, all.
+/// A transaction writes only into repositories its scope locks.
 pub async fn write_tx_spans_calls(store: &MetaStore) {
     let name = "removal/tx";
     let a = push(store, name, b"tx a", &[], false).await.unwrap();
     let b = push(store, name, b"tx b", &[], false).await.unwrap();
-    let mut tx = store.write().await.unwrap();
+    let mut tx = store.write_repo(repo(store, name)).await.unwrap();
     for d in [&a, &b] {
         let out = tx
             .remove_image(repo(store, name), d, RemoveMode::Delete)
@@ -310,7 +311,20 @@ pub async fn write_tx_spans_calls(store: &MetaStore) {
     }
     drop(tx);
     assert!(exists(store, name, &a).await && exists(store, name, &b).await);
-    let mut tx = store.write().await.unwrap();
+    // A transaction scoped to another repository may not write here.
+    let mut other = store
+        .write_repo(repo(store, "removal/other"))
+        .await
+        .unwrap();
+    let refused = other
+        .remove_image(repo(store, name), &a, RemoveMode::Delete)
+        .await;
+    assert!(
+        matches!(refused, Err(MetaError::OutsideWriteScope(_))),
+        "{refused:?}"
+    );
+    drop(other);
+    let mut tx = store.write_global().await.unwrap();
     for d in [&a, &b] {
         tx.remove_image(repo(store, name), d, RemoveMode::Delete)
             .await
@@ -320,7 +334,7 @@ pub async fn write_tx_spans_calls(store: &MetaStore) {
     assert!(!exists(store, name, &a).await && !exists(store, name, &b).await);
 }
 
-/// Two nodes: one pushes an index over a child while the other deletes the child. The write lock
+/// Two nodes: one pushes an index over a child while the other deletes the child. The repository's write lock
 /// orders them, so either the index was refused (its child was gone) or the delete was (an
 /// index listed the child); never an index listing a deleted child.
 pub async fn index_push_races_child_delete(a: &MetaStore, b: &MetaStore) {
