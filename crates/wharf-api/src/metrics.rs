@@ -53,7 +53,7 @@ fn surface(req: &Request) -> &'static str {
 
 /// The middleware recording every request.
 pub async fn track(
-    State(metrics): State<Metrics>,
+    State(metrics): State<std::sync::Arc<Metrics>>,
     req: Request,
     next: axum::middleware::Next,
 ) -> Response {

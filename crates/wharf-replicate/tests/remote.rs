@@ -40,7 +40,7 @@ async fn destination(dir: &std::path::Path) -> (Registry, String, String, String
     .unwrap();
     let identity = Identity::open(meta.clone()).await.unwrap();
     let key = identity.bootstrap_admin().await.unwrap().unwrap();
-    let app = wharf_api::app(AppState {
+    let app = wharf_api::app(AppState::new(wharf_api::Services {
         registry: registry.clone(),
         identity,
         ecr: EcrSettings {
@@ -59,7 +59,7 @@ async fn destination(dir: &std::path::Path) -> (Registry, String, String, String
         )
         .0,
         console: Default::default(),
-    });
+    }));
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {

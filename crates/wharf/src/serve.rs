@@ -86,7 +86,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         registry_domain: settings.registry_domain.clone(),
         replication_regions: settings.regions.iter().map(|r| r.name.clone()).collect(),
     };
-    let state = AppState {
+    let state = AppState::new(wharf_api::Services {
         registry: registry.clone(),
         identity,
         ecr,
@@ -99,7 +99,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         },
         audit,
         console: wharf_api::console::Console::new(settings.pricing),
-    };
+    });
     let metrics_server = match settings.metrics_listen {
         Some(addr) => Some(serve_metrics(addr, state.clone()).await?),
         None => None,

@@ -394,7 +394,7 @@ async fn launch(
         "Basic {}",
         STANDARD.encode(format!("AWS:{}", token.password))
     );
-    let app = wharf_api::app(AppState {
+    let app = wharf_api::app(AppState::new(wharf_api::Services {
         registry: registry.clone(),
         identity,
         ecr: EcrSettings {
@@ -413,7 +413,7 @@ async fn launch(
         )
         .0,
         console: Default::default(),
-    });
+    }));
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("local addr");
     let (stop, rx) = oneshot::channel::<()>();
