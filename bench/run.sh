@@ -101,6 +101,8 @@ DRIVER=(python3 "$BENCH_DIR/driver.py")
 
 now() { echo "$EPOCHREALTIME"; }
 calc() { python3 -c "print(f'{$1:.${2:-1}f}')"; }
+# median X Y Z… -> the middle value (the lower middle for an even count)
+median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 # record IMPL KEY VALUE
 record() { local v=${3:-FAIL}; echo "$2 $v" >>"$work/results-$1"; log "  $1 $2 = $v"; }
 # target_env IMPL: E2E_REGISTRY for lib.sh's registry_start, and the store settings IMPL gets.
@@ -185,6 +187,18 @@ done
 # The fresh test blobs are still being written back: without a sync the first target's pushes
 # compete with that writeback (it cost the first target up to half its push figure).
 sync
+# The disk's own durable write rate, the ceiling of a durable push: dd of the same blob into the
+# same filesystem with conv=fsync, median of BENCH_REPEAT runs (issue 15: push >= 90% of this).
+disk_speeds=()
+for ((r = 1; r <= REPEAT; r++)); do
+  t0=$(now)
+  dd if="$work/blobA" of="$work/dd.out" bs=1M conv=fsync status=none
+  t1=$(now)
+  disk_speeds+=("$(calc "$BLOB_MB / ($t1 - $t0)")")
+  rm -f "$work/dd.out"; sync
+done
+log "dd conv=fsync of the ${BLOB_MB} MiB blob (MiB/s): ${disk_speeds[*]}"
+median "${disk_speeds[@]}" >"$work/disk_mibs"
 DIGEST_A="sha256:$(sha256sum "$work/blobA" | cut -d' ' -f1)"
 DIGEST_B="sha256:$(sha256sum "$work/blobB" | cut -d' ' -f1)"
 
@@ -198,8 +212,6 @@ start_upload() {
   abs_location "$loc"
 }
 
-# median X Y Z… -> the middle value (the lower middle for an even count)
-median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 
 bench_monolithic() { # IMPL: BENCH_REPEAT pushes of distinct blobs, the median reported
   local loc t0 t1 code r file digest speeds=()
@@ -373,6 +385,14 @@ notes = {
                         if "peak_rss_nodes" in res.get("wharf-cluster", {}) else "")
                      + ", nginx, PostgreSQL and the S3 server not counted.",
 }
+try:
+    disk = float(open(os.path.join(work, "disk_mibs")).read())
+    share = ", ".join(f"{t} {float(res[t]['push_mono_mibs']) / disk:.2f}" for t in targets
+                      if res[t].get("push_mono_mibs", "FAIL") != "FAIL")
+    lines += ["", f"Disk: `dd conv=fsync` of the same blob on the same filesystem {disk:.1f} MiB/s "
+                  f"(median); monolithic push / dd: {share}."]
+except (OSError, ValueError, ZeroDivisionError):
+    pass
 if any(t in ("wharf-s3", "wharf-cluster", "wharf-plaintext") for t in targets):
     lines += [""] + [f"- {notes[t]}" for t in targets if t in notes]
 text = "\n".join(lines) + "\n"
