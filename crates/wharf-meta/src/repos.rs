@@ -34,15 +34,22 @@ impl MetaStore {
     }
 }
 
-/// The id of an existing repository inside a write transaction; `RepositoryNotFound` otherwise.
-pub(crate) async fn existing_id(tx: &mut Transaction<'_, Any>, repo: RepoKey<'_>) -> Result<i64> {
-    let id: Option<i64> =
+/// The repository's id inside a write transaction, if it exists.
+async fn lookup_id(tx: &mut Transaction<'_, Any>, repo: RepoKey<'_>) -> Result<Option<i64>> {
+    Ok(
         sqlx::query_scalar("SELECT id FROM repositories WHERE account_id = $1 AND name = $2")
             .bind(repo.account)
             .bind(repo.name)
             .fetch_optional(&mut **tx)
-            .await?;
-    id.ok_or(crate::MetaError::RepositoryNotFound)
+            .await?,
+    )
+}
+
+/// The id of an existing repository inside a write transaction; `RepositoryNotFound` otherwise.
+pub(crate) async fn existing_id(tx: &mut Transaction<'_, Any>, repo: RepoKey<'_>) -> Result<i64> {
+    lookup_id(tx, repo)
+        .await?
+        .ok_or(crate::MetaError::RepositoryNotFound)
 }
 
 /// Returns the repository's id, creating the repository with default settings if needed, inside
@@ -51,13 +58,7 @@ pub(crate) async fn ensure(tx: &mut Transaction<'_, Any>, repo: RepoKey<'_>) -> 
     // Looked up first: the repository nearly always exists, and one read is cheaper than an
     // insert that conflicts (on PostgreSQL that insert would also fire the statement-level
     // cache-epoch lock trigger of `repositories`).
-    let found: Option<i64> =
-        sqlx::query_scalar("SELECT id FROM repositories WHERE account_id = $1 AND name = $2")
-            .bind(repo.account)
-            .bind(repo.name)
-            .fetch_optional(&mut **tx)
-            .await?;
-    if let Some(id) = found {
+    if let Some(id) = lookup_id(tx, repo).await? {
         return Ok(id);
     }
     sqlx::query(
@@ -69,11 +70,5 @@ pub(crate) async fn ensure(tx: &mut Transaction<'_, Any>, repo: RepoKey<'_>) -> 
     .bind(now())
     .execute(&mut **tx)
     .await?;
-    Ok(
-        sqlx::query_scalar("SELECT id FROM repositories WHERE account_id = $1 AND name = $2")
-            .bind(repo.account)
-            .bind(repo.name)
-            .fetch_one(&mut **tx)
-            .await?,
-    )
+    existing_id(tx, repo).await
 }
