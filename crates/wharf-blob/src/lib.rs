@@ -7,6 +7,7 @@
 //! Stores know nothing of keys either: `seal` defines the encrypted format, and an `Ingest`
 //! handed to `append_upload` decides whether the bytes written are sealed.
 
+mod file_chunks;
 mod fs;
 mod ingest;
 mod object;

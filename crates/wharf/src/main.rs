@@ -8,6 +8,7 @@ mod encryption_cli;
 mod gc;
 mod jobs;
 mod lifecycle;
+mod malloc_tuning;
 mod metadata;
 mod migrate_keyring;
 mod migrate_storage;
@@ -292,6 +293,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 fn main() -> std::process::ExitCode {
+    malloc_tuning::apply();
     match run(Cli::parse()) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {

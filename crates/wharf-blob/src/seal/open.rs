@@ -9,7 +9,7 @@ use super::format::{segment_offset, OVERHEAD, SEGMENT};
 use super::key::DataKey;
 use super::SealError;
 use crate::ByteStream;
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use futures::StreamExt;
 use ring::aead::{Aad, Nonce, NONCE_LEN};
 use std::sync::Arc;
@@ -65,6 +65,7 @@ pub fn open_range(
     let opener = Opener {
         input: sealed,
         buf: BytesMut::new(),
+        pending: None,
         key,
         plain_total,
         index: offset / SEGMENT,
@@ -91,6 +92,8 @@ struct Opener {
     input: ByteStream,
     /// Stored bytes received and not yet decrypted (less than one segment, plus one chunk).
     buf: BytesMut,
+    /// The rest of an input chunk whose first bytes completed the segment in `buf`.
+    pending: Option<Bytes>,
     key: Arc<DataKey>,
     plain_total: u64,
     /// The next segment to decrypt.
@@ -113,14 +116,35 @@ impl Opener {
         }
         let want = self.stored_len(self.index);
         while self.buf.len() < want {
-            match self.input.next().await {
+            let next = match self.pending.take() {
+                Some(chunk) => Some(Ok(chunk)),
+                None => self.input.next().await,
+            };
+            match next {
                 // A chunk no one else holds becomes the buffer as it is, without a copy.
                 Some(Ok(chunk)) if self.buf.is_empty() => {
                     self.buf = chunk
                         .try_into_mut()
                         .unwrap_or_else(|shared| BytesMut::from(&shared[..]));
                 }
-                Some(Ok(chunk)) => self.buf.extend_from_slice(&chunk),
+                // The rest of a segment begun in the last chunk: copy just what completes it
+                // into a buffer of its own and keep the remainder of the chunk whole for the
+                // next piece. (Appending the chunk to the tail would copy all of it, into a
+                // second buffer as large as the first: two large allocations of different
+                // sizes per chunk, which fragment the heap.)
+                Some(Ok(mut chunk)) => {
+                    let need = want - self.buf.len();
+                    if chunk.len() <= need {
+                        self.buf.extend_from_slice(&chunk);
+                        continue;
+                    }
+                    let mut segment = BytesMut::with_capacity(want);
+                    segment.extend_from_slice(&self.buf);
+                    segment.extend_from_slice(&chunk[..need]);
+                    chunk.advance(need);
+                    self.buf = segment;
+                    self.pending = Some(chunk);
+                }
                 Some(Err(e)) => return Err(e),
                 None => return Err(failed(self.index, SealError::Truncated)),
             }
@@ -160,7 +184,7 @@ impl Opener {
 
     /// Fails unless the input has no bytes left.
     async fn expect_end(&mut self) -> std::io::Result<()> {
-        let mut extra = !self.buf.is_empty();
+        let mut extra = !self.buf.is_empty() || self.pending.take().is_some_and(|p| !p.is_empty());
         while !extra {
             match self.input.next().await {
                 Some(Ok(chunk)) => extra = !chunk.is_empty(),
@@ -277,11 +301,13 @@ mod tests {
     #[tokio::test]
     async fn ranges_decrypt_whatever_the_input_chunking() {
         let key = Arc::new(DataKey::generate().0);
-        let data: Vec<u8> = (0..2 * SEGMENT as usize + 100)
+        let data: Vec<u8> = (0..5 * SEGMENT as usize + 100)
             .map(|i| (i % 251) as u8)
             .collect();
         let stored = sealed(&key, &data);
         let total = data.len() as u64;
+        // Chunks of 100_000 and 200_000 bytes end inside segments: the segment they begin is
+        // completed from the next chunk (see `pending`).
         for (offset, len) in [
             (0, total),
             (1, 10),
@@ -292,7 +318,7 @@ mod tests {
             (0, 0),
         ] {
             let (_, start, end) = sealed_range(total, offset, len);
-            for chunk in [1000, 65_564, 200_000, 1 << 20] {
+            for chunk in [1000, 65_564, 100_000, 200_000, 1 << 20] {
                 let got = read(open_range(
                     stream(&stored, start, end, chunk),
                     key.clone(),
