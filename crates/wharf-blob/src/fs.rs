@@ -240,14 +240,7 @@ impl BlobStore for FsBlobStore {
         let (file, _) = open_at(self.blob_path(digest), offset)
             .await
             .map_err(|e| not_found_as(e, BlobError::NotFound))?;
-        Ok(file_chunks::stream(
-            file,
-            len,
-            std::env::var("XCHUNK")
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(READ_CHUNK),
-        ))
+        Ok(file_chunks::stream(file, len, READ_CHUNK))
     }
 
     async fn create_upload(&self, id: &str) -> Result<(), BlobError> {

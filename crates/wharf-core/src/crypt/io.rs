@@ -62,12 +62,7 @@ const PREFETCH: usize = 2;
 /// (serially, decryption adds its whole cost to a pull's time). The task ends when `s` does or
 /// the reader goes away.
 fn prefetch(mut s: ByteStream) -> ByteStream {
-    let (tx, rx) = tokio::sync::mpsc::channel(
-        std::env::var("XPRE")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(PREFETCH),
-    );
+    let (tx, rx) = tokio::sync::mpsc::channel(PREFETCH);
     tokio::spawn(async move {
         while let Some(chunk) = s.next().await {
             let failed = chunk.is_err();
