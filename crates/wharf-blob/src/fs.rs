@@ -16,23 +16,15 @@
 //! so no path can escape the root.
 
 use crate::{
-    file_chunks, Appended, BlobError, BlobListing, BlobStore, ByteStream, FileInfo, Ingest,
+    file_chunks, write_pipe, Appended, BlobError, BlobListing, BlobStore, ByteStream, FileInfo,
+    Ingest,
 };
 use async_trait::async_trait;
-use bytes::{Bytes, BytesMut};
-use futures::{StreamExt, TryStreamExt};
+use futures::TryStreamExt;
 use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use tokio::task::JoinHandle;
 use wharf_oci::Digest;
 
-/// Plaintext bytes gathered before one hash-(seal-)and-write step: large enough to amortize the
-/// thread hop and the writeback hint, small enough that an upload's buffers (two batches and a
-/// sealed batch's output) stay a few MiB.
-const WRITE_BATCH: usize = 1 << 20;
-/// Batches at least this large start their writeback at once (see [`start_writeback`]); smaller
-/// uploads are fsynced right after anyway, so the extra syscall would buy nothing.
-const WRITEBACK_MIN: usize = 256 * 1024;
 /// Bytes per read when streaming blobs out: one blocking call each (512 KiB measured ~15% slower
 /// on sealed pulls); every chunk is the same size, so freed ones are reused without fragmenting.
 const READ_CHUNK: usize = 1 << 20;
@@ -100,109 +92,6 @@ fn sync_dir(dir: &Path) -> std::io::Result<()> {
     std::fs::File::open(dir)?.sync_all()
 }
 
-/// Starts asynchronous writeback of `len` bytes just written at `offset`, without waiting for it.
-///
-/// The fsync in `commit_upload` still decides durability; this only moves the disk work from that
-/// final fsync to while the rest of the body is being received, so a large push costs about
-/// max(receive, disk) instead of receive + disk. Linux's `POSIX_FADV_DONTNEED` writes dirty pages
-/// of the range back with `WB_SYNC_NONE` (what `sync_file_range(SYNC_FILE_RANGE_WRITE)` does)
-/// and drops only pages that are already clean, so the fresh batch stays cached; PostgreSQL's
-/// `pg_flush_data` uses it the same way where `sync_file_range` is unavailable. `rustix` and `nix`
-/// offer no safe `sync_file_range`, and the workspace denies `unsafe`. The hint is advisory: an
-/// error is ignored.
-#[cfg(target_os = "linux")]
-fn start_writeback(file: &std::fs::File, offset: u64, len: usize) {
-    if len >= WRITEBACK_MIN {
-        let _ = rustix::fs::fadvise(
-            file,
-            offset,
-            std::num::NonZeroU64::new(len as u64),
-            rustix::fs::Advice::DontNeed,
-        );
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn start_writeback(_file: &std::fs::File, _offset: u64, _len: usize) {}
-
-/// An upload file being appended to, with the ingest state of everything before `pos`.
-struct Sink {
-    file: std::fs::File,
-    ingest: Ingest,
-    /// Where a sealed batch's output goes, reused batch after batch.
-    scratch: BytesMut,
-    /// The buffer of the batch just written, handed back to be filled again.
-    spent: Option<Bytes>,
-    /// File offset of the next write.
-    pos: u64,
-}
-
-impl Sink {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        self.file.write_all(bytes)?;
-        start_writeback(&self.file, self.pos, bytes.len());
-        self.pos += bytes.len() as u64;
-        Ok(())
-    }
-}
-
-/// Hashes (and seals) and writes one batch on the blocking pool, handing the sink back; the
-/// `last` batch also writes what the ingest holds back until the body ends.
-fn write_batch(mut sink: Sink, buf: Bytes, last: bool) -> JoinHandle<std::io::Result<Sink>> {
-    tokio::task::spawn_blocking(move || {
-        let mut scratch = std::mem::take(&mut sink.scratch);
-        if sink.ingest.process_into_parallel(&buf, &mut scratch) {
-            sink.write(&scratch)?;
-        } else {
-            sink.write(&buf)?;
-        }
-        sink.scratch = scratch;
-        sink.spent = Some(buf);
-        if last {
-            let tail = sink.ingest.finish();
-            sink.write(&tail)?;
-        }
-        Ok(sink)
-    })
-}
-
-async fn join(h: JoinHandle<std::io::Result<Sink>>) -> std::io::Result<Sink> {
-    h.await.map_err(std::io::Error::other)?
-}
-
-/// The sink of an append: idle, or writing a batch on the blocking pool.
-struct Pipe {
-    idle: Option<Sink>,
-    pending: Option<JoinHandle<std::io::Result<Sink>>>,
-}
-
-impl Pipe {
-    /// Sends the filled `buf` to be written once the previous batch is done, and leaves `buf`
-    /// empty: the previous batch's buffer when it can be reused, else a new one.
-    async fn submit(&mut self, buf: &mut BytesMut, last: bool) -> std::io::Result<()> {
-        let mut sink = match (self.idle.take(), self.pending.take()) {
-            (Some(sink), _) => sink,
-            (None, Some(h)) => join(h).await?,
-            (None, None) => unreachable!("the sink is either idle or pending"),
-        };
-        let next = sink
-            .spent
-            .take()
-            .and_then(|b| b.try_into_mut().ok())
-            .map(|mut b| {
-                b.clear();
-                b
-            });
-        let batch = match (last, next) {
-            (true, _) => std::mem::take(buf),
-            (false, Some(reused)) => std::mem::replace(buf, reused),
-            (false, None) => std::mem::replace(buf, BytesMut::with_capacity(WRITE_BATCH)),
-        };
-        self.pending = Some(write_batch(sink, batch.freeze(), last));
-        Ok(())
-    }
-}
-
 #[async_trait]
 impl BlobStore for FsBlobStore {
     async fn owner(&self) -> Result<Option<String>, BlobError> {
@@ -260,7 +149,7 @@ impl BlobStore for FsBlobStore {
         &self,
         id: &str,
         offset: u64,
-        mut body: ByteStream,
+        body: ByteStream,
         ingest: Ingest,
     ) -> Result<Appended, BlobError> {
         let path = self.upload_path(id);
@@ -274,80 +163,7 @@ impl BlobStore for FsBlobStore {
         .map_err(std::io::Error::other)?
         .map_err(|e| not_found_as(e, BlobError::UploadNotFound))?;
 
-        // Pipeline: while one batch is hashed (and sealed) and written on the blocking pool, the
-        // next is received. Batches are exactly WRITE_BATCH bytes (a chunk is split across two
-        // when it straddles), so a buffer never grows past it, and a written batch's buffer comes
-        // back with the sink to be filled again: two batch buffers and one sealed output buffer
-        // are all an upload holds, however long. The last batch, sent when the body ends, also
-        // writes the ingest's tail (a sealed upload's last short segment), even when it is empty.
-        let mut pipe = Pipe {
-            pending: None,
-            idle: Some(Sink {
-                file,
-                ingest,
-                scratch: BytesMut::new(),
-                spent: None,
-                pos: offset,
-            }),
-        };
-        let mut buf = BytesMut::with_capacity(WRITE_BATCH);
-        let mut failure: Option<BlobError> = None;
-        'body: loop {
-            match body.next().await {
-                Some(Ok(chunk)) => {
-                    let mut rest = &chunk[..];
-                    while !rest.is_empty() {
-                        let take = (WRITE_BATCH - buf.len()).min(rest.len());
-                        buf.extend_from_slice(&rest[..take]);
-                        rest = &rest[take..];
-                        if buf.len() == WRITE_BATCH {
-                            match pipe.submit(&mut buf, false).await {
-                                Ok(()) => {}
-                                Err(e) => {
-                                    failure = Some(e.into());
-                                    break 'body;
-                                }
-                            }
-                        }
-                    }
-                }
-                Some(Err(e)) => {
-                    failure = Some(BlobError::Body(std::io::Error::new(
-                        e.kind(),
-                        e.to_string(),
-                    )));
-                    break;
-                }
-                None => {
-                    if let Err(e) = pipe.submit(&mut buf, true).await {
-                        failure = Some(e.into());
-                    }
-                    break;
-                }
-            }
-        }
-        let finished = match (pipe.idle, pipe.pending) {
-            (Some(sink), _) => Ok(sink),
-            (None, Some(h)) => join(h).await,
-            // A batch's write failed: its sink (and the file) went with the error.
-            (None, None) => Err(std::io::Error::other("upload write failed")),
-        };
-        match (failure, finished) {
-            (None, Ok(sink)) => Ok(Appended {
-                size: sink.pos,
-                ingest: sink.ingest,
-            }),
-            (failure, finished) => {
-                // Cut the upload back so a failed body leaves no trace.
-                if let Ok(sink) = finished {
-                    let _ = tokio::task::spawn_blocking(move || sink.file.set_len(offset)).await;
-                }
-                Err(match failure {
-                    Some(e) => e,
-                    None => BlobError::Io(std::io::Error::other("upload write failed")),
-                })
-            }
-        }
+        write_pipe::append(file, offset, body, ingest).await
     }
 
     async fn read_upload(&self, id: &str) -> Result<ByteStream, BlobError> {
@@ -604,7 +420,8 @@ fn list_dirs(dir: &Path) -> std::io::Result<Vec<(String, FileInfo)>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use futures::stream;
+    use bytes::Bytes;
+    use futures::{stream, StreamExt};
     use wharf_oci::Algorithm;
 
     fn body(parts: Vec<&'static [u8]>) -> ByteStream {
@@ -687,38 +504,57 @@ mod tests {
 
     #[tokio::test]
     async fn large_bodies_hash_across_batches() {
+        use crate::seal::{open_range, sealed_len, DataKey, Sealer};
+        use crate::write_pipe::WRITE_BATCH;
+        use std::sync::Arc;
         let dir = tempfile::tempdir().unwrap();
         let store = FsBlobStore::open(dir.path()).unwrap();
-        // Chunks that straddle batches, chunks spanning several, and bodies ending exactly at a
-        // batch boundary (the last batch is then empty).
+        let key = Arc::new(DataKey::generate().0);
+        // Chunks that straddle batches, chunks spanning several, bodies ending exactly at a
+        // batch boundary (the last batch is then empty), and last batches small enough to be
+        // hashed and stored by one job; each stored as it is and sealed.
         for (n, (len, chunk)) in [
             (3 * WRITE_BATCH + 17, 70_000),
             (3 * WRITE_BATCH + 17, 2 * WRITE_BATCH + 5),
             (2 * WRITE_BATCH, WRITE_BATCH),
             (2 * WRITE_BATCH, 4096),
+            (WRITE_BATCH + 300_000, 65_536),
+            (100_000, 1000),
         ]
         .into_iter()
         .enumerate()
         {
             let data: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
-            let chunks: Vec<Result<Bytes, std::io::Error>> = data
-                .chunks(chunk)
-                .map(|c| Ok(Bytes::copy_from_slice(c)))
-                .collect();
-            let id = format!("u3-{n}");
-            store.create_upload(&id).await.unwrap();
-            let a = store
-                .append_upload(
-                    &id,
-                    0,
-                    Box::pin(stream::iter(chunks)),
-                    Ingest::plain(Algorithm::Sha256.hasher()),
-                )
-                .await
-                .unwrap();
-            assert_eq!(a.size, data.len() as u64);
-            assert_eq!(a.ingest.into_hasher().finish(), Digest::sha256(&data));
-            assert_eq!(read_all(store.read_upload(&id).await.unwrap()).await, data);
+            for sealed in [false, true] {
+                let chunks: Vec<Result<Bytes, std::io::Error>> = data
+                    .chunks(chunk)
+                    .map(|c| Ok(Bytes::copy_from_slice(c)))
+                    .collect();
+                let id = format!("u3-{n}-{sealed}");
+                let hasher = Algorithm::Sha256.hasher();
+                let ingest = match sealed {
+                    false => Ingest::plain(hasher),
+                    true => Ingest::sealed(hasher, Sealer::at_start(key.clone())),
+                };
+                store.create_upload(&id).await.unwrap();
+                let a = store
+                    .append_upload(&id, 0, Box::pin(stream::iter(chunks)), ingest)
+                    .await
+                    .unwrap();
+                assert_eq!(a.ingest.received(), data.len() as u64);
+                assert_eq!(a.ingest.into_hasher().finish(), Digest::sha256(&data));
+                let stored = store.read_upload(&id).await.unwrap();
+                if sealed {
+                    assert_eq!(a.size, sealed_len(data.len() as u64), "{n}");
+                    let body = Box::pin(stream::iter([Ok(Bytes::from(read_all(stored).await)
+                        .slice(crate::seal::HEADER_LEN as usize..))]));
+                    let plain = open_range(body, key.clone(), len as u64, 0, len as u64);
+                    assert_eq!(read_all(plain).await, data, "{n}");
+                } else {
+                    assert_eq!(a.size, data.len() as u64);
+                    assert_eq!(read_all(stored).await, data);
+                }
+            }
         }
         assert!(matches!(
             store

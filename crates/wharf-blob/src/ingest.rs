@@ -5,9 +5,6 @@ use crate::seal::{Sealer, SEGMENT};
 use bytes::{Bytes, BytesMut};
 use wharf_oci::Hasher;
 
-/// Below this, a second thread costs more than it saves.
-const PARALLEL_MIN: usize = 256 << 10;
-
 /// Hashes plaintext and produces the bytes to store.
 pub struct Ingest {
     hasher: Hasher,
@@ -71,28 +68,6 @@ impl Ingest {
         true
     }
 
-    /// `process_into` for a large chunk: a sealed chunk is hashed on a second thread while this
-    /// one seals it (both only read the plaintext), so hashing and sealing cost the longer of
-    /// the two rather than their sum. Plain chunks are hashed here as usual.
-    pub fn process_into_parallel(&mut self, chunk: &[u8], scratch: &mut BytesMut) -> bool {
-        if self.sealer.is_none() || chunk.len() < PARALLEL_MIN {
-            return self.process_into(chunk, scratch);
-        }
-        let Some(sealer) = &mut self.sealer else {
-            unreachable!("checked above");
-        };
-        self.received += chunk.len() as u64;
-        scratch.clear();
-        scratch.reserve(sealer.output_len(chunk.len()));
-        let hasher = &mut self.hasher;
-        std::thread::scope(|s| {
-            let hashing = s.spawn(|| hasher.update(chunk));
-            sealer.seal(chunk, scratch);
-            hashing.join().expect("the hashing thread does not panic");
-        });
-        true
-    }
-
     /// The bytes to store after the last chunk: the sealer's last segment (and the header of an
     /// empty blob); empty when plain. Call once, after the body ended.
     pub fn finish(&mut self) -> Bytes {
@@ -115,6 +90,21 @@ impl Ingest {
 
     pub fn into_hasher(self) -> Hasher {
         self.hasher
+    }
+
+    /// The hasher, the sealer (when sealed) and the plaintext bytes processed so far, for a
+    /// store that hashes and seals on separate threads.
+    pub(crate) fn into_parts(self) -> (Hasher, Option<Sealer>, u64) {
+        (self.hasher, self.sealer, self.received)
+    }
+
+    /// An ingest put back together from `into_parts`.
+    pub(crate) fn from_parts(hasher: Hasher, sealer: Option<Sealer>, received: u64) -> Ingest {
+        Ingest {
+            hasher,
+            sealer,
+            received,
+        }
     }
 }
 
@@ -179,24 +169,6 @@ mod tests {
             assert_eq!(plain, data[from..from + plain.len()]);
         }
         assert_eq!(a.into_hasher().finish(), Digest::sha256(&data));
-        // The parallel variant stores and hashes exactly the same.
-        let mut b = Ingest::sealed(Algorithm::Sha256.hasher(), Sealer::at_start(key.clone()));
-        let mut par = Vec::new();
-        for part in data.chunks(SEGMENT as usize + 1000) {
-            assert!(b.process_into_parallel(part, &mut scratch));
-            par.extend_from_slice(&scratch);
-        }
-        par.extend_from_slice(&b.finish());
-        assert_eq!(par.len(), stored.len());
-        assert_eq!(b.received(), data.len() as u64);
-        for i in 0..3u64 {
-            let at = segment_offset(i) as usize;
-            let end = (at + SEGMENT as usize + 28).min(par.len());
-            let plain = open_segment(&key, i, &par[at..end]).unwrap();
-            let from = (i * SEGMENT) as usize;
-            assert_eq!(plain, data[from..from + plain.len()]);
-        }
-        assert_eq!(b.into_hasher().finish(), Digest::sha256(&data));
         let mut plain = Ingest::plain(Algorithm::Sha256.hasher());
         assert!(!plain.process_into(b"abc", &mut scratch));
         assert_eq!(plain.into_hasher().finish(), Digest::sha256(b"abc"));

@@ -12,6 +12,7 @@ mod fs;
 mod ingest;
 mod object;
 pub mod seal;
+mod write_pipe;
 
 pub use fs::FsBlobStore;
 pub use ingest::Ingest;
