@@ -152,18 +152,7 @@ impl BlobStore for FsBlobStore {
         body: ByteStream,
         ingest: Ingest,
     ) -> Result<Appended, BlobError> {
-        let path = self.upload_path(id);
-        let file = tokio::task::spawn_blocking(move || -> std::io::Result<std::fs::File> {
-            let mut f = std::fs::OpenOptions::new().write(true).open(&path)?;
-            f.set_len(offset)?;
-            f.seek(SeekFrom::Start(offset))?;
-            Ok(f)
-        })
-        .await
-        .map_err(std::io::Error::other)?
-        .map_err(|e| not_found_as(e, BlobError::UploadNotFound))?;
-
-        write_pipe::append(file, offset, body, ingest).await
+        write_pipe::append(self.upload_path(id), offset, body, ingest).await
     }
 
     async fn read_upload(&self, id: &str) -> Result<ByteStream, BlobError> {

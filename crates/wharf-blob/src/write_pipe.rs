@@ -12,7 +12,8 @@ use crate::seal::Sealer;
 use crate::{Appended, BlobError, ByteStream, Ingest};
 use bytes::{Bytes, BytesMut};
 use futures::StreamExt;
-use std::io::Write;
+use std::io::{Seek, SeekFrom, Write};
+use std::path::PathBuf;
 use tokio::task::JoinHandle;
 use wharf_oci::Hasher;
 
@@ -53,7 +54,9 @@ fn start_writeback(_file: &std::fs::File, _offset: u64, _len: usize) {}
 
 /// The storing lane's state: the upload file, positioned at `pos`, and its sealer, if sealed.
 struct Sink {
-    file: std::fs::File,
+    /// The upload file, opened by the first job (so a small body costs one blocking-pool hop).
+    file: Option<std::fs::File>,
+    path: PathBuf,
     sealer: Option<Sealer>,
     /// Where a sealed batch's output goes, reused batch after batch.
     scratch: BytesMut,
@@ -62,17 +65,22 @@ struct Sink {
 }
 
 impl Sink {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        self.file.write_all(bytes)?;
-        start_writeback(&self.file, self.pos, bytes.len());
-        if bytes.len() >= WRITEBACK_MIN && self.pos > 0 {
-            let _ = rustix::fs::fadvise(
-                &self.file,
-                0,
-                std::num::NonZeroU64::new(self.pos),
-                rustix::fs::Advice::DontNeed,
-            );
+    /// The upload file, cut back to where this append starts; opened at the first call.
+    fn file(&mut self) -> std::io::Result<&mut std::fs::File> {
+        if self.file.is_none() {
+            let mut f = std::fs::OpenOptions::new().write(true).open(&self.path)?;
+            f.set_len(self.pos)?;
+            f.seek(SeekFrom::Start(self.pos))?;
+            self.file = Some(f);
         }
+        Ok(self.file.as_mut().expect("opened above"))
+    }
+
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        let pos = self.pos;
+        let file = self.file()?;
+        file.write_all(bytes)?;
+        start_writeback(file, pos, bytes.len());
         self.pos += bytes.len() as u64;
         Ok(())
     }
@@ -80,6 +88,7 @@ impl Sink {
     /// Writes a batch of plaintext: as it is, or the segments it completes, sealed. The `last`
     /// batch also writes what the sealer holds back until the body ends.
     fn store(&mut self, batch: &[u8], last: bool) -> std::io::Result<()> {
+        self.file()?;
         let mut scratch = std::mem::take(&mut self.scratch);
         scratch.clear();
         let result = match &mut self.sealer {
@@ -178,11 +187,12 @@ impl Pipe {
     }
 }
 
-/// Appends `body` to the upload `file`, positioned at `offset`, through `ingest`. When the body
-/// fails, the file is cut back to `offset`, so it leaves no trace; when a write fails, the file
-/// goes with the error (the next append cuts it back to where it resumes).
+/// Appends `body` to the upload file at `path`, from `offset` on (whatever follows is cut away),
+/// through `ingest`. When the body fails, the file is cut back to `offset`, so it leaves no
+/// trace; when a write fails, the file goes with the error (the next append cuts it back to
+/// where it resumes). A missing file is `UploadNotFound`.
 pub(crate) async fn append(
-    file: std::fs::File,
+    path: PathBuf,
     offset: u64,
     mut body: ByteStream,
     ingest: Ingest,
@@ -195,7 +205,8 @@ pub(crate) async fn append(
     let mut pipe = Pipe {
         lanes: Lanes::Idle(Box::new((
             Sink {
-                file,
+                file: None,
+                path,
                 sealer,
                 scratch: BytesMut::new(),
                 pos: offset,
@@ -244,13 +255,22 @@ pub(crate) async fn append(
             size: sink.pos,
             ingest: Ingest::from_parts(hasher, sink.sealer, received),
         }),
+        (None, Err(e)) if e.kind() == std::io::ErrorKind::NotFound => {
+            Err(BlobError::UploadNotFound)
+        }
         // The last batch's write failed: its sink (and the file) went with the error.
         (None, Err(e)) => Err(e.into()),
         (Some(e), finished) => {
-            if let Ok((sink, _)) = finished {
-                let _ = tokio::task::spawn_blocking(move || sink.file.set_len(offset)).await;
+            if let Ok((mut sink, _)) = finished {
+                // (Opening a file no batch reached also cuts it back.)
+                let _ = tokio::task::spawn_blocking(move || sink.file()?.set_len(offset)).await;
             }
-            Err(e)
+            Err(match e {
+                BlobError::Io(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    BlobError::UploadNotFound
+                }
+                e => e,
+            })
         }
     }
 }

@@ -5,7 +5,7 @@
 //! Deny wins; otherwise an Allow is needed — from either side within one account, from both sides
 //! across accounts, and from a resource policy naming `Principal: "*"` for anonymous callers.
 
-use crate::authz_cache::RepoInputs;
+use crate::authz_cache::{RepoEntry, RepoInputs};
 use crate::{AccountId, CoreError, Principal, Registry, Repo};
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -82,7 +82,8 @@ impl Registry {
         Ok(docs)
     }
 
-    async fn repo_inputs(&self, repo: &Repo) -> Result<Arc<RepoInputs>, CoreError> {
+    /// A repository's authorization inputs and key target, cached (`authz_cache.rs`).
+    pub(crate) async fn repo_inputs(&self, repo: &Repo) -> Result<Arc<RepoInputs>, CoreError> {
         let key = repo.qualified();
         if let Some(v) = self.authz_cache.repo(&key) {
             return Ok(v);
@@ -90,14 +91,22 @@ impl Registry {
         let token = self.authz_cache.begin_read();
         let inputs = match self.meta.repository(repo.key()).await? {
             None => None,
-            Some(_) => {
+            Some(record) => {
+                let target = crate::crypt::Target::of(
+                    &record.settings.encryption_type,
+                    record.settings.kms_key.as_deref(),
+                );
                 let tags = self.meta.repository_tags(repo.key()).await?;
                 let policy = match self.meta.repository_policy(repo.key()).await {
                     Ok(Some(text)) => Some(Arc::new(parse(&text, PolicyKind::Resource)?)),
                     Ok(None) | Err(wharf_meta::MetaError::RepositoryNotFound) => None,
                     Err(e) => return Err(e.into()),
                 };
-                Some((policy, tags))
+                Some(RepoEntry {
+                    policy,
+                    tags,
+                    target,
+                })
             }
         };
         let inputs = Arc::new(inputs);
@@ -186,12 +195,12 @@ impl Registry {
         };
         let mut resource: Vec<Arc<PolicyDocument>> = Vec::new();
         if let Some(repo) = repo {
-            if let Some((policy, tags)) = self.repo_inputs(repo).await?.as_ref() {
-                for (k, v) in tags {
+            if let Some(entry) = self.repo_inputs(repo).await?.as_ref() {
+                for (k, v) in &entry.tags {
                     keys.insert(format!("aws:ResourceTag/{k}"), vec![v.clone()]);
                     keys.insert(format!("ecr:ResourceTag/{k}"), vec![v.clone()]);
                 }
-                resource.extend(policy.iter().cloned());
+                resource.extend(entry.policy.iter().cloned());
             }
         }
         if let Some(p) = self.registry_inputs(resource_account).await? {

@@ -1,5 +1,7 @@
 //! A short-lived cache of what authorization reads: identity policies per user, the policy and
-//! resource tags per repository, the registry policy per account.
+//! resource tags per repository, the registry policy per account. A repository's entry also
+//! holds the key its blobs are sealed under (fixed for the repository's life), which pushes
+//! read right after authorizing.
 //!
 //! Writes made through this process invalidate their entries at once; entries also expire after
 //! `TTL`, which bounds how long a change made elsewhere on SQLite (`wharf admin`) takes to apply.
@@ -11,6 +13,7 @@ use quick_cache::sync::Cache;
 use std::sync::Arc;
 
 use crate::cache_gate::{Gate, ReadToken};
+use crate::crypt::Target;
 use std::time::{Duration, Instant};
 use wharf_policy::PolicyDocument;
 
@@ -18,7 +21,16 @@ use wharf_policy::PolicyDocument;
 pub const TTL: Duration = Duration::from_secs(5);
 
 /// A repository's authorization inputs; `None` when the repository does not exist.
-pub type RepoInputs = Option<(Option<Arc<PolicyDocument>>, Vec<(String, String)>)>;
+pub type RepoInputs = Option<RepoEntry>;
+
+/// What the cache holds of an existing repository.
+pub struct RepoEntry {
+    pub policy: Option<Arc<PolicyDocument>>,
+    pub tags: Vec<(String, String)>,
+    /// Its encryption settings as a key target: they cannot change while it exists (a
+    /// repository deleted and created again is forgotten by both writes).
+    pub target: Target,
+}
 
 #[derive(Clone)]
 struct Entry<T> {

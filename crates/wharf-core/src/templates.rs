@@ -5,6 +5,7 @@
 //! template's settings. A template's `prefix` covers `prefix/…`; `ROOT` covers every name no other
 //! template covers. The template body is kept as the JSON object the ECR API exchanges.
 
+use crate::crypt::Target;
 use crate::{AccountId, CoreError, Registry, Repo};
 use serde_json::Value;
 use wharf_meta::{RepoSettings, RepositoryRecord, TemplateRecord};
@@ -98,6 +99,19 @@ impl Registry {
             return Err(CoreError::NameUnknown);
         };
         self.create_from_template(repo, &body, "on push").await
+    }
+
+    /// The key a blob pushed to `repo` is sealed under: the repository's (cached, as
+    /// `repo_target`), or that of the repository a `CREATE_ON_PUSH` template creates.
+    pub(crate) async fn blob_push_target(&self, repo: &Repo) -> Result<Target, CoreError> {
+        if let Some(entry) = self.repo_inputs(repo).await?.as_ref() {
+            return Ok(entry.target.clone());
+        }
+        let record = self.push_target(repo).await?;
+        Ok(Target::of(
+            &record.settings.encryption_type,
+            record.settings.kms_key.as_deref(),
+        ))
     }
 
     /// Creates a replication's destination repository: from the most specific `REPLICATION`

@@ -9,7 +9,6 @@
 //! under the repository's key and stored before the first byte; the plaintext is hashed, only
 //! ciphertext reaches the blob store.
 
-use crate::crypt::Target;
 use crate::Repo;
 use crate::{CoreError, Registry};
 use futures::StreamExt;
@@ -87,11 +86,7 @@ impl Registry {
 
     /// Opens a new upload session in the repository.
     pub async fn start_upload(&self, repo: &Repo) -> Result<UploadState, CoreError> {
-        let record = self.push_target(repo).await?;
-        let target = Target::of(
-            &record.settings.encryption_type,
-            record.settings.kms_key.as_deref(),
-        );
+        let target = self.blob_push_target(repo).await?;
         let key = self.fresh_upload_key(&target).await?;
         let id = new_upload_id();
         self.blobs.create_upload(&id).await?;
@@ -233,7 +228,7 @@ impl Registry {
         };
         let continues = known.is_some();
         let hasher = known.unwrap_or_else(|| Algorithm::Sha256.hasher());
-        let appended = self.store_chunk(id, &current, body, hasher).await?;
+        let appended = self.store_chunk(repo, id, &current, body, hasher).await?;
         let size = current.size + appended.ingest.received();
         let mut smallest_earlier_part = current.smallest_earlier_part;
         if layer_part {
@@ -297,7 +292,7 @@ impl Registry {
             body => body,
         };
         if let Some(body) = body {
-            let appended = self.store_chunk(id, &current, body, hasher).await?;
+            let appended = self.store_chunk(repo, id, &current, body, hasher).await?;
             size = current.size + appended.ingest.received();
             hasher = appended.ingest.into_hasher();
         }
@@ -342,13 +337,19 @@ impl Registry {
     /// (the upload status then answers it, and the client resumes there).
     async fn store_chunk(
         &self,
+        repo: &Repo,
         id: &str,
         current: &Session,
         body: ByteStream,
         hasher: Hasher,
     ) -> Result<wharf_blob::Appended, CoreError> {
+        // A hint only: without it the data key is found through its stored wrap.
+        let target = match current.dek {
+            Some(_) => self.repo_target(repo).await.ok(),
+            None => None,
+        };
         let (at, ingest, resume) = self
-            .ingest_at(id, current.dek, current.size, hasher)
+            .ingest_at(id, current.dek, target.as_ref(), current.size, hasher)
             .await?;
         match self.blobs.append_upload(id, at, body, ingest).await {
             Ok(a) => Ok(a),
@@ -385,17 +386,13 @@ impl Registry {
         digest: &Digest,
         body: ByteStream,
     ) -> Result<u64, CoreError> {
-        let record = self.push_target(repo).await?;
-        let target = Target::of(
-            &record.settings.encryption_type,
-            record.settings.kms_key.as_deref(),
-        );
+        let target = self.blob_push_target(repo).await?;
         let dek = self.new_upload_key(&target).await?;
         let id = new_upload_id();
         self.blobs.create_upload(&id).await?;
         let result = async {
             let (at, ingest, _) = self
-                .ingest_at(&id, dek, 0, digest.algorithm().hasher())
+                .ingest_at(&id, dek, Some(&target), 0, digest.algorithm().hasher())
                 .await?;
             let appended = self.blobs.append_upload(&id, at, body, ingest).await?;
             let size = appended.ingest.received();
@@ -462,7 +459,7 @@ impl Registry {
         digest: &Digest,
         from: Option<&Repo>,
     ) -> Result<bool, CoreError> {
-        self.push_target(repo).await?;
+        self.blob_push_target(repo).await?;
         let size = match from {
             // Mounts stay within one registry (account), as ECR's do.
             Some(from) if from.account != repo.account => None,

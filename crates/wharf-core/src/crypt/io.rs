@@ -247,8 +247,16 @@ impl Registry {
         }))
     }
 
-    /// The data key of a sealed upload.
-    async fn upload_key(&self, dek: DekId) -> Result<Arc<Unwrapped>, CoreError> {
+    /// The data key of a sealed upload. `target`, the key its repository seals under, lets an
+    /// unwrap cached when the key was made (or last opened) answer without reading the wrap.
+    async fn upload_key(
+        &self,
+        dek: DekId,
+        target: Option<&Target>,
+    ) -> Result<Arc<Unwrapped>, CoreError> {
+        if let Some(u) = target.and_then(|t| self.keys.cached(dek, t)) {
+            return Ok(u);
+        }
         let rows = self.meta.data_keys(&dek.to_hex()).await?;
         let (kr, wrapped) = rows
             .iter()
@@ -295,13 +303,14 @@ impl Registry {
         &self,
         id: &str,
         dek: Option<DekId>,
+        target: Option<&Target>,
         size: u64,
         hasher: Hasher,
     ) -> Result<(u64, Ingest, Option<Resume>), CoreError> {
         let Some(dek) = dek else {
             return Ok((size, Ingest::plain(hasher), None));
         };
-        let u = self.upload_key(dek).await?;
+        let u = self.upload_key(dek, target).await?;
         if size == 0 {
             return Ok((
                 0,
@@ -355,7 +364,7 @@ impl Registry {
         let Some(dek) = dek else {
             return Ok(self.blobs.read_upload(id).await?);
         };
-        let u = self.upload_key(dek).await?;
+        let u = self.upload_key(dek, None).await?;
         let segments = seal::sealed_len(size) - HEADER_LEN;
         let stored = self
             .blobs
@@ -480,16 +489,12 @@ impl Registry {
         }
     }
 
-    /// The key a repository's blobs are sealed under.
+    /// The key a repository's blobs are sealed under (from the authorization cache, which the
+    /// request's authorization has just filled).
     pub(crate) async fn repo_target(&self, repo: &Repo) -> Result<Target, CoreError> {
-        let r = self
-            .meta
-            .repository(repo.key())
-            .await?
-            .ok_or(CoreError::NameUnknown)?;
-        Ok(Target::of(
-            &r.settings.encryption_type,
-            r.settings.kms_key.as_deref(),
-        ))
+        match self.repo_inputs(repo).await?.as_ref() {
+            Some(entry) => Ok(entry.target.clone()),
+            None => Err(CoreError::NameUnknown),
+        }
     }
 }

@@ -141,3 +141,36 @@ async fn repositories_are_created_only_with_a_usable_key() {
         .unwrap_err();
     assert!(e.to_string().contains("no KMS endpoint"), "{e}");
 }
+
+#[tokio::test]
+async fn a_repository_created_again_seals_under_its_new_key() {
+    let Some(admin) = client() else { return };
+    let f = Fixture::new().await;
+    let reg = f.registry(Keys::ephemeral().with_kms(client().unwrap(), Duration::ZERO));
+    let k1 = admin.create_key("wharf test again k1").await.unwrap().arn;
+    let k2 = admin.create_key("wharf test again k2").await.unwrap().arn;
+    let wraps_under = |wraps: &[(String, u64)], arn: &str| {
+        wraps
+            .iter()
+            .find(|(k, _)| *k == format!("kms:{arn}"))
+            .map_or(0, |(_, n)| *n)
+    };
+    // A push caches the repository's key target (with its authorization inputs).
+    let repo = f.repo(&reg, "kms/again", kms_settings(&k1)).await;
+    push(&reg, &repo, &pattern(5_000, 50)).await;
+    reg.delete_repository(&repo, true).await.unwrap();
+    let again = f.repo(&reg, "kms/again", kms_settings(&k2)).await;
+    assert_eq!(again, repo);
+    let before = wraps_under(&reg.encryption_status().await.unwrap().wraps, &k2);
+    // The old key going away cannot matter to the new repository.
+    admin.disable_key(&k1).await.unwrap();
+    let bytes = pattern(6_000, 51);
+    let d = push(&reg, &again, &bytes).await;
+    let after = wraps_under(&reg.encryption_status().await.unwrap().wraps, &k2);
+    assert_eq!(
+        after,
+        before + 1,
+        "the new blob's data key is wrapped under k2"
+    );
+    assert_eq!(read(&reg, &again, &d, 0, u64::MAX).await.unwrap(), bytes);
+}
