@@ -5,7 +5,9 @@
 # temp data dir (Distribution: filesystem storage, no auth, generated config) and measures:
 #   blob push, monolithic PUT          BENCH_BLOB_MB (1024) MiB, median of BENCH_REPEAT (3) pushes, MiB/s;
 #                                      each after a dd conv=fsync of the same blob: push / dd per pair
-#   blob push, chunked                 same size in BENCH_CHUNK_MB (8) MiB PATCHes on one connection (driver.py), MiB/s
+#   blob push, chunked                 same size in BENCH_CHUNK_MB (8) MiB PATCHes on one connection (driver.py), MiB/s;
+#                                      median of BENCH_REPEAT, each right after a monolithic push
+#                                      (the rounds alternate): chunked / monolithic per pair
 #   blob pull, warm                    curl -o /dev/null of the pushed blob, median of BENCH_REPEAT warm GETs, MiB/s
 #   small blob pushes                  BENCH_SMALL_COUNT (2000) x BENCH_SMALL_KB (4) KiB at
 #                                      BENCH_SMALL_CONC (16) clients, POST+PUT each, pushes/s
@@ -180,10 +182,12 @@ log "generating ${BLOB_MB} MiB test blobs"
 dd if=/dev/urandom of="$work/blobA" bs=1M count="$BLOB_MB" status=none
 cp "$work/blobA" "$work/blobB"
 dd if=/dev/urandom of="$work/blobB" bs=4096 count=1 conv=notrunc status=none
-# More variants of A for the repeated monolithic pushes (each push must carry new content).
+# More variants of A and B for the repeated pushes (each push must carry new content).
 for ((r = 2; r <= REPEAT; r++)); do
-  cp "$work/blobA" "$work/blobA$r"
-  dd if=/dev/urandom of="$work/blobA$r" bs=4096 count=1 conv=notrunc status=none
+  for v in A B; do
+    cp "$work/blobA" "$work/blob$v$r"
+    dd if=/dev/urandom of="$work/blob$v$r" bs=4096 count=1 conv=notrunc status=none
+  done
 done
 # The fresh test blobs are still being written back: without a sync the first target's pushes
 # compete with that writeback (it cost the first target up to half its push figure).
@@ -214,15 +218,17 @@ start_upload() {
 }
 
 
-bench_monolithic() { # IMPL: BENCH_REPEAT pushes of distinct blobs, the median reported
-  local loc t0 t1 code r file digest speeds=() dds=() ratios=()
+bench_pushes() { # IMPL: BENCH_REPEAT rounds of a monolithic and a chunked push of distinct blobs
+  # Rounds alternate the two kinds, so both meet the machine in the same state: on this VM a large
+  # write's speed drifts several-fold within minutes (guest memory the host backs lazily), and a
+  # chunked push run only after all the monolithic ones measured that drift, not the registry.
+  local loc t0 t1 code r file digest speeds=() dds=() ratios=() chunked=() cratios=() c
   for ((r = 1; r <= REPEAT; r++)); do
     file="$work/blobA" digest=$DIGEST_A
     ((r > 1)) && { file="$work/blobA$r"; digest="sha256:$(sha256sum "$file" | cut -d' ' -f1)"; }
     loc=$(start_upload "bench/big$((r > 1 ? r : 0))") || return 1
-    # The same bytes through dd conv=fsync right before the push: on this VM a large write's speed
-    # drifts several-fold within minutes (even into tmpfs: guest memory), so push / dd is only
-    # meaningful for a pair taken back to back.
+    # The same bytes through dd conv=fsync right before the push, for the same reason: push / dd
+    # is only meaningful for a pair taken back to back.
     t0=$(now)
     dd if="$file" of="$work/dd.out" bs=1M conv=fsync status=none
     t1=$(now)
@@ -235,17 +241,19 @@ bench_monolithic() { # IMPL: BENCH_REPEAT pushes of distinct blobs, the median r
     [[ "$code" == 201 ]] || { log "monolithic PUT -> $code"; record "$1" push_mono_mibs FAIL; return; }
     speeds+=("$(calc "$BLOB_MB / ($t1 - $t0)")")
     ratios+=("$(calc "${speeds[-1]} / ${dds[-1]}" 2)")
+    # The chunked push: one upload of CHUNK_MB PATCHes from driver.py (one keep-alive connection).
+    file="$work/blobB" digest=$DIGEST_B
+    ((r > 1)) && { file="$work/blobB$r"; digest="sha256:$(sha256sum "$file" | cut -d' ' -f1)"; }
+    c=$("${DRIVER[@]}" chunked "$REG_URL" bench/big "$file" "$CHUNK_MB" "$digest") ||
+      { record "$1" push_chunked_mibs FAIL; return; }
+    chunked+=("$(jq -r '.mib_per_s | . * 10 | round / 10' <<<"$c")")
+    cratios+=("$(calc "${chunked[-1]} / ${speeds[-1]}" 2)")
   done
-  log "  monolithic pushes (MiB/s): ${speeds[*]}; dd just before each: ${dds[*]}"
+  log "  monolithic pushes (MiB/s): ${speeds[*]}; dd just before each: ${dds[*]}; chunked after each: ${chunked[*]}"
   record "$1" push_mono_mibs "$(median "${speeds[@]}")"
   record "$1" push_dd_ratio "$(median "${ratios[@]}")"
-}
-
-bench_chunked() { # IMPL: one upload of CHUNK_MB PATCHes from driver.py (one keep-alive connection)
-  local r
-  r=$("${DRIVER[@]}" chunked "$REG_URL" bench/big "$work/blobB" "$CHUNK_MB" "$DIGEST_B") ||
-    { record "$1" push_chunked_mibs FAIL; return; }
-  record "$1" push_chunked_mibs "$(jq -r '.mib_per_s | . * 10 | round / 10' <<<"$r")"
+  record "$1" push_chunked_mibs "$(median "${chunked[@]}")"
+  record "$1" push_chunked_ratio "$(median "${cratios[@]}")"
 }
 
 bench_pull() { # IMPL: one GET warms caches, then the median of BENCH_REPEAT warm GETs
@@ -320,8 +328,7 @@ for impl in $TARGETS; do
     for ((i = 0; i < 50; i++)); do [[ -s "$REG_DATA/cluster.env" ]] && break; sleep 0.1; done
     log "wharf-cluster: $(tr '\n' ' ' <"$REG_DATA/cluster.env"), database and prefix $(cat "$REG_DATA/cluster-database")"
   fi
-  step bench_monolithic "$impl"
-  step bench_chunked "$impl"
+  step bench_pushes "$impl"
   step bench_pull "$impl"
   step bench_small "$impl"
   step bench_manifest_get "$impl"
@@ -407,6 +414,10 @@ try:
                   f"before it (median of the pairs): {paired}."]
 except (OSError, ValueError, ZeroDivisionError):
     pass
+chunked = ", ".join(f"{t} {float(res[t]['push_chunked_ratio']):.2f}" for t in targets
+                    if res[t].get("push_chunked_ratio", "FAIL") != "FAIL")
+if chunked:
+    lines += ["", f"Chunked push / the monolithic push right before it (median of the pairs): {chunked}."]
 if any(t in ("wharf-s3", "wharf-cluster", "wharf-plaintext") for t in targets):
     lines += [""] + [f"- {notes[t]}" for t in targets if t in notes]
 text = "\n".join(lines) + "\n"
